@@ -1,0 +1,1010 @@
+// TOML → plain structs, refusing anything doubtful at start-up with
+// "file:line:col: sentence" so the operator sees what to fix (DESIGN.md §2).
+// toml++ is compiled here only (header-only); nothing else sees its types.
+#include "config/config.hpp"
+
+#define TOML_HEADER_ONLY 1
+#include <arpa/inet.h>
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <string_view>
+#include <utility>
+
+namespace satellite::config {
+namespace {
+
+namespace fs = std::filesystem;
+using Names = std::initializer_list<std::string_view>;
+
+constexpr std::uint16_t kDefaultDnsPort = 53;
+
+std::string quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+// "a", "b" or "c" — for messages that list the accepted values.
+std::string list_choices(Names choices) {
+    std::string out;
+    std::size_t i = 0;
+    for (auto choice : choices) {
+        if (i > 0) out += (i + 1 == choices.size()) ? " or " : ", ";
+        out += quote(choice);
+        ++i;
+    }
+    return out;
+}
+
+// Levenshtein distance, to suggest the key the operator probably meant.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+std::string_view a_type(toml::node_type type) {
+    switch (type) {
+        case toml::node_type::none:
+            return "nothing";
+        case toml::node_type::table:
+            return "a table";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a float";
+        case toml::node_type::boolean:
+            return "a boolean";
+        case toml::node_type::date:
+            return "a date";
+        case toml::node_type::time:
+            return "a time";
+        case toml::node_type::date_time:
+            return "a date-time";
+    }
+    return "an unknown type";
+}
+
+bool before(const toml::source_position& a, const toml::source_position& b) {
+    return a.line != b.line ? a.line < b.line : a.column < b.column;
+}
+
+// --- value syntax (no positions; callers prefix the key and the place) ----
+
+bool is_ipv4(const std::string& text) {
+    in_addr addr{};
+    return ::inet_pton(AF_INET, text.c_str(), &addr) == 1;
+}
+
+bool is_ipv6(const std::string& text) {
+    in6_addr addr{};
+    return ::inet_pton(AF_INET6, text.c_str(), &addr) == 1;
+}
+
+enum class PortRule { Required, Optional };  // Optional: 53 when omitted
+
+// "192.0.2.1:53", "[2001:db8::1]:53", and with PortRule::Optional also
+// "192.0.2.1" and "[2001:db8::1]". Host names are refused: nothing here
+// resolves names, so an address is what the operator must write.
+Result<Endpoint> parse_endpoint(std::string_view text, PortRule rule) {
+    const std::string example = rule == PortRule::Required
+                                    ? R"(write "192.0.2.1:53" or "[2001:db8::1]:53")"
+                                    : R"(write "192.0.2.1", "192.0.2.1:53" or "[2001:db8::1]:53")";
+    if (text.empty()) return make_error("is empty; " + example);
+
+    Endpoint ep;
+    std::string_view port_text;
+    bool has_port = false;
+    if (text.front() == '[') {
+        auto close = text.find(']');
+        if (close == std::string_view::npos) {
+            return make_error(quote(text) + " has no closing \"]\"; " + example);
+        }
+        ep.host = std::string(text.substr(1, close - 1));
+        auto rest = text.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest.front() != ':') {
+                return make_error(quote(text) + " has text after \"]\" that is not \":port\"; " +
+                                  example);
+            }
+            port_text = rest.substr(1);
+            has_port = true;
+        }
+        if (!is_ipv6(ep.host)) {
+            return make_error(quote(text) + " has " + quote(ep.host) +
+                              " in brackets, which is not an IPv6 address; brackets are for IPv6 "
+                              "only, " +
+                              example);
+        }
+    } else {
+        auto colons = std::count(text.begin(), text.end(), ':');
+        if (colons > 1) {
+            return make_error(quote(text) +
+                              " looks like an IPv6 address without brackets; put the address in "
+                              "brackets and the port after them, e.g. \"[2001:db8::1]:53\"");
+        }
+        auto colon = text.find(':');
+        ep.host = std::string(text.substr(0, colon));
+        if (colon != std::string_view::npos) {
+            port_text = text.substr(colon + 1);
+            has_port = true;
+        }
+        if (!is_ipv4(ep.host)) {
+            return make_error(quote(text) +
+                              " does not start with an IP address (host names are "
+                              "not resolved); " +
+                              example);
+        }
+    }
+
+    if (!has_port) {
+        if (rule == PortRule::Required) {
+            return make_error(quote(text) + " has no port; add one, e.g. " +
+                              quote(Endpoint{ep.host, 5353}.to_string()));
+        }
+        ep.port = kDefaultDnsPort;
+        return ep;
+    }
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (port_text.empty() || ec == std::errc::invalid_argument ||
+        end != port_text.data() + port_text.size()) {
+        return make_error(quote(text) + " has port " + quote(port_text) +
+                          ", which is not a number; " + example);
+    }
+    if (ec == std::errc::result_out_of_range || port < 1 || port > 65535) {
+        return make_error(quote(text) + " has port " + std::string(port_text) +
+                          ", which is out of range; use a port from 1 to 65535");
+    }
+    ep.port = static_cast<std::uint16_t>(port);
+    return ep;
+}
+
+// Checks a zone or key name against RFC 1035 §2.3.4 (labels ≤ 63 octets, the
+// name ≤ 255 octets in wire form) and returns it with its final dot.
+Result<std::string> normalise_dns_name(std::string_view text) {
+    if (text.empty()) return make_error("is empty; write a domain name such as \"example.com.\"");
+    if (text == ".") return std::string(".");
+    std::string_view body = text.back() == '.' ? text.substr(0, text.size() - 1) : text;
+    std::size_t wire_length = 1;  // the root label
+    std::size_t start = 0;
+    while (start <= body.size()) {
+        auto dot = body.find('.', start);
+        if (dot == std::string_view::npos) dot = body.size();
+        auto label = body.substr(start, dot - start);
+        if (label.empty()) {
+            return make_error(quote(text) + " has an empty label; remove the extra dot");
+        }
+        if (label.size() > 63) {
+            return make_error(quote(text) + " has a label of " + std::to_string(label.size()) +
+                              " octets; labels are at most 63 (RFC 1035 §2.3.4)");
+        }
+        for (unsigned char c : label) {
+            // '/' for RFC 2317 classless reverse zones, '_' for service labels.
+            if (!std::isalnum(c) && c != '-' && c != '_' && c != '/') {
+                std::string shown = std::isprint(c) ? std::string(1, static_cast<char>(c))
+                                                    : "byte " + std::to_string(c);
+                return make_error(quote(text) + " contains " + quote(shown) +
+                                  "; use letters, digits, \"-\", \"_\" or \"/\" in names");
+            }
+        }
+        wire_length += label.size() + 1;
+        start = dot + 1;
+    }
+    if (wire_length > 255) {
+        return make_error(quote(text) + " is " + std::to_string(wire_length) +
+                          " octets in wire form; names are at most 255 (RFC 1035 §2.3.4)");
+    }
+    return std::string(body) + ".";
+}
+
+// Strict RFC 4648 §4 base64, padded, no whitespace (what tsig-keygen prints).
+Result<std::vector<std::uint8_t>> decode_base64(std::string_view text) {
+    const std::string fix = "; paste the secret exactly as tsig-keygen or keymgr printed it";
+    if (text.empty()) return make_error("is empty" + fix);
+    if (text.size() % 4 != 0) {
+        return make_error("is not valid base64 (its length is not a multiple of 4)" + fix);
+    }
+    auto value_of = [](char c) -> int {
+        if (c >= 'A' && c <= 'Z') return c - 'A';
+        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+        if (c >= '0' && c <= '9') return c - '0' + 52;
+        if (c == '+') return 62;
+        if (c == '/') return 63;
+        return -1;
+    };
+    std::size_t padding = 0;
+    if (text.back() == '=') ++padding;
+    if (text.size() >= 2 && text[text.size() - 2] == '=') ++padding;
+    std::vector<std::uint8_t> out;
+    out.reserve(text.size() / 4 * 3);
+    std::uint32_t bits = 0;
+    int bit_count = 0;
+    for (std::size_t i = 0; i < text.size() - padding; ++i) {
+        int v = value_of(text[i]);
+        if (v < 0) {
+            return make_error("is not valid base64 (it contains " + quote(std::string(1, text[i])) +
+                              ")" + fix);
+        }
+        bits = (bits << 6) | static_cast<std::uint32_t>(v);
+        bit_count += 6;
+        if (bit_count >= 8) {
+            bit_count -= 8;
+            out.push_back(static_cast<std::uint8_t>((bits >> bit_count) & 0xff));
+        }
+    }
+    return out;
+}
+
+bool is_hex(std::string_view text) {
+    return std::all_of(text.begin(), text.end(),
+                       [](unsigned char c) { return std::isxdigit(c) != 0; });
+}
+
+// 604800 → "7d": durations in messages read the way the operator wrote them.
+std::string format_duration(std::uint32_t seconds) {
+    if (seconds == 0) return "0";
+    for (auto [unit, size] : std::initializer_list<std::pair<char, std::uint32_t>>{
+             {'d', 86400}, {'h', 3600}, {'m', 60}}) {
+        if (seconds % size == 0) return std::to_string(seconds / size) + unit;
+    }
+    return std::to_string(seconds) + "s";
+}
+
+// --- the reader -----------------------------------------------------------
+
+// Walks the parsed document in a fixed order and stops at the first problem.
+class Reader {
+public:
+    Reader(std::string path, fs::path base_dir)
+        : path_(std::move(path)), base_dir_(std::move(base_dir)) {}
+
+    Result<Config> read(const toml::table& root) {
+        Config cfg;
+        cfg.path = path_;
+        if (auto s = only_keys(root, "the top level", {"server", "api", "log", "tsig_key", "zone"});
+            !s) {
+            return s.error();
+        }
+        if (auto s = read_server(root, cfg.server); !s) return s.error();
+        if (auto s = read_api(root, cfg); !s) return s.error();
+        if (auto s = read_log(root, cfg.log); !s) return s.error();
+        if (auto s = read_tsig_keys(root, cfg.tsig_keys); !s) return s.error();
+        if (auto s = read_zones(root, cfg); !s) return s.error();
+        return cfg;
+    }
+
+private:
+    Error at(const toml::source_region& where, std::string_view message) const {
+        auto line = where.begin.line == 0 ? 1 : where.begin.line;
+        auto column = where.begin.column == 0 ? 1 : where.begin.column;
+        return make_error(path_ + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
+                          std::string(message));
+    }
+    Error at(const toml::node& node, std::string_view message) const {
+        return at(node.source(), message);
+    }
+
+    // Refuses keys outside `known`, pointing at the first one in the file.
+    Status only_keys(const toml::table& table, std::string_view where, Names known) const {
+        const toml::key* first = nullptr;
+        for (auto&& [key, node] : table) {
+            if (std::find(known.begin(), known.end(), key.str()) != known.end()) continue;
+            if (!first || before(key.source().begin, first->source().begin)) first = &key;
+        }
+        if (!first) return {};
+        std::string_view best;
+        std::size_t best_distance = 3;  // suggest only close misspellings
+        for (auto name : known) {
+            auto d = edit_distance(lower(first->str()), name);
+            if (d < best_distance) {
+                best = name;
+                best_distance = d;
+            }
+        }
+        std::string message = "unknown key " + quote(first->str()) + " in " + std::string(where);
+        if (!best.empty()) {
+            message += "; did you mean " + quote(best) + "?";
+        } else {
+            std::string names;
+            for (auto name : known) names += (names.empty() ? "" : ", ") + std::string(name);
+            message += "; remove it (the keys allowed here are " + names + ")";
+        }
+        return at(first->source(), message);
+    }
+
+    // A required key that is absent: point at the table that lacks it.
+    Status require(const toml::table& table, std::string_view key, std::string_view where,
+                   std::string_view example) const {
+        if (table.contains(key)) return {};
+        return at(table, std::string(where) + " has no " + std::string(key) + "; add " +
+                             std::string(example));
+    }
+
+    Error type_error(const toml::node& node, std::string_view name, std::string_view expected,
+                     std::string_view hint = {}) const {
+        std::string message = std::string(name) + " must be " + std::string(expected) + ", not " +
+                              std::string(a_type(node.type()));
+        if (!hint.empty()) message += "; " + std::string(hint);
+        return at(node, message);
+    }
+
+    Result<std::string> as_string(const toml::node& node, std::string_view name) const {
+        if (const auto* v = node.as_string()) return v->get();
+        return type_error(node, name, "a string", "put the value in double quotes");
+    }
+
+    Result<std::string> as_nonempty_string(const toml::node& node, std::string_view name) const {
+        auto s = as_string(node, name);
+        if (s && s->empty()) return at(node, std::string(name) + " is empty; give it a value");
+        return s;
+    }
+
+    Result<bool> as_bool(const toml::node& node, std::string_view name) const {
+        if (const auto* v = node.as_boolean()) return v->get();
+        return type_error(node, name, "true or false", "write it without quotes");
+    }
+
+    Result<std::int64_t> as_integer(const toml::node& node, std::string_view name, std::int64_t min,
+                                    std::int64_t max) const {
+        const auto* v = node.as_integer();
+        if (!v) return type_error(node, name, "an integer", "write a whole number without quotes");
+        if (v->get() < min || v->get() > max) {
+            return at(node, std::string(name) + " is " + std::to_string(v->get()) +
+                                ", which is out of range; use a value from " + std::to_string(min) +
+                                " to " + std::to_string(max));
+        }
+        return v->get();
+    }
+
+    // A duration string ("14d") or a plain integer number of seconds.
+    Result<std::uint32_t> as_duration(const toml::node& node, std::string_view name) const {
+        if (const auto* v = node.as_integer()) {
+            if (v->get() < 0 || v->get() > std::numeric_limits<std::uint32_t>::max()) {
+                return at(node, std::string(name) + " is " + std::to_string(v->get()) +
+                                    " seconds, which is out of range; use 0 to 4294967295 "
+                                    "seconds or a duration such as \"14d\"");
+            }
+            return static_cast<std::uint32_t>(v->get());
+        }
+        const auto* text = node.as_string();
+        if (!text) {
+            return type_error(node, name, "a duration", "write e.g. \"14d\", \"12h\" or \"30m\"");
+        }
+        auto seconds = parse_duration(text->get());
+        if (!seconds) return at(node, std::string(name) + " " + seconds.error().message);
+        return *seconds;
+    }
+
+    // One of a fixed set of words (log.level, zone.mode, ...).
+    Result<std::string> as_choice(const toml::node& node, std::string_view name,
+                                  Names choices) const {
+        auto text = as_string(node, name);
+        if (!text) return text;
+        if (std::find(choices.begin(), choices.end(), *text) != choices.end()) return text;
+        return at(node, std::string(name) + " " + quote(*text) + " is unknown; use " +
+                            list_choices(choices));
+    }
+
+    Result<const toml::table*> as_table(const toml::node& node, std::string_view name,
+                                        std::string_view hint) const {
+        if (const auto* t = node.as_table()) return t;
+        return type_error(node, name, "a table", hint);
+    }
+
+    Result<const toml::array*> as_array(const toml::node& node, std::string_view name,
+                                        std::string_view hint) const {
+        if (const auto* a = node.as_array()) return a;
+        return type_error(node, name, "an array", hint);
+    }
+
+    // The tables of an array of tables ([[zone]]); absent = none.
+    Result<std::vector<const toml::table*>> tables_of(const toml::table& parent,
+                                                      std::string_view key,
+                                                      std::string_view name) const {
+        std::vector<const toml::table*> out;
+        const toml::node* node = parent.get(key);
+        if (!node) return out;
+        const std::string hint = "write each one as [[" + std::string(name) + "]]";
+        const auto* array = node->as_array();
+        if (array && array->empty()) return out;
+        if (!array || !array->is_array_of_tables()) {
+            const toml::node& bad = array ? *std::find_if(array->begin(), array->end(),
+                                                          [](auto& n) { return !n.is_table(); })
+                                          : *node;
+            return type_error(bad, name, "an array of tables", hint);
+        }
+        for (const auto& element : *array) out.push_back(element.as_table());
+        return out;
+    }
+
+    // An address to listen on (port required) or a primary (port 53 by default).
+    Result<Endpoint> as_endpoint(const toml::node& node, std::string_view name,
+                                 PortRule rule) const {
+        auto text = as_string(node, name);
+        if (!text) return text.error();
+        auto ep = parse_endpoint(*text, rule);
+        if (!ep) return at(node, std::string(name) + " " + ep.error().message);
+        return ep;
+    }
+
+    // Each element of an array of endpoints; refuses an empty list and repeats.
+    Result<std::vector<Endpoint>> as_endpoints(const toml::node& node, std::string_view name,
+                                               PortRule rule) const {
+        auto array = as_array(node, name, R"(write e.g. ["192.0.2.1:53"])");
+        if (!array) return array.error();
+        if ((*array)->empty()) {
+            return at(node, std::string(name) + " is empty; list at least one address");
+        }
+        std::vector<Endpoint> out;
+        for (const auto& element : **array) {
+            auto ep = as_endpoint(element, name, rule);
+            if (!ep) return ep.error();
+            for (const auto& seen : out) {
+                if (seen.host == ep->host && seen.port == ep->port) {
+                    return at(element, std::string(name) + " lists " + quote(ep->to_string()) +
+                                           " twice; remove one");
+                }
+            }
+            out.push_back(*ep);
+        }
+        return out;
+    }
+
+    // Relative to the config file's directory, lexically normalised.
+    std::string resolve(std::string_view text) const {
+        fs::path p(text);
+        if (!p.is_absolute()) p = base_dir_ / p;
+        p = p.lexically_normal();
+        if (!p.has_filename() && p != p.root_path()) p = p.parent_path();
+        return p.string();
+    }
+
+    Status read_server(const toml::table& root, Server& out) const {
+        static const toml::table kNoServerTable;  // a missing [server] means all defaults
+        const toml::table* table = &kNoServerTable;
+        if (const auto* node = root.get("server")) {
+            auto t = as_table(*node, "server", "write it as one [server] table");
+            if (!t) return t.error();
+            table = *t;
+        }
+        if (auto s = only_keys(*table, "[server]",
+                               {"listen", "threads", "state_dir", "tcp_max_connections",
+                                "tcp_idle_timeout_ms", "udp_max_payload"});
+            !s) {
+            return s;
+        }
+
+        if (const auto* node = table->get("listen")) {
+            auto listen = as_endpoints(*node, "server.listen", PortRule::Required);
+            if (!listen) return listen.error();
+            out.listen = std::move(*listen);
+        } else {
+            out.listen = {Endpoint{"127.0.0.1", 5353}};
+        }
+        if (const auto* node = table->get("threads")) {
+            auto v = as_integer(*node, "server.threads", 0, 1024);
+            if (!v) return v.error();
+            out.threads = static_cast<unsigned>(*v);
+        }
+        if (const auto* node = table->get("state_dir")) {
+            auto v = as_nonempty_string(*node, "server.state_dir");
+            if (!v) return v.error();
+            out.state_dir = *v;
+        }
+        out.state_dir = resolve(out.state_dir);
+        if (const auto* node = table->get("tcp_max_connections")) {
+            auto v = as_integer(*node, "server.tcp_max_connections", 1, 1'000'000);
+            if (!v) return v.error();
+            out.tcp_max_connections = static_cast<unsigned>(*v);
+        }
+        if (const auto* node = table->get("tcp_idle_timeout_ms")) {
+            auto v = as_integer(*node, "server.tcp_idle_timeout_ms", 1, 3'600'000);
+            if (!v) return v.error();
+            out.tcp_idle_timeout_ms = static_cast<unsigned>(*v);
+        }
+        if (const auto* node = table->get("udp_max_payload")) {
+            // 512 is the RFC 1035 minimum; above 4096 fragments on most paths.
+            auto v = as_integer(*node, "server.udp_max_payload", 512, 4096);
+            if (!v) return v.error();
+            out.udp_max_payload = static_cast<unsigned>(*v);
+        }
+        return {};
+    }
+
+    Status read_api(const toml::table& root, Config& cfg) const {
+        const toml::node* api_node = root.get("api");
+        if (!api_node) return {};
+        auto table = as_table(*api_node, "api", "write it as one [api] table");
+        if (!table) return table.error();
+        if (auto s = only_keys(**table, "[api]", {"listen", "token"}); !s) return s;
+        Api& out = cfg.api;
+
+        if (const auto* node = (*table)->get("listen")) {
+            auto ep = as_endpoint(*node, "api.listen", PortRule::Required);
+            if (!ep) return ep.error();
+            for (const auto& dns : cfg.server.listen) {
+                if (dns.host == ep->host && dns.port == ep->port) {
+                    return at(*node, "api.listen " + quote(ep->to_string()) +
+                                         " is also in server.listen; give the API another port");
+                }
+            }
+            out.listen = *ep;
+        }
+
+        auto tokens = tables_of(**table, "token", "api.token");
+        if (!tokens) return tokens.error();
+        for (const toml::table* t : *tokens) {
+            if (auto s = only_keys(*t, "[[api.token]]", {"name", "secret", "permissions"}); !s) {
+                return s;
+            }
+            if (auto s = require(*t, "name", "[[api.token]]", "name = \"ops\""); !s) return s;
+            if (auto s = require(*t, "secret", "[[api.token]]", "secret = \"...\""); !s) return s;
+            if (auto s =
+                    require(*t, "permissions", "[[api.token]]", "permissions = [\"zone:read\"]");
+                !s) {
+                return s;
+            }
+            ApiToken token;
+            auto name = as_nonempty_string(*t->get("name"), "api.token.name");
+            if (!name) return name.error();
+            token.name = *name;
+            auto secret = as_nonempty_string(*t->get("secret"), "api.token.secret");
+            if (!secret) return secret.error();
+            token.secret = *secret;
+            for (const auto& other : out.tokens) {
+                if (other.name == token.name) {
+                    return at(*t->get("name"), "api.token.name " + quote(token.name) +
+                                                   " is used by two tokens; give each a "
+                                                   "different name");
+                }
+                if (other.secret == token.secret) {
+                    return at(*t->get("secret"), "api.token.secret of " + quote(token.name) +
+                                                     " is the same as " + quote(other.name) +
+                                                     "'s; give each token its own secret");
+                }
+            }
+            auto perms = as_array(*t->get("permissions"), "api.token.permissions",
+                                  R"(write e.g. ["zone:read", "dnssec:read"])");
+            if (!perms) return perms.error();
+            for (const auto& element : **perms) {
+                auto p = as_choice(element, "api.token.permissions",
+                                   {"zone:read", "zone:refresh", "dnssec:read", "dnssec:enable",
+                                    "dnssec:disable", "dnssec:rotate"});
+                if (!p) return p.error();
+                token.permissions.push_back(*p);
+            }
+            out.tokens.push_back(std::move(token));
+        }
+        return {};
+    }
+
+    Status read_log(const toml::table& root, Log& out) const {
+        const toml::node* log_node = root.get("log");
+        if (!log_node) return {};
+        auto table = as_table(*log_node, "log", "write it as one [log] table");
+        if (!table) return table.error();
+        if (auto s = only_keys(**table, "[log]", {"level", "format"}); !s) return s;
+        if (const auto* node = (*table)->get("level")) {
+            auto v = as_choice(*node, "log.level", {"trace", "debug", "info", "warn", "error"});
+            if (!v) return v.error();
+            out.level = *v;
+        }
+        if (const auto* node = (*table)->get("format")) {
+            auto v = as_choice(*node, "log.format", {"text", "json"});
+            if (!v) return v.error();
+            out.format = *v;
+        }
+        return {};
+    }
+
+    Status read_tsig_keys(const toml::table& root, std::vector<TsigKey>& out) const {
+        auto tables = tables_of(root, "tsig_key", "tsig_key");
+        if (!tables) return tables.error();
+        std::map<std::string, std::size_t> seen;  // normalised lower-case name → line
+        for (const toml::table* t : *tables) {
+            if (auto s = only_keys(*t, "[[tsig_key]]", {"name", "algorithm", "secret"}); !s) {
+                return s;
+            }
+            if (auto s = require(*t, "name", "[[tsig_key]]", "name = \"xfr-key\""); !s) return s;
+            if (auto s = require(*t, "algorithm", "[[tsig_key]]", "algorithm = \"hmac-sha256\"");
+                !s) {
+                return s;
+            }
+            if (auto s = require(*t, "secret", "[[tsig_key]]", "secret = \"<base64>\""); !s) {
+                return s;
+            }
+            TsigKey key;
+            const toml::node& name_node = *t->get("name");
+            auto name = as_string(name_node, "tsig_key.name");
+            if (!name) return name.error();
+            auto normal = normalise_dns_name(*name);
+            if (!normal) return at(name_node, "tsig_key.name " + normal.error().message);
+            auto [it, fresh] = seen.emplace(lower(*normal), name_node.source().begin.line);
+            if (!fresh) {
+                return at(name_node, "tsig_key.name " + quote(*name) +
+                                         " is already defined at line " +
+                                         std::to_string(it->second) + "; remove one of them");
+            }
+            key.name = *name;
+
+            auto algorithm = as_choice(*t->get("algorithm"), "tsig_key.algorithm",
+                                       {"hmac-sha256", "hmac-sha384", "hmac-sha512"});
+            if (!algorithm) return algorithm.error();
+            key.algorithm = *algorithm;
+
+            const toml::node& secret_node = *t->get("secret");
+            auto secret = as_string(secret_node, "tsig_key.secret");
+            if (!secret) return secret.error();
+            auto bytes = decode_base64(*secret);
+            if (!bytes) return at(secret_node, "tsig_key.secret " + bytes.error().message);
+            key.secret = *secret;
+            key.secret_bytes = std::move(*bytes);
+            out.push_back(std::move(key));
+        }
+        return {};
+    }
+
+    Status read_zones(const toml::table& root, Config& cfg) const {
+        auto tables = tables_of(root, "zone", "zone");
+        if (!tables) return tables.error();
+        std::map<std::string, std::size_t> seen;  // normalised lower-case name → line
+        for (const toml::table* t : *tables) {
+            Zone zone;
+            if (auto s = read_zone(*t, cfg.tsig_keys, zone); !s) return s;
+            const toml::node& name_node = *t->get("name");
+            auto [it, fresh] = seen.emplace(lower(zone.name), name_node.source().begin.line);
+            if (!fresh) {
+                return at(name_node, "zone " + quote(zone.name) + " is already defined at line " +
+                                         std::to_string(it->second) + "; remove one of them");
+            }
+            cfg.zones.push_back(std::move(zone));
+        }
+        return {};
+    }
+
+    Status read_zone(const toml::table& t, const std::vector<TsigKey>& keys, Zone& out) const {
+        if (auto s = only_keys(t, "[[zone]]",
+                               {"name", "primaries", "file", "tsig_key", "notify_allow", "mode",
+                                "allow_nsec3", "signing"});
+            !s) {
+            return s;
+        }
+        if (auto s = require(t, "name", "[[zone]]", "name = \"example.com.\""); !s) return s;
+        const toml::node& name_node = *t.get("name");
+        auto name = as_string(name_node, "zone.name");
+        if (!name) return name.error();
+        auto normal = normalise_dns_name(*name);
+        if (!normal) return at(name_node, "zone.name " + normal.error().message);
+        out.name = *normal;
+
+        const toml::node* primaries = t.get("primaries");
+        const toml::node* file = t.get("file");
+        if (!primaries && !file) {
+            return at(t, "zone " + quote(out.name) +
+                             " has neither primaries nor file; add primaries = [\"192.0.2.1\"] "
+                             "for a secondary zone or file = \"path\" for a local zone file");
+        }
+        if (primaries && file) {
+            const toml::node& later =
+                before(primaries->source().begin, file->source().begin) ? *file : *primaries;
+            return at(later, "zone " + quote(out.name) +
+                                 " has both primaries and file; keep primaries for a secondary "
+                                 "zone or file for a local zone file, not both");
+        }
+        if (primaries) {
+            auto eps = as_endpoints(*primaries, "zone.primaries", PortRule::Optional);
+            if (!eps) return eps.error();
+            out.primaries = std::move(*eps);
+        } else {
+            auto text = as_nonempty_string(*file, "zone.file");
+            if (!text) return text.error();
+            out.file = resolve(*text);
+            if (auto s = check_readable_file(*file, out.file); !s) return s;
+        }
+
+        // tsig_key and notify_allow only mean something for transfers.
+        for (std::string_view key : {"tsig_key", "notify_allow"}) {
+            if (file && t.contains(key)) {
+                return at(*t.get(key), "zone." + std::string(key) +
+                                           " only applies to zones with primaries; remove it "
+                                           "from this file zone");
+            }
+        }
+        if (const auto* node = t.get("tsig_key")) {
+            auto ref = as_nonempty_string(*node, "zone.tsig_key");
+            if (!ref) return ref.error();
+            // Key names are DNS names: compare case-insensitively, final dot optional.
+            auto same_name = [](const std::string& a, const std::string& b) {
+                auto na = normalise_dns_name(a);
+                auto nb = normalise_dns_name(b);
+                return na && nb && lower(*na) == lower(*nb);
+            };
+            auto match = std::find_if(keys.begin(), keys.end(),
+                                      [&](const TsigKey& k) { return same_name(k.name, *ref); });
+            if (match == keys.end()) {
+                return at(*node, "zone.tsig_key " + quote(*ref) +
+                                     " names no [[tsig_key]]; define it or fix the name");
+            }
+            out.tsig_key = match->name;
+        }
+        if (const auto* node = t.get("notify_allow")) {
+            auto array = as_array(*node, "zone.notify_allow", R"(write e.g. ["192.0.2.1"])");
+            if (!array) return array.error();
+            for (const auto& element : **array) {
+                auto address = as_string(element, "zone.notify_allow");
+                if (!address) return address.error();
+                if (!is_ipv4(*address) && !is_ipv6(*address)) {
+                    return at(element, "zone.notify_allow " + quote(*address) +
+                                           " is not an IP address; list bare addresses such as "
+                                           "\"192.0.2.1\" or \"2001:db8::1\" (no port, no prefix)");
+                }
+                out.notify_allow.push_back(*address);
+            }
+        } else {
+            for (const auto& p : out.primaries) {
+                if (std::find(out.notify_allow.begin(), out.notify_allow.end(), p.host) ==
+                    out.notify_allow.end()) {
+                    out.notify_allow.push_back(p.host);
+                }
+            }
+        }
+
+        if (const auto* node = t.get("mode")) {
+            auto mode = as_choice(*node, "zone.mode", {"presigned", "live", "multi-signer"});
+            if (!mode) return mode.error();
+            // Live signing and multi-signer land in later work; never fall back silently.
+            if (*mode != "presigned") {
+                return at(*node, "zone.mode " + quote(*mode) +
+                                     " is not available yet in this build; use \"presigned\"");
+            }
+            out.mode = Mode::Presigned;
+        }
+        if (const auto* node = t.get("allow_nsec3")) {
+            auto v = as_bool(*node, "zone.allow_nsec3");
+            if (!v) return v.error();
+            out.allow_nsec3 = *v;
+        }
+        if (const auto* node = t.get("signing")) {
+            auto table = as_table(*node, "zone.signing", "write it as [zone.signing]");
+            if (!table) return table.error();
+            Signing signing;
+            if (auto s = read_signing(**table, signing); !s) return s;
+            if (out.mode == Mode::Presigned) {
+                return at(*node,
+                          "[zone.signing] only applies to live and multi-signer zones; "
+                          "remove it from this presigned zone");
+            }
+            out.signing = signing;
+        }
+        return {};
+    }
+
+    Status check_readable_file(const toml::node& node, const std::string& path) const {
+        std::error_code ec;
+        auto status = fs::status(path, ec);
+        if (ec || !fs::exists(status)) {
+            return at(node, "zone.file " + quote(path) +
+                                " does not exist; check the path (relative paths start at the "
+                                "config file's directory)");
+        }
+        if (!fs::is_regular_file(status)) {
+            return at(node, "zone.file " + quote(path) +
+                                " is not a regular file; point it at a "
+                                "zone file");
+        }
+        if (::access(path.c_str(), R_OK) != 0) {
+            return at(node, "zone.file " + quote(path) + " cannot be read (" +
+                                std::strerror(errno) + "); fix its permissions");
+        }
+        return {};
+    }
+
+    Status read_signing(const toml::table& t, Signing& out) const {
+        if (auto s = only_keys(
+                t, "[zone.signing]",
+                {"enabled", "algorithm", "denial", "nsec3_iterations", "nsec3_salt",
+                 "signature_validity", "signature_refresh", "zsk_lifetime", "ksk_lifetime"});
+            !s) {
+            return s;
+        }
+        if (const auto* node = t.get("enabled")) {
+            auto v = as_bool(*node, "zone.signing.enabled");
+            if (!v) return v.error();
+            out.enabled = *v;
+        }
+        if (const auto* node = t.get("algorithm")) {
+            // RFC 8624 §3.1: the algorithms worth signing with today.
+            auto v = as_integer(*node, "zone.signing.algorithm", 0, 255);
+            if (!v) return v.error();
+            constexpr int kAlgorithms[] = {8, 10, 13, 14, 15};
+            if (std::find(std::begin(kAlgorithms), std::end(kAlgorithms), *v) ==
+                std::end(kAlgorithms)) {
+                return at(*node, "zone.signing.algorithm " + std::to_string(*v) +
+                                     " is not supported; use 8, 10, 13, 14 or 15");
+            }
+            out.algorithm = static_cast<int>(*v);
+        }
+        if (const auto* node = t.get("denial")) {
+            auto v = as_choice(*node, "zone.signing.denial", {"nsec", "nsec3", "compact"});
+            if (!v) return v.error();
+            out.denial = *v == "nsec"    ? Denial::Nsec
+                         : *v == "nsec3" ? Denial::Nsec3
+                                         : Denial::Compact;
+        }
+        for (std::string_view key : {"nsec3_iterations", "nsec3_salt"}) {
+            if (t.contains(key) && out.denial != Denial::Nsec3) {
+                return at(*t.get(key), "zone.signing." + std::string(key) +
+                                           " only applies with denial = \"nsec3\"; remove it");
+            }
+        }
+        if (const auto* node = t.get("nsec3_iterations")) {
+            // RFC 9276 §3.2: validators may treat more than 100 as insecure.
+            auto v = as_integer(*node, "zone.signing.nsec3_iterations", 0, 100);
+            if (!v) return v.error();
+            out.nsec3_iterations = static_cast<unsigned>(*v);
+        }
+        if (const auto* node = t.get("nsec3_salt")) {
+            auto v = as_string(*node, "zone.signing.nsec3_salt");
+            if (!v) return v.error();
+            std::string salt = *v == "-" ? "" : *v;
+            if (!is_hex(salt) || salt.size() % 2 != 0 || salt.size() > 2 * 255) {
+                return at(*node, "zone.signing.nsec3_salt " + quote(*v) +
+                                     " is not a salt; write an even number of hex digits (at most "
+                                     "510), or \"\" for none (RFC 9276 recommends none)");
+            }
+            out.nsec3_salt = salt;
+        }
+        struct DurationField {
+            std::string_view key;
+            std::uint32_t& out;
+        };
+        for (auto [key, field] : {DurationField{"signature_validity", out.signature_validity},
+                                  DurationField{"signature_refresh", out.signature_refresh},
+                                  DurationField{"zsk_lifetime", out.zsk_lifetime},
+                                  DurationField{"ksk_lifetime", out.ksk_lifetime}}) {
+            if (const auto* node = t.get(key)) {
+                auto v = as_duration(*node, "zone.signing." + std::string(key));
+                if (!v) return v.error();
+                field = *v;
+            }
+        }
+        if (out.signature_validity == 0) {
+            return at(*t.get("signature_validity"),
+                      "zone.signing.signature_validity is 0; signatures need a validity such "
+                      "as \"14d\"");
+        }
+        if (out.signature_refresh >= out.signature_validity) {
+            const toml::node* where = t.get("signature_refresh");
+            if (!where) where = t.get("signature_validity");
+            return at(*where, "zone.signing.signature_refresh (" +
+                                  format_duration(out.signature_refresh) +
+                                  ") must be shorter than signature_validity (" +
+                                  format_duration(out.signature_validity) +
+                                  "); signatures must be refreshed before they expire");
+        }
+        return {};
+    }
+
+    std::string path_;
+    fs::path base_dir_;
+};
+
+fs::path directory_of(const std::string& path) {
+    std::error_code ec;
+    fs::path absolute = fs::absolute(fs::path(path), ec);
+    if (ec) absolute = fs::path(path);
+    return absolute.parent_path();
+}
+
+}  // namespace
+
+std::string Endpoint::to_string() const {
+    if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+    return host + ":" + std::to_string(port);
+}
+
+Result<std::uint32_t> parse_duration(const std::string& text) {
+    const std::string how =
+        "; write a whole number of seconds, or one followed by s, m, h or d (e.g. \"14d\")";
+    if (text.empty()) return make_error("is empty" + how);
+    std::string_view digits = text;
+    std::uint64_t unit = 1;
+    switch (text.back()) {
+        case 's':
+            unit = 1;
+            break;
+        case 'm':
+            unit = 60;
+            break;
+        case 'h':
+            unit = 3600;
+            break;
+        case 'd':
+            unit = 86400;
+            break;
+        default:
+            unit = 0;
+            break;
+    }
+    if (unit != 0) {
+        digits.remove_suffix(1);
+    } else {
+        unit = 1;
+    }
+    std::uint64_t number = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+    if (digits.empty() || ec == std::errc::invalid_argument ||
+        end != digits.data() + digits.size()) {
+        return make_error(quote(text) + " is not a duration" + how);
+    }
+    if (ec == std::errc::result_out_of_range ||
+        number > std::numeric_limits<std::uint32_t>::max() / unit) {
+        return make_error(quote(text) +
+                          " is too long; durations are at most 4294967295 seconds "
+                          "(about 136 years)");
+    }
+    return static_cast<std::uint32_t>(number * unit);
+}
+
+Result<Config> parse(const std::string& text, const std::string& path) {
+    toml::table root;
+    try {
+        root = toml::parse(text, std::string_view{path});
+    } catch (const toml::parse_error& e) {
+        const auto& where = e.source().begin;
+        return make_error(path + ":" + std::to_string(where.line == 0 ? 1 : where.line) + ":" +
+                          std::to_string(where.column == 0 ? 1 : where.column) +
+                          ": invalid TOML: " + std::string(e.description()));
+    }
+    return Reader(path, directory_of(path)).read(root);
+}
+
+Result<Config> load(const std::string& path) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+        return make_error(path + ":1:1: is a directory; pass the path of the config file");
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return make_error(path + ":1:1: cannot open the config file (" + std::strerror(errno) +
+                          "); check the path and its permissions");
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) {
+        return make_error(path + ":1:1: cannot read the config file (" + std::strerror(errno) +
+                          "); check the file");
+    }
+    return parse(text.str(), path);
+}
+
+}  // namespace satellite::config

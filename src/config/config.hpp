@@ -1,0 +1,102 @@
+// The operator's TOML config as plain structs (DESIGN.md §2).
+// load() validates everything and reports the first problem as
+// "file:line:col: message"; nothing here touches the network.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace satellite::config {
+
+// "127.0.0.1:53", "[::1]:53". host is the bare address text (no brackets).
+struct Endpoint {
+    std::string host;
+    std::uint16_t port = 53;
+    std::string to_string() const;  // re-bracketed for IPv6
+};
+
+struct Server {
+    std::vector<Endpoint> listen;       // default ["127.0.0.1:5353"]
+    unsigned threads = 0;               // 0 = one per core
+    std::string state_dir = "var/satellite";  // absolute after load()
+    // Limits for TCP clients.
+    unsigned tcp_max_connections = 1024;
+    unsigned tcp_idle_timeout_ms = 10'000;
+    // Largest UDP response we send (RFC 9715 / DNS flag day 2020).
+    unsigned udp_max_payload = 1232;
+};
+
+struct ApiToken {
+    std::string name;
+    std::string secret;
+    std::vector<std::string> permissions;  // zone:read zone:refresh dnssec:read|enable|disable|rotate
+};
+
+struct Api {
+    std::optional<Endpoint> listen;  // absent = no API
+    std::vector<ApiToken> tokens;
+};
+
+struct Log {
+    std::string level = "info";   // trace debug info warn error
+    std::string format = "text";  // text | json
+};
+
+struct TsigKey {
+    std::string name;       // as written; a DNS name
+    std::string algorithm;  // hmac-sha256 | hmac-sha384 | hmac-sha512
+    std::string secret;     // base64 text as written
+    std::vector<std::uint8_t> secret_bytes;  // decoded
+};
+
+enum class Mode { Presigned, Live, MultiSigner };
+enum class Denial { Nsec, Nsec3, Compact };
+
+struct Signing {
+    bool enabled = false;
+    int algorithm = 13;  // 8 10 13 14 15
+    Denial denial = Denial::Nsec;
+    unsigned nsec3_iterations = 0;
+    std::string nsec3_salt;  // hex, "" = none
+    std::uint32_t signature_validity = 14 * 86400;  // seconds
+    std::uint32_t signature_refresh = 7 * 86400;
+    std::uint32_t zsk_lifetime = 90 * 86400;
+    std::uint32_t ksk_lifetime = 0;  // 0 = roll only on request
+};
+
+struct Zone {
+    std::string name;                // absolute, with the final dot, as written
+    std::vector<Endpoint> primaries;  // secondary zone
+    std::string file;                // or a local zone file (absolute after load())
+    std::string tsig_key;            // name of a [[tsig_key]], "" = none
+    std::vector<std::string> notify_allow;  // addresses; default = primaries' hosts
+    Mode mode = Mode::Presigned;
+    bool allow_nsec3 = false;
+    std::optional<Signing> signing;  // [zone.signing]
+};
+
+struct Config {
+    std::string path;  // the file it came from
+    Server server;
+    Api api;
+    Log log;
+    std::vector<TsigKey> tsig_keys;
+    std::vector<Zone> zones;
+};
+
+// Reads and validates the file. Relative paths (state_dir, zone files) are
+// resolved against the config file's directory.
+Result<Config> load(const std::string& path);
+
+// Same, from text (for tests); `path` is used in messages and to resolve
+// relative paths.
+Result<Config> parse(const std::string& text, const std::string& path);
+
+// "14d", "12h", "30m", "45s", "3600", "0" → seconds.
+Result<std::uint32_t> parse_duration(const std::string& text);
+
+}  // namespace satellite::config

@@ -1,0 +1,131 @@
+// satellited: reads the config, loads zones, serves them, and reacts to
+// signals (SIGHUP reload, SIGTERM/SIGINT stop) — DESIGN.md §1.
+#include <boost/asio.hpp>
+#include <cstdio>
+#include <cstring>
+#include <spdlog/spdlog.h>
+#include <string>
+
+#include "config/config.hpp"
+#include "daemon/zones.hpp"
+#include "serve/server.hpp"
+#include "util/log.hpp"
+#include "util/published.hpp"
+#include "util/sd_notify.hpp"
+
+namespace {
+
+void usage() {
+    std::fprintf(stderr,
+                 "usage: satellited --config PATH [--check-config]\n"
+                 "  --config PATH     the TOML config (etc/satellite.toml)\n"
+                 "  --check-config    validate the config and exit (0 ok, 2 error)\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace satellite;
+    std::string config_path;
+    bool check_only = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--config" && i + 1 < argc) {
+            config_path = argv[++i];
+        } else if (a.rfind("--config=", 0) == 0) {
+            config_path = a.substr(9);
+        } else if (a == "--check-config") {
+            check_only = true;
+        } else if (a == "--help" || a == "-h") {
+            usage();
+            return 0;
+        } else {
+            std::fprintf(stderr, "satellited: unknown argument '%s'\n", a.c_str());
+            usage();
+            return 2;
+        }
+    }
+    if (config_path.empty()) {
+        usage();
+        return 2;
+    }
+
+    auto cfg = config::load(config_path);
+    if (!cfg) {
+        std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
+        return 2;
+    }
+    if (check_only) {
+        std::fprintf(stderr, "%s: ok (%zu zones)\n", config_path.c_str(), cfg->zones.size());
+        return 0;
+    }
+    if (auto s = log::setup(cfg->log.level, cfg->log.format); !s) {
+        std::fprintf(stderr, "%s: %s\n", config_path.c_str(), s.error().message.c_str());
+        return 2;
+    }
+
+    daemon::ZoneSet zones;
+    Published<zone::Catalog> catalog(std::make_unique<zone::Catalog>(zones.load(*cfg)));
+
+    serve::ServerOptions so;
+    for (const auto& e : cfg->server.listen) so.listen.push_back({e.host, e.port});
+    so.threads = cfg->server.threads;
+    so.tcp_max_connections = cfg->server.tcp_max_connections;
+    so.tcp_idle_timeout_ms = cfg->server.tcp_idle_timeout_ms;
+    so.udp_max_payload = static_cast<std::uint16_t>(cfg->server.udp_max_payload);
+    serve::Server server(so, catalog);
+    if (auto s = server.start(); !s) {
+        spdlog::critical("{}", s.error().message);
+        return 1;
+    }
+    for (std::size_t i = 0; i < so.listen.size(); ++i) {
+        spdlog::info("listening on {} port {} (udp, tcp)", so.listen[i].host, server.bound_ports()[i]);
+    }
+
+    boost::asio::io_context control;
+    boost::asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
+    boost::asio::steady_timer reclaim_timer(control);
+    std::function<void()> arm_reclaim = [&] {
+        reclaim_timer.expires_after(std::chrono::milliseconds(100));
+        reclaim_timer.async_wait([&](boost::system::error_code ec) {
+            if (ec) return;
+            catalog.reclaim();
+            arm_reclaim();
+        });
+    };
+    std::function<void()> wait_signal = [&] {
+        signals.async_wait([&](boost::system::error_code ec, int sig) {
+            if (ec) return;
+            if (sig == SIGHUP) {
+                sd_notify("RELOADING=1");
+                auto next = config::load(config_path);
+                if (!next) {
+                    spdlog::error("reload refused, keeping the running config: {}",
+                                  next.error().message);
+                } else {
+                    if (next->server.listen.size() != cfg->server.listen.size()) {
+                        spdlog::warn("reload: listen addresses change only on restart");
+                    }
+                    catalog.publish(std::make_unique<zone::Catalog>(zones.load(*next)));
+                    cfg = std::move(next);
+                    spdlog::info("reloaded {}", config_path);
+                }
+                sd_notify("READY=1");
+                wait_signal();
+                return;
+            }
+            spdlog::info("signal {}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            sd_notify("STOPPING=1");
+            reclaim_timer.cancel();
+            control.stop();
+        });
+    };
+    wait_signal();
+    arm_reclaim();
+    sd_notify("READY=1\nSTATUS=serving " + std::to_string(cfg->zones.size()) + " zones");
+    control.run();
+    server.stop();
+    catalog.reclaim();
+    spdlog::info("stopped");
+    return 0;
+}

@@ -1,0 +1,423 @@
+// The authoritative lookup (RFC 1034 §4.3.2 with RFC 4592 wildcards,
+// RFC 6672 DNAME, RFC 2308 negative answers, RFC 8482 minimal ANY,
+// RFC 6891 EDNS) written straight into the response buffer.
+//
+//   parse ─► zone (longest match) ─► walk down from the apex:
+//        cut? ─► referral        DNAME above qname? ─► synthesize CNAME, restart
+//        name found ─► RRset | CNAME (restart at target) | NODATA
+//        not found ─► wildcard at closest encloser | NXDOMAIN
+#include "serve/answer.hpp"
+
+#include <cstring>
+
+#include "dns/message.hpp"
+#include "dns/records.hpp"
+#include "dns/types.hpp"
+#include "dns/wire.hpp"
+
+namespace satellite::serve {
+
+namespace {
+
+using dns::load16;
+using dns::store16;
+namespace wn = dns::wire_name;
+namespace t = dns::type;
+using zone::kNone;
+using zone::Node;
+using zone::Rrset;
+using zone::Snapshot;
+
+constexpr unsigned kMaxChain = 16;      // CNAME/DNAME steps followed in one answer
+constexpr unsigned kMaxAdditional = 32;  // nodes queued for the additional section
+constexpr std::size_t kOptLen = 11;
+
+// Where an owner name comes from: a pointer to a name already in the packet,
+// or an uncompressed name to write (and compress).
+struct Owner {
+    int offset = -1;
+    const std::uint8_t* name = nullptr;
+};
+
+struct Response {
+    dns::Writer w;
+    const dns::Query& q;
+    Transport transport;
+    std::uint16_t rcode = dns::rcode::NOERROR;
+    bool aa = false;
+    bool tc = false;
+    std::uint16_t counts[3] = {0, 0, 0};  // answer, authority, additional
+    std::size_t question_end = 0;
+    // Additional-section candidates: (zone, node, required glue).
+    struct Extra {
+        const Snapshot* z;
+        std::uint32_t node;
+        bool required;
+    };
+    Extra extra[kMaxAdditional];
+    unsigned extra_n = 0;
+    // Storage for names synthesized by DNAME substitution.
+    std::uint8_t synth[2][dns::kMaxNameLen];
+    unsigned synth_i = 0;
+
+    Response(std::uint8_t* buf, std::size_t cap, const dns::Query& query, Transport tr)
+        : w(buf, cap), q(query), transport(tr) {}
+
+    bool write_owner(const Owner& o) {
+        if (o.offset >= 0) return w.put16(static_cast<std::uint16_t>(0xc000 | o.offset));
+        return w.put_name(o.name);
+    }
+
+    // One RR: owner, type, class, TTL, RDATA (names compressed where RFC 3597
+    // §4 allows it).
+    bool write_rr(const Owner& owner, std::uint16_t type, std::uint32_t ttl,
+                  const std::uint8_t* rd, std::uint16_t rdlen) {
+        std::size_t mark = w.pos();
+        if (!write_owner(owner) || !w.put16(type) || !w.put16(dns::rrclass::IN) || !w.put32(ttl)) {
+            w.rewind(mark);
+            return false;
+        }
+        std::size_t len_at = w.pos();
+        if (!w.put16(0)) {
+            w.rewind(mark);
+            return false;
+        }
+        bool ok = true;
+        switch (dns::compress_shape(type)) {
+            case dns::RdataShape::Opaque:
+                ok = w.put(rd, rdlen);
+                break;
+            case dns::RdataShape::Name:
+                ok = w.put_name(rd);
+                break;
+            case dns::RdataShape::Preference:
+                ok = w.put(rd, 2) && w.put_name(rd + 2);
+                break;
+            case dns::RdataShape::TwoNames: {
+                std::size_t a = wn::length(rd, rdlen);
+                ok = w.put_name(rd) && w.put_name(rd + a);
+                break;
+            }
+            case dns::RdataShape::Soa: {
+                std::size_t a = wn::length(rd, rdlen);
+                std::size_t b = wn::length(rd + a, rdlen - a);
+                ok = w.put_name(rd) && w.put_name(rd + a) && w.put(rd + a + b, 20);
+                break;
+            }
+        }
+        if (!ok) {
+            w.rewind(mark);
+            return false;
+        }
+        store16(w.data() + len_at, static_cast<std::uint16_t>(w.pos() - len_at - 2));
+        return true;
+    }
+
+    // A whole RRset, or nothing (then overflow() is set).
+    bool write_rrset(int section, const Owner& owner, const Snapshot& z, const Rrset& r,
+                     std::uint32_t ttl) {
+        std::size_t mark = w.pos();
+        const std::uint8_t* p = z.data() + r.data;
+        for (std::uint16_t i = 0; i < r.rr_count; ++i) {
+            std::uint16_t len = load16(p);
+            if (!write_rr(owner, r.type, ttl, p + 2, len)) {
+                w.rewind(mark);
+                return false;
+            }
+            p += 2 + len;
+        }
+        counts[section] += r.rr_count;
+        return true;
+    }
+
+    void queue_additional(const Snapshot& z, const Rrset& r, bool required_below) {
+        auto targets = z.additional_nodes(r);
+        for (std::uint32_t node : targets) {
+            if (extra_n == kMaxAdditional) return;
+            bool dup = false;
+            for (unsigned i = 0; i < extra_n; ++i) dup |= extra[i].z == &z && extra[i].node == node;
+            if (!dup) extra[extra_n++] = Extra{&z, node, required_below};
+        }
+    }
+
+    // Truncation (RFC 2181 §9): drop every section, keep the question.
+    void truncate() {
+        tc = true;
+        w.rewind(question_end);
+        w.clear_overflow();
+        counts[0] = counts[1] = counts[2] = 0;
+        extra_n = 0;
+    }
+};
+
+struct Lookup {
+    enum Kind { Exact, Wildcard, NxDomain, Referral, Dname } kind;
+    std::uint32_t node;
+};
+
+// Walks from the apex towards the name (lower-cased, `len` octets).
+Lookup lookup(const Snapshot& z, const std::uint8_t* lc, std::size_t len, std::uint16_t qtype) {
+    std::uint8_t offsets[dns::kMaxLabels + 1];
+    unsigned labels = wn::label_offsets(lc, offsets);
+    unsigned apex_labels = z.origin().label_count();
+    std::uint32_t found = z.apex();
+    for (unsigned d = apex_labels + 1; d <= labels; ++d) {
+        std::size_t off = offsets[labels - d];
+        std::uint32_t idx = z.find(lc + off, len - off);
+        if (idx == kNone) {
+            std::uint32_t wc = z.node(found).wildcard_child;
+            if (wc != kNone) return {Lookup::Wildcard, wc};
+            return {Lookup::NxDomain, found};
+        }
+        const Node& n = z.node(idx);
+        if (n.flags & Node::Cut) {
+            // RFC 4035 §3.1.4.1: the parent side answers DS at the cut.
+            if (!(d == labels && qtype == t::DS)) return {Lookup::Referral, idx};
+        }
+        if ((n.flags & Node::Dname) && d < labels) return {Lookup::Dname, idx};
+        found = idx;
+    }
+    return {Lookup::Exact, found};
+}
+
+void write_negative(Response& r, const Snapshot& z) {
+    const Node& apex = z.node(z.apex());
+    Owner o{-1, z.node_name(apex)};
+    if (!r.write_rrset(1, o, z, z.soa(), z.negative_ttl())) r.truncate();
+}
+
+// Answers the name `owner`/`lc` of length `len` in zone z; follows
+// CNAME/DNAME chains inside the zone.
+void resolve(Response& r, const Snapshot& z, Owner owner, const std::uint8_t* lc, std::size_t len) {
+    const std::uint16_t qtype = r.q.qtype;
+    std::uint8_t lcbuf[dns::kMaxNameLen];
+    for (unsigned step = 0; step < kMaxChain; ++step) {
+        Lookup lk = lookup(z, lc, len, qtype);
+        const Node* n = &z.node(lk.node);
+        switch (lk.kind) {
+            case Lookup::NxDomain:
+                r.rcode = dns::rcode::NXDOMAIN;  // RFC 6604 §3: the last name's rcode
+                write_negative(r, z);
+                return;
+            case Lookup::Referral: {
+                const Rrset* ns = z.find_rrset(*n, t::NS);
+                if (step == 0) r.aa = false;
+                if (!r.write_rrset(1, Owner{-1, z.node_name(*n)}, z, *ns, ns->ttl)) {
+                    r.truncate();
+                    return;
+                }
+                r.queue_additional(z, *ns, true);
+                return;
+            }
+            case Lookup::Dname: {
+                const Rrset* dn = z.find_rrset(*n, t::DNAME);
+                if (!r.write_rrset(0, Owner{-1, z.node_name(*n)}, z, *dn, dn->ttl)) {
+                    r.truncate();
+                    return;
+                }
+                // RFC 6672 §2.2: replace the DNAME owner suffix by the target.
+                const std::uint8_t* target = z.data() + dn->data + 2;
+                std::size_t tlen = load16(z.data() + dn->data);
+                const std::uint8_t* cur = owner.offset >= 0 ? r.q.qname : owner.name;
+                std::size_t prefix = len - n->name_len;
+                if (prefix + tlen > dns::kMaxNameLen) {
+                    r.rcode = dns::rcode::YXDOMAIN;
+                    return;
+                }
+                std::uint8_t* out = r.synth[r.synth_i++ & 1];
+                std::memcpy(out, cur, prefix);
+                std::memcpy(out + prefix, target, tlen);
+                std::size_t nlen = prefix + tlen;
+                // Synthesized CNAME, TTL of the DNAME.
+                if (!r.write_rr(owner, t::CNAME, dn->ttl, out, static_cast<std::uint16_t>(nlen))) {
+                    r.truncate();
+                    return;
+                }
+                ++r.counts[0];
+                wn::lower_copy(out, nlen, lcbuf);
+                if (!z.contains(lcbuf, nlen)) return;  // target outside the zone
+                owner = Owner{-1, out};
+                lc = lcbuf;
+                len = nlen;
+                continue;
+            }
+            case Lookup::Exact:
+            case Lookup::Wildcard:
+                break;
+        }
+        // A name that exists (or is synthesized from a wildcard).
+        if (n->rrset_count == 0) {  // empty non-terminal: NODATA
+            write_negative(r, z);
+            return;
+        }
+        if (qtype == t::ANY) {
+            auto sets = z.rrsets_of(*n);
+            // RFC 8482 §4.2: over UDP, one RRset is enough.
+            std::size_t count = r.transport == Transport::Udp ? 1 : sets.size();
+            for (std::size_t i = 0; i < count; ++i) {
+                if (!r.write_rrset(0, owner, z, sets[i], sets[i].ttl)) {
+                    r.truncate();
+                    return;
+                }
+            }
+            return;
+        }
+        if (const Rrset* rs = z.find_rrset(*n, qtype)) {
+            if (!r.write_rrset(0, owner, z, *rs, rs->ttl)) {
+                r.truncate();
+                return;
+            }
+            r.queue_additional(z, *rs, false);
+            return;
+        }
+        const Rrset* cname = z.find_rrset(*n, t::CNAME);
+        if (!cname) {
+            write_negative(r, z);
+            return;
+        }
+        if (!r.write_rrset(0, owner, z, *cname, cname->ttl)) {
+            r.truncate();
+            return;
+        }
+        const std::uint8_t* target = z.data() + cname->data + 2;
+        std::size_t tlen = load16(z.data() + cname->data);
+        wn::lower_copy(target, tlen, lcbuf);
+        if (!z.contains(lcbuf, tlen)) return;  // target outside the zone
+        owner = Owner{-1, target};
+        lc = lcbuf;
+        len = tlen;
+    }
+}
+
+void write_additional(Response& r) {
+    for (unsigned i = 0; i < r.extra_n; ++i) {
+        const auto& e = r.extra[i];
+        const Node& n = e.z->node(e.node);
+        for (std::uint16_t type : {t::A, t::AAAA}) {
+            const Rrset* rs = e.z->find_rrset(n, type);
+            if (!rs) continue;
+            if (!r.write_rrset(2, Owner{-1, e.z->node_name(n)}, *e.z, *rs, rs->ttl)) {
+                r.w.clear_overflow();
+                // RFC 9471: glue for in-domain name servers must fit, or TC.
+                if (e.required && (n.flags & Node::Occluded)) r.tc = true;
+            }
+        }
+    }
+}
+
+std::size_t finish(Response& r, std::size_t limit_with_opt) {
+    const dns::Query& q = r.q;
+    r.w.set_limit(limit_with_opt);
+    if (q.has_edns) {
+        std::uint8_t opt[kOptLen] = {0, 0, 41, 0, 0, 0, 0, 0, 0, 0, 0};
+        std::uint16_t payload = r.transport == Transport::Udp ? static_cast<std::uint16_t>(limit_with_opt) : 1232;
+        store16(opt + 3, payload < 512 ? 512 : payload);
+        opt[5] = static_cast<std::uint8_t>(r.rcode >> 4);  // extended rcode
+        if (q.edns_do) opt[7] = 0x80;                       // RFC 3225 §3: copy DO
+        if (r.w.put(opt, kOptLen)) ++r.counts[2];
+    }
+    std::uint8_t* h = r.w.data();
+    store16(h, q.id);
+    std::uint16_t flags = dns::flag::QR | static_cast<std::uint16_t>(q.opcode << 11) |
+                          (q.flags & (dns::flag::RD | dns::flag::CD)) | (r.rcode & 0xf);
+    if (r.aa) flags |= dns::flag::AA;
+    if (r.tc) flags |= dns::flag::TC;
+    store16(h + 2, flags);
+    store16(h + 4, r.question_end > dns::kHeaderLen ? 1 : 0);
+    store16(h + 6, r.counts[0]);
+    store16(h + 8, r.counts[1]);
+    store16(h + 10, r.counts[2]);
+    return r.w.pos();
+}
+
+}  // namespace
+
+std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> query,
+                   Transport transport, const AnswerOptions& options,
+                   std::span<std::uint8_t> out) {
+    dns::Query q;
+    dns::ParseStatus st = dns::parse_query(query, q);
+    if (st == dns::ParseStatus::Drop) return 0;
+
+    // Response size limit: RFC 6891 §6.2.5 (never below 512).
+    std::size_t limit = 65535;
+    if (transport == Transport::Udp) {
+        limit = 512;
+        if (q.has_edns && q.edns_payload > 512) {
+            limit = q.edns_payload < options.udp_max_payload ? q.edns_payload : options.udp_max_payload;
+        }
+    }
+    if (limit > out.size()) limit = out.size();
+
+    Response r(out.data(), limit, q, transport);
+    r.w.set_limit(limit - (q.has_edns ? kOptLen : 0));
+    r.w.rewind(dns::kHeaderLen);
+    // Echo the question when we could read it.
+    if (q.question_end != 0) {
+        r.w.put(query.data() + dns::kHeaderLen, q.question_end - dns::kHeaderLen);
+        r.w.remember_name(dns::kHeaderLen);
+    }
+    r.question_end = r.w.pos();
+
+    if (st == dns::ParseStatus::FormErr) {
+        r.rcode = dns::rcode::FORMERR;
+        return finish(r, limit);
+    }
+    if (st == dns::ParseStatus::NotImp) {
+        r.rcode = dns::rcode::NOTIMP;
+        return finish(r, limit);
+    }
+    if (q.has_edns && q.edns_version > 0) {  // RFC 6891 §6.1.3
+        r.rcode = dns::rcode::BADVERS;
+        return finish(r, limit);
+    }
+    if (q.opcode == dns::opcode::NOTIFY) {  // NOTIFY intake arrives with transfers
+        r.rcode = dns::rcode::REFUSED;
+        return finish(r, limit);
+    }
+    if (q.qclass != dns::rrclass::IN && q.qclass != dns::rrclass::ANY) {
+        r.rcode = dns::rcode::REFUSED;
+        return finish(r, limit);
+    }
+    switch (q.qtype) {
+        case t::AXFR:
+        case t::IXFR:
+            r.rcode = dns::rcode::REFUSED;  // we do not serve transfers
+            return finish(r, limit);
+        case t::OPT:
+        case t::TSIG:
+        case t::TKEY:
+            r.rcode = dns::rcode::FORMERR;
+            return finish(r, limit);
+        case t::MAILA:
+        case t::MAILB:
+            r.rcode = dns::rcode::NOTIMP;
+            return finish(r, limit);
+        default:
+            break;
+    }
+
+    const zone::ServedZone* zone = catalog.find(q.qname_lc, q.qname_len);
+    // RFC 4035 §3.1.4.1: DS at a child apex is the parent's data.
+    if (zone && q.qtype == t::DS && q.qname_len > 1 && zone->origin.size() == q.qname_len) {
+        const std::uint8_t* parent = q.qname_lc + 1 + q.qname_lc[0];
+        if (const zone::ServedZone* pz = catalog.find(parent, q.qname_len - 1 - q.qname_lc[0])) {
+            zone = pz;
+        }
+    }
+    if (!zone) {
+        r.rcode = dns::rcode::REFUSED;
+        return finish(r, limit);
+    }
+    if (!zone->snapshot) {
+        r.rcode = dns::rcode::SERVFAIL;
+        return finish(r, limit);
+    }
+    r.aa = true;
+    resolve(r, *zone->snapshot, Owner{static_cast<int>(dns::kHeaderLen), nullptr}, q.qname_lc,
+            q.qname_len);
+    if (!r.tc) write_additional(r);
+    return finish(r, limit);
+}
+
+}  // namespace satellite::serve

@@ -1,0 +1,324 @@
+// Listeners over Boost.Asio. UDP drains each readable socket with
+// recvmmsg/sendmmsg batches (one system call per batch, no allocation);
+// TCP sessions read length-framed, possibly pipelined queries and answer
+// them in order with an idle timeout and a global connection limit.
+#include "serve/server.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <boost/asio.hpp>
+#include <cstring>
+#include <spdlog/spdlog.h>
+
+namespace satellite::serve {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+
+namespace {
+
+constexpr unsigned kBatch = 64;
+constexpr std::size_t kRecvSize = 4096;
+constexpr std::size_t kTcpFrame = 65535 + 2;
+constexpr auto kQuiescentPeriod = std::chrono::milliseconds(10);
+
+template <class Socket>
+Status reuse_port(Socket& s) {
+    int one = 1;
+    if (::setsockopt(s.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        return make_error(std::string("SO_REUSEPORT: ") + std::strerror(errno));
+    }
+    return {};
+}
+
+}  // namespace
+
+class Worker {
+public:
+    Worker(const ServerOptions& o, Published<zone::Catalog>& c, std::atomic<unsigned>& conns,
+           ServerStats& stats)
+        : options_(o), catalog_(c), tcp_connections_(conns), stats_(stats), io_(1),
+          quiescent_timer_(io_) {
+        answer_options_.udp_max_payload = o.udp_max_payload < 512 ? 512 : o.udp_max_payload;
+        send_buf_.resize(std::size_t(kBatch) * answer_options_.udp_max_payload);
+    }
+
+    // Binds UDP then TCP on addr:port; returns the port bound.
+    Result<std::uint16_t> bind(const ListenAddress& la, std::uint16_t port) {
+        boost::system::error_code ec;
+        auto addr = asio::ip::make_address(la.host, ec);
+        if (ec) return make_error("listen address '" + la.host + "': " + ec.message());
+        std::string where = (addr.is_v6() ? "[" + la.host + "]" : la.host) + ":";
+        auto fail = [&](const char* what) {
+            return make_error(std::string("cannot listen on ") + where + std::to_string(port) +
+                              " (" + what + "): " + ec.message());
+        };
+        auto u = std::make_unique<UdpSocket>(io_);
+        u->sock.open(addr.is_v6() ? udp::v6() : udp::v4(), ec);
+        if (ec) return fail("udp");
+        if (addr.is_v6()) u->sock.set_option(asio::ip::v6_only(true), ec);
+        u->sock.set_option(asio::socket_base::reuse_address(true), ec);
+        if (auto s = reuse_port(u->sock); !s) return s.error();
+        u->sock.bind(udp::endpoint(addr, port), ec);
+        if (ec) return fail("udp");
+        port = u->sock.local_endpoint().port();
+        u->sock.non_blocking(true, ec);
+        int rcvbuf = 4 << 20;
+        ::setsockopt(u->sock.native_handle(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+
+        auto a = std::make_unique<tcp::acceptor>(io_);
+        a->open(addr.is_v6() ? tcp::v6() : tcp::v4(), ec);
+        if (ec) return fail("tcp");
+        if (addr.is_v6()) a->set_option(asio::ip::v6_only(true), ec);
+        a->set_option(asio::socket_base::reuse_address(true), ec);
+        if (auto s = reuse_port(*a); !s) return s.error();
+        a->bind(tcp::endpoint(addr, port), ec);
+        if (ec) return fail("tcp");
+        a->listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) return fail("tcp listen");
+        udp_.push_back(std::move(u));
+        acceptors_.push_back(std::move(a));
+        return port;
+    }
+
+    void run() {
+        reader_ = catalog_.add_reader();
+        for (auto& u : udp_) udp_wait(*u);
+        for (auto& a : acceptors_) accept(*a);
+        arm_quiescent();
+        io_.run();
+        catalog_.offline(reader_);
+    }
+
+    void stop() {
+        asio::post(io_, [this] {
+            boost::system::error_code ec;
+            for (auto& a : acceptors_) a->close(ec);
+            for (auto& u : udp_) u->sock.close(ec);
+            quiescent_timer_.cancel();
+            io_.stop();
+        });
+    }
+
+private:
+    struct UdpSocket {
+        explicit UdpSocket(asio::io_context& io) : sock(io) {}
+        udp::socket sock;
+    };
+
+    class TcpSession : public std::enable_shared_from_this<TcpSession> {
+    public:
+        TcpSession(Worker& w, tcp::socket s) : w_(w), sock_(std::move(s)), idle_(w.io_) {
+            in_.resize(2 * kTcpFrame);
+            out_.reserve(4 * kTcpFrame);
+        }
+        ~TcpSession() { w_.tcp_connections_.fetch_sub(1, std::memory_order_relaxed); }
+
+        void start() { read_more(); }
+
+    private:
+        void read_more() {
+            idle_.expires_after(std::chrono::milliseconds(w_.options_.tcp_idle_timeout_ms));
+            idle_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+                if (!ec) {
+                    boost::system::error_code ignored;
+                    self->sock_.close(ignored);
+                }
+            });
+            sock_.async_read_some(asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
+                                  [self = shared_from_this()](boost::system::error_code ec,
+                                                              std::size_t n) {
+                                      self->idle_.cancel();
+                                      if (ec) return;
+                                      self->in_len_ += n;
+                                      self->process();
+                                  });
+        }
+
+        // Answers every complete frame in the buffer (pipelining, RFC 7766 §6.2.1).
+        void process() {
+            std::size_t pos = 0;
+            const zone::Catalog* cat = w_.catalog_.get();
+            while (in_len_ - pos >= 2) {
+                std::size_t len = (std::size_t(in_[pos]) << 8) | in_[pos + 1];
+                if (in_len_ - pos < 2 + len) break;
+                std::size_t o = out_.size();
+                if (o + kTcpFrame > out_.capacity()) break;  // flush first
+                out_.resize(o + kTcpFrame);
+                std::size_t rl = answer(*cat, {in_.data() + pos + 2, len}, Transport::Tcp,
+                                        w_.answer_options_, {out_.data() + o + 2, 65535});
+                w_.stats_.tcp_queries.fetch_add(1, std::memory_order_relaxed);
+                if (rl == 0) {
+                    out_.resize(o);
+                } else {
+                    out_[o] = static_cast<std::uint8_t>(rl >> 8);
+                    out_[o + 1] = static_cast<std::uint8_t>(rl);
+                    out_.resize(o + 2 + rl);
+                }
+                pos += 2 + len;
+            }
+            if (pos > 0) {
+                std::memmove(in_.data(), in_.data() + pos, in_len_ - pos);
+                in_len_ -= pos;
+            }
+            if (out_.empty()) {
+                read_more();
+                return;
+            }
+            asio::async_write(sock_, asio::buffer(out_),
+                              [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                                  if (ec) return;
+                                  self->out_.clear();
+                                  // Frames may be left over when out_ filled up.
+                                  if (self->in_len_ >= 2) {
+                                      self->process();
+                                  } else {
+                                      self->read_more();
+                                  }
+                              });
+        }
+
+        Worker& w_;
+        tcp::socket sock_;
+        asio::steady_timer idle_;
+        std::vector<std::uint8_t> in_;
+        std::size_t in_len_ = 0;
+        std::vector<std::uint8_t> out_;
+    };
+
+    void accept(tcp::acceptor& a) {
+        a.async_accept([this, &a](boost::system::error_code ec, tcp::socket s) {
+            if (ec == asio::error::operation_aborted) return;
+            if (!ec) {
+                unsigned n = tcp_connections_.fetch_add(1, std::memory_order_relaxed);
+                if (n >= options_.tcp_max_connections) {
+                    tcp_connections_.fetch_sub(1, std::memory_order_relaxed);
+                    boost::system::error_code ignored;
+                    s.close(ignored);
+                } else {
+                    stats_.tcp_connections.fetch_add(1, std::memory_order_relaxed);
+                    s.set_option(tcp::no_delay(true), ec);
+                    std::make_shared<TcpSession>(*this, std::move(s))->start();
+                }
+            }
+            accept(a);
+        });
+    }
+
+    void udp_wait(UdpSocket& u) {
+        u.sock.async_wait(udp::socket::wait_read, [this, &u](boost::system::error_code ec) {
+            if (ec) return;
+            udp_drain(u);
+            udp_wait(u);
+        });
+    }
+
+    void udp_drain(UdpSocket& u) {
+        int fd = u.sock.native_handle();
+        const std::size_t out_size = answer_options_.udp_max_payload;
+        for (int round = 0; round < 16; ++round) {
+            for (unsigned i = 0; i < kBatch; ++i) {
+                recv_iov_[i] = {recv_buf_[i].data(), kRecvSize};
+                recv_hdr_[i].msg_hdr = {};
+                recv_hdr_[i].msg_hdr.msg_name = &addrs_[i];
+                recv_hdr_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+                recv_hdr_[i].msg_hdr.msg_iov = &recv_iov_[i];
+                recv_hdr_[i].msg_hdr.msg_iovlen = 1;
+            }
+            int n = ::recvmmsg(fd, recv_hdr_.data(), kBatch, MSG_DONTWAIT, nullptr);
+            if (n <= 0) return;
+            const zone::Catalog* cat = catalog_.get();
+            unsigned out = 0;
+            for (int i = 0; i < n; ++i) {
+                std::uint8_t* sb = send_buf_.data() + std::size_t(i) * out_size;
+                std::size_t rl = answer(*cat, {recv_buf_[i].data(), recv_hdr_[i].msg_len},
+                                        Transport::Udp, answer_options_, {sb, out_size});
+                if (rl == 0) continue;
+                send_iov_[out] = {sb, rl};
+                send_hdr_[out].msg_hdr = {};
+                send_hdr_[out].msg_hdr.msg_name = &addrs_[i];
+                send_hdr_[out].msg_hdr.msg_namelen = recv_hdr_[i].msg_hdr.msg_namelen;
+                send_hdr_[out].msg_hdr.msg_iov = &send_iov_[out];
+                send_hdr_[out].msg_hdr.msg_iovlen = 1;
+                ++out;
+            }
+            stats_.udp_queries.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+            unsigned sent = 0;
+            while (sent < out) {
+                int m = ::sendmmsg(fd, send_hdr_.data() + sent, out - sent, 0);
+                if (m <= 0) {
+                    if (errno == EINTR) continue;
+                    break;  // a full socket buffer drops the rest, as UDP does
+                }
+                sent += static_cast<unsigned>(m);
+            }
+            if (static_cast<unsigned>(n) < kBatch) return;
+        }
+    }
+
+    void arm_quiescent() {
+        quiescent_timer_.expires_after(kQuiescentPeriod);
+        quiescent_timer_.async_wait([this](boost::system::error_code ec) {
+            if (ec) return;
+            catalog_.quiescent(reader_);
+            arm_quiescent();
+        });
+    }
+
+    const ServerOptions& options_;
+    Published<zone::Catalog>& catalog_;
+    std::atomic<unsigned>& tcp_connections_;
+    ServerStats& stats_;
+    AnswerOptions answer_options_;
+    asio::io_context io_;
+    asio::steady_timer quiescent_timer_;
+    unsigned reader_ = 0;
+    std::vector<std::unique_ptr<UdpSocket>> udp_;
+    std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+    std::array<std::array<std::uint8_t, kRecvSize>, kBatch> recv_buf_{};
+    std::array<iovec, kBatch> recv_iov_{};
+    std::array<mmsghdr, kBatch> recv_hdr_{};
+    std::array<sockaddr_storage, kBatch> addrs_{};
+    std::vector<std::uint8_t> send_buf_;
+    std::array<iovec, kBatch> send_iov_{};
+    std::array<mmsghdr, kBatch> send_hdr_{};
+};
+
+Server::Server(ServerOptions options, Published<zone::Catalog>& catalog)
+    : options_(std::move(options)), catalog_(catalog) {}
+
+Server::~Server() { stop(); }
+
+Status Server::start() {
+    unsigned n = options_.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
+                                       : options_.threads;
+    for (unsigned i = 0; i < n; ++i) {
+        workers_.push_back(std::make_unique<Worker>(options_, catalog_, tcp_connections_, stats_));
+    }
+    for (const auto& la : options_.listen) {
+        std::uint16_t port = la.port;
+        for (auto& w : workers_) {
+            auto bound = w->bind(la, port);
+            if (!bound) {
+                workers_.clear();
+                return bound.error();
+            }
+            port = *bound;  // port 0: later workers join the port the first got
+        }
+        bound_ports_.push_back(port);
+    }
+    for (auto& w : workers_) threads_.emplace_back([&w] { w->run(); });
+    return {};
+}
+
+void Server::stop() {
+    for (auto& w : workers_) w->stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    workers_.clear();
+}
+
+}  // namespace satellite::serve

@@ -1,0 +1,68 @@
+// UDP and TCP listeners. One worker thread per `threads`, each with its own
+// io_context and its own SO_REUSEPORT sockets on every listen address, so
+// workers share nothing on the query path. Workers read the published
+// catalog and report quiescence to it from a timer (util/published.hpp).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "serve/answer.hpp"
+#include "util/published.hpp"
+#include "util/result.hpp"
+#include "zone/catalog.hpp"
+
+namespace satellite::serve {
+
+struct ListenAddress {
+    std::string host;  // "127.0.0.1", "::1"
+    std::uint16_t port;
+};
+
+struct ServerOptions {
+    std::vector<ListenAddress> listen;
+    unsigned threads = 1;
+    unsigned tcp_max_connections = 1024;
+    unsigned tcp_idle_timeout_ms = 10'000;
+    std::uint16_t udp_max_payload = 1232;
+};
+
+struct ServerStats {
+    std::atomic<std::uint64_t> udp_queries{0};
+    std::atomic<std::uint64_t> tcp_queries{0};
+    std::atomic<std::uint64_t> tcp_connections{0};
+};
+
+class Worker;
+
+class Server {
+public:
+    Server(ServerOptions options, Published<zone::Catalog>& catalog);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Binds every socket (errors name the address) and starts the workers.
+    Status start();
+    // Stops accepting, closes sockets, joins the workers.
+    void stop();
+
+    // Ports actually bound, in `listen` order (useful with port 0).
+    std::vector<std::uint16_t> bound_ports() const { return bound_ports_; }
+    const ServerStats& stats() const { return stats_; }
+
+private:
+    ServerOptions options_;
+    Published<zone::Catalog>& catalog_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<std::thread> threads_;
+    std::vector<std::uint16_t> bound_ports_;
+    std::atomic<unsigned> tcp_connections_{0};
+    ServerStats stats_;
+};
+
+}  // namespace satellite::serve

@@ -1,0 +1,95 @@
+// Published<T>: one immutable object that readers use without locks or
+// reference counts, replaced by the writer with an atomic pointer swap.
+// Old objects are freed by quiescent-state reclamation: each reader thread
+// reports, between units of work, that it holds no pointer; an old object is
+// freed once every reader has reported after its replacement.
+// The query path pays one acquire load per query and nothing else.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace satellite {
+
+template <class T>
+class Published {
+public:
+    static constexpr std::uint64_t kOffline = std::numeric_limits<std::uint64_t>::max();
+
+    explicit Published(std::unique_ptr<const T> initial, unsigned max_readers = 256)
+        : current_(initial.release()), readers_(max_readers) {
+        for (auto& r : readers_) r.seen.store(kOffline, std::memory_order_relaxed);
+    }
+    ~Published() {
+        delete current_.load();
+        std::lock_guard lock(mu_);
+        retired_.clear();
+    }
+    Published(const Published&) = delete;
+    Published& operator=(const Published&) = delete;
+
+    // Readers: valid until the calling reader's next quiescent()/offline().
+    const T* get() const { return current_.load(std::memory_order_acquire); }
+
+    // Registers a reader thread; it starts online.
+    unsigned add_reader() {
+        unsigned id = next_reader_.fetch_add(1);
+        readers_.at(id).seen.store(epoch_.load(std::memory_order_seq_cst),
+                                   std::memory_order_seq_cst);
+        return id;
+    }
+    // The reader holds no pointer obtained from get() before this call.
+    void quiescent(unsigned reader) {
+        readers_[reader].seen.store(epoch_.load(std::memory_order_seq_cst),
+                                    std::memory_order_release);
+    }
+    // The reader stops reading (until it calls online()).
+    void offline(unsigned reader) {
+        readers_[reader].seen.store(kOffline, std::memory_order_release);
+    }
+    void online(unsigned reader) { quiescent(reader); }
+
+    // Writer: replaces the object; the old one is freed by reclaim() later.
+    void publish(std::unique_ptr<const T> next) {
+        const T* old = current_.exchange(next.release(), std::memory_order_seq_cst);
+        std::uint64_t e = epoch_.fetch_add(1, std::memory_order_seq_cst) + 1;
+        std::lock_guard lock(mu_);
+        retired_.push_back({e, std::unique_ptr<const T>(old)});
+    }
+
+    // Frees every retired object no reader can still hold. Returns how many
+    // are still waiting.
+    std::size_t reclaim() {
+        std::uint64_t min_seen = kOffline;
+        unsigned n = next_reader_.load();
+        for (unsigned i = 0; i < n; ++i) {
+            std::uint64_t s = readers_[i].seen.load(std::memory_order_acquire);
+            if (s < min_seen) min_seen = s;
+        }
+        std::lock_guard lock(mu_);
+        while (!retired_.empty() && retired_.front().epoch <= min_seen) retired_.pop_front();
+        return retired_.size();
+    }
+
+private:
+    struct alignas(64) Reader {
+        std::atomic<std::uint64_t> seen;
+    };
+    struct Retired {
+        std::uint64_t epoch;
+        std::unique_ptr<const T> object;
+    };
+    std::atomic<const T*> current_;
+    std::atomic<std::uint64_t> epoch_{0};
+    std::atomic<unsigned> next_reader_{0};
+    std::vector<Reader> readers_;
+    std::mutex mu_;
+    std::deque<Retired> retired_;
+};
+
+}  // namespace satellite

@@ -1,0 +1,59 @@
+// Catalog construction and longest-match lookup.
+#include "zone/catalog.hpp"
+
+#include <cstring>
+
+namespace satellite::zone {
+
+namespace wn = dns::wire_name;
+
+Catalog::Catalog(std::vector<ServedZone> zones) : zones_(std::move(zones)) {
+    std::size_t cap = 16;
+    while (cap < zones_.size() * 2 + 2) cap *= 2;
+    table_.assign(cap, 0);
+    mask_ = cap - 1;
+    lc_.reserve(zones_.size());
+    for (std::uint32_t i = 0; i < zones_.size(); ++i) {
+        dns::Name l = zones_[i].origin.lowered();
+        lc_.emplace_back(l.data(), l.data() + l.size());
+        depths_.set(l.label_count());
+        std::uint64_t h = name_hash(l.data(), l.size()) & mask_;
+        while (table_[h] != 0) h = (h + 1) & mask_;
+        table_[h] = i + 1;
+    }
+}
+
+const ServedZone* Catalog::find(const std::uint8_t* lc, std::size_t len) const {
+    std::uint8_t offsets[dns::kMaxLabels + 1];
+    unsigned labels = wn::label_offsets(lc, offsets);
+    // From the longest suffix (the name itself) to the root.
+    for (unsigned i = 0; i <= labels; ++i) {
+        unsigned depth = labels - i;
+        if (!depths_.test(depth)) continue;
+        const std::uint8_t* suffix = lc + offsets[i];
+        std::size_t slen = len - offsets[i];
+        std::uint64_t h = name_hash(suffix, slen) & mask_;
+        for (;;) {
+            std::uint32_t slot = table_[h];
+            if (slot == 0) break;
+            const auto& key = lc_[slot - 1];
+            if (key.size() == slen && std::memcmp(key.data(), suffix, slen) == 0) {
+                return &zones_[slot - 1];
+            }
+            h = (h + 1) & mask_;
+        }
+    }
+    return nullptr;
+}
+
+const ServedZone* Catalog::exact(const dns::Name& origin) const {
+    dns::Name l = origin.lowered();
+    for (std::size_t i = 0; i < zones_.size(); ++i) {
+        if (lc_[i].size() == l.size() && std::memcmp(lc_[i].data(), l.data(), l.size()) == 0) {
+            return &zones_[i];
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace satellite::zone

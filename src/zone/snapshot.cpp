@@ -1,0 +1,348 @@
+// Snapshot building: validate records, group them into nodes and RRsets,
+// add empty non-terminals, and precompute every link the query path follows
+// so that answering a query is lookups and copies only.
+#include "zone/snapshot.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "dns/types.hpp"
+#include "dns/wire.hpp"
+
+namespace satellite::zone {
+
+using dns::load16;
+using dns::load32;
+namespace wn = dns::wire_name;
+
+std::uint64_t name_hash(const std::uint8_t* lc, std::size_t len) {
+    // FNV-1a over 8-byte words, then a final mix: names are short.
+    std::uint64_t h = 0xcbf29ce484222325ull ^ len;
+    std::size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, lc + i, 8);
+        h = (h ^ w) * 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    std::uint64_t tail = 0;
+    std::memcpy(&tail, lc + i, len - i);
+    h = (h ^ tail) * 0x100000001b3ull;
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ull;
+    h ^= h >> 32;
+    return h;
+}
+
+std::uint32_t Snapshot::find(const std::uint8_t* lc, std::size_t len) const {
+    if (table_.empty()) return kNone;
+    std::uint64_t i = name_hash(lc, len) & mask_;
+    for (;;) {
+        std::uint32_t slot = table_[i];
+        if (slot == 0) return kNone;
+        const Node& n = nodes_[slot - 1];
+        if (n.name_len == len && std::memcmp(data_.data() + n.name_lc, lc, len) == 0) {
+            return slot - 1;
+        }
+        i = (i + 1) & mask_;
+    }
+}
+
+const Rrset* Snapshot::find_rrset(const Node& n, std::uint16_t type) const {
+    for (std::uint32_t i = 0; i < n.rrset_count; ++i) {
+        const Rrset& r = rrsets_[n.first_rrset + i];
+        if (r.type == type) return &r;
+    }
+    return nullptr;
+}
+
+dns::RecordList Snapshot::to_records() const {
+    dns::RecordList out;
+    out.reserve(record_count_, data_.size());
+    for (const Node& n : nodes_) {
+        for (const Rrset& r : rrsets_of(n)) {
+            const std::uint8_t* p = data_.data() + r.data;
+            for (std::uint16_t k = 0; k < r.rr_count; ++k) {
+                std::uint16_t len = load16(p);
+                out.add({data_.data() + n.name, n.name_len}, r.type, dns::rrclass::IN, r.ttl,
+                        {p + 2, len});
+                p += 2 + len;
+            }
+        }
+    }
+    return out;
+}
+
+namespace {
+
+std::string record_text(const dns::RecordList& recs, const dns::RecordRef& r) {
+    return wn::to_string(recs.owner(r)) + " " + dns::type_to_string(r.type);
+}
+
+}  // namespace
+
+// Index maintenance used only while building.
+class SnapshotBuilder {
+public:
+    explicit SnapshotBuilder(Snapshot& s) : s_(s) {}
+
+    std::uint32_t add_node(const std::uint8_t* name, const std::uint8_t* lc, std::size_t len) {
+        Node n{};
+        n.name = static_cast<std::uint32_t>(s_.data_.size());
+        s_.data_.insert(s_.data_.end(), name, name + len);
+        n.name_lc = static_cast<std::uint32_t>(s_.data_.size());
+        s_.data_.insert(s_.data_.end(), lc, lc + len);
+        n.name_len = static_cast<std::uint8_t>(len);
+        n.labels = static_cast<std::uint8_t>(wn::label_count(lc));
+        n.first_rrset = 0;
+        s_.nodes_.push_back(n);
+        auto idx = static_cast<std::uint32_t>(s_.nodes_.size() - 1);
+        if ((s_.nodes_.size() + 1) * 2 > s_.table_.size()) rehash(s_.table_.size() * 2);
+        insert(idx);
+        return idx;
+    }
+
+    void rehash(std::size_t capacity) {
+        if (capacity < 16) capacity = 16;
+        s_.table_.assign(capacity, 0);
+        s_.mask_ = capacity - 1;
+        for (std::uint32_t i = 0; i + 1 < s_.nodes_.size(); ++i) insert(i);
+    }
+
+private:
+    void insert(std::uint32_t idx) {
+        const Node& n = s_.nodes_[idx];
+        std::uint64_t i = name_hash(s_.data_.data() + n.name_lc, n.name_len) & s_.mask_;
+        while (s_.table_[i] != 0) i = (i + 1) & s_.mask_;
+        s_.table_[i] = idx + 1;
+    }
+    Snapshot& s_;
+};
+
+Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
+                                                       const dns::RecordList& recs) {
+    auto snap = std::shared_ptr<Snapshot>(new Snapshot());
+    Snapshot& s = *snap;
+    SnapshotBuilder b(s);
+    s.origin_ = origin;
+    s.origin_lc_ = origin.lowered();
+    const dns::Name olc = origin.lowered();
+    const std::size_t n = recs.size();
+    s.record_count_ = 0;
+    s.data_.reserve(n * 40);
+    b.rehash(64);
+
+    // 1. Validate each record and map its owner to a node.
+    std::vector<std::uint32_t> rec_node(n);
+    std::uint8_t lc[dns::kMaxNameLen];
+    for (std::size_t i = 0; i < n; ++i) {
+        const dns::RecordRef& r = recs[i];
+        const std::uint8_t* owner = recs.owner(r);
+        if (r.rclass != dns::rrclass::IN) {
+            return make_error(record_text(recs, r) + ": class " + std::to_string(r.rclass) +
+                              " is not IN");
+        }
+        if (!wn::is_subdomain(owner, r.owner_len, olc.data(), olc.size())) {
+            return make_error(record_text(recs, r) + ": owner is outside the zone " +
+                              origin.to_string());
+        }
+        if ((r.type >= 128 && r.type <= 255) || r.type == dns::type::OPT || r.type == 0) {
+            return make_error(record_text(recs, r) + ": meta type is not zone data");
+        }
+        if (!dns::rdata_well_formed(r.type, recs.rdata(r))) {
+            return make_error(record_text(recs, r) + ": malformed RDATA");
+        }
+        wn::lower_copy(owner, r.owner_len, lc);
+        std::uint32_t idx = s.find(lc, r.owner_len);
+        if (idx == kNone) idx = b.add_node(owner, lc, r.owner_len);
+        rec_node[i] = idx;
+    }
+    std::uint32_t apex = s.find(olc.data(), olc.size());
+    if (apex == kNone) return make_error("zone " + origin.to_string() + " has no SOA record");
+    s.apex_ = apex;
+
+    // 2. Empty non-terminals: every name between an owner and the apex.
+    for (std::uint32_t i = 0; i < s.nodes_.size(); ++i) {
+        Node nd = s.nodes_[i];
+        std::size_t off = 0;
+        while (nd.name_len - off > olc.size()) {
+            off += 1 + s.data_[nd.name_lc + off];
+            std::size_t plen = nd.name_len - off;
+            if (plen <= olc.size()) break;
+            std::uint8_t plc[dns::kMaxNameLen], porig[dns::kMaxNameLen];
+            std::memcpy(plc, s.data_.data() + nd.name_lc + off, plen);
+            if (s.find(plc, plen) != kNone) break;
+            std::memcpy(porig, s.data_.data() + nd.name + off, plen);
+            b.add_node(porig, plc, plen);
+        }
+    }
+
+    // 3. Group records by node, then by type; sort RDATA and drop duplicates.
+    const std::size_t nn = s.nodes_.size();
+    std::vector<std::uint32_t> start(nn + 1, 0);
+    for (std::size_t i = 0; i < n; ++i) ++start[rec_node[i] + 1];
+    for (std::size_t i = 0; i < nn; ++i) start[i + 1] += start[i];
+    std::vector<std::uint32_t> order(n);
+    {
+        std::vector<std::uint32_t> fill(start.begin(), start.end() - 1);
+        for (std::size_t i = 0; i < n; ++i) order[fill[rec_node[i]]++] = static_cast<std::uint32_t>(i);
+    }
+    auto rr_less = [&](std::uint32_t a, std::uint32_t c) {
+        const dns::RecordRef& ra = recs[a];
+        const dns::RecordRef& rc = recs[c];
+        if (ra.type != rc.type) return ra.type < rc.type;
+        auto da = recs.rdata(ra), dc = recs.rdata(rc);
+        int cmp = std::memcmp(da.data(), dc.data(), std::min(da.size(), dc.size()));
+        if (cmp != 0) return cmp < 0;
+        return da.size() < dc.size();
+    };
+    s.rrsets_.reserve(n);
+    for (std::uint32_t ni = 0; ni < nn; ++ni) {
+        Node& nd = s.nodes_[ni];
+        nd.first_rrset = static_cast<std::uint32_t>(s.rrsets_.size());
+        auto first = order.begin() + start[ni], last = order.begin() + start[ni + 1];
+        std::sort(first, last, rr_less);
+        for (auto it = first; it != last;) {
+            const std::uint16_t type = recs[*it].type;
+            Rrset rs{};
+            rs.type = type;
+            rs.data = static_cast<std::uint32_t>(s.data_.size());
+            rs.ttl = recs[*it].ttl;
+            std::span<const std::uint8_t> prev;
+            for (; it != last && recs[*it].type == type; ++it) {
+                auto rd = recs.rdata(recs[*it]);
+                if (rs.rr_count > 0 && rd.size() == prev.size() &&
+                    std::memcmp(rd.data(), prev.data(), rd.size()) == 0) {
+                    continue;  // duplicate record (RFC 2181 §5)
+                }
+                // RFC 2181 §5.2: one TTL per RRset; take the lowest.
+                rs.ttl = std::min(rs.ttl, recs[*it].ttl);
+                s.data_.push_back(static_cast<std::uint8_t>(rd.size() >> 8));
+                s.data_.push_back(static_cast<std::uint8_t>(rd.size()));
+                s.data_.insert(s.data_.end(), rd.begin(), rd.end());
+                ++rs.rr_count;
+                prev = rd;
+            }
+            rs.data_len = static_cast<std::uint32_t>(s.data_.size() - rs.data);
+            s.record_count_ += rs.rr_count;
+            s.rrsets_.push_back(rs);
+        }
+        nd.rrset_count = static_cast<std::uint16_t>(s.rrsets_.size() - nd.first_rrset);
+    }
+
+    // 4. Per-node rules and flags.
+    for (std::uint32_t ni = 0; ni < nn; ++ni) {
+        Node& nd = s.nodes_[ni];
+        auto where = [&] { return wn::to_string(s.data_.data() + nd.name); };
+        bool has_cname = false, has_other = false, has_ns = false;
+        for (const Rrset& r : s.rrsets_of(nd)) {
+            switch (r.type) {
+                case dns::type::CNAME:
+                    has_cname = true;
+                    if (r.rr_count > 1) return make_error(where() + ": more than one CNAME record");
+                    break;
+                case dns::type::DNAME:
+                    nd.flags |= Node::Dname;
+                    if (r.rr_count > 1) return make_error(where() + ": more than one DNAME record");
+                    has_other = true;
+                    break;
+                case dns::type::NS:
+                    has_ns = true;
+                    has_other = true;
+                    break;
+                case dns::type::RRSIG:
+                case dns::type::NSEC:
+                    break;  // may sit beside a CNAME (RFC 4035 §2.5)
+                default:
+                    has_other = true;
+            }
+        }
+        if (has_cname && has_other) {
+            return make_error(where() + ": CNAME and other data (RFC 2181 §10.1)");
+        }
+        if (ni == apex) {
+            nd.flags |= Node::Apex;
+            const Rrset* soa = s.find_rrset(nd, dns::type::SOA);
+            if (!soa) return make_error("zone " + origin.to_string() + " has no SOA record");
+            if (soa->rr_count != 1) {
+                return make_error("zone " + origin.to_string() + " has more than one SOA record");
+            }
+            if (!has_ns) return make_error("zone " + origin.to_string() + " has no NS records at the apex");
+            s.soa_rrset_ = static_cast<std::uint32_t>(soa - s.rrsets_.data());
+        } else {
+            if (has_ns) nd.flags |= Node::Cut;
+            if (s.find_rrset(nd, dns::type::SOA)) {
+                return make_error(where() + ": SOA record below the zone apex");
+            }
+        }
+        const std::uint8_t* lcn = s.data_.data() + nd.name_lc;
+        if (lcn[0] == 1 && lcn[1] == '*') {
+            nd.flags |= Node::Wildcard;
+            std::uint32_t parent = s.find(lcn + 2, nd.name_len - 2u);
+            if (parent != kNone) s.nodes_[parent].wildcard_child = ni;
+        }
+    }
+
+    // 5. Occlusion: names strictly below a cut or a DNAME owner.
+    for (std::uint32_t ni = 0; ni < nn; ++ni) {
+        Node& nd = s.nodes_[ni];
+        std::size_t off = 0;
+        const std::uint8_t* lcn = s.data_.data() + nd.name_lc;
+        while (nd.name_len - off > olc.size()) {
+            off += 1 + lcn[off];
+            if (nd.name_len - off <= olc.size()) break;
+            std::uint32_t anc = s.find(lcn + off, nd.name_len - off);
+            if (anc != kNone && (s.nodes_[anc].flags & (Node::Cut | Node::Dname))) {
+                nd.flags |= Node::Occluded;
+                break;
+            }
+        }
+    }
+
+    // 6. Additional-section targets (RFC 1035 §3.3.11, §3.3.9; RFC 2782).
+    for (std::uint32_t ni = 0; ni < nn; ++ni) {
+        const Node& nd = s.nodes_[ni];
+        if (nd.flags & Node::Occluded) continue;
+        for (std::uint32_t k = 0; k < nd.rrset_count; ++k) {
+            Rrset& r = s.rrsets_[nd.first_rrset + k];
+            int toff = dns::additional_target_offset(r.type);
+            if (toff < 0) continue;
+            r.additional = static_cast<std::uint32_t>(s.additional_.size());
+            std::size_t p = r.data;
+            for (std::uint16_t j = 0; j < r.rr_count; ++j) {
+                std::uint16_t len = load16(s.data_.data() + p);
+                const std::uint8_t* target = s.data_.data() + p + 2 + toff;
+                std::size_t tlen = wn::length(target, len - toff);
+                p += 2 + len;
+                wn::lower_copy(target, tlen, lc);
+                if (!wn::is_subdomain(lc, tlen, olc.data(), olc.size())) continue;
+                std::uint32_t t = s.find(lc, tlen);
+                if (t == kNone) continue;
+                const Node& tn = s.nodes_[t];
+                // Glue below a cut only serves NS; other targets must be
+                // authoritative data.
+                if ((tn.flags & Node::Occluded) && r.type != dns::type::NS) continue;
+                if (!s.find_rrset(tn, dns::type::A) && !s.find_rrset(tn, dns::type::AAAA)) continue;
+                auto first = s.additional_.begin() + r.additional;
+                if (std::find(first, s.additional_.end(), t) != s.additional_.end()) continue;
+                s.additional_.push_back(t);
+            }
+            r.additional_count = static_cast<std::uint16_t>(s.additional_.size() - r.additional);
+        }
+    }
+
+    // 7. SOA fields.
+    {
+        const Rrset& soa = s.rrsets_[s.soa_rrset_];
+        const std::uint8_t* rd = s.data_.data() + soa.data + 2;
+        std::uint16_t len = load16(s.data_.data() + soa.data);
+        std::size_t a = wn::length(rd, len);
+        std::size_t c = wn::length(rd + a, len - a);
+        s.serial_ = load32(rd + a + c);
+        std::uint32_t minimum = load32(rd + a + c + 16);
+        s.negative_ttl_ = std::min(soa.ttl, minimum);
+    }
+    return std::shared_ptr<const Snapshot>(std::move(snap));
+}
+
+}  // namespace satellite::zone

@@ -1,0 +1,115 @@
+// An immutable zone version: nodes (owner names, including empty
+// non-terminals) in canonical order, their RRsets with pre-encoded RDATA, a
+// flat hash index for exact-name lookups, and precomputed links the query
+// path needs (wildcard child, zone cuts, additional-section targets).
+// Built once beside the served version, then published by pointer swap.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dns/name.hpp"
+#include "dns/records.hpp"
+#include "util/result.hpp"
+
+namespace satellite::zone {
+
+inline constexpr std::uint32_t kNone = 0xffffffffu;
+
+// Hash of a lower-cased wire name (used by both build and lookup).
+std::uint64_t name_hash(const std::uint8_t* lc, std::size_t len);
+
+struct Node {
+    enum Flags : std::uint16_t {
+        Apex = 1,
+        Cut = 2,        // NS below the apex: a delegation point
+        Dname = 4,      // owns a DNAME
+        Occluded = 8,   // at or below a cut/DNAME owner, strictly below it
+        Wildcard = 16,  // first label is '*'
+    };
+    std::uint32_t name;        // offset in data(): wire name as written
+    std::uint32_t name_lc;     // offset in data(): lower-cased wire name
+    std::uint32_t first_rrset;
+    std::uint32_t wildcard_child = kNone;  // node index of "*.<this>", if any
+    std::uint16_t rrset_count = 0;
+    std::uint16_t flags = 0;
+    std::uint8_t name_len;
+    std::uint8_t labels;
+};
+
+struct Rrset {
+    std::uint32_t data;   // offset in data(): rr_count × ([u16 rdlen][rdata])
+    std::uint32_t data_len;
+    std::uint32_t ttl;
+    std::uint32_t additional = 0;  // index into additional_nodes()
+    std::uint16_t additional_count = 0;
+    std::uint16_t type;
+    std::uint16_t rr_count;
+};
+
+class Snapshot {
+public:
+    const dns::Name& origin() const { return origin_; }
+    // True if the lower-cased name is at or below the origin.
+    bool contains(const std::uint8_t* lc, std::size_t len) const {
+        return dns::wire_name::is_subdomain(lc, len, origin_lc_.data(), origin_lc_.size());
+    }
+    std::uint32_t serial() const { return serial_; }
+    std::size_t record_count() const { return record_count_; }
+
+    // Exact lookup of a lower-cased wire name. Returns node index or kNone.
+    std::uint32_t find(const std::uint8_t* lc, std::size_t len) const;
+
+    const Node& node(std::uint32_t i) const { return nodes_[i]; }
+    std::size_t node_count() const { return nodes_.size(); }
+    const Rrset& rrset(std::uint32_t i) const { return rrsets_[i]; }
+    std::span<const Rrset> rrsets_of(const Node& n) const {
+        return {rrsets_.data() + n.first_rrset, n.rrset_count};
+    }
+    // The RRset of `type` at node n, or nullptr.
+    const Rrset* find_rrset(const Node& n, std::uint16_t type) const;
+    const std::uint8_t* data() const { return data_.data(); }
+    const std::uint8_t* node_name(const Node& n) const { return data_.data() + n.name; }
+    std::span<const std::uint32_t> additional_nodes(const Rrset& r) const {
+        return {additional_.data() + r.additional, r.additional_count};
+    }
+
+    std::uint32_t apex() const { return apex_; }
+    const Rrset& soa() const { return rrsets_[soa_rrset_]; }
+    // RFC 2308 §3: TTL of the SOA in negative answers = min(SOA TTL, MINIMUM).
+    std::uint32_t negative_ttl() const { return negative_ttl_; }
+
+    // All records in canonical order (for transfers out, dumps, IXFR).
+    dns::RecordList to_records() const;
+
+private:
+    friend class SnapshotBuilder;
+    friend Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name&,
+                                                                  const dns::RecordList&);
+    dns::Name origin_;
+    dns::Name origin_lc_;
+    std::uint32_t serial_ = 0;
+    std::uint32_t negative_ttl_ = 0;
+    std::uint32_t apex_ = 0;
+    std::uint32_t soa_rrset_ = 0;
+    std::size_t record_count_ = 0;
+    std::vector<Node> nodes_;
+    std::vector<Rrset> rrsets_;
+    std::vector<std::uint32_t> additional_;
+    std::vector<std::uint8_t> data_;
+    std::vector<std::uint32_t> table_;  // node index + 1; 0 = empty
+    std::uint64_t mask_ = 0;
+};
+
+// Builds a snapshot of the zone at `origin` from `records`. Refuses, with a
+// message naming the record, anything a server must not serve: records
+// outside the zone, class other than IN, malformed RDATA, no SOA or several
+// at the apex, no apex NS, CNAME beside other data (RFC 2181 §10.1), more
+// than one CNAME or DNAME at a name.
+Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
+                                                       const dns::RecordList& records);
+
+}  // namespace satellite::zone

@@ -1,0 +1,972 @@
+// Pins the config contract of DESIGN.md §2: what a good file parses to, and
+// that every kind of mistake is refused with the right file:line:col.
+#include "config/config.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+
+namespace satellite::config {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+const fs::path kDataDir = fs::path(SATELLITE_SOURCE_DIR) / "tests/unit/config/data";
+
+// Each test gets its own directory holding a zone file, so relative paths and
+// zone-file checks have something real to point at.
+class ConfigTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+        dir_ = fs::temp_directory_path() / ("satellite-config-test-" + std::to_string(::getpid()) +
+                                            "-" + info->test_suite_name() + "-" + info->name());
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+        std::ofstream(dir_ / "example.com.zone") << "@ 3600 IN SOA ns hm 1 3600 900 604800 300\n";
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    std::string config_path() const { return (dir_ / "satellite.toml").string(); }
+
+    // Test TOML is written as R"(\n...)"; the first newline is dropped so
+    // line 1 is the first line of text.
+    Result<Config> parse_text(std::string_view text) const {
+        if (!text.empty() && text.front() == '\n') text.remove_prefix(1);
+        return parse(std::string(text), config_path());
+    }
+
+    // Parsing must fail at line:col with a message containing `fragment`.
+    ::testing::AssertionResult fails_at(std::string_view text, int line, int column,
+                                        std::string_view fragment) const {
+        auto result = parse_text(text);
+        if (result.ok()) return ::testing::AssertionFailure() << "parsed without error";
+        const std::string& message = result.error().message;
+        const std::string prefix =
+            config_path() + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
+        if (message.rfind(prefix, 0) != 0) {
+            return ::testing::AssertionFailure()
+                   << "expected prefix \"" << prefix << "\" in \"" << message << "\"";
+        }
+        if (message.find(fragment) == std::string::npos) {
+            return ::testing::AssertionFailure()
+                   << "expected \"" << fragment << "\" in \"" << message << "\"";
+        }
+        return ::testing::AssertionSuccess() << message;
+    }
+
+    fs::path dir_;
+};
+
+// --- a good config --------------------------------------------------------
+
+TEST(ConfigFile, FullConfigParsesToTheWrittenValues) {
+    const auto path = (kDataDir / "full.toml").string();
+    auto cfg = load(path);
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_EQ(cfg->path, path);
+
+    const Server& s = cfg->server;
+    ASSERT_EQ(s.listen.size(), 2u);
+    EXPECT_EQ(s.listen[0].host, "127.0.0.1");
+    EXPECT_EQ(s.listen[0].port, 5353);
+    EXPECT_EQ(s.listen[1].host, "::1");
+    EXPECT_EQ(s.listen[1].port, 5354);
+    EXPECT_EQ(s.threads, 4u);
+    EXPECT_EQ(s.state_dir, (kDataDir / "state/satellite").lexically_normal().string());
+    EXPECT_EQ(s.tcp_max_connections, 200u);
+    EXPECT_EQ(s.tcp_idle_timeout_ms, 5000u);
+    EXPECT_EQ(s.udp_max_payload, 1400u);
+
+    ASSERT_TRUE(cfg->api.listen.has_value());
+    EXPECT_EQ(cfg->api.listen->to_string(), "127.0.0.1:8053");
+    ASSERT_EQ(cfg->api.tokens.size(), 2u);
+    EXPECT_EQ(cfg->api.tokens[0].name, "ops");
+    EXPECT_EQ(cfg->api.tokens[0].secret, "s3cret-ops");
+    EXPECT_THAT(cfg->api.tokens[0].permissions,
+                ElementsAre("zone:read", "zone:refresh", "dnssec:read", "dnssec:enable",
+                            "dnssec:disable", "dnssec:rotate"));
+    EXPECT_EQ(cfg->api.tokens[1].name, "monitor");
+    EXPECT_THAT(cfg->api.tokens[1].permissions, ElementsAre("zone:read"));
+
+    EXPECT_EQ(cfg->log.level, "debug");
+    EXPECT_EQ(cfg->log.format, "json");
+
+    ASSERT_EQ(cfg->tsig_keys.size(), 2u);
+    EXPECT_EQ(cfg->tsig_keys[0].name, "xfr-key");
+    EXPECT_EQ(cfg->tsig_keys[0].algorithm, "hmac-sha256");
+    EXPECT_EQ(cfg->tsig_keys[0].secret, "c2F0ZWxsaXRlLXRlc3Qta2V5");
+    const std::string decoded(cfg->tsig_keys[0].secret_bytes.begin(),
+                              cfg->tsig_keys[0].secret_bytes.end());
+    EXPECT_EQ(decoded, "satellite-test-key");
+    EXPECT_EQ(cfg->tsig_keys[1].name, "other.key.");
+    EXPECT_EQ(cfg->tsig_keys[1].algorithm, "hmac-sha512");
+    EXPECT_THAT(cfg->tsig_keys[1].secret_bytes, ElementsAre(0x00, 0x01, 0x02, 0xff));
+
+    ASSERT_EQ(cfg->zones.size(), 2u);
+    const Zone& z = cfg->zones[0];
+    EXPECT_EQ(z.name, "example.com.");
+    ASSERT_EQ(z.primaries.size(), 3u);
+    EXPECT_EQ(z.primaries[0].to_string(), "192.0.2.1:53");
+    EXPECT_EQ(z.primaries[1].host, "2001:db8::53");
+    EXPECT_EQ(z.primaries[1].port, 5300);
+    EXPECT_EQ(z.primaries[2].to_string(), "192.0.2.2:53");
+    EXPECT_EQ(z.file, "");
+    EXPECT_EQ(z.tsig_key, "xfr-key");
+    EXPECT_THAT(z.notify_allow, ElementsAre("192.0.2.1", "2001:db8::53", "198.51.100.7"));
+    EXPECT_EQ(z.mode, Mode::Presigned);
+    EXPECT_TRUE(z.allow_nsec3);
+    EXPECT_FALSE(z.signing.has_value());
+
+    const Zone& local = cfg->zones[1];
+    EXPECT_EQ(local.name, "local.example.");
+    EXPECT_TRUE(local.primaries.empty());
+    EXPECT_EQ(local.file, (kDataDir / "local.example.zone").lexically_normal().string());
+    EXPECT_TRUE(local.notify_allow.empty());
+    EXPECT_EQ(local.tsig_key, "");
+}
+
+TEST(ConfigFile, MissingFileIsReportedWithItsPath) {
+    auto cfg = load("/nonexistent/satellite.toml");
+    ASSERT_FALSE(cfg.ok());
+    EXPECT_THAT(cfg.error().message, ::testing::StartsWith("/nonexistent/satellite.toml:1:1: "));
+    EXPECT_THAT(cfg.error().message, HasSubstr("cannot open the config file"));
+}
+
+TEST(ConfigFile, DirectoryIsNotAConfigFile) {
+    auto cfg = load(kDataDir.string());
+    ASSERT_FALSE(cfg.ok());
+    EXPECT_THAT(cfg.error().message, HasSubstr("is a directory"));
+}
+
+TEST_F(ConfigTest, EmptyFileGivesDefaults) {
+    auto cfg = parse_text("");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    ASSERT_EQ(cfg->server.listen.size(), 1u);
+    EXPECT_EQ(cfg->server.listen[0].to_string(), "127.0.0.1:5353");
+    EXPECT_EQ(cfg->server.threads, 0u);
+    EXPECT_EQ(cfg->server.state_dir, (dir_ / "var/satellite").string());
+    EXPECT_EQ(cfg->server.tcp_max_connections, 1024u);
+    EXPECT_EQ(cfg->server.tcp_idle_timeout_ms, 10'000u);
+    EXPECT_EQ(cfg->server.udp_max_payload, 1232u);
+    EXPECT_FALSE(cfg->api.listen.has_value());
+    EXPECT_TRUE(cfg->api.tokens.empty());
+    EXPECT_EQ(cfg->log.level, "info");
+    EXPECT_EQ(cfg->log.format, "text");
+    EXPECT_TRUE(cfg->tsig_keys.empty());
+    EXPECT_TRUE(cfg->zones.empty());
+}
+
+TEST_F(ConfigTest, ServerTableWithoutListenKeepsTheDefaultListen) {
+    auto cfg = parse_text(R"(
+[server]
+threads = 2
+)");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    ASSERT_EQ(cfg->server.listen.size(), 1u);
+    EXPECT_EQ(cfg->server.listen[0].to_string(), "127.0.0.1:5353");
+    EXPECT_EQ(cfg->server.threads, 2u);
+}
+
+TEST_F(ConfigTest, AbsoluteStateDirIsNormalisedButNotMoved) {
+    auto cfg = parse_text(R"(
+[server]
+state_dir = "/var/lib//satellite/./keys/../"
+)");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_EQ(cfg->server.state_dir, "/var/lib/satellite");
+}
+
+TEST_F(ConfigTest, RelativePathsStartAtTheConfigFilesDirectory) {
+    fs::create_directories(dir_ / "zones");
+    std::ofstream(dir_ / "zones" / "a.zone") << "\n";
+    auto cfg = parse_text(R"(
+[server]
+state_dir = "state"
+[[zone]]
+name = "a.example"
+file = "./zones/a.zone"
+)");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_EQ(cfg->server.state_dir, (dir_ / "state").string());
+    EXPECT_EQ(cfg->zones[0].file, (dir_ / "zones" / "a.zone").string());
+}
+
+TEST_F(ConfigTest, NotifyAllowDefaultsToThePrimariesAddresses) {
+    auto cfg = parse_text(R"(
+[[zone]]
+name = "example.com."
+primaries = ["192.0.2.1:53", "192.0.2.1:5300", "[2001:db8::1]"]
+)");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_THAT(cfg->zones[0].notify_allow, ElementsAre("192.0.2.1", "2001:db8::1"));
+}
+
+TEST_F(ConfigTest, ExplicitEmptyNotifyAllowAcceptsNoNotify) {
+    auto cfg = parse_text(R"(
+[[zone]]
+name = "example.com."
+primaries = ["192.0.2.1"]
+notify_allow = []
+)");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_TRUE(cfg->zones[0].notify_allow.empty());
+}
+
+TEST_F(ConfigTest, ZoneNamesGetTheirFinalDotAndKeepTheirCase) {
+    auto cfg = parse_text(R"(
+[[zone]]
+name = "Example.COM"
+primaries = ["192.0.2.1"]
+[[zone]]
+name = "0/25.2.0.192.in-addr.arpa"
+primaries = ["192.0.2.1"]
+[[zone]]
+name = "."
+primaries = ["192.0.2.1"]
+[[zone]]
+name = "_tcp.example.net."
+primaries = ["192.0.2.1"]
+)");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    ASSERT_EQ(cfg->zones.size(), 4u);
+    EXPECT_EQ(cfg->zones[0].name, "Example.COM.");
+    EXPECT_EQ(cfg->zones[1].name, "0/25.2.0.192.in-addr.arpa.");
+    EXPECT_EQ(cfg->zones[2].name, ".");
+    EXPECT_EQ(cfg->zones[3].name, "_tcp.example.net.");
+}
+
+TEST_F(ConfigTest, LongestLegalNameIsAccepted) {
+    // Four labels of 63, 63, 63 and 61 octets: 255 octets in wire form.
+    const std::string name = std::string(63, 'a') + "." + std::string(63, 'b') + "." +
+                             std::string(63, 'c') + "." + std::string(61, 'd');
+    auto cfg = parse_text("[[zone]]\nname = \"" + name + "\"\nprimaries = [\"192.0.2.1\"]\n");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_EQ(cfg->zones[0].name, name + ".");
+}
+
+TEST_F(ConfigTest, TsigKeyReferenceIgnoresCaseAndFinalDot) {
+    auto cfg = parse_text(R"(
+[[tsig_key]]
+name = "xfr-key"
+algorithm = "hmac-sha384"
+secret = "YWI="
+[[zone]]
+name = "example.com."
+primaries = ["192.0.2.1"]
+tsig_key = "XFR-Key."
+)");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_EQ(cfg->zones[0].tsig_key, "xfr-key");
+    EXPECT_EQ(cfg->tsig_keys[0].algorithm, "hmac-sha384");
+    EXPECT_THAT(cfg->tsig_keys[0].secret_bytes, ElementsAre('a', 'b'));
+}
+
+TEST_F(ConfigTest, EmptyArrayOfZonesMeansNoZones) {
+    auto cfg = parse_text("zone = []\n");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_TRUE(cfg->zones.empty());
+}
+
+TEST_F(ConfigTest, ZoneFileAbsolutePathIsAccepted) {
+    auto cfg = parse_text("[[zone]]\nname = \"example.com\"\nfile = \"" +
+                          (dir_ / "example.com.zone").string() + "\"\n");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_EQ(cfg->zones[0].file, (dir_ / "example.com.zone").string());
+}
+
+// --- TOML syntax ----------------------------------------------------------
+
+TEST_F(ConfigTest, SyntaxErrorKeepsTomlPositionAndDescription) {
+    EXPECT_TRUE(fails_at(R"(
+[server]
+threads = 2
+listen = ["127.0.0.1:53",
+)",
+                         3, 27, "invalid TOML: Error while parsing array"));
+    EXPECT_TRUE(fails_at(R"(
+[log]
+level = "info"
+level = "debug"
+)",
+                         3, 9, "cannot redefine existing string 'level'"));
+}
+
+// --- unknown keys ---------------------------------------------------------
+
+TEST_F(ConfigTest, UnknownTopLevelKeyIsRefusedWithASuggestion) {
+    EXPECT_TRUE(fails_at(R"(
+[[zones]]
+name = "example.com."
+)",
+                         1, 3, R"(unknown key "zones" in the top level; did you mean "zone"?)"));
+}
+
+TEST_F(ConfigTest, UnknownKeyInServerPointsAtTheKey) {
+    EXPECT_TRUE(fails_at(R"(
+[server]
+threads = 2
+  thread = 2
+)",
+                         3, 3, R"(unknown key "thread" in [server]; did you mean "threads"?)"));
+}
+
+TEST_F(ConfigTest, UnknownKeyWithoutCloseMatchListsTheAllowedKeys) {
+    EXPECT_TRUE(fails_at(R"(
+[log]
+colour = true
+)",
+                         2, 1, "remove it (the keys allowed here are level, format)"));
+}
+
+TEST_F(ConfigTest, FirstOfSeveralUnknownKeysIsReported) {
+    EXPECT_TRUE(fails_at(R"(
+[log]
+zzz = 1
+aaa = 2
+)",
+                         2, 1, R"("zzz")"));
+}
+
+TEST_F(ConfigTest, UnknownKeyInsideTheSecondZoneIsFound) {
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = "a.example."
+primaries = ["192.0.2.1"]
+[[zone]]
+name = "b.example."
+primaries = ["192.0.2.1"]
+primary_port = 53
+)",
+                         7, 1, R"(unknown key "primary_port" in [[zone]])"));
+}
+
+TEST_F(ConfigTest, UnknownKeysInsideArraysAndSubtablesAreFound) {
+    EXPECT_TRUE(fails_at(R"(
+[api]
+listen = "127.0.0.1:8053"
+[[api.token]]
+name = "ops"
+secret = "x"
+permissions = []
+scope = "all"
+)",
+                         7, 1, R"(unknown key "scope" in [[api.token]])"));
+    EXPECT_TRUE(fails_at(R"(
+[[tsig_key]]
+name = "k"
+algorithm = "hmac-sha256"
+secrets = "YWI="
+)",
+                         4, 1, R"(did you mean "secret"?)"));
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = "example.com."
+primaries = ["192.0.2.1"]
+[zone.signing]
+algorithm = 13
+algo = 13
+)",
+                         6, 1, R"(unknown key "algo" in [zone.signing])"));
+    EXPECT_TRUE(fails_at(R"(
+[api]
+port = 8053
+)",
+                         2, 1, R"(unknown key "port" in [api])"));
+}
+
+// --- wrong types ----------------------------------------------------------
+
+TEST_F(ConfigTest, WrongTypesPointAtTheValue) {
+    EXPECT_TRUE(fails_at(R"(
+[server]
+threads = "4"
+)",
+                         2, 11, "server.threads must be an integer, not a string"));
+    EXPECT_TRUE(fails_at(R"(
+[server]
+listen = "127.0.0.1:53"
+)",
+                         2, 10, "server.listen must be an array, not a string"));
+    EXPECT_TRUE(fails_at(R"(
+[server]
+listen = ["127.0.0.1:53", 53]
+)",
+                         2, 27, "server.listen must be a string, not an integer"));
+    EXPECT_TRUE(fails_at(R"(
+[server]
+threads = 2.0
+)",
+                         2, 11, "must be an integer, not a float"));
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = "example.com."
+primaries = ["192.0.2.1"]
+allow_nsec3 = "yes"
+)",
+                         4, 15, "zone.allow_nsec3 must be true or false, not a string"));
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = 42
+primaries = ["192.0.2.1"]
+)",
+                         2, 8, "zone.name must be a string, not an integer"));
+    EXPECT_TRUE(fails_at(R"(
+[api]
+listen = "127.0.0.1:8053"
+[[api.token]]
+name = "ops"
+secret = "x"
+permissions = "zone:read"
+)",
+                         6, 15, "api.token.permissions must be an array, not a string"));
+}
+
+TEST_F(ConfigTest, TablesWrittenWithTheWrongBracketsAreRefused) {
+    EXPECT_TRUE(
+        fails_at(R"(
+[zone]
+name = "example.com."
+)",
+                 1, 1, "zone must be an array of tables, not a table; write each one as [[zone]]"));
+    EXPECT_TRUE(fails_at(R"(
+[[server]]
+threads = 1
+)",
+                         1, 1, "server must be a table, not an array"));
+    EXPECT_TRUE(fails_at(R"(
+log = "debug"
+)",
+                         1, 7, "log must be a table, not a string"));
+    EXPECT_TRUE(fails_at(R"(
+zone = [1]
+)",
+                         1, 9, "zone must be an array of tables, not an integer"));
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = "example.com."
+primaries = ["192.0.2.1"]
+signing = true
+)",
+                         4, 11, "zone.signing must be a table, not a boolean"));
+}
+
+// --- missing required keys -------------------------------------------------
+
+TEST_F(ConfigTest, MissingRequiredKeysPointAtTheTable) {
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+primaries = ["192.0.2.1"]
+)",
+                         1, 1, "[[zone]] has no name; add name = \"example.com.\""));
+    EXPECT_TRUE(fails_at(R"(
+[[tsig_key]]
+name = "k"
+algorithm = "hmac-sha256"
+)",
+                         1, 1, "[[tsig_key]] has no secret"));
+    EXPECT_TRUE(fails_at(R"(
+[[tsig_key]]
+name = "k"
+secret = "YWI="
+)",
+                         1, 1, "[[tsig_key]] has no algorithm"));
+    EXPECT_TRUE(fails_at(R"(
+[api]
+[[api.token]]
+name = "ops"
+secret = "x"
+)",
+                         2, 1, "[[api.token]] has no permissions"));
+}
+
+TEST_F(ConfigTest, ZoneNeedsExactlyOneOfPrimariesAndFile) {
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = "example.com."
+mode = "presigned"
+)",
+                         1, 1, "has neither primaries nor file"));
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = "example.com."
+primaries = ["192.0.2.1"]
+file = "example.com.zone"
+)",
+                         4, 8, "has both primaries and file"));
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = "example.com."
+file = "example.com.zone"
+primaries = ["192.0.2.1"]
+)",
+                         4, 13, "has both primaries and file"));
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = "example.com."
+primaries = []
+)",
+                         3, 13, "zone.primaries is empty"));
+}
+
+// --- names ------------------------------------------------------------------
+
+TEST_F(ConfigTest, DuplicateZonesCompareCaseInsensitivelyAndIgnoreTheFinalDot) {
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = "example.com"
+primaries = ["192.0.2.1"]
+[[zone]]
+name = "EXAMPLE.COM."
+primaries = ["192.0.2.2"]
+)",
+                         5, 8, R"(zone "EXAMPLE.COM." is already defined at line 2)"));
+}
+
+TEST_F(ConfigTest, InvalidZoneNamesAreRefused) {
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = "example..com"
+primaries = ["192.0.2.1"]
+)",
+                         2, 8, "has an empty label"));
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = ""
+primaries = ["192.0.2.1"]
+)",
+                         2, 8, "zone.name is empty"));
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = ".example.com"
+primaries = ["192.0.2.1"]
+)",
+                         2, 8, "has an empty label"));
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = "exa mple.com"
+primaries = ["192.0.2.1"]
+)",
+                         2, 8, R"(contains " ")"));
+    EXPECT_TRUE(fails_at(
+        "[[zone]]\nname = \"" + std::string(64, 'a') + ".com\"\nprimaries = [\"192.0.2.1\"]\n", 2,
+        8, "has a label of 64 octets"));
+    const std::string too_long = std::string(63, 'a') + "." + std::string(63, 'b') + "." +
+                                 std::string(63, 'c') + "." + std::string(62, 'd');
+    EXPECT_TRUE(fails_at("[[zone]]\nname = \"" + too_long + "\"\nprimaries = [\"192.0.2.1\"]\n", 2,
+                         8, "is 256 octets in wire form"));
+}
+
+// --- TSIG -------------------------------------------------------------------
+
+TEST_F(ConfigTest, ZoneNamingAnUnknownTsigKeyIsRefused) {
+    EXPECT_TRUE(fails_at(R"(
+[[tsig_key]]
+name = "xfr-key"
+algorithm = "hmac-sha256"
+secret = "YWI="
+[[zone]]
+name = "example.com."
+primaries = ["192.0.2.1"]
+tsig_key = "xfr-kee"
+)",
+                         8, 12, R"(zone.tsig_key "xfr-kee" names no [[tsig_key]])"));
+}
+
+TEST_F(ConfigTest, DuplicateTsigKeyNamesAreRefused) {
+    EXPECT_TRUE(fails_at(R"(
+[[tsig_key]]
+name = "xfr-key"
+algorithm = "hmac-sha256"
+secret = "YWI="
+[[tsig_key]]
+name = "XFR-KEY."
+algorithm = "hmac-sha512"
+secret = "YWI="
+)",
+                         6, 8, "is already defined at line 2"));
+}
+
+TEST_F(ConfigTest, BadTsigSecretsAndAlgorithmsAreRefused) {
+    const std::string head = "[[tsig_key]]\nname = \"k\"\nalgorithm = \"hmac-sha256\"\n";
+    EXPECT_TRUE(fails_at(head + "secret = \"YWJ\"\n", 4, 10, "not a multiple of 4"));
+    EXPECT_TRUE(fails_at(head + "secret = \"YW*j\"\n", 4, 10, R"(it contains "*")"));
+    EXPECT_TRUE(fails_at(head + "secret = \"Y=Jj\"\n", 4, 10, R"(it contains "=")"));
+    EXPECT_TRUE(fails_at(head + "secret = \"YW Jj\"\n", 4, 10, "not valid base64"));
+    EXPECT_TRUE(fails_at(head + "secret = \"\"\n", 4, 10, "tsig_key.secret is empty"));
+    EXPECT_TRUE(fails_at(R"(
+[[tsig_key]]
+name = "k"
+algorithm = "hmac-md5"
+secret = "YWI="
+)",
+                         3, 13, R"(use "hmac-sha256", "hmac-sha384" or "hmac-sha512")"));
+    EXPECT_TRUE(fails_at(R"(
+[[tsig_key]]
+name = "bad key"
+algorithm = "hmac-sha256"
+secret = "YWI="
+)",
+                         2, 8, "tsig_key.name"));
+}
+
+// --- files ------------------------------------------------------------------
+
+TEST_F(ConfigTest, MissingZoneFileIsRefused) {
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = "example.com."
+file = "nope.zone"
+)",
+                         3, 8, (dir_ / "nope.zone").string() + "\" does not exist"));
+}
+
+TEST_F(ConfigTest, ZoneFileThatIsADirectoryIsRefused) {
+    fs::create_directories(dir_ / "zones");
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = "example.com."
+file = "zones"
+)",
+                         3, 8, "is not a regular file"));
+}
+
+TEST_F(ConfigTest, UnreadableZoneFileIsRefused) {
+    if (::geteuid() == 0) GTEST_SKIP() << "root can read any file";
+    fs::permissions(dir_ / "example.com.zone", fs::perms::none);
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = "example.com."
+file = "example.com.zone"
+)",
+                         3, 8, "cannot be read"));
+}
+
+TEST_F(ConfigTest, TransferOnlyKeysOnAFileZoneAreRefused) {
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = "example.com."
+file = "example.com.zone"
+notify_allow = ["192.0.2.1"]
+)",
+                         4, 16, "zone.notify_allow only applies to zones with primaries"));
+    EXPECT_TRUE(fails_at(R"(
+[[tsig_key]]
+name = "k"
+algorithm = "hmac-sha256"
+secret = "YWI="
+[[zone]]
+name = "example.com."
+file = "example.com.zone"
+tsig_key = "k"
+)",
+                         8, 12, "zone.tsig_key only applies to zones with primaries"));
+}
+
+// --- addresses --------------------------------------------------------------
+
+TEST_F(ConfigTest, InvalidAddressesArePointedAtInTheArray) {
+    const auto zone_with = [](std::string_view primary) {
+        return "[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\", \"" +
+               std::string(primary) + "\"]\n";
+    };
+    // The second element starts at column 27.
+    EXPECT_TRUE(fails_at(zone_with("192.0.2.256"), 3, 27, "does not start with an IP address"));
+    EXPECT_TRUE(fails_at(zone_with("ns1.example.com:53"), 3, 27, "host names are not resolved"));
+    EXPECT_TRUE(fails_at(zone_with("2001:db8::1"), 3, 27, "IPv6 address without brackets"));
+    EXPECT_TRUE(fails_at(zone_with("[192.0.2.2]:53"), 3, 27, "brackets are for IPv6 only"));
+    EXPECT_TRUE(fails_at(zone_with("[2001:db8::1"), 3, 27, R"(has no closing "]")"));
+    EXPECT_TRUE(fails_at(zone_with("[2001:db8::1]53"), 3, 27, R"(is not ":port")"));
+    EXPECT_TRUE(fails_at(zone_with(""), 3, 27, "zone.primaries is empty"));
+    EXPECT_TRUE(fails_at(zone_with("192.0.2.1"), 3, 27, "lists \"192.0.2.1:53\" twice"));
+}
+
+TEST_F(ConfigTest, PortsOutOfRangeAreRefused) {
+    const auto listen_on = [](std::string_view address) {
+        return "[server]\nlisten = [\"" + std::string(address) + "\"]\n";
+    };
+    EXPECT_TRUE(fails_at(listen_on("127.0.0.1:65536"), 2, 11, "port 65536, which is out of range"));
+    EXPECT_TRUE(fails_at(listen_on("127.0.0.1:0"), 2, 11, "use a port from 1 to 65535"));
+    EXPECT_TRUE(fails_at(listen_on("[::1]:99999999999"), 2, 11, "out of range"));
+    EXPECT_TRUE(fails_at(listen_on("127.0.0.1:dns"), 2, 11, "which is not a number"));
+    EXPECT_TRUE(fails_at(listen_on("127.0.0.1:"), 2, 11, "which is not a number"));
+    EXPECT_TRUE(fails_at(listen_on("127.0.0.1:-53"), 2, 11, "which is not a number"));
+}
+
+TEST_F(ConfigTest, ListenAddressesNeedAPort) {
+    EXPECT_TRUE(fails_at(R"(
+[server]
+listen = ["[::1]"]
+)",
+                         2, 11, R"(has no port; add one, e.g. "[::1]:5353")"));
+    EXPECT_TRUE(fails_at(R"(
+[api]
+listen = "127.0.0.1"
+)",
+                         2, 10, "api.listen \"127.0.0.1\" has no port"));
+}
+
+TEST_F(ConfigTest, RepeatedAndCollidingListenAddressesAreRefused) {
+    EXPECT_TRUE(fails_at(R"(
+[server]
+listen = ["127.0.0.1:53", "127.0.0.1:53"]
+)",
+                         2, 27, "lists \"127.0.0.1:53\" twice"));
+    EXPECT_TRUE(fails_at(R"(
+[server]
+listen = ["127.0.0.1:5353"]
+[api]
+listen = "127.0.0.1:5353"
+)",
+                         4, 10, "is also in server.listen"));
+    EXPECT_TRUE(fails_at(R"(
+[server]
+listen = []
+)",
+                         2, 10, "server.listen is empty"));
+}
+
+TEST_F(ConfigTest, NotifyAllowTakesBareAddressesOnly) {
+    const auto zone_with = [](std::string_view address) {
+        return "[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\"]\n"
+               "notify_allow = [\"" +
+               std::string(address) + "\"]\n";
+    };
+    EXPECT_TRUE(fails_at(zone_with("192.0.2.0/24"), 4, 17, "is not an IP address"));
+    EXPECT_TRUE(fails_at(zone_with("192.0.2.1:53"), 4, 17, "no port, no prefix"));
+    EXPECT_TRUE(fails_at(zone_with("[2001:db8::1]"), 4, 17, "is not an IP address"));
+    auto ok = parse_text(zone_with("2001:db8::1"));
+    ASSERT_TRUE(ok.ok()) << ok.error().message;
+    EXPECT_THAT(ok->zones[0].notify_allow, ElementsAre("2001:db8::1"));
+}
+
+// --- value ranges and choices --------------------------------------------------
+
+TEST_F(ConfigTest, ServerLimitsAreChecked) {
+    EXPECT_TRUE(
+        fails_at("[server]\nthreads = -1\n", 2, 11,
+                 "server.threads is -1, which is out of range; use a value from 0 to 1024"));
+    EXPECT_TRUE(fails_at("[server]\nudp_max_payload = 100\n", 2, 19, "from 512 to 4096"));
+    EXPECT_TRUE(fails_at("[server]\ntcp_max_connections = 0\n", 2, 23, "from 1 to"));
+    EXPECT_TRUE(fails_at("[server]\ntcp_idle_timeout_ms = 0\n", 2, 23, "from 1 to"));
+    EXPECT_TRUE(fails_at("[server]\nstate_dir = \"\"\n", 2, 13, "server.state_dir is empty"));
+}
+
+TEST_F(ConfigTest, LogLevelAndFormatAreChecked) {
+    EXPECT_TRUE(fails_at(
+        "[log]\nlevel = \"verbose\"\n", 2, 9,
+        R"(log.level "verbose" is unknown; use "trace", "debug", "info", "warn" or "error")"));
+    EXPECT_TRUE(fails_at("[log]\nformat = \"xml\"\n", 2, 10, R"(use "text" or "json")"));
+}
+
+TEST_F(ConfigTest, ApiTokensAreChecked) {
+    const std::string head = "[api]\nlisten = \"127.0.0.1:8053\"\n";
+    EXPECT_TRUE(fails_at(head + R"([[api.token]]
+name = "ops"
+secret = "x"
+permissions = ["zone:read", "zone:write"]
+)",
+                         6, 29, R"(api.token.permissions "zone:write" is unknown)"));
+    EXPECT_TRUE(fails_at(head + R"([[api.token]]
+name = "ops"
+secret = "x"
+permissions = []
+[[api.token]]
+name = "ops"
+secret = "y"
+permissions = []
+)",
+                         8, 8, "is used by two tokens"));
+    EXPECT_TRUE(fails_at(head + R"([[api.token]]
+name = "ops"
+secret = "x"
+permissions = []
+[[api.token]]
+name = "monitor"
+secret = "x"
+permissions = []
+)",
+                         9, 10, "give each token its own secret"));
+    EXPECT_TRUE(fails_at(head + R"([[api.token]]
+name = "ops"
+secret = ""
+permissions = []
+)",
+                         5, 10, "api.token.secret is empty"));
+}
+
+// --- modes and signing ----------------------------------------------------------
+
+TEST_F(ConfigTest, LiveAndMultiSignerModesAreRefusedForNow) {
+    const std::string head = "[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\"]\n";
+    EXPECT_TRUE(
+        fails_at(head + "mode = \"live\"\n", 4, 8,
+                 R"(zone.mode "live" is not available yet in this build; use "presigned")"));
+    EXPECT_TRUE(fails_at(head + "mode = \"multi-signer\"\n[zone.signing]\nenabled = true\n", 4, 8,
+                         R"(zone.mode "multi-signer" is not available yet in this build)"));
+    EXPECT_TRUE(
+        fails_at(head + "mode = \"signed\"\n", 4, 8,
+                 R"(zone.mode "signed" is unknown; use "presigned", "live" or "multi-signer")"));
+}
+
+TEST_F(ConfigTest, SigningOnAPresignedZoneIsRefused) {
+    EXPECT_TRUE(fails_at(R"(
+[[zone]]
+name = "example.com."
+primaries = ["192.0.2.1"]
+mode = "presigned"
+[zone.signing]
+enabled = true
+algorithm = 15
+denial = "nsec3"
+nsec3_iterations = 0
+nsec3_salt = "-"
+signature_validity = "21d"
+signature_refresh = "10d"
+zsk_lifetime = "30d"
+ksk_lifetime = 0
+)",
+                         5, 1, "[zone.signing] only applies to live and multi-signer zones"));
+}
+
+class SigningTest : public ConfigTest {
+protected:
+    // A presigned zone whose [zone.signing] starts on line 4; the table's
+    // content is checked before the table itself is refused.
+    ::testing::AssertionResult signing_fails_at(std::string_view body, int line, int column,
+                                                std::string_view fragment) const {
+        return fails_at(
+            "[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\"]\n"
+            "[zone.signing]\n" +
+                std::string(body),
+            line, column, fragment);
+    }
+};
+
+TEST_F(SigningTest, AlgorithmMustBeOneWeSignWith) {
+    EXPECT_TRUE(
+        signing_fails_at("algorithm = 7\n", 5, 13,
+                         "zone.signing.algorithm 7 is not supported; use 8, 10, 13, 14 or 15"));
+    EXPECT_TRUE(signing_fails_at("algorithm = \"13\"\n", 5, 13, "must be an integer"));
+}
+
+TEST_F(SigningTest, DenialAndNsec3ParametersAreChecked) {
+    EXPECT_TRUE(
+        signing_fails_at("denial = \"nsec5\"\n", 5, 10, R"(use "nsec", "nsec3" or "compact")"));
+    EXPECT_TRUE(signing_fails_at("denial = \"nsec\"\nnsec3_salt = \"ab\"\n", 6, 14,
+                                 R"(only applies with denial = "nsec3")"));
+    EXPECT_TRUE(
+        signing_fails_at("nsec3_iterations = 0\n", 5, 20, R"(only applies with denial = "nsec3")"));
+    EXPECT_TRUE(signing_fails_at("denial = \"nsec3\"\nnsec3_iterations = 150\n", 6, 20,
+                                 "use a value from 0 to 100"));
+    EXPECT_TRUE(
+        signing_fails_at("denial = \"nsec3\"\nnsec3_salt = \"xyz\"\n", 6, 14, "is not a salt"));
+    EXPECT_TRUE(signing_fails_at("denial = \"nsec3\"\nnsec3_salt = \"abc\"\n", 6, 14,
+                                 "even number of hex digits"));
+    // Valid NSEC3 parameters get as far as the presigned-zone check.
+    EXPECT_TRUE(signing_fails_at("denial = \"nsec3\"\nnsec3_salt = \"DEADbeef\"\n", 4, 1,
+                                 "only applies to live and multi-signer zones"));
+    EXPECT_TRUE(signing_fails_at("denial = \"compact\"\n", 4, 1,
+                                 "only applies to live and multi-signer zones"));
+}
+
+TEST_F(SigningTest, DurationsAreChecked) {
+    EXPECT_TRUE(signing_fails_at("zsk_lifetime = \"90x\"\n", 5, 16,
+                                 R"(zone.signing.zsk_lifetime "90x" is not a duration)"));
+    EXPECT_TRUE(signing_fails_at("ksk_lifetime = -1\n", 5, 16, "out of range"));
+    EXPECT_TRUE(
+        signing_fails_at("ksk_lifetime = true\n", 5, 16, "must be a duration, not a boolean"));
+    EXPECT_TRUE(signing_fails_at("signature_validity = \"0\"\n", 5, 22, "signature_validity is 0"));
+    EXPECT_TRUE(signing_fails_at("enabled = 1\n", 5, 11, "must be true or false"));
+}
+
+TEST_F(SigningTest, RefreshMustComeBeforeExpiry) {
+    EXPECT_TRUE(signing_fails_at("signature_validity = \"7d\"\nsignature_refresh = \"7d\"\n", 6, 21,
+                                 "signature_refresh (7d) must be shorter than "
+                                 "signature_validity (7d)"));
+    EXPECT_TRUE(signing_fails_at("signature_validity = 3600\nsignature_refresh = \"2h\"\n", 6, 21,
+                                 "signature_refresh (2h) must be shorter than "
+                                 "signature_validity (1h)"));
+    // Only validity written: it clashes with the default refresh (7d), so
+    // the message points at the key the operator wrote.
+    EXPECT_TRUE(signing_fails_at("signature_validity = \"5d\"\n", 5, 22,
+                                 "signature_refresh (7d) must be shorter than "
+                                 "signature_validity (5d)"));
+    EXPECT_TRUE(signing_fails_at("signature_validity = \"5d\"\nsignature_refresh = \"4d\"\n", 4, 1,
+                                 "only applies to live and multi-signer zones"));
+}
+
+// --- durations and endpoints ---------------------------------------------------
+
+TEST(Duration, UnitsAndBareSeconds) {
+    const std::pair<const char*, std::uint32_t> cases[] = {
+        {"0", 0},
+        {"45", 45},
+        {"45s", 45},
+        {"30m", 1800},
+        {"12h", 43200},
+        {"14d", 1'209'600},
+        {"0d", 0},
+        {"007s", 7},
+        {"4294967295", 4'294'967'295u},
+        {"49710d", 49710u * 86400u},
+    };
+    for (const auto& [text, seconds] : cases) {
+        auto d = parse_duration(text);
+        ASSERT_TRUE(d.ok()) << text << ": " << d.error().message;
+        EXPECT_EQ(*d, seconds) << text;
+    }
+}
+
+TEST(Duration, BadTextIsRefused) {
+    for (const char* text :
+         {"", "d", "14x", "14D", "-5", "+5", "1.5h", "14 d", " 14d", "1d2h", "h14", "0x10"}) {
+        auto d = parse_duration(text);
+        EXPECT_FALSE(d.ok()) << '"' << text << "\" parsed";
+        if (!d.ok()) {
+            EXPECT_THAT(d.error().message, HasSubstr("e.g. \"14d\"")) << text;
+        }
+    }
+}
+
+TEST(Duration, OverflowIsRefused) {
+    for (const char* text : {"4294967296", "49711d", "71582789m", "99999999999999999999999s"}) {
+        auto d = parse_duration(text);
+        ASSERT_FALSE(d.ok()) << text;
+        EXPECT_THAT(d.error().message, HasSubstr("is too long")) << text;
+    }
+}
+
+TEST(EndpointText, RebracketsIpv6) {
+    EXPECT_EQ((Endpoint{"192.0.2.1", 53}).to_string(), "192.0.2.1:53");
+    EXPECT_EQ((Endpoint{"::1", 5353}).to_string(), "[::1]:5353");
+    EXPECT_EQ((Endpoint{"2001:db8::53", 65535}).to_string(), "[2001:db8::53]:65535");
+}
+
+TEST_F(ConfigTest, EndpointFormsRoundTrip) {
+    auto cfg = parse_text(R"(
+[server]
+listen = ["0.0.0.0:53", "[::]:53", "[2001:db8::1]:5353"]
+[[zone]]
+name = "example.com."
+primaries = ["192.0.2.1", "[2001:db8::2]", "[::ffff:192.0.2.3]:1", "198.51.100.1:65535"]
+)");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    std::vector<std::string> listen, primaries;
+    for (const auto& ep : cfg->server.listen) listen.push_back(ep.to_string());
+    for (const auto& ep : cfg->zones[0].primaries) primaries.push_back(ep.to_string());
+    EXPECT_THAT(listen, ElementsAre("0.0.0.0:53", "[::]:53", "[2001:db8::1]:5353"));
+    EXPECT_THAT(primaries, ElementsAre("192.0.2.1:53", "[2001:db8::2]:53", "[::ffff:192.0.2.3]:1",
+                                       "198.51.100.1:65535"));
+    EXPECT_EQ(cfg->zones[0].primaries[1].host, "2001:db8::2");
+}
+
+}  // namespace
+}  // namespace satellite::config
