@@ -1,0 +1,356 @@
+#!/usr/bin/env bash
+# Query benchmark: Satellite against NSD and Knot, in the same run, on the
+# same 100k-name zone (shared/BENCHMARKS.md has the method and the goals).
+#
+#   tools/bench/qps.sh                        # satellite, nsd, knot; 15 s + 10 s each
+#   tools/bench/qps.sh --skip-missing         # leave out servers whose binary is missing
+#   tools/bench/qps.sh --servers nsd,knot --duration 5 --fixed-duration 5
+#   tools/bench/qps.sh --do                   # DO bit on every query (dnsperf -D)
+#   tools/bench/qps.sh --runs 3               # median of 3 measurements per server
+#   options: --satellited PATH --rate QPS --threads N --server-cpus 1 --client-cpus 0
+#            --start-timeout S --names N --queries N --seed N --keep
+#
+# For each server, started one after another with `taskset -c 1` (dnsperf on
+# `taskset -c 0`), one worker thread (threads=1 / server-count 1 / udp-workers 1):
+#   (a) QPS unthrottled: dnsperf -l 15 -c 4 -T 1 -q 200
+#   (b) queries answered per server CPU-second at a fixed offered rate
+#       (dnsperf -Q 100000 -l 10): utime+stime of the server's processes
+#       (/proc/PID/stat, the whole process tree: NSD serves from a child)
+#   (c) memory: PSS summed over the process tree (/proc/PID/smaps_rollup)
+# then a table and the ratios Satellite/NSD and Satellite/Knot.
+# The zone and queries come from tools/bench/gen_zone.py (deterministic).
+# Loopback only; every wait is bounded; servers are stopped on exit.
+set -euo pipefail
+export LC_ALL=C
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+
+servers="satellite,nsd,knot"
+satellited="$repo/build/bin/satellited"
+duration=15
+fixed_duration=10
+rate=100000
+threads=1
+server_cpus=1
+client_cpus=0
+start_timeout=10
+skip_missing=0
+do_bit=0
+runs=1
+names=100000
+nqueries=200000
+seed=1
+keep=0
+warmup=2
+
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+die() { echo "qps.sh: error: $*" >&2; exit 2; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --servers) servers="$2"; shift 2 ;;
+    --satellited) satellited="$2"; shift 2 ;;
+    --duration) duration="$2"; shift 2 ;;
+    --fixed-duration) fixed_duration="$2"; shift 2 ;;
+    --rate) rate="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    --server-cpus) server_cpus="$2"; shift 2 ;;
+    --client-cpus) client_cpus="$2"; shift 2 ;;
+    --start-timeout) start_timeout="$2"; shift 2 ;;
+    --skip-missing) skip_missing=1; shift ;;
+    --do) do_bit=1; shift ;;
+    --runs) runs="$2"; shift 2 ;;
+    --names) names="$2"; shift 2 ;;
+    --queries) nqueries="$2"; shift 2 ;;
+    --seed) seed="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h|--help) usage 0 ;;
+    *) echo "unknown option: $1" >&2; usage 2 ;;
+  esac
+done
+
+for n in duration fixed_duration rate threads start_timeout runs names nqueries seed warmup; do
+  [[ ${!n} =~ ^[0-9]+$ ]] || die "--${n//_/-} wants a whole number, got '${!n}'"
+done
+(( runs >= 1 && runs <= 9 )) || die "--runs must be 1..9"
+
+py=/usr/bin/python3
+for b in dnsperf taskset "$py"; do
+  command -v "$b" >/dev/null 2>&1 || die "$b not found (apt-get install dnsperf util-linux python3)"
+done
+digcmd=$(command -v kdig || command -v dig || true)
+[[ -n $digcmd ]] || die "neither kdig nor dig found (apt-get install knot-dnsutils or bind9-dnsutils)"
+ncpu=$(nproc)
+(( ncpu >= 2 )) || echo "qps.sh: warning: $ncpu CPU(s): server and dnsperf share a core" >&2
+clk_tck=$(getconf CLK_TCK)
+
+work=$(mktemp -d /tmp/satellite-bench.XXXXXX)
+server_pid=""
+
+stop_server() {
+  [[ -n $server_pid ]] || return 0
+  local pids p i
+  pids=$(tree_pids "$server_pid")
+  kill -TERM "$server_pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  # whatever of the tree is still there (NSD's children, a hung server)
+  for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+cleanup() {
+  stop_server
+  if (( keep )); then echo "work directory kept: $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The server's process and all its descendants.
+tree_pids() {
+  local -a todo=("$1")
+  local i=0 p c
+  while (( i < ${#todo[@]} && i < 1000 )); do
+    p=${todo[i]}; i=$((i + 1))
+    for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do todo+=("$c"); done
+  done
+  echo "${todo[@]}"
+}
+# utime+stime (clock ticks) summed over the tree.
+cpu_ticks() {
+  local total=0 p s
+  for p in $(tree_pids "$1"); do
+    s=$(cat /proc/"$p"/stat 2>/dev/null) || continue
+    s=${s##*) }                      # fields after "pid (comm) "
+    read -r -a f <<<"$s"
+    total=$((total + f[11] + f[12]))  # fields 14 and 15: utime, stime
+  done
+  echo "$total"
+}
+# PSS in KiB summed over the tree.
+pss_kib() {
+  local total=0 p v
+  for p in $(tree_pids "$1"); do
+    v=$(awk '/^Pss:/ {print $2}' /proc/"$p"/smaps_rollup 2>/dev/null || true)
+    total=$((total + ${v:-0}))
+  done
+  echo "$total"
+}
+
+free_port() {
+  "$py" - <<'EOF'
+import socket
+for _ in range(100):
+    t = socket.socket(); t.bind(("127.0.0.1", 0)); port = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        u.close(); t.close()
+    print(port); break
+else:
+    raise SystemExit("no free port")
+EOF
+}
+
+wait_soa() {  # port pid label
+  local deadline=$((SECONDS + start_timeout)) out
+  while (( SECONDS < deadline )); do
+    kill -0 "$2" 2>/dev/null || { tail -20 "$work/$3.log" >&2; die "$3 exited before it answered"; }
+    out=$("$digcmd" @127.0.0.1 -p "$1" bench.test. SOA +short +time=1 +tries=1 2>/dev/null || true)
+    [[ $out == *hostmaster.bench.test.* ]] && return 0
+    sleep 0.2
+  done
+  tail -20 "$work/$3.log" >&2
+  die "$3 did not answer SOA for bench.test. within $start_timeout s (--start-timeout)"
+}
+
+echo "== generating zone and queries (seed $seed)"
+"$py" "$here/gen_zone.py" --out-dir "$work/data" --names "$names" --queries "$nqueries" --seed "$seed"
+zone="$work/data/bench.test.zone"
+queries="$work/data/queries.txt"
+
+start_server() {  # kind port -> sets server_pid
+  local kind=$1 port=$2 dir="$work/$1"
+  mkdir -p "$dir"
+  local -a argv
+  case "$kind" in
+    satellite)
+      cat >"$dir/satellite.toml" <<EOF
+[server]
+listen = ["127.0.0.1:$port"]
+threads = $threads
+state_dir = "$dir/state"
+[log]
+level = "warn"
+[[zone]]
+name = "bench.test."
+file = "$zone"
+EOF
+      mkdir -p "$dir/state"
+      argv=("$satellited" --config "$dir/satellite.toml") ;;
+    nsd)
+      # rrl off (on by default at 200 qps/source), no nsd.db, no privilege drop.
+      cat >"$dir/nsd.conf" <<EOF
+server:
+    ip-address: 127.0.0.1@$port
+    port: $port
+    server-count: $threads
+    username: ""
+    chroot: ""
+    zonesdir: "$dir"
+    database: ""
+    zonelistfile: "$dir/zone.list"
+    xfrdfile: "$dir/xfrd.state"
+    xfrdir: "$dir"
+    pidfile: "$dir/nsd.pid"
+    verbosity: 0
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
+    round-robin: no
+    minimal-responses: no
+    refuse-any: no
+remote-control:
+    control-enable: no
+zone:
+    name: "bench.test."
+    zonefile: "$zone"
+EOF
+      argv=(/usr/sbin/nsd -d -c "$dir/nsd.conf") ;;
+    knot)
+      cat >"$dir/knot.conf" <<EOF
+server:
+    rundir: "$dir"
+    listen: 127.0.0.1@$port
+    udp-workers: $threads
+    tcp-workers: 1
+    background-workers: 1
+log:
+  - target: stderr
+    any: warning
+database:
+    storage: "$dir/db"
+template:
+  - id: default
+    storage: "$dir"
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+    semantic-checks: off
+zone:
+  - domain: bench.test.
+    file: "$zone"
+EOF
+      argv=(/usr/sbin/knotd -c "$dir/knot.conf") ;;
+  esac
+  taskset -c "$server_cpus" "${argv[@]}" >"$work/$kind.log" 2>&1 </dev/null &
+  server_pid=$!
+}
+
+binary_of() {
+  case "$1" in
+    satellite) echo "$satellited" ;;
+    nsd) echo /usr/sbin/nsd ;;
+    knot) echo /usr/sbin/knotd ;;
+    *) die "unknown server '$1' (satellite, nsd, knot)" ;;
+  esac
+}
+
+dnsperf_run() {  # port out-file extra-args...
+  local port=$1 out=$2; shift 2
+  local -a extra=("$@")
+  (( do_bit )) && extra+=(-D)
+  local limit=$(( ${duration} > ${fixed_duration} ? duration : fixed_duration ))
+  timeout $((limit + warmup + 30)) taskset -c "$client_cpus" \
+    dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -c 4 -T 1 -q 200 "${extra[@]}" >"$out" 2>&1 \
+    || { cat "$out" >&2; die "dnsperf failed (see above)"; }
+}
+field() { awk -v k="$1" 'index($0, k) { sub(".*" k ":?[ \t]*", ""); split($0, a, /[ \t]/); print a[1]; exit }' "$2"; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+declare -A res_qps res_lost res_eff res_cpu res_pss res_rcodes
+measured=()
+IFS=',' read -r -a server_list <<<"$servers"
+for kind in "${server_list[@]}"; do
+  bin=$(binary_of "$kind")
+  if [[ ! -x $bin ]]; then
+    if (( skip_missing )); then echo "== $kind: $bin not found, skipped (--skip-missing)"; continue; fi
+    die "$kind binary not found: $bin (build it, pass --satellited PATH, or use --skip-missing)"
+  fi
+  port=$(free_port)
+  echo "== $kind: starting on 127.0.0.1:$port (taskset -c $server_cpus, $threads worker(s))"
+  t0=$(date +%s.%N)
+  start_server "$kind" "$port"
+  wait_soa "$port" "$server_pid" "$kind"
+  t1=$(date +%s.%N)
+  printf '   answering after %.2f s\n' "$(echo "$t1 - $t0" | bc -l)"
+  if (( warmup > 0 )); then
+    dnsperf_run "$port" "$work/$kind.warmup" -l "$warmup"
+  fi
+  qps_list="" lost_list="" eff_list="" cpu_list=""
+  for ((r = 1; r <= runs; r++)); do
+    # (a) unthrottled
+    dnsperf_run "$port" "$work/$kind.max.$r" -l "$duration"
+    q=$(field "Queries per second" "$work/$kind.max.$r")
+    lost=$(field "Queries lost" "$work/$kind.max.$r")
+    # (b) fixed offered rate, CPU time of the server's processes
+    c0=$(cpu_ticks "$server_pid")
+    dnsperf_run "$port" "$work/$kind.fixed.$r" -l "$fixed_duration" -Q "$rate"
+    c1=$(cpu_ticks "$server_pid")
+    done_q=$(field "Queries completed" "$work/$kind.fixed.$r")
+    cpu_s=$(echo "($c1 - $c0) / $clk_tck" | bc -l)
+    eff=$(echo "if ($cpu_s > 0) $done_q / $cpu_s else 0" | bc -l)
+    printf '   run %d: %.0f q/s unthrottled (lost %s); at -Q %d: %s answered, %.2f CPU-s, %.0f per CPU-s\n' \
+      "$r" "$q" "$lost" "$rate" "$done_q" "$cpu_s" "$eff"
+    qps_list+=" $q" lost_list+=" $lost" eff_list+=" $eff" cpu_list+=" $cpu_s"
+  done
+  # sanity: the answers should be mostly NOERROR/NXDOMAIN, not errors
+  rc_line=$(grep -m1 "Response codes:" "$work/$kind.max.1" | sed 's/^ *Response codes: *//')
+  echo "   response codes: $rc_line"
+  if [[ $rc_line =~ (SERVFAIL|REFUSED|FORMERR|NOTIMP) ]]; then
+    echo "   WARNING: $kind answered with error codes; its figures are not comparable" >&2
+  fi
+  # (c) memory after load
+  pss=$(pss_kib "$server_pid")
+  res_qps[$kind]=$(echo "$qps_list" | median)
+  res_lost[$kind]=$(echo "$lost_list" | median)
+  res_eff[$kind]=$(echo "$eff_list" | median)
+  res_cpu[$kind]=$(echo "$cpu_list" | median)
+  res_pss[$kind]=$pss
+  res_rcodes[$kind]=$rc_line
+  measured+=("$kind")
+  stop_server
+done
+
+(( ${#measured[@]} > 0 )) || die "no server was measured"
+
+echo
+dolabel=$([[ $do_bit == 1 ]] && echo ", DO=1" || echo "")
+echo "Results (median of $runs; zone $names names; $nqueries queries; server on CPU $server_cpus, dnsperf on CPU $client_cpus, $threads worker(s)$dolabel)"
+printf '%-10s %14s %10s %20s %10s %10s\n' server "QPS (max)" "lost" "answered/CPU-s" "CPU-s" "PSS MiB"
+printf '%-10s %14s %10s %20s %10s %10s\n' "" "-l $duration" "" "@ -Q $rate -l $fixed_duration" "" ""
+for kind in "${measured[@]}"; do
+  printf '%-10s %14.0f %10s %20.0f %10.2f %10.1f\n' "$kind" "${res_qps[$kind]}" "${res_lost[$kind]}" \
+    "${res_eff[$kind]}" "${res_cpu[$kind]}" "$(echo "${res_pss[$kind]} / 1024" | bc -l)"
+done
+echo
+ratio() {  # a b kind-a kind-b label
+  if [[ -n ${res_qps[$1]:-} && -n ${res_qps[$2]:-} ]]; then
+    printf '%-16s QPS %.2f   answered/CPU-s %.2f   PSS %.2f\n' "$3" \
+      "$(echo "${res_qps[$1]} / ${res_qps[$2]}" | bc -l)" \
+      "$(echo "if (${res_eff[$2]} > 0) ${res_eff[$1]} / ${res_eff[$2]} else 0" | bc -l)" \
+      "$(echo "if (${res_pss[$2]} > 0) ${res_pss[$1]} / ${res_pss[$2]} else 0" | bc -l)"
+  else
+    printf '%-16s n/a (not both measured)\n' "$3"
+  fi
+}
+ratio satellite nsd "Satellite/NSD"
+ratio satellite knot "Satellite/Knot"
+ratio nsd knot "(NSD/Knot)"
+echo "Goals (shared/BENCHMARKS.md): QPS >= NSD; answered/CPU-s >= 1.2 x Knot; PSS <= Knot."
