@@ -694,7 +694,8 @@ private:
     Status read_zone(const toml::table& t, const std::vector<TsigKey>& keys, Zone& out) const {
         if (auto s = only_keys(t, "[[zone]]",
                                {"name", "primaries", "file", "tsig_key", "notify_allow", "mode",
-                                "allow_nsec3", "signing"});
+                                "allow_nsec3", "signing", "max_zone_records",
+                                "transfer_timeout"});
             !s) {
             return s;
         }
@@ -787,6 +788,16 @@ private:
                                      " is not available yet in this build; use \"presigned\"");
             }
             out.mode = Mode::Presigned;
+        }
+        if (const auto* node = t.get("max_zone_records")) {
+            auto v = as_integer(*node, "zone.max_zone_records", 1, 100'000'000);
+            if (!v) return v.error();
+            out.max_zone_records = static_cast<std::size_t>(*v);
+        }
+        if (const auto* node = t.get("transfer_timeout")) {
+            auto v = as_integer(*node, "zone.transfer_timeout", 1, 86'400);
+            if (!v) return v.error();
+            out.transfer_timeout = static_cast<std::uint32_t>(*v);
         }
         if (const auto* node = t.get("allow_nsec3")) {
             auto v = as_bool(*node, "zone.allow_nsec3");

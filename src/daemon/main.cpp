@@ -64,8 +64,11 @@ int main(int argc, char** argv) {
         return 2;
     }
 
-    daemon::ZoneSet zones;
-    Published<zone::Catalog> catalog(std::make_unique<zone::Catalog>(zones.load(*cfg)));
+    boost::asio::io_context control;
+    Published<zone::Catalog> catalog(
+        std::make_unique<zone::Catalog>(std::vector<zone::ServedZone>{}));
+    daemon::ZoneManager zones(control, catalog);
+    zones.configure(*cfg);  // file zones and state_dir copies are served from here on
 
     serve::ServerOptions so;
     for (const auto& e : cfg->server.listen) so.listen.push_back({e.host, e.port});
@@ -73,6 +76,7 @@ int main(int argc, char** argv) {
     so.tcp_max_connections = cfg->server.tcp_max_connections;
     so.tcp_idle_timeout_ms = cfg->server.tcp_idle_timeout_ms;
     so.udp_max_payload = static_cast<std::uint16_t>(cfg->server.udp_max_payload);
+    so.notify_sink = &zones;
     serve::Server server(so, catalog);
     if (auto s = server.start(); !s) {
         spdlog::critical("{}", s.error().message);
@@ -82,7 +86,6 @@ int main(int argc, char** argv) {
         spdlog::info("listening on {} port {} (udp, tcp)", so.listen[i].host, server.bound_ports()[i]);
     }
 
-    boost::asio::io_context control;
     boost::asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
     boost::asio::steady_timer reclaim_timer(control);
     std::function<void()> arm_reclaim = [&] {
@@ -106,7 +109,7 @@ int main(int argc, char** argv) {
                     if (next->server.listen.size() != cfg->server.listen.size()) {
                         spdlog::warn("reload: listen addresses change only on restart");
                     }
-                    catalog.publish(std::make_unique<zone::Catalog>(zones.load(*next)));
+                    zones.configure(*next);
                     cfg = std::move(next);
                     spdlog::info("reloaded {}", config_path);
                 }
@@ -117,6 +120,7 @@ int main(int argc, char** argv) {
             spdlog::info("signal {}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
             sd_notify("STOPPING=1");
             reclaim_timer.cancel();
+            zones.shutdown();
             control.stop();
         });
     };

@@ -3,13 +3,25 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <boost/asio/post.hpp>
 #include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <random>
 
 #include "dns/zonefile.hpp"
+#include "zone/store.hpp"
 
 namespace satellite::daemon {
 
+namespace asio = boost::asio;
+
 namespace {
+
+constexpr unsigned kMaxConcurrentTransfers = 8;
+
+std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 std::int64_t file_mtime(const std::string& path) {
     struct stat st{};
@@ -17,54 +29,443 @@ std::int64_t file_mtime(const std::string& path) {
     return std::int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
 
+const char* kind_name(xfr::TransferKind k) { return k == xfr::TransferKind::Axfr ? "AXFR" : "IXFR"; }
+
+// RFC 1035 retry, spread by ±10% so many zones do not retry in lockstep.
+std::int64_t jittered(std::int64_t seconds) {
+    static thread_local std::mt19937 rng(std::random_device{}());
+    if (seconds < 10) return seconds;
+    std::uniform_int_distribution<std::int64_t> d(-seconds / 10, seconds / 10);
+    return seconds + d(rng);
+}
+
+std::string timers_path(const std::string& dir, const dns::Name& origin) {
+    return zone::stored_zone_path(dir, origin) + ".checked";
+}
+
+// The time of the last successful SOA check, kept beside the zone copy so a
+// restart does not expire a zone that was checked recently.
+void save_last_check(const std::string& dir, const dns::Name& origin, std::int64_t t) {
+    std::string path = timers_path(dir, origin);
+    std::string tmp = path + ".tmp";
+    {
+        std::ofstream f(tmp, std::ios::trunc);
+        f << t << "\n";
+        if (!f) return;
+    }
+    std::rename(tmp.c_str(), path.c_str());
+}
+
+std::int64_t load_last_check(const std::string& dir, const dns::Name& origin) {
+    std::ifstream f(timers_path(dir, origin));
+    std::int64_t t = 0;
+    f >> t;
+    return f ? t : 0;
+}
+
 }  // namespace
 
-std::vector<zone::ServedZone> ZoneSet::load(const config::Config& cfg) {
-    std::vector<zone::ServedZone> out;
-    std::map<std::string, Loaded> next;
-    for (const auto& zc : cfg.zones) {
-        auto origin = dns::Name::from_text(zc.name);
-        if (!origin) {  // the config validated it; cannot happen
-            spdlog::error("zone {}: {}", zc.name, origin.error().message);
-            continue;
-        }
-        std::string key = origin->lowered().to_string();
-        Loaded entry;
-        if (auto it = loaded_.find(key); it != loaded_.end()) entry = it->second;
-        if (!zc.file.empty()) {
-            std::int64_t mtime = file_mtime(zc.file);
-            if (!entry.snapshot || entry.file != zc.file || entry.mtime != mtime) {
-                auto t0 = std::chrono::steady_clock::now();
-                auto records = dns::read_zone_file(zc.file, *origin);
-                Result<std::shared_ptr<const zone::Snapshot>> snap =
-                    records ? zone::build_snapshot(*origin, *records)
-                            : Result<std::shared_ptr<const zone::Snapshot>>(records.error());
-                if (snap) {
-                    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::steady_clock::now() - t0)
-                                  .count();
-                    spdlog::info("zone {} loaded from {}: serial {}, {} records in {} ms", zc.name,
-                                 zc.file, (*snap)->serial(), (*snap)->record_count(), ms);
-                    entry.snapshot = *snap;
-                    entry.file = zc.file;
-                    entry.mtime = mtime;
-                } else if (entry.snapshot) {
-                    spdlog::error("zone {}: {}; still serving serial {}", zc.name,
-                                  snap.error().message, entry.snapshot->serial());
-                } else {
-                    spdlog::error("zone {}: {}; answering SERVFAIL until it loads", zc.name,
-                                  snap.error().message);
-                }
-            }
-        } else if (!entry.snapshot) {
-            spdlog::warn("zone {}: transfers from primaries are not implemented in this build; "
-                         "answering SERVFAIL",
-                         zc.name);
-        }
-        out.push_back(zone::ServedZone{*origin, entry.snapshot});
-        next[key] = entry;
+struct ZoneManager::Zone {
+    explicit Zone(asio::io_context& io) : refresh_timer(io), expire_timer(io) {}
+    config::Zone cfg;
+    dns::Name origin;
+    bool secondary = false;
+    std::shared_ptr<const dns::TsigKey> tsig;
+    std::vector<std::array<std::uint8_t, 16>> notify_allow;
+    std::vector<xfr::PrimaryAddress> primaries;
+    std::shared_ptr<const zone::Snapshot> snapshot;
+    bool expired = false;
+    std::int64_t file_mtime = -1;
+    asio::steady_timer refresh_timer;
+    asio::steady_timer expire_timer;
+    bool busy = false, again = false, removed = false, queued = false;
+    std::int64_t last_check = 0, last_transfer = 0, last_failure = 0;
+    std::int64_t next_refresh = 0, expires_at = 0;
+    std::string last_error, source;
+    unsigned failures = 0;
+    std::chrono::steady_clock::time_point started;
+};
+
+ZoneManager::ZoneManager(asio::io_context& control, Published<zone::Catalog>& catalog)
+    : io_(control), catalog_(catalog) {}
+
+ZoneManager::~ZoneManager() { shutdown(); }
+
+void ZoneManager::shutdown() {
+    stopping_ = true;
+    for (auto& [k, z] : zones_) {
+        z->refresh_timer.cancel();
+        z->expire_timer.cancel();
     }
-    loaded_ = std::move(next);
+}
+
+void ZoneManager::configure(const config::Config& cfg) {
+    state_dir_ = cfg.server.state_dir;
+    keys_.clear();
+    for (const auto& k : cfg.tsig_keys) {
+        auto key = std::make_shared<dns::TsigKey>();
+        key->name = dns::Name::from_text(k.name)->lowered();
+        key->algorithm = *dns::tsig_algorithm_from_string(k.algorithm);
+        key->secret = k.secret_bytes;
+        keys_[dns::Name::from_text(k.name)->lowered().to_string()] = key;
+    }
+    std::map<std::string, std::shared_ptr<Zone>> next;
+    for (const auto& zc : cfg.zones) {
+        dns::Name origin = *dns::Name::from_text(zc.name);
+        std::string key = origin.lowered().to_string();
+        const bool secondary = zc.file.empty();
+        std::shared_ptr<Zone> z;
+        if (auto it = zones_.find(key); it != zones_.end() && it->second->secondary == secondary) {
+            z = it->second;
+        } else {
+            z = std::make_shared<Zone>(io_);
+            z->origin = origin;
+            z->secondary = secondary;
+        }
+        const bool fresh = z->cfg.name.empty();
+        z->cfg = zc;
+        z->tsig = nullptr;
+        if (!zc.tsig_key.empty()) {
+            z->tsig = keys_[dns::Name::from_text(zc.tsig_key)->lowered().to_string()];
+        }
+        z->primaries.clear();
+        for (const auto& p : zc.primaries) z->primaries.push_back({p.host, p.port});
+        z->notify_allow.clear();
+        for (const auto& a : zc.notify_allow) {
+            if (auto b = serve::parse_address(a)) z->notify_allow.push_back(*b);
+        }
+        next[key] = z;
+        if (!secondary) {
+            load_local_file(*z);
+        } else if (fresh) {
+            load_from_disk(*z);
+        }
+    }
+    for (auto& [k, z] : zones_) {
+        if (next.find(k) == next.end() || next[k] != z) {
+            z->removed = true;
+            z->refresh_timer.cancel();
+            z->expire_timer.cancel();
+            spdlog::info("zone {} removed", z->origin.to_string());
+        }
+    }
+    zones_ = std::move(next);
+    publish();
+}
+
+void ZoneManager::publish() {
+    std::vector<zone::ServedZone> served;
+    served.reserve(zones_.size());
+    for (const auto& [k, z] : zones_) {
+        zone::ServedZone s;
+        s.origin = z->origin;
+        s.snapshot = z->expired ? nullptr : z->snapshot;
+        s.secondary = z->secondary;
+        s.notify_allow = z->notify_allow;
+        s.tsig = z->tsig;
+        served.push_back(std::move(s));
+    }
+    catalog_.publish(std::make_unique<zone::Catalog>(std::move(served)));
+}
+
+void ZoneManager::load_local_file(Zone& z) {
+    std::int64_t mtime = file_mtime(z.cfg.file);
+    if (z.snapshot && mtime == z.file_mtime && z.source == z.cfg.file) return;
+    auto t0 = std::chrono::steady_clock::now();
+    auto records = dns::read_zone_file(z.cfg.file, z.origin);
+    auto snap = records ? zone::build_snapshot(z.origin, *records)
+                        : Result<std::shared_ptr<const zone::Snapshot>>(records.error());
+    if (!snap) {
+        z.last_failure = now_unix();
+        z.last_error = snap.error().message;
+        if (z.snapshot) {
+            spdlog::error("zone {}: {}; still serving serial {}", z.cfg.name, z.last_error,
+                          z.snapshot->serial());
+        } else {
+            spdlog::error("zone {}: {}; answering SERVFAIL until it loads", z.cfg.name, z.last_error);
+        }
+        return;
+    }
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    spdlog::info("zone {} loaded from {}: serial {}, {} records in {} ms", z.cfg.name, z.cfg.file,
+                 (*snap)->serial(), (*snap)->record_count(), ms);
+    z.snapshot = *snap;
+    z.file_mtime = mtime;
+    z.source = z.cfg.file;
+    z.last_transfer = z.last_check = now_unix();
+}
+
+void ZoneManager::load_from_disk(Zone& z) {
+    auto stored = zone::load_zone(state_dir_, z.origin);
+    std::int64_t now = now_unix();
+    if (!stored) {
+        spdlog::error("zone {}: {}; ignoring it and transferring afresh", z.cfg.name,
+                      stored.error().message);
+        std::string path = zone::stored_zone_path(state_dir_, z.origin);
+        std::rename(path.c_str(), (path + ".damaged").c_str());
+    } else if (stored->has_value()) {
+        zone::StoredZone& sz = **stored;
+        auto snap = zone::build_snapshot(z.origin, sz.records);
+        if (!snap) {
+            spdlog::error("zone {}: stored copy is unusable ({}); transferring afresh", z.cfg.name,
+                          snap.error().message);
+        } else {
+            z.snapshot = *snap;
+            z.source = sz.source;
+            z.last_transfer = sz.last_transfer;
+            z.last_check = std::max(sz.last_check, load_last_check(state_dir_, z.origin));
+            spdlog::info("zone {}: serving serial {} from {} ({} records, received {} s ago)",
+                         z.cfg.name, z.snapshot->serial(), state_dir_, z.snapshot->record_count(),
+                         now - z.last_transfer);
+            arm_expire(z);
+            schedule_refresh(z, std::max<std::int64_t>(0, z.last_check + z.snapshot->refresh() - now));
+            return;
+        }
+    }
+    schedule_refresh(z, 0);
+}
+
+void ZoneManager::schedule_refresh(Zone& z, std::int64_t delay_s) {
+    z.next_refresh = now_unix() + delay_s;
+    z.refresh_timer.expires_after(std::chrono::seconds(delay_s));
+    // During configure() the zone is not in zones_ yet: find it when the timer fires.
+    std::string key = z.origin.lowered().to_string();
+    z.refresh_timer.async_wait([this, key](boost::system::error_code ec) {
+        if (ec || stopping_) return;
+        auto it = zones_.find(key);
+        if (it == zones_.end() || it->second->removed) return;
+        start_refresh(it->second, "refresh timer");
+    });
+}
+
+void ZoneManager::arm_expire(Zone& z) {
+    if (!z.snapshot) return;
+    z.expires_at = z.last_check + z.snapshot->expire();
+    std::int64_t left = z.expires_at - now_unix();
+    std::string key = z.origin.lowered().to_string();
+    auto on_expire = [this, key](boost::system::error_code ec) {
+        if (ec || stopping_) return;
+        auto it = zones_.find(key);
+        if (it == zones_.end() || it->second->removed) return;
+        Zone& zz = *it->second;
+        if (zz.expired) return;
+        zz.expired = true;
+        spdlog::error("zone {} expired: no successful check with a primary for {} s (SOA expire); "
+                      "answering SERVFAIL until a transfer succeeds",
+                      zz.cfg.name, zz.snapshot->expire());
+        publish();
+    };
+    if (left <= 0) {
+        // Already past: expire now, but after configure() has placed the zone.
+        asio::post(io_, [on_expire] { on_expire({}); });
+        return;
+    }
+    z.expired = false;
+    z.expire_timer.expires_after(std::chrono::seconds(left));
+    z.expire_timer.async_wait(on_expire);
+}
+
+void ZoneManager::notify(const dns::Name& zone, std::optional<std::uint32_t> serial,
+                         const std::string& from) {
+    asio::post(io_, [this, key = zone.lowered().to_string(), serial, from] {
+        auto it = zones_.find(key);
+        if (it == zones_.end() || stopping_) return;
+        auto& z = it->second;
+        if (serial && z->snapshot && !xfr::serial_newer(*serial, z->snapshot->serial()) && !z->expired) {
+            spdlog::info("zone {}: NOTIFY from {} with serial {}, which we have", z->cfg.name, from, *serial);
+            return;
+        }
+        spdlog::info("zone {}: NOTIFY from {}{}", z->cfg.name, from,
+                     serial ? " (serial " + std::to_string(*serial) + ")" : std::string());
+        start_refresh(z, "NOTIFY");
+    });
+}
+
+bool ZoneManager::refresh_now(const std::string& zone_name) {
+    auto origin = dns::Name::from_text(zone_name);
+    if (!origin) return false;
+    std::string key = origin->lowered().to_string();
+    if (zones_.find(key) == zones_.end()) return false;
+    asio::post(io_, [this, key] {
+        auto it = zones_.find(key);
+        if (it != zones_.end() && it->second->secondary) start_refresh(it->second, "operator request");
+    });
+    return true;
+}
+
+void ZoneManager::start_refresh(const std::shared_ptr<Zone>& z, const char* why) {
+    if (!z->secondary || z->removed || stopping_) return;
+    if (z->busy) {
+        z->again = true;  // coalesce: one more check after the running one
+        return;
+    }
+    if (active_transfers_ >= kMaxConcurrentTransfers) {
+        if (!z->queued) {
+            z->queued = true;
+            waiting_.push_back(z);
+        }
+        return;
+    }
+    z->busy = true;
+    ++active_transfers_;
+    z->started = std::chrono::steady_clock::now();
+    spdlog::debug("zone {}: checking primaries ({})", z->cfg.name, why);
+    attempt(z, 0, z->snapshot ? xfr::TransferKind::Ixfr : xfr::TransferKind::Axfr);
+}
+
+void ZoneManager::attempt(const std::shared_ptr<Zone>& z, std::size_t primary, xfr::TransferKind kind) {
+    xfr::TransferLimits limits;
+    limits.max_records = z->cfg.max_zone_records;
+    auto client = std::make_shared<xfr::TransferClient>(
+        z->origin, kind, z->snapshot ? z->snapshot->serial() : 0, z->tsig.get(), limits);
+    std::weak_ptr<Zone> wz = z;
+    const xfr::PrimaryAddress addr = z->primaries[primary];
+    xfr::run_transfer(io_, addr, client, std::chrono::seconds(z->cfg.transfer_timeout),
+                      [this, wz, primary, kind, client, addr](Status s) {
+                          auto zp = wz.lock();
+                          if (!zp || zp->removed || stopping_) {
+                              if (zp) zp->busy = false;
+                              --active_transfers_;
+                              return;
+                          }
+                          if (!s) {
+                              failed(zp, primary, kind, s.error().message);
+                              return;
+                          }
+                          succeeded(*zp, addr.to_string(), *client, kind, primary);
+                      });
+}
+
+void ZoneManager::succeeded(Zone& z, const std::string& primary, xfr::TransferClient& client,
+                            xfr::TransferKind kind, std::size_t primary_index) {
+    const std::int64_t now = now_unix();
+    std::shared_ptr<Zone> self = zones_[z.origin.lowered().to_string()];
+    auto reject = [&](const std::string& why) { failed(self, primary_index, kind, why); };
+    switch (client.outcome()) {
+        case xfr::TransferClient::Outcome::UpToDate:
+            z.last_check = now;
+            save_last_check(state_dir_, z.origin, now);
+            if (z.expired) {
+                z.expired = false;
+                publish();
+            }
+            spdlog::debug("zone {}: serial {} is current at {}", z.cfg.name, z.snapshot->serial(), primary);
+            break;
+        case xfr::TransferClient::Outcome::Full: {
+            auto snap = zone::build_snapshot(z.origin, client.full());
+            if (!snap) return reject("zone data refused: " + snap.error().message);
+            install(z, *snap, primary);
+            save_last_check(state_dir_, z.origin, now);
+            zone::StoredZone sz{(*snap)->serial(), now, now, primary, std::move(client.full())};
+            if (auto s = zone::save_zone(state_dir_, z.origin, sz); !s) {
+                spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, s.error().message);
+            }
+            break;
+        }
+        case xfr::TransferClient::Outcome::Incremental: {
+            auto records = xfr::apply_deltas(z.snapshot->to_records(), client.deltas());
+            if (!records) return reject(records.error().message);
+            auto snap = zone::build_snapshot(z.origin, *records);
+            if (!snap) return reject("zone data refused after IXFR: " + snap.error().message);
+            install(z, *snap, primary);
+            save_last_check(state_dir_, z.origin, now);
+            zone::StoredZone sz{(*snap)->serial(), now, now, primary, std::move(*records)};
+            if (auto s = zone::save_zone(state_dir_, z.origin, sz); !s) {
+                spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, s.error().message);
+            }
+            break;
+        }
+    }
+    (void)kind;
+    z.failures = 0;
+    arm_expire(z);
+    schedule_refresh(z, z.snapshot->refresh());
+    finish_transfer(z);
+}
+
+void ZoneManager::install(Zone& z, std::shared_ptr<const zone::Snapshot> snap, const std::string& primary) {
+    const std::int64_t now = now_unix();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - z.started).count();
+    std::optional<std::uint32_t> old;
+    if (z.snapshot) old = z.snapshot->serial();
+    z.snapshot = std::move(snap);
+    z.expired = false;
+    z.source = primary;
+    z.last_check = z.last_transfer = now;
+    publish();
+    spdlog::info("zone {}: serving serial {} from {} ({} records){} in {} ms", z.cfg.name,
+                 z.snapshot->serial(), primary, z.snapshot->record_count(),
+                 old ? ", was " + std::to_string(*old) : std::string(), ms);
+}
+
+void ZoneManager::failed(const std::shared_ptr<Zone>& z, std::size_t primary,
+                         xfr::TransferKind kind, const std::string& why) {
+    const std::string addr = z->primaries[primary].to_string();
+    spdlog::warn("zone {}: {} from {} failed: {}", z->cfg.name, kind_name(kind), addr, why);
+    if (kind == xfr::TransferKind::Ixfr) {  // RFC 1995 §4: fall back to AXFR
+        attempt(z, primary, xfr::TransferKind::Axfr);
+        return;
+    }
+    if (primary + 1 < z->primaries.size()) {
+        attempt(z, primary + 1, z->snapshot ? xfr::TransferKind::Ixfr : xfr::TransferKind::Axfr);
+        return;
+    }
+    z->last_failure = now_unix();
+    z->last_error = addr + ": " + why;
+    ++z->failures;
+    std::int64_t delay = z->snapshot ? z->snapshot->retry()
+                                     : std::min<std::int64_t>(300, 5ll << std::min(z->failures, 6u));
+    delay = jittered(delay);
+    if (z->snapshot) {
+        spdlog::error("zone {}: no primary answered usefully (last: {}); still serving serial {}, "
+                      "retry in {} s{}",
+                      z->cfg.name, z->last_error, z->snapshot->serial(), delay,
+                      z->expired ? " (expired: SERVFAIL)" : "");
+    } else {
+        spdlog::error("zone {}: no primary answered usefully (last: {}); no data yet (SERVFAIL), "
+                      "retry in {} s",
+                      z->cfg.name, z->last_error, delay);
+    }
+    schedule_refresh(*z, delay);
+    finish_transfer(*z);
+}
+
+void ZoneManager::finish_transfer(Zone& z) {
+    z.busy = false;
+    --active_transfers_;
+    std::string key = z.origin.lowered().to_string();
+    if (z.again) {
+        z.again = false;
+        asio::post(io_, [this, key] {
+            auto it = zones_.find(key);
+            if (it != zones_.end()) start_refresh(it->second, "NOTIFY during transfer");
+        });
+    }
+    while (active_transfers_ < kMaxConcurrentTransfers && !waiting_.empty()) {
+        auto next = waiting_.front().lock();
+        waiting_.pop_front();
+        if (!next || next->removed) continue;
+        next->queued = false;
+        start_refresh(next, "queued");
+    }
+}
+
+std::vector<ZoneStatus> ZoneManager::status() const {
+    std::vector<ZoneStatus> out;
+    for (const auto& [k, z] : zones_) {
+        ZoneStatus s;
+        s.name = z->cfg.name;
+        s.kind = z->secondary ? "secondary" : "file";
+        if (z->snapshot) s.serial = z->snapshot->serial();
+        s.serving = z->snapshot && !z->expired;
+        s.source = z->source;
+        s.last_success = z->last_check;
+        s.last_failure = z->last_failure;
+        s.last_error = z->last_error;
+        s.next_refresh = z->next_refresh;
+        s.expires_at = z->expires_at;
+        out.push_back(std::move(s));
+    }
     return out;
 }
 

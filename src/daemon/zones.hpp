@@ -1,31 +1,87 @@
-// The daemon's view of its configured zones: loads each one (a local zone
-// file now; transfers arrive with src/xfr) and assembles the catalog that
-// the serving side reads. A zone that fails to load keeps its last good
-// snapshot; without one it answers SERVFAIL.
+// The zones' event sequences (STYLE.md: Knot's zone events, NSD's
+// served/stored/notified SOAs). Everything here runs on the control
+// io_context, one event at a time, so a zone's state has one writer; the
+// serving side sees only the catalogs published from here.
+//
+//   load (file or state_dir) ─► publish ─► refresh timer ─► IXFR ─┬─► apply ─► publish, save
+//        NOTIFY (coalesced) ──────────────┘         failure ─► AXFR, next primary, retry timer
+//                                      no success for SOA expire ─► SERVFAIL until one
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
+#include "serve/notify.hpp"
+#include "util/published.hpp"
+#include "xfr/driver.hpp"
 #include "zone/catalog.hpp"
 
 namespace satellite::daemon {
 
-class ZoneSet {
+// What an operator (and later the API) sees of a zone.
+struct ZoneStatus {
+    std::string name;
+    std::string kind;  // "secondary" | "file"
+    std::optional<std::uint32_t> serial;
+    bool serving = false;  // false while it has no data or has expired
+    std::string source;
+    std::int64_t last_success = 0;
+    std::int64_t last_failure = 0;
+    std::string last_error;
+    std::int64_t next_refresh = 0;
+    std::int64_t expires_at = 0;
+};
+
+class ZoneManager final : public serve::NotifySink {
 public:
-    // Loads or reloads the zones in `cfg`; returns the serving catalog.
-    std::vector<zone::ServedZone> load(const config::Config& cfg);
+    ZoneManager(boost::asio::io_context& control, Published<zone::Catalog>& catalog);
+    ~ZoneManager() override;
+
+    // Adds, removes and updates zones to match `cfg` and publishes the
+    // result. Zones kept in state_dir are served from disk at once.
+    void configure(const config::Config& cfg);
+
+    // Any thread (a query worker): queues a refresh on the control thread.
+    void notify(const dns::Name& zone, std::optional<std::uint32_t> serial,
+                const std::string& from) override;
+
+    // Asks for a refresh now (API/CLI `zone refresh`).
+    bool refresh_now(const std::string& zone_name);
+    std::vector<ZoneStatus> status() const;
+    void shutdown();
 
 private:
-    struct Loaded {
-        std::string file;
-        std::int64_t mtime = 0;
-        std::shared_ptr<const zone::Snapshot> snapshot;
-    };
-    std::map<std::string, Loaded> loaded_;  // by lower-cased origin text
+    struct Zone;
+    void publish();
+    void load_local_file(Zone& z);
+    void load_from_disk(Zone& z);
+    void schedule_refresh(Zone& z, std::int64_t delay_s);
+    void arm_expire(Zone& z);
+    void start_refresh(const std::shared_ptr<Zone>& z, const char* why);
+    void attempt(const std::shared_ptr<Zone>& z, std::size_t primary, xfr::TransferKind kind);
+    void succeeded(Zone& z, const std::string& primary, xfr::TransferClient& client,
+                   xfr::TransferKind kind, std::size_t primary_index);
+    void failed(const std::shared_ptr<Zone>& z, std::size_t primary, xfr::TransferKind kind,
+                const std::string& why);
+    void finish_transfer(Zone& z);
+    void install(Zone& z, std::shared_ptr<const zone::Snapshot> snap, const std::string& primary);
+
+    boost::asio::io_context& io_;
+    Published<zone::Catalog>& catalog_;
+    std::string state_dir_;
+    std::map<std::string, std::shared_ptr<Zone>> zones_;  // by lower-cased name
+    std::map<std::string, std::shared_ptr<const dns::TsigKey>> keys_;
+    unsigned active_transfers_ = 0;
+    std::deque<std::weak_ptr<Zone>> waiting_;
+    bool stopping_ = false;
 };
 
 }  // namespace satellite::daemon

@@ -87,3 +87,66 @@ bool rdata_well_formed(std::uint16_t t, std::span<const std::uint8_t> rd) {
 }
 
 }  // namespace satellite::dns
+
+#include "dns/wire.hpp"
+
+namespace satellite::dns {
+
+bool decompress_rdata(std::uint16_t t, std::span<const std::uint8_t> msg, std::size_t pos,
+                      std::size_t rdlen, std::vector<std::uint8_t>& out) {
+    out.clear();
+    const std::size_t end = pos + rdlen;
+    if (end > msg.size()) return false;
+    auto fixed = [&](std::size_t n) {
+        if (pos + n > end) return false;
+        out.insert(out.end(), msg.begin() + pos, msg.begin() + pos + n);
+        pos += n;
+        return true;
+    };
+    auto name = [&]() {
+        std::uint8_t buf[kMaxNameLen];
+        std::size_t len = 0;
+        std::size_t next = read_name(msg.first(end), pos, buf, &len);
+        if (!next) return false;
+        out.insert(out.end(), buf, buf + len);
+        pos = next;
+        return true;
+    };
+    auto character_string = [&]() {
+        if (pos >= end) return false;
+        return fixed(1 + msg[pos]);
+    };
+    bool ok = true;
+    switch (t) {
+        case type::NS: case type::MD: case type::MF: case type::CNAME: case type::MB:
+        case type::MG: case type::MR: case type::PTR: case type::DNAME:
+            ok = name();
+            break;
+        case type::SOA:
+            ok = name() && name() && fixed(20);
+            break;
+        case type::MINFO: case type::RP:
+            ok = name() && name();
+            break;
+        case type::MX: case type::AFSDB: case 21 /* RT */: case type::KX:
+            ok = fixed(2) && name();
+            break;
+        case 26:  // PX
+            ok = fixed(2) && name() && name();
+            break;
+        case type::SRV:
+            ok = fixed(6) && name();
+            break;
+        case type::NAPTR:
+            ok = fixed(4) && character_string() && character_string() && character_string() && name();
+            break;
+        case type::SIG: case type::RRSIG:
+            ok = fixed(18) && name() && fixed(end - pos);
+            break;
+        default:
+            ok = fixed(rdlen);
+    }
+    return ok && pos == end && out.size() <= 65535;
+}
+
+}  // namespace satellite::dns

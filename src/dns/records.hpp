@@ -63,3 +63,14 @@ int additional_target_offset(std::uint16_t type);
 bool rdata_well_formed(std::uint16_t type, std::span<const std::uint8_t> rdata);
 
 }  // namespace satellite::dns
+
+namespace satellite::dns {
+
+// Copies the RDATA at msg[pos, pos+rdlen) into `out`, expanding compressed
+// names in the types where senders may compress them (RFC 3597 §4: the
+// RFC 1035 types, plus RP, AFSDB, RT, SRV, NAPTR, PX, KX, SIG/RRSIG names
+// seen from older implementations). Returns false on malformed RDATA.
+bool decompress_rdata(std::uint16_t type, std::span<const std::uint8_t> msg, std::size_t pos,
+                      std::size_t rdlen, std::vector<std::uint8_t>& out);
+
+}  // namespace satellite::dns

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <ctime>
 #include <boost/asio.hpp>
 #include <cstring>
 #include <spdlog/spdlog.h>
@@ -148,8 +149,17 @@ private:
                 std::size_t o = out_.size();
                 if (o + kTcpFrame > out_.capacity()) break;  // flush first
                 out_.resize(o + kTcpFrame);
-                std::size_t rl = answer(*cat, {in_.data() + pos + 2, len}, Transport::Tcp,
-                                        w_.answer_options_, {out_.data() + o + 2, 65535});
+                std::span<const std::uint8_t> query{in_.data() + pos + 2, len};
+                std::span<std::uint8_t> reply{out_.data() + o + 2, 65535};
+                std::size_t rl;
+                if (is_notify(query)) {  // Knot sends NOTIFY over TCP
+                    boost::system::error_code ec;
+                    auto peer = sock_.remote_endpoint(ec);
+                    rl = answer_notify(*cat, query, ec ? nullptr : peer.data(), std::time(nullptr),
+                                       w_.options_.notify_sink, reply);
+                } else {
+                    rl = answer(*cat, query, Transport::Tcp, w_.answer_options_, reply);
+                }
                 w_.stats_.tcp_queries.fetch_add(1, std::memory_order_relaxed);
                 if (rl == 0) {
                     out_.resize(o);
@@ -234,8 +244,12 @@ private:
             unsigned out = 0;
             for (int i = 0; i < n; ++i) {
                 std::uint8_t* sb = send_buf_.data() + std::size_t(i) * out_size;
-                std::size_t rl = answer(*cat, {recv_buf_[i].data(), recv_hdr_[i].msg_len},
-                                        Transport::Udp, answer_options_, {sb, out_size});
+                std::span<const std::uint8_t> query{recv_buf_[i].data(), recv_hdr_[i].msg_len};
+                std::size_t rl =
+                    is_notify(query)
+                        ? answer_notify(*cat, query, reinterpret_cast<const sockaddr*>(&addrs_[i]),
+                                        std::time(nullptr), options_.notify_sink, {sb, out_size})
+                        : answer(*cat, query, Transport::Udp, answer_options_, {sb, out_size});
                 if (rl == 0) continue;
                 send_iov_[out] = {sb, rl};
                 send_hdr_[out].msg_hdr = {};

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "serve/answer.hpp"
+#include "serve/notify.hpp"
 #include "util/published.hpp"
 #include "util/result.hpp"
 #include "zone/catalog.hpp"
@@ -29,6 +30,7 @@ struct ServerOptions {
     unsigned tcp_max_connections = 1024;
     unsigned tcp_idle_timeout_ms = 10'000;
     std::uint16_t udp_max_payload = 1232;
+    NotifySink* notify_sink = nullptr;  // receives accepted NOTIFYs
 };
 
 struct ServerStats {

@@ -3,6 +3,7 @@
 // catalog beside the old one and publishes it (util/published.hpp).
 #pragma once
 
+#include <array>
 #include <bitset>
 #include <cstdint>
 #include <memory>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "dns/name.hpp"
+#include "dns/tsig.hpp"
 #include "zone/snapshot.hpp"
 
 namespace satellite::zone {
@@ -20,6 +22,12 @@ struct ServedZone {
     // nullptr while the zone has no usable data (never loaded, or expired):
     // queries for it get SERVFAIL.
     std::shared_ptr<const Snapshot> snapshot;
+    // NOTIFY intake (RFC 1996 §3.10): a zone with primaries accepts NOTIFY
+    // from these addresses (IPv6, IPv4 as v4-mapped), signed with `tsig`
+    // when it is set.
+    bool secondary = false;
+    std::vector<std::array<std::uint8_t, 16>> notify_allow;
+    std::shared_ptr<const dns::TsigKey> tsig;
 };
 
 class Catalog {

@@ -339,6 +339,9 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
         std::size_t a = wn::length(rd, len);
         std::size_t c = wn::length(rd + a, len - a);
         s.serial_ = load32(rd + a + c);
+        s.refresh_ = load32(rd + a + c + 4);
+        s.retry_ = load32(rd + a + c + 8);
+        s.expire_ = load32(rd + a + c + 12);
         std::uint32_t minimum = load32(rd + a + c + 16);
         s.negative_ttl_ = std::min(soa.ttl, minimum);
     }

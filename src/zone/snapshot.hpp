@@ -81,6 +81,10 @@ public:
     const Rrset& soa() const { return rrsets_[soa_rrset_]; }
     // RFC 2308 §3: TTL of the SOA in negative answers = min(SOA TTL, MINIMUM).
     std::uint32_t negative_ttl() const { return negative_ttl_; }
+    // SOA timers (RFC 1035 §3.3.13), in seconds.
+    std::uint32_t refresh() const { return refresh_; }
+    std::uint32_t retry() const { return retry_; }
+    std::uint32_t expire() const { return expire_; }
 
     // All records in canonical order (for transfers out, dumps, IXFR).
     dns::RecordList to_records() const;
@@ -93,6 +97,7 @@ private:
     dns::Name origin_lc_;
     std::uint32_t serial_ = 0;
     std::uint32_t negative_ttl_ = 0;
+    std::uint32_t refresh_ = 0, retry_ = 0, expire_ = 0;
     std::uint32_t apex_ = 0;
     std::uint32_t soa_rrset_ = 0;
     std::size_t record_count_ = 0;

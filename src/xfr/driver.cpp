@@ -1,0 +1,106 @@
+// Asio TCP exchange for one transfer attempt.
+#include "xfr/driver.hpp"
+
+#include <boost/asio.hpp>
+#include <ctime>
+#include <random>
+
+namespace satellite::xfr {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+std::string PrimaryAddress::to_string() const {
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+           std::to_string(port);
+}
+
+namespace {
+
+class Exchange : public std::enable_shared_from_this<Exchange> {
+public:
+    Exchange(asio::io_context& io, std::shared_ptr<TransferClient> c, TransferDone d)
+        : sock_(io), timer_(io), client_(std::move(c)), done_(std::move(d)) {}
+
+    void start(const PrimaryAddress& p, std::chrono::milliseconds timeout) {
+        boost::system::error_code ec;
+        auto addr = asio::ip::make_address(p.host, ec);
+        if (ec) return finish(make_error("bad primary address " + p.host));
+        timer_.expires_after(timeout);
+        timer_.async_wait([self = shared_from_this()](boost::system::error_code e) {
+            if (!e) self->finish(make_error("timed out"));
+        });
+        static thread_local std::mt19937 rng(std::random_device{}());
+        auto id = static_cast<std::uint16_t>(rng());
+        std::vector<std::uint8_t> q = client_->request(id, std::time(nullptr));
+        out_.resize(2 + q.size());
+        out_[0] = static_cast<std::uint8_t>(q.size() >> 8);
+        out_[1] = static_cast<std::uint8_t>(q.size());
+        std::copy(q.begin(), q.end(), out_.begin() + 2);
+        sock_.async_connect(tcp::endpoint(addr, p.port),
+                            [self = shared_from_this()](boost::system::error_code e) {
+                                if (e) return self->finish(make_error("connect: " + e.message()));
+                                self->send();
+                            });
+    }
+
+private:
+    void send() {
+        asio::async_write(sock_, asio::buffer(out_),
+                          [self = shared_from_this()](boost::system::error_code e, std::size_t) {
+                              if (e) return self->finish(make_error("send: " + e.message()));
+                              self->read_length();
+                          });
+    }
+    void read_length() {
+        asio::async_read(sock_, asio::buffer(len_, 2),
+                         [self = shared_from_this()](boost::system::error_code e, std::size_t) {
+                             if (e) {
+                                 return self->finish(make_error(
+                                     e == asio::error::eof ? "connection closed mid-transfer"
+                                                           : "read: " + e.message()));
+                             }
+                             self->read_message(std::size_t(self->len_[0]) << 8 | self->len_[1]);
+                         });
+    }
+    void read_message(std::size_t n) {
+        if (n < 12) return finish(make_error("short message from primary"));
+        in_.resize(n);
+        asio::async_read(sock_, asio::buffer(in_),
+                         [self = shared_from_this()](boost::system::error_code e, std::size_t) {
+                             if (e) return self->finish(make_error("connection closed mid-message"));
+                             auto step = self->client_->consume(self->in_, std::time(nullptr));
+                             if (!step) return self->finish(step.error());
+                             if (*step == TransferClient::Step::Done) return self->finish({});
+                             self->read_length();
+                         });
+    }
+    void finish(Status s) {
+        if (finished_) return;
+        finished_ = true;
+        boost::system::error_code ec;
+        timer_.cancel();
+        sock_.close(ec);
+        auto d = std::move(done_);
+        d(std::move(s));
+    }
+
+    tcp::socket sock_;
+    asio::steady_timer timer_;
+    std::shared_ptr<TransferClient> client_;
+    TransferDone done_;
+    std::vector<std::uint8_t> out_;
+    std::uint8_t len_[2] = {0, 0};
+    std::vector<std::uint8_t> in_;
+    bool finished_ = false;
+};
+
+}  // namespace
+
+void run_transfer(asio::io_context& io, const PrimaryAddress& primary,
+                  std::shared_ptr<TransferClient> client, std::chrono::milliseconds timeout,
+                  TransferDone done) {
+    std::make_shared<Exchange>(io, std::move(client), std::move(done))->start(primary, timeout);
+}
+
+}  // namespace satellite::xfr

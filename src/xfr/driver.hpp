@@ -1,0 +1,29 @@
+// The thin network side of a transfer: connect to one primary over TCP,
+// send the request, feed each length-framed message to a TransferClient,
+// all under one deadline. Calls `done` exactly once.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "util/result.hpp"
+#include "xfr/transfer.hpp"
+
+namespace satellite::xfr {
+
+struct PrimaryAddress {
+    std::string host;
+    std::uint16_t port = 53;
+    std::string to_string() const;
+};
+
+using TransferDone = std::function<void(Status)>;
+
+void run_transfer(boost::asio::io_context& io, const PrimaryAddress& primary,
+                  std::shared_ptr<TransferClient> client, std::chrono::milliseconds timeout,
+                  TransferDone done);
+
+}  // namespace satellite::xfr

@@ -1,0 +1,97 @@
+// Incoming zone transfer as a socket-free state machine (RFC 5936 AXFR,
+// RFC 1995 IXFR): request() gives the query to send, consume() takes each
+// response message in turn and says whether more are expected. Nothing here
+// touches the network or the served zone.
+//
+//   AXFR:  SOA(S) rr ... rr SOA(S)
+//   IXFR:  SOA(new) ─┬─ (only record)            → up to date
+//                    ├─ SOA(have) del… SOA(x) add… [SOA(x) del… SOA(y) add…]… SOA(new)
+//                    │                           → incremental deltas
+//                    └─ any other record         → a full zone, AXFR-style
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "dns/name.hpp"
+#include "dns/records.hpp"
+#include "util/result.hpp"
+#include "dns/tsig.hpp"
+
+namespace satellite::xfr {
+
+struct IxfrDelta {
+    std::uint32_t from = 0;
+    std::uint32_t to = 0;
+    dns::RecordList removed;  // includes the old SOA
+    dns::RecordList added;    // includes the new SOA
+};
+
+enum class TransferKind { Axfr, Ixfr };
+
+struct TransferLimits {
+    std::size_t max_records = 5'000'000;
+    std::size_t max_rrset = 65'535;  // records of one type at one name… checked by the builder
+};
+
+class TransferClient {
+public:
+    enum class Step { More, Done };
+    enum class Outcome { UpToDate, Full, Incremental };
+
+    // For IXFR, `have_serial` is the serial we serve.
+    TransferClient(const dns::Name& zone, TransferKind kind, std::uint32_t have_serial,
+                   const dns::TsigKey* key, TransferLimits limits = {});
+
+    std::vector<std::uint8_t> request(std::uint16_t id, std::int64_t now);
+    Result<Step> consume(std::span<const std::uint8_t> msg, std::int64_t now);
+
+    Outcome outcome() const { return outcome_; }
+    std::uint32_t new_serial() const { return new_serial_; }
+    dns::RecordList& full() { return full_; }
+    std::vector<IxfrDelta>& deltas() { return deltas_; }
+    std::size_t messages() const { return messages_; }
+    std::size_t records() const { return records_; }
+
+private:
+    enum class State { First, Second, Body, Deleting, Adding, Done };
+    Status take(const std::uint8_t* owner, std::size_t owner_len, std::uint16_t type,
+                std::uint16_t rclass, std::uint32_t ttl, std::span<const std::uint8_t> rdata,
+                bool last_in_stream_message);
+
+    dns::Name zone_;
+    dns::Name zone_lc_;
+    TransferKind kind_;
+    std::uint32_t have_serial_;
+    const dns::TsigKey* key_;
+    TransferLimits limits_;
+    std::optional<dns::TsigVerifier> verifier_;
+    std::uint16_t id_ = 0;
+    State state_ = State::First;
+    Outcome outcome_ = Outcome::Full;
+    std::uint32_t new_serial_ = 0;
+    dns::RecordList full_;
+    std::vector<IxfrDelta> deltas_;
+    // The record after the first SOA in an IXFR may be held until we know
+    // whether the reply is incremental or a full zone.
+    dns::RecordList first_soa_;
+    std::size_t messages_ = 0;
+    std::size_t records_ = 0;
+    std::vector<std::uint8_t> rdata_buf_;
+};
+
+// Applies IXFR deltas to `current` records (the served zone). Any delete of
+// a record we do not have, or an add of one we already have, is an error:
+// the caller falls back to AXFR (RFC 1995 §4 leaves it to the client).
+Result<dns::RecordList> apply_deltas(const dns::RecordList& current,
+                                     const std::vector<IxfrDelta>& deltas);
+
+// RFC 1982 serial arithmetic: a is newer than b.
+inline bool serial_newer(std::uint32_t a, std::uint32_t b) {
+    return a != b && static_cast<std::int32_t>(a - b) > 0;
+}
+
+}  // namespace satellite::xfr

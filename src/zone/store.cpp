@@ -1,0 +1,234 @@
+// Binary zone file: "SATZONE1", header fields, records, SHA-256 trailer.
+#include "zone/store.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include "dns/wire.hpp"
+
+namespace satellite::zone {
+
+namespace {
+
+constexpr char kMagic[8] = {'S', 'A', 'T', 'Z', 'O', 'N', 'E', '1'};
+constexpr std::size_t kDigest = 32;
+
+void sha256(const std::uint8_t* p, std::size_t n, std::uint8_t* out) {
+    unsigned len = 0;
+    EVP_Digest(p, n, out, &len, EVP_sha256(), nullptr);
+}
+
+class Out {
+public:
+    void bytes(const void* p, std::size_t n) {
+        auto b = static_cast<const std::uint8_t*>(p);
+        buf.insert(buf.end(), b, b + n);
+    }
+    void u16(std::uint16_t v) {
+        std::uint8_t b[2];
+        dns::store16(b, v);
+        bytes(b, 2);
+    }
+    void u32(std::uint32_t v) {
+        std::uint8_t b[4];
+        dns::store32(b, v);
+        bytes(b, 4);
+    }
+    void u64(std::uint64_t v) {
+        u32(static_cast<std::uint32_t>(v >> 32));
+        u32(static_cast<std::uint32_t>(v));
+    }
+    std::vector<std::uint8_t> buf;
+};
+
+class In {
+public:
+    In(const std::uint8_t* p, std::size_t n) : p_(p), n_(n) {}
+    bool bytes(void* out, std::size_t n) {
+        if (pos_ + n > n_) return false;
+        std::memcpy(out, p_ + pos_, n);
+        pos_ += n;
+        return true;
+    }
+    const std::uint8_t* take(std::size_t n) {
+        if (pos_ + n > n_) return nullptr;
+        const std::uint8_t* r = p_ + pos_;
+        pos_ += n;
+        return r;
+    }
+    bool u16(std::uint16_t& v) {
+        auto p = take(2);
+        if (p) v = dns::load16(p);
+        return p != nullptr;
+    }
+    bool u32(std::uint32_t& v) {
+        auto p = take(4);
+        if (p) v = dns::load32(p);
+        return p != nullptr;
+    }
+    bool u64(std::uint64_t& v) {
+        std::uint32_t hi, lo;
+        if (!u32(hi) || !u32(lo)) return false;
+        v = (std::uint64_t(hi) << 32) | lo;
+        return true;
+    }
+    bool done() const { return pos_ == n_; }
+
+private:
+    const std::uint8_t* p_;
+    std::size_t n_;
+    std::size_t pos_ = 0;
+};
+
+Status write_all(int fd, const std::uint8_t* p, std::size_t n) {
+    while (n > 0) {
+        ssize_t w = ::write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return make_error(std::strerror(errno));
+        }
+        p += w;
+        n -= static_cast<std::size_t>(w);
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string stored_zone_path(const std::string& dir, const dns::Name& origin) {
+    std::string name = origin.lowered().to_string();
+    std::string safe;
+    for (char c : name) {
+        if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') {
+            safe += c;
+        } else {
+            char esc[4];
+            std::snprintf(esc, sizeof esc, "%%%02X", static_cast<unsigned char>(c));
+            safe += esc;
+        }
+    }
+    if (safe == ".") safe = "root.";
+    return dir + "/zones/" + safe + "zone";
+}
+
+Status save_zone(const std::string& dir, const dns::Name& origin, const StoredZone& z) {
+    Out o;
+    o.buf.reserve(64 + z.records.size() * 48);
+    o.bytes(kMagic, sizeof kMagic);
+    o.u16(static_cast<std::uint16_t>(origin.size()));
+    o.bytes(origin.data(), origin.size());
+    o.u32(z.serial);
+    o.u64(static_cast<std::uint64_t>(z.last_check));
+    o.u64(static_cast<std::uint64_t>(z.last_transfer));
+    o.u16(static_cast<std::uint16_t>(std::min<std::size_t>(z.source.size(), 65535)));
+    o.bytes(z.source.data(), std::min<std::size_t>(z.source.size(), 65535));
+    o.u64(z.records.size());
+    for (const auto& r : z.records.refs()) {
+        o.bytes(&r.owner_len, 1);
+        o.bytes(z.records.owner(r), r.owner_len);
+        o.u16(r.type);
+        o.u16(r.rclass);
+        o.u32(r.ttl);
+        o.u16(r.rdata_len);
+        auto rd = z.records.rdata(r);
+        o.bytes(rd.data(), rd.size());
+    }
+    std::uint8_t digest[kDigest];
+    sha256(o.buf.data(), o.buf.size(), digest);
+    o.bytes(digest, kDigest);
+
+    std::string path = stored_zone_path(dir, origin);
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    if (ec) return make_error("cannot create " + std::filesystem::path(path).parent_path().string() + ": " + ec.message());
+    std::string tmp = path + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return make_error("cannot write " + tmp + ": " + std::strerror(errno));
+    Status s = write_all(fd, o.buf.data(), o.buf.size());
+    if (s && ::fsync(fd) != 0) s = make_error(std::strerror(errno));
+    ::close(fd);
+    if (!s) {
+        ::unlink(tmp.c_str());
+        return make_error("cannot write " + tmp + ": " + s.error().message);
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        return make_error("cannot rename " + tmp + ": " + std::strerror(errno));
+    }
+    int dfd = ::open(std::filesystem::path(path).parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+    return {};
+}
+
+Result<std::optional<StoredZone>> load_zone(const std::string& dir, const dns::Name& origin) {
+    std::string path = stored_zone_path(dir, origin);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return std::optional<StoredZone>();
+        return make_error(path + ": " + std::strerror(errno));
+    }
+    struct stat st{};
+    ::fstat(fd, &st);
+    std::vector<std::uint8_t> buf(static_cast<std::size_t>(st.st_size));
+    std::size_t got = 0;
+    while (got < buf.size()) {
+        ssize_t r = ::read(fd, buf.data() + got, buf.size() - got);
+        if (r <= 0) break;
+        got += static_cast<std::size_t>(r);
+    }
+    ::close(fd);
+    auto damaged = [&](const std::string& why) {
+        return make_error(path + " is damaged (" + why + ")");
+    };
+    if (got != buf.size() || buf.size() < sizeof kMagic + kDigest) return damaged("truncated");
+    std::uint8_t digest[kDigest];
+    sha256(buf.data(), buf.size() - kDigest, digest);
+    if (std::memcmp(digest, buf.data() + buf.size() - kDigest, kDigest) != 0) {
+        return damaged("checksum mismatch");
+    }
+    In in(buf.data(), buf.size() - kDigest);
+    char magic[8];
+    if (!in.bytes(magic, 8) || std::memcmp(magic, kMagic, 8) != 0) return damaged("not a Satellite zone file");
+    StoredZone z;
+    std::uint16_t olen;
+    if (!in.u16(olen)) return damaged("truncated header");
+    const std::uint8_t* on = in.take(olen);
+    if (!on || !dns::wire_name::equal_ci(on, origin.data())) return damaged("holds another zone");
+    std::uint64_t lc, lt, count;
+    std::uint16_t slen;
+    if (!in.u32(z.serial) || !in.u64(lc) || !in.u64(lt) || !in.u16(slen)) return damaged("truncated header");
+    z.last_check = static_cast<std::int64_t>(lc);
+    z.last_transfer = static_cast<std::int64_t>(lt);
+    const std::uint8_t* src = in.take(slen);
+    if (!src || !in.u64(count)) return damaged("truncated header");
+    z.source.assign(reinterpret_cast<const char*>(src), slen);
+    z.records.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(count, 100'000'000)), buf.size());
+    for (std::uint64_t i = 0; i < count; ++i) {
+        std::uint8_t nlen;
+        std::uint16_t type, rclass, rdlen;
+        std::uint32_t ttl;
+        if (!in.bytes(&nlen, 1)) return damaged("truncated record");
+        const std::uint8_t* owner = in.take(nlen);
+        if (!owner || !in.u16(type) || !in.u16(rclass) || !in.u32(ttl) || !in.u16(rdlen)) {
+            return damaged("truncated record");
+        }
+        const std::uint8_t* rd = in.take(rdlen);
+        if (!rd || dns::wire_name::length(owner, nlen) != nlen) return damaged("bad record");
+        z.records.add({owner, nlen}, type, rclass, ttl, {rd, rdlen});
+    }
+    if (!in.done()) return damaged("trailing data");
+    return std::optional<StoredZone>(std::move(z));
+}
+
+}  // namespace satellite::zone

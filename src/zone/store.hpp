@@ -1,0 +1,32 @@
+// Zone copies on disk: after each successful transfer the zone's records
+// and timer state are written to a temporary file, fsynced and renamed over
+// the old copy, with a SHA-256 over the content, so a crash leaves either
+// the old or the new copy and a damaged file is detected, never served.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "dns/name.hpp"
+#include "dns/records.hpp"
+#include "util/result.hpp"
+
+namespace satellite::zone {
+
+struct StoredZone {
+    std::uint32_t serial = 0;
+    std::int64_t last_check = 0;    // unix time of the last successful SOA check or transfer
+    std::int64_t last_transfer = 0; // unix time the stored copy was received
+    std::string source;             // the primary it came from
+    dns::RecordList records;
+};
+
+std::string stored_zone_path(const std::string& dir, const dns::Name& origin);
+
+Status save_zone(const std::string& dir, const dns::Name& origin, const StoredZone& zone);
+
+// nullopt when there is no file; an error when it is damaged.
+Result<std::optional<StoredZone>> load_zone(const std::string& dir, const dns::Name& origin);
+
+}  // namespace satellite::zone
