@@ -188,10 +188,19 @@ void write_negative(Response& r, const Snapshot& z) {
 
 // Answers the name `owner`/`lc` of length `len` in zone z; follows
 // CNAME/DNAME chains inside the zone.
-void resolve(Response& r, const Snapshot& z, Owner owner, const std::uint8_t* lc, std::size_t len) {
+// The zone that holds a chain's next name: this one, or another zone we
+// serve (RFC 1034 §4.3.2 step 3a restarts the lookup for the target).
+const Snapshot* zone_for(const zone::Catalog& cat, const std::uint8_t* lc, std::size_t len) {
+    const zone::ServedZone* sz = cat.find(lc, len);
+    return sz ? sz->snapshot.get() : nullptr;
+}
+
+void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner owner,
+             const std::uint8_t* lc, std::size_t len) {
     const std::uint16_t qtype = r.q.qtype;
     std::uint8_t lcbuf[dns::kMaxNameLen];
     for (unsigned step = 0; step < kMaxChain; ++step) {
+        const Snapshot& z = *zp;
         Lookup lk = lookup(z, lc, len, qtype);
         const Node* n = &z.node(lk.node);
         switch (lk.kind) {
@@ -234,8 +243,10 @@ void resolve(Response& r, const Snapshot& z, Owner owner, const std::uint8_t* lc
                     return;
                 }
                 ++r.counts[0];
+                if (qtype == t::CNAME) return;  // the synthesized CNAME is the answer
                 wn::lower_copy(out, nlen, lcbuf);
-                if (!z.contains(lcbuf, nlen)) return;  // target outside the zone
+                zp = zone_for(cat, lcbuf, nlen);
+                if (!zp) return;  // target outside the zones we serve
                 owner = Owner{-1, out};
                 lc = lcbuf;
                 len = nlen;
@@ -270,7 +281,9 @@ void resolve(Response& r, const Snapshot& z, Owner owner, const std::uint8_t* lc
             r.queue_additional(z, *rs, false);
             return;
         }
-        const Rrset* cname = z.find_rrset(*n, t::CNAME);
+        // NSEC3 records live at hashed owners: a query for them at a name
+        // never follows a CNAME (RFC 5155 §7.2.9 answers it as NODATA).
+        const Rrset* cname = qtype == t::NSEC3 ? nullptr : z.find_rrset(*n, t::CNAME);
         if (!cname) {
             write_negative(r, z);
             return;
@@ -282,7 +295,8 @@ void resolve(Response& r, const Snapshot& z, Owner owner, const std::uint8_t* lc
         const std::uint8_t* target = z.data() + cname->data + 2;
         std::size_t tlen = load16(z.data() + cname->data);
         wn::lower_copy(target, tlen, lcbuf);
-        if (!z.contains(lcbuf, tlen)) return;  // target outside the zone
+        zp = zone_for(cat, lcbuf, tlen);
+        if (!zp) return;  // target outside the zones we serve
         owner = Owner{-1, target};
         lc = lcbuf;
         len = tlen;
@@ -413,9 +427,10 @@ std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> q
         r.rcode = dns::rcode::SERVFAIL;
         return finish(r, limit);
     }
-    r.aa = true;
-    resolve(r, *zone->snapshot, Owner{static_cast<int>(dns::kHeaderLen), nullptr}, q.qname_lc,
-            q.qname_len);
+    // Data for class ANY is not authoritative (NSD and BIND clear AA too).
+    r.aa = q.qclass == dns::rrclass::IN;
+    resolve(r, catalog, zone->snapshot.get(), Owner{static_cast<int>(dns::kHeaderLen), nullptr},
+            q.qname_lc, q.qname_len);
     if (!r.tc) write_additional(r);
     return finish(r, limit);
 }
