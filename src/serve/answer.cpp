@@ -398,16 +398,8 @@ std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> q
         case t::IXFR:
             r.rcode = dns::rcode::REFUSED;  // we do not serve transfers
             return finish(r, limit);
-        case t::OPT:
-        case t::TSIG:
-        case t::TKEY:
-            r.rcode = dns::rcode::FORMERR;
-            return finish(r, limit);
-        case t::MAILA:
-        case t::MAILB:
-            r.rcode = dns::rcode::NOTIMP;
-            return finish(r, limit);
-        default:
+        default:  // other meta types (OPT, TKEY, MAILA…) find no data: NODATA
+
             break;
     }
 

@@ -44,7 +44,7 @@ seed=1
 keep=0
 warmup=2
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit "${1:-0}"; }
 die() { echo "qps.sh: error: $*" >&2; exit 2; }
 
 while [[ $# -gt 0 ]]; do
@@ -80,8 +80,13 @@ py=/usr/bin/python3
 for b in dnsperf taskset "$py"; do
   command -v "$b" >/dev/null 2>&1 || die "$b not found (apt-get install dnsperf util-linux python3)"
 done
-digcmd=$(command -v kdig || command -v dig || true)
-[[ -n $digcmd ]] || die "neither kdig nor dig found (apt-get install knot-dnsutils or bind9-dnsutils)"
+if command -v dig >/dev/null 2>&1; then
+  soa_query() { dig @127.0.0.1 -p "$1" bench.test. SOA +short +time=1 +tries=1 2>/dev/null || true; }
+elif command -v kdig >/dev/null 2>&1; then
+  soa_query() { kdig @127.0.0.1 -p "$1" bench.test. SOA +short +time=1 +retry=0 2>/dev/null || true; }
+else
+  die "neither dig nor kdig found (apt-get install bind9-dnsutils or knot-dnsutils)"
+fi
 ncpu=$(nproc)
 (( ncpu >= 2 )) || echo "qps.sh: warning: $ncpu CPU(s): server and dnsperf share a core" >&2
 clk_tck=$(getconf CLK_TCK)
@@ -103,7 +108,12 @@ stop_server() {
   wait "$server_pid" 2>/dev/null || true
   server_pid=""
 }
+client_pid=""
 cleanup() {
+  if [[ -n $client_pid ]]; then
+    kill -TERM "$client_pid" 2>/dev/null || true   # timeout passes it on to dnsperf
+    wait "$client_pid" 2>/dev/null || true
+  fi
   stop_server
   if (( keep )); then echo "work directory kept: $work" >&2; else rm -rf "$work"; fi
 }
@@ -163,13 +173,31 @@ wait_soa() {  # port pid label
   local deadline=$((SECONDS + start_timeout)) out
   while (( SECONDS < deadline )); do
     kill -0 "$2" 2>/dev/null || { tail -20 "$work/$3.log" >&2; die "$3 exited before it answered"; }
-    out=$("$digcmd" @127.0.0.1 -p "$1" bench.test. SOA +short +time=1 +tries=1 2>/dev/null || true)
+    out=$(soa_query "$1")
     [[ $out == *hostmaster.bench.test.* ]] && return 0
     sleep 0.2
   done
   tail -20 "$work/$3.log" >&2
   die "$3 did not answer SOA for bench.test. within $start_timeout s (--start-timeout)"
 }
+
+# Fail (or skip) before the slow part when a server's binary is missing.
+IFS=',' read -r -a server_list <<<"$servers"
+wanted=()
+for kind in "${server_list[@]}"; do
+  case "$kind" in
+    satellite) bin=$satellited ;;
+    nsd) bin=/usr/sbin/nsd ;;
+    knot) bin=/usr/sbin/knotd ;;
+    *) die "unknown server '$kind' (satellite, nsd, knot)" ;;
+  esac
+  if [[ ! -x $bin ]]; then
+    if (( skip_missing )); then echo "== $kind: $bin not found, skipped (--skip-missing)"; continue; fi
+    die "$kind binary not found: $bin (build it, pass --satellited PATH, or use --skip-missing)"
+  fi
+  wanted+=("$kind")
+done
+(( ${#wanted[@]} > 0 )) || die "no server to measure"
 
 echo "== generating zone and queries (seed $seed)"
 "$py" "$here/gen_zone.py" --out-dir "$work/data" --names "$names" --queries "$nqueries" --seed "$seed"
@@ -253,36 +281,27 @@ EOF
   server_pid=$!
 }
 
-binary_of() {
-  case "$1" in
-    satellite) echo "$satellited" ;;
-    nsd) echo /usr/sbin/nsd ;;
-    knot) echo /usr/sbin/knotd ;;
-    *) die "unknown server '$1' (satellite, nsd, knot)" ;;
-  esac
-}
-
 dnsperf_run() {  # port out-file extra-args...
   local port=$1 out=$2; shift 2
   local -a extra=("$@")
   (( do_bit )) && extra+=(-D)
   local limit=$(( ${duration} > ${fixed_duration} ? duration : fixed_duration ))
+  # in the background, so that a signal is acted on at once (bash runs traps
+  # only between commands, and `wait` is interruptible)
   timeout $((limit + warmup + 30)) taskset -c "$client_cpus" \
-    dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -c 4 -T 1 -q 200 "${extra[@]}" >"$out" 2>&1 \
-    || { cat "$out" >&2; die "dnsperf failed (see above)"; }
+    dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -c 4 -T 1 -q 200 "${extra[@]}" >"$out" 2>&1 </dev/null &
+  client_pid=$!
+  local rc=0
+  wait "$client_pid" || rc=$?
+  client_pid=""
+  (( rc == 0 )) || { cat "$out" >&2; die "dnsperf failed with status $rc (see above)"; }
 }
 field() { awk -v k="$1" 'index($0, k) { sub(".*" k ":?[ \t]*", ""); split($0, a, /[ \t]/); print a[1]; exit }' "$2"; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 declare -A res_qps res_lost res_eff res_cpu res_pss res_rcodes
 measured=()
-IFS=',' read -r -a server_list <<<"$servers"
-for kind in "${server_list[@]}"; do
-  bin=$(binary_of "$kind")
-  if [[ ! -x $bin ]]; then
-    if (( skip_missing )); then echo "== $kind: $bin not found, skipped (--skip-missing)"; continue; fi
-    die "$kind binary not found: $bin (build it, pass --satellited PATH, or use --skip-missing)"
-  fi
+for kind in "${wanted[@]}"; do
   port=$(free_port)
   echo "== $kind: starting on 127.0.0.1:$port (taskset -c $server_cpus, $threads worker(s))"
   t0=$(date +%s.%N)

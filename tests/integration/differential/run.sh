@@ -31,6 +31,6 @@ if ! $py -c 'import dns.message' 2>/dev/null; then
   exit 2
 fi
 # The script owns its servers: it starts them, stops them on exit, SIGINT or
-# SIGTERM, and bounds every wait (server start 10 s, overall --max-time 900 s).
+# SIGTERM, and bounds every wait (server start 10 s, overall --max-time 480 s).
 # `timeout` is a last-resort guard in case the harness itself hangs.
-exec timeout --signal=TERM --kill-after=10 1200 "$py" "$here/differential.py" "$@"
+exec timeout --signal=TERM --kill-after=10 570 "$py" "$here/differential.py" "$@"
