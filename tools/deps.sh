@@ -10,7 +10,7 @@ PKGS=(
   libtomlplusplus-dev libgtest-dev libgmock-dev
   # test peers and judges
   nsd knot knot-dnsutils bind9 bind9-dnsutils ldnsutils unbound dnsperf
-  python3 python3-dnspython
+  python3 python3-dnspython bc
 )
 missing=()
 for p in "${PKGS[@]}"; do

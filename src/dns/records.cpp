@@ -60,13 +60,17 @@ bool rdata_well_formed(std::uint16_t t, std::span<const std::uint8_t> rd) {
         return wire_name::length(p + off, n - off);
     };
     switch (compress_shape(t)) {
-        case RdataShape::Name:
-            return name_at(0) == n;
+        case RdataShape::Name: {
+            std::size_t a = name_at(0);
+            return a != 0 && a == n;
+        }
         case RdataShape::Preference:
-            return n > 2 && name_at(2) + 2 == n;
+            return n > 2 && name_at(2) != 0 && name_at(2) + 2 == n;
         case RdataShape::TwoNames: {
             std::size_t a = name_at(0);
-            return a && name_at(a) + a == n;
+            if (!a) return false;
+            std::size_t b = name_at(a);
+            return b != 0 && a + b == n;
         }
         case RdataShape::Soa: {
             std::size_t a = name_at(0);
@@ -80,8 +84,14 @@ bool rdata_well_formed(std::uint16_t t, std::span<const std::uint8_t> rd) {
     switch (t) {
         case type::A: return n == 4;
         case type::AAAA: return n == 16;
-        case type::SRV: return n > 6 && name_at(6) + 6 == n;
-        case type::DNAME: return name_at(0) == n;
+        case type::SRV: {
+            std::size_t a = n > 6 ? name_at(6) : 0;
+            return a != 0 && a + 6 == n;
+        }
+        case type::DNAME: {
+            std::size_t a = name_at(0);
+            return a != 0 && a == n;
+        }
         default: return true;
     }
 }

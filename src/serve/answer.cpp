@@ -161,6 +161,8 @@ Lookup lookup(const Snapshot& z, const std::uint8_t* lc, std::size_t len, std::u
     unsigned labels = wn::label_offsets(lc, offsets);
     unsigned apex_labels = z.origin().label_count();
     std::uint32_t found = z.apex();
+    // RFC 6672 §2.3: a DNAME at the apex redirects every name below it.
+    if ((z.node(found).flags & Node::Dname) && labels > apex_labels) return {Lookup::Dname, found};
     for (unsigned d = apex_labels + 1; d <= labels; ++d) {
         std::size_t off = offsets[labels - d];
         std::uint32_t idx = z.find(lc + off, len - off);
@@ -199,6 +201,13 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
              const std::uint8_t* lc, std::size_t len) {
     const std::uint16_t qtype = r.q.qtype;
     std::uint8_t lcbuf[dns::kMaxNameLen];
+    // Names already answered in this chain: a loop stops at the first repeat
+    // (RFC 1034 §3.6.2), so each record appears once.
+    struct Seen {
+        const Snapshot* z;
+        std::uint32_t node;
+    } seen[kMaxChain];
+    unsigned seen_n = 0;
     for (unsigned step = 0; step < kMaxChain; ++step) {
         const Snapshot& z = *zp;
         Lookup lk = lookup(z, lc, len, qtype);
@@ -288,6 +297,10 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
             write_negative(r, z);
             return;
         }
+        for (unsigned i = 0; i < seen_n; ++i) {
+            if (seen[i].z == zp && seen[i].node == lk.node && lk.kind == Lookup::Exact) return;
+        }
+        seen[seen_n++] = Seen{zp, lk.node};
         if (!r.write_rrset(0, owner, z, *cname, cname->ttl)) {
             r.truncate();
             return;

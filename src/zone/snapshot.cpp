@@ -95,9 +95,9 @@ public:
         n.name_len = static_cast<std::uint8_t>(len);
         n.labels = static_cast<std::uint8_t>(wn::label_count(lc));
         n.first_rrset = 0;
+        if ((s_.nodes_.size() + 2) * 2 > s_.table_.size()) rehash(s_.table_.size() * 2);
         s_.nodes_.push_back(n);
         auto idx = static_cast<std::uint32_t>(s_.nodes_.size() - 1);
-        if ((s_.nodes_.size() + 1) * 2 > s_.table_.size()) rehash(s_.table_.size() * 2);
         insert(idx);
         return idx;
     }
@@ -106,7 +106,7 @@ public:
         if (capacity < 16) capacity = 16;
         s_.table_.assign(capacity, 0);
         s_.mask_ = capacity - 1;
-        for (std::uint32_t i = 0; i + 1 < s_.nodes_.size(); ++i) insert(i);
+        for (std::uint32_t i = 0; i < s_.nodes_.size(); ++i) insert(i);
     }
 
 private:
@@ -175,6 +175,56 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
             std::memcpy(porig, s.data_.data() + nd.name + off, plen);
             b.add_node(porig, plc, plen);
         }
+    }
+
+    // 2b. Canonical order (RFC 4034 §6.1), so that node order is the order
+    // transfers, dumps and denial chains need. Each name gets a sort key of
+    // its lower-cased labels right to left, each followed by 0x00; memcmp on
+    // the keys is canonical order unless a label holds a 0x00 octet, where
+    // the exact comparison is used.
+    {
+        const std::size_t count = s.nodes_.size();
+        std::vector<std::uint8_t> keys;
+        keys.reserve(count * 24);
+        std::vector<std::uint32_t> key_at(count + 1);
+        std::vector<std::uint8_t> exact(count, 0);
+        std::uint8_t offs[dns::kMaxLabels + 1];
+        for (std::uint32_t i = 0; i < count; ++i) {
+            key_at[i] = static_cast<std::uint32_t>(keys.size());
+            const std::uint8_t* nm = s.data_.data() + s.nodes_[i].name_lc;
+            unsigned labels = wn::label_offsets(nm, offs);
+            for (unsigned l = labels; l-- > 0;) {
+                const std::uint8_t* lab = nm + offs[l];
+                keys.insert(keys.end(), lab + 1, lab + 1 + lab[0]);
+                keys.push_back(0);
+                if (std::memchr(lab + 1, 0, lab[0])) exact[i] = 1;
+            }
+        }
+        key_at[count] = static_cast<std::uint32_t>(keys.size());
+        std::vector<std::uint32_t> perm(count);
+        for (std::uint32_t i = 0; i < count; ++i) perm[i] = i;
+        std::sort(perm.begin(), perm.end(), [&](std::uint32_t a, std::uint32_t c) {
+            if (exact[a] | exact[c]) {
+                const Node& na = s.nodes_[a];
+                const Node& nc = s.nodes_[c];
+                return wn::canonical_compare(s.data_.data() + na.name_lc, na.name_len,
+                                             s.data_.data() + nc.name_lc, nc.name_len) < 0;
+            }
+            std::size_t la = key_at[a + 1] - key_at[a], lc2 = key_at[c + 1] - key_at[c];
+            int cmp = std::memcmp(keys.data() + key_at[a], keys.data() + key_at[c], std::min(la, lc2));
+            return cmp != 0 ? cmp < 0 : la < lc2;
+        });
+        std::vector<std::uint32_t> inverse(count);
+        std::vector<Node> sorted(count);
+        for (std::uint32_t i = 0; i < count; ++i) {
+            inverse[perm[i]] = i;
+            sorted[i] = s.nodes_[perm[i]];
+        }
+        s.nodes_ = std::move(sorted);
+        for (auto& rn : rec_node) rn = inverse[rn];
+        apex = inverse[apex];
+        s.apex_ = apex;
+        b.rehash(s.table_.size());
     }
 
     // 3. Group records by node, then by type; sort RDATA and drop duplicates.
@@ -283,9 +333,15 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
         }
     }
 
-    // 5. Occlusion: names strictly below a cut or a DNAME owner.
+    // 5. Occlusion: names strictly below a cut or a DNAME owner (the apex
+    // included: RFC 6672 §2.3 lets a DNAME sit at the apex).
+    const bool apex_dname = s.nodes_[apex].flags & Node::Dname;
     for (std::uint32_t ni = 0; ni < nn; ++ni) {
         Node& nd = s.nodes_[ni];
+        if (apex_dname && ni != apex) {
+            nd.flags |= Node::Occluded;
+            continue;
+        }
         std::size_t off = 0;
         const std::uint8_t* lcn = s.data_.data() + nd.name_lc;
         while (nd.name_len - off > olc.size()) {
