@@ -97,10 +97,10 @@ EOF
 taskset -c 0 knotd -c "$work/primary/knot.conf" >/dev/null 2>&1 &
 pids+=($!)
 for _ in $(seq 1 600); do
-  kdig +time=1 +tries=1 @127.0.0.1 -p "$pport" "$zone" SOA +short 2>/dev/null | grep -q 2026112401 && break
+  kdig +timeout=1 +retry=0 @127.0.0.1 -p "$pport" "$zone" SOA +short 2>/dev/null | grep -q 2026112401 && break
   sleep 0.1
 done
-kdig +time=1 @127.0.0.1 -p "$pport" "$zone" SOA +short | grep -q 2026112401 || { echo "primary did not load" >&2; exit 1; }
+kdig +timeout=1 @127.0.0.1 -p "$pport" "$zone" SOA +short | grep -q 2026112401 || { echo "primary did not load" >&2; exit 1; }
 echo "primary (knot) on 127.0.0.1:$pport serves $zone"
 
 pss_tree() {  # PSS in KiB of a process and its children
@@ -212,7 +212,7 @@ for name in ${servers//,/ }; do
     served=""
     deadline=$(( $(date +%s) + timeout_s ))
     while [ "$(date +%s)" -lt "$deadline" ]; do
-      if kdig +time=1 +tries=1 @127.0.0.1 -p "$port" "$last" TXT +short 2>/dev/null | grep -q "record number"; then
+      if kdig +timeout=1 +retry=0 @127.0.0.1 -p "$port" "$last" TXT +short 2>/dev/null | grep -q "record number"; then
         served=$(date +%s.%N); break
       fi
       sleep 0.01
