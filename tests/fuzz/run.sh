@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the query fuzzer for a bounded time on a copy of the seed corpus.
+# Runs the fuzzers (queries, transfer streams) for a bounded time each on a
+# copy of their seed corpora.
 #   tests/fuzz/run.sh [SECONDS]          (default 60)
 # Configures and builds the clang fuzz build directory if it is missing
 # (BUILD_DIR, default build-fuzz beside the source tree). Crash inputs land in
@@ -19,19 +20,25 @@ if [ ! -f "$build/build.ninja" ]; then
     -DSATELLITE_FUZZ=ON -DSATELLITE_SANITIZE=ON \
     -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link
 fi
-ninja -C "$build" -j"$jobs" fuzz_query
+ninja -C "$build" -j"$jobs" fuzz_query fuzz_xfr
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/corpus" "$build/fuzz-artifacts"
-cp "$root"/tests/fuzz/corpus/query/* "$work/corpus/"
+mkdir -p "$build/fuzz-artifacts"
 
-"$build/bin/fuzz_query" \
-  -max_total_time="$seconds" \
-  -timeout=10 \
-  -rss_limit_mb=2048 \
-  -max_len=4096 \
-  -dict="$root/tests/fuzz/query.dict" \
-  -artifact_prefix="$build/fuzz-artifacts/" \
-  -print_final_stats=1 \
-  "$work/corpus"
+# Each target gets SECONDS on a copy of its seed corpus.
+fuzz() {  # target corpus-name extra-args...
+  local target=$1 corpus=$2; shift 2
+  mkdir -p "$work/$corpus"
+  cp "$root"/tests/fuzz/corpus/"$corpus"/* "$work/$corpus/"
+  echo "== $target for ${seconds}s"
+  "$build/bin/$target" \
+    -max_total_time="$seconds" \
+    -timeout=10 \
+    -rss_limit_mb=2048 \
+    -artifact_prefix="$build/fuzz-artifacts/$target-" \
+    -print_final_stats=1 \
+    "$@" "$work/$corpus"
+}
+fuzz fuzz_query query -max_len=4096 -dict="$root/tests/fuzz/query.dict"
+fuzz fuzz_xfr xfr -max_len=65536
