@@ -36,13 +36,17 @@ std::uint64_t name_hash(const std::uint8_t* lc, std::size_t len) {
 
 std::uint32_t Snapshot::find(const std::uint8_t* lc, std::size_t len) const {
     if (table_.empty()) return kNone;
-    std::uint64_t i = name_hash(lc, len) & mask_;
+    const std::uint64_t h = name_hash(lc, len);
+    const auto tag = static_cast<std::uint32_t>(h >> 32);
+    std::uint64_t i = h & mask_;
     for (;;) {
-        std::uint32_t slot = table_[i];
-        if (slot == 0) return kNone;
-        const Node& n = nodes_[slot - 1];
-        if (n.name_len == len && std::memcmp(data_.data() + n.name_lc, lc, len) == 0) {
-            return slot - 1;
+        const Slot slot = table_[i];
+        if (slot.node == 0) return kNone;
+        if (slot.tag == tag) {
+            const Node& n = nodes_[slot.node - 1];
+            if (n.name_len == len && std::memcmp(data_.data() + n.name_lc, lc, len) == 0) {
+                return slot.node - 1;
+            }
         }
         i = (i + 1) & mask_;
     }
@@ -104,7 +108,7 @@ public:
 
     void rehash(std::size_t capacity) {
         if (capacity < 16) capacity = 16;
-        s_.table_.assign(capacity, 0);
+        s_.table_.assign(capacity, Snapshot::Slot{0, 0});
         s_.mask_ = capacity - 1;
         for (std::uint32_t i = 0; i < s_.nodes_.size(); ++i) insert(i);
     }
@@ -112,9 +116,10 @@ public:
 private:
     void insert(std::uint32_t idx) {
         const Node& n = s_.nodes_[idx];
-        std::uint64_t i = name_hash(s_.data_.data() + n.name_lc, n.name_len) & s_.mask_;
-        while (s_.table_[i] != 0) i = (i + 1) & s_.mask_;
-        s_.table_[i] = idx + 1;
+        const std::uint64_t h = name_hash(s_.data_.data() + n.name_lc, n.name_len);
+        std::uint64_t i = h & s_.mask_;
+        while (s_.table_[i].node != 0) i = (i + 1) & s_.mask_;
+        s_.table_[i] = Snapshot::Slot{idx + 1, static_cast<std::uint32_t>(h >> 32)};
     }
     Snapshot& s_;
 };

@@ -105,7 +105,13 @@ private:
     std::vector<Rrset> rrsets_;
     std::vector<std::uint32_t> additional_;
     std::vector<std::uint8_t> data_;
-    std::vector<std::uint32_t> table_;  // node index + 1; 0 = empty
+    // Open addressing: node index + 1 (0 = empty) and the upper half of the
+    // name's hash, so a probe touches a node only when its tag matches.
+    struct Slot {
+        std::uint32_t node;
+        std::uint32_t tag;
+    };
+    std::vector<Slot> table_;
     std::uint64_t mask_ = 0;
 };
 
