@@ -38,8 +38,10 @@ const char* rcode_hint(unsigned rcode) {
 
 TransferClient::TransferClient(const dns::Name& zone, TransferKind kind, std::uint32_t have_serial,
                                const dns::TsigKey* key, TransferLimits limits)
-    : zone_(zone), zone_lc_(zone.lowered()), kind_(kind), have_serial_(have_serial), key_(key),
-      limits_(limits) {}
+    : zone_(zone), zone_lc_(zone.lowered()), kind_(kind), have_serial_(have_serial),
+      limits_(limits) {
+    if (key) key_ = *key;
+}
 
 std::vector<std::uint8_t> TransferClient::request(std::uint16_t id, std::int64_t now) {
     id_ = id;
@@ -153,12 +155,15 @@ Status TransferClient::take(const std::uint8_t* owner, std::size_t owner_len, st
     if (rclass != dns::rrclass::IN) {
         return make_error("record " + wn::to_string(owner) + " has class " + std::to_string(rclass));
     }
-    if (++records_ > limits_.max_records) {
-        return make_error("transfer exceeds max_zone_records (" + std::to_string(limits_.max_records) + ")");
-    }
     const bool apex_soa = type == dns::type::SOA && owner_len == zone_lc_.size() &&
                           wn::equal_ci(owner, zone_lc_.data());
     const std::uint32_t serial = apex_soa ? soa_serial(rdata) : 0;
+    // The closing SOA of a full transfer repeats the first: not a record.
+    const bool closing = apex_soa && (state_ == State::Body || state_ == State::Second) &&
+                         serial == new_serial_ && !(state_ == State::Second && serial == have_serial_);
+    if (!closing && ++records_ > limits_.max_records) {
+        return make_error("transfer exceeds max_zone_records (" + std::to_string(limits_.max_records) + ")");
+    }
     std::span<const std::uint8_t> own{owner, owner_len};
     switch (state_) {
         case State::First:

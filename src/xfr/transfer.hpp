@@ -33,8 +33,7 @@ struct IxfrDelta {
 enum class TransferKind { Axfr, Ixfr };
 
 struct TransferLimits {
-    std::size_t max_records = 5'000'000;
-    std::size_t max_rrset = 65'535;  // records of one type at one name… checked by the builder
+    std::size_t max_records = 5'000'000;  // records in the zone (the closing SOA not counted)
 };
 
 class TransferClient {
@@ -42,7 +41,8 @@ public:
     enum class Step { More, Done };
     enum class Outcome { UpToDate, Full, Incremental };
 
-    // For IXFR, `have_serial` is the serial we serve.
+    // For IXFR, `have_serial` is the serial we serve. The key is copied: a
+    // reload may replace the configured one while the transfer runs.
     TransferClient(const dns::Name& zone, TransferKind kind, std::uint32_t have_serial,
                    const dns::TsigKey* key, TransferLimits limits = {});
 
@@ -66,7 +66,7 @@ private:
     dns::Name zone_lc_;
     TransferKind kind_;
     std::uint32_t have_serial_;
-    const dns::TsigKey* key_;
+    std::optional<dns::TsigKey> key_;
     TransferLimits limits_;
     std::optional<dns::TsigVerifier> verifier_;
     std::uint16_t id_ = 0;

@@ -265,6 +265,11 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
             rs.ttl = recs[*it].ttl;
             std::span<const std::uint8_t> prev;
             for (; it != last && recs[*it].type == type; ++it) {
+                if (rs.rr_count == 0xffff) {  // counts are 16-bit, as ANCOUNT is
+                    return make_error(wn::to_string(s.data_.data() + nd.name) + " " +
+                                      dns::type_to_string(type) +
+                                      ": more than 65535 records in one RRset");
+                }
                 auto rd = recs.rdata(recs[*it]);
                 if (rs.rr_count > 0 && rd.size() == prev.size() &&
                     std::memcmp(rd.data(), prev.data(), rd.size()) == 0) {
