@@ -205,6 +205,32 @@ void ZoneManager::load_from_disk(Zone& z) {
         std::rename(path.c_str(), (path + ".damaged").c_str());
     } else if (stored->has_value()) {
         zone::StoredZone& sz = **stored;
+        if (auto j = zone::load_journal(state_dir_, z.origin); !j) {
+            spdlog::error("zone {}: {}; using the stored copy without it", z.cfg.name, j.error().message);
+        } else {
+            if (!j->warning.empty()) spdlog::warn("zone {}: {}", z.cfg.name, j->warning);
+            std::uint32_t serial = sz.serial;
+            bool chained = !j->deltas.empty();
+            for (const auto& d : j->deltas) {
+                chained &= d.from == serial;
+                serial = d.to;
+            }
+            if (chained) {
+                auto applied = zone::apply_deltas(sz.records, j->deltas);
+                if (applied) {
+                    spdlog::info("zone {}: journal brings the stored copy from serial {} to {}",
+                                 z.cfg.name, sz.serial, serial);
+                    sz.records = std::move(*applied);
+                    sz.serial = serial;
+                } else {
+                    spdlog::warn("zone {}: journal does not apply ({}); ignoring it", z.cfg.name,
+                                 applied.error().message);
+                }
+            } else if (!j->deltas.empty()) {
+                spdlog::warn("zone {}: journal does not continue the stored serial {}; ignoring it",
+                             z.cfg.name, sz.serial);
+            }
+        }
         auto snap = zone::build_snapshot(z.origin, sz.records);
         if (!snap) {
             spdlog::error("zone {}: stored copy is unusable ({}); transferring afresh", z.cfg.name,
@@ -359,19 +385,31 @@ void ZoneManager::succeeded(Zone& z, const std::string& primary, xfr::TransferCl
             zone::StoredZone sz{(*snap)->serial(), now, now, primary, std::move(client.full())};
             if (auto s = zone::save_zone(state_dir_, z.origin, sz); !s) {
                 spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, s.error().message);
+            } else {
+                zone::remove_journal(state_dir_, z.origin);
             }
             break;
         }
         case xfr::TransferClient::Outcome::Incremental: {
-            auto records = xfr::apply_deltas(z.snapshot->to_records(), client.deltas());
+            auto records = zone::apply_deltas(z.snapshot->to_records(), client.deltas());
             if (!records) return reject(records.error().message);
             auto snap = zone::build_snapshot(z.origin, *records);
             if (!snap) return reject("zone data refused after IXFR: " + snap.error().message);
             install(z, *snap, primary);
             save_last_check(state_dir_, z.origin, now);
-            zone::StoredZone sz{(*snap)->serial(), now, now, primary, std::move(*records)};
-            if (auto s = zone::save_zone(state_dir_, z.origin, sz); !s) {
-                spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, s.error().message);
+            // A small change is a small write: append the differences to the
+            // journal; rewrite the whole copy once the journal has grown.
+            const std::uint64_t limit = std::max<std::uint64_t>(1 << 20, (*snap)->record_count() * 16);
+            Status s = zone::journal_size(state_dir_, z.origin) < limit
+                           ? zone::append_journal(state_dir_, z.origin, client.deltas())
+                           : Status(make_error("compacting"));
+            if (!s) {
+                zone::StoredZone sz{(*snap)->serial(), now, now, primary, std::move(*records)};
+                if (auto w = zone::save_zone(state_dir_, z.origin, sz); !w) {
+                    spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, w.error().message);
+                } else {
+                    zone::remove_journal(state_dir_, z.origin);
+                }
             }
             break;
         }

@@ -4,7 +4,6 @@
 #include "xfr/transfer.hpp"
 
 #include <string>
-#include <unordered_map>
 
 #include "dns/message.hpp"
 #include "dns/types.hpp"
@@ -233,54 +232,6 @@ Status TransferClient::take(const std::uint8_t* owner, std::size_t owner_len, st
             break;
     }
     return make_error("records after the final SOA");
-}
-
-Result<dns::RecordList> apply_deltas(const dns::RecordList& current,
-                                     const std::vector<IxfrDelta>& deltas) {
-    // Records are identified by owner (case-insensitive), type and RDATA;
-    // TTLs may change with an add.
-    auto key_of = [](const dns::RecordList& l, const dns::RecordRef& r) {
-        std::string k(r.owner_len + 2 + r.rdata_len, '\0');
-        wn::lower_copy(l.owner(r), r.owner_len, reinterpret_cast<std::uint8_t*>(k.data()));
-        k[r.owner_len] = static_cast<char>(r.type >> 8);
-        k[r.owner_len + 1] = static_cast<char>(r.type);
-        auto rd = l.rdata(r);
-        std::copy(rd.begin(), rd.end(), k.begin() + r.owner_len + 2);
-        return k;
-    };
-    struct Where {
-        const dns::RecordList* list;
-        std::uint32_t index;
-    };
-    std::unordered_map<std::string, Where> present;
-    present.reserve(current.size() * 2);
-    for (std::uint32_t i = 0; i < current.size(); ++i) {
-        present.emplace(key_of(current, current[i]), Where{&current, i});
-    }
-    for (const IxfrDelta& d : deltas) {
-        for (const auto& r : d.removed.refs()) {
-            if (present.erase(key_of(d.removed, r)) == 0) {
-                return make_error("IXFR " + std::to_string(d.from) + "→" + std::to_string(d.to) +
-                                  " deletes " + wn::to_string(d.removed.owner(r)) + " " +
-                                  dns::type_to_string(r.type) + ", which we do not have");
-            }
-        }
-        for (std::uint32_t i = 0; i < d.added.size(); ++i) {
-            const auto& r = d.added[i];
-            if (!present.emplace(key_of(d.added, r), Where{&d.added, i}).second) {
-                return make_error("IXFR " + std::to_string(d.from) + "→" + std::to_string(d.to) +
-                                  " adds " + wn::to_string(d.added.owner(r)) + " " +
-                                  dns::type_to_string(r.type) + ", which we already have");
-            }
-        }
-    }
-    dns::RecordList out;
-    out.reserve(present.size(), present.size() * 48);
-    for (const auto& [k, w] : present) {
-        const auto& r = (*w.list)[w.index];
-        out.add({w.list->owner(r), r.owner_len}, r.type, r.rclass, r.ttl, w.list->rdata(r));
-    }
-    return out;
 }
 
 }  // namespace satellite::xfr

@@ -19,16 +19,12 @@
 #include "dns/name.hpp"
 #include "dns/records.hpp"
 #include "util/result.hpp"
+#include "zone/update.hpp"
 #include "dns/tsig.hpp"
 
 namespace satellite::xfr {
 
-struct IxfrDelta {
-    std::uint32_t from = 0;
-    std::uint32_t to = 0;
-    dns::RecordList removed;  // includes the old SOA
-    dns::RecordList added;    // includes the new SOA
-};
+using IxfrDelta = zone::ZoneDelta;
 
 enum class TransferKind { Axfr, Ixfr };
 
@@ -82,12 +78,6 @@ private:
     std::size_t records_ = 0;
     std::vector<std::uint8_t> rdata_buf_;
 };
-
-// Applies IXFR deltas to `current` records (the served zone). Any delete of
-// a record we do not have, or an add of one we already have, is an error:
-// the caller falls back to AXFR (RFC 1995 §4 leaves it to the client).
-Result<dns::RecordList> apply_deltas(const dns::RecordList& current,
-                                     const std::vector<IxfrDelta>& deltas);
 
 // RFC 1982 serial arithmetic: a is newer than b.
 inline bool serial_newer(std::uint32_t a, std::uint32_t b) {

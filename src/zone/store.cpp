@@ -89,6 +89,68 @@ private:
     std::size_t pos_ = 0;
 };
 
+void put_records(Out& o, const dns::RecordList& records) {
+    o.u64(records.size());
+    for (const auto& r : records.refs()) {
+        o.bytes(&r.owner_len, 1);
+        o.bytes(records.owner(r), r.owner_len);
+        o.u16(r.type);
+        o.u16(r.rclass);
+        o.u32(r.ttl);
+        o.u16(r.rdata_len);
+        auto rd = records.rdata(r);
+        o.bytes(rd.data(), rd.size());
+    }
+}
+
+bool get_records(In& in, dns::RecordList& out) {
+    std::uint64_t count;
+    if (!in.u64(count)) return false;
+    for (std::uint64_t i = 0; i < count; ++i) {
+        std::uint8_t nlen;
+        std::uint16_t type, rclass, rdlen;
+        std::uint32_t ttl;
+        if (!in.bytes(&nlen, 1)) return false;
+        const std::uint8_t* owner = in.take(nlen);
+        if (!owner || !in.u16(type) || !in.u16(rclass) || !in.u32(ttl) || !in.u16(rdlen)) {
+            return false;
+        }
+        const std::uint8_t* rd = in.take(rdlen);
+        if (!rd || dns::wire_name::length(owner, nlen) != nlen) return false;
+        out.add({owner, nlen}, type, rclass, ttl, {rd, rdlen});
+    }
+    return true;
+}
+
+std::vector<std::uint8_t> read_file(const std::string& path, int* err) {
+    std::vector<std::uint8_t> buf;
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        *err = errno;
+        return buf;
+    }
+    struct stat st{};
+    ::fstat(fd, &st);
+    buf.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t got = 0;
+    while (got < buf.size()) {
+        ssize_t r = ::read(fd, buf.data() + got, buf.size() - got);
+        if (r <= 0) break;
+        got += static_cast<std::size_t>(r);
+    }
+    ::close(fd);
+    buf.resize(got);
+    *err = 0;
+    return buf;
+}
+
+std::string journal_path(const std::string& dir, const dns::Name& origin) {
+    std::string p = stored_zone_path(dir, origin);
+    return p.substr(0, p.size() - 4) + "journal";
+}
+
+constexpr char kJournalMagic[4] = {'S', 'A', 'T', 'J'};
+
 Status write_all(int fd, const std::uint8_t* p, std::size_t n) {
     while (n > 0) {
         ssize_t w = ::write(fd, p, n);
@@ -131,17 +193,7 @@ Status save_zone(const std::string& dir, const dns::Name& origin, const StoredZo
     o.u64(static_cast<std::uint64_t>(z.last_transfer));
     o.u16(static_cast<std::uint16_t>(std::min<std::size_t>(z.source.size(), 65535)));
     o.bytes(z.source.data(), std::min<std::size_t>(z.source.size(), 65535));
-    o.u64(z.records.size());
-    for (const auto& r : z.records.refs()) {
-        o.bytes(&r.owner_len, 1);
-        o.bytes(z.records.owner(r), r.owner_len);
-        o.u16(r.type);
-        o.u16(r.rclass);
-        o.u32(r.ttl);
-        o.u16(r.rdata_len);
-        auto rd = z.records.rdata(r);
-        o.bytes(rd.data(), rd.size());
-    }
+    put_records(o, z.records);
     std::uint8_t digest[kDigest];
     sha256(o.buf.data(), o.buf.size(), digest);
     o.bytes(digest, kDigest);
@@ -173,21 +225,11 @@ Status save_zone(const std::string& dir, const dns::Name& origin, const StoredZo
 
 Result<std::optional<StoredZone>> load_zone(const std::string& dir, const dns::Name& origin) {
     std::string path = stored_zone_path(dir, origin);
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) return std::optional<StoredZone>();
-        return make_error(path + ": " + std::strerror(errno));
-    }
-    struct stat st{};
-    ::fstat(fd, &st);
-    std::vector<std::uint8_t> buf(static_cast<std::size_t>(st.st_size));
-    std::size_t got = 0;
-    while (got < buf.size()) {
-        ssize_t r = ::read(fd, buf.data() + got, buf.size() - got);
-        if (r <= 0) break;
-        got += static_cast<std::size_t>(r);
-    }
-    ::close(fd);
+    int err = 0;
+    std::vector<std::uint8_t> buf = read_file(path, &err);
+    if (err == ENOENT) return std::optional<StoredZone>();
+    if (err != 0) return make_error(path + ": " + std::strerror(err));
+    const std::size_t got = buf.size();
     auto damaged = [&](const std::string& why) {
         return make_error(path + " is damaged (" + why + ")");
     };
@@ -205,30 +247,99 @@ Result<std::optional<StoredZone>> load_zone(const std::string& dir, const dns::N
     if (!in.u16(olen)) return damaged("truncated header");
     const std::uint8_t* on = in.take(olen);
     if (!on || !dns::wire_name::equal_ci(on, origin.data())) return damaged("holds another zone");
-    std::uint64_t lc, lt, count;
+    std::uint64_t lc, lt;
     std::uint16_t slen;
     if (!in.u32(z.serial) || !in.u64(lc) || !in.u64(lt) || !in.u16(slen)) return damaged("truncated header");
     z.last_check = static_cast<std::int64_t>(lc);
     z.last_transfer = static_cast<std::int64_t>(lt);
     const std::uint8_t* src = in.take(slen);
-    if (!src || !in.u64(count)) return damaged("truncated header");
+    if (!src) return damaged("truncated header");
     z.source.assign(reinterpret_cast<const char*>(src), slen);
-    z.records.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(count, 100'000'000)), buf.size());
-    for (std::uint64_t i = 0; i < count; ++i) {
-        std::uint8_t nlen;
-        std::uint16_t type, rclass, rdlen;
-        std::uint32_t ttl;
-        if (!in.bytes(&nlen, 1)) return damaged("truncated record");
-        const std::uint8_t* owner = in.take(nlen);
-        if (!owner || !in.u16(type) || !in.u16(rclass) || !in.u32(ttl) || !in.u16(rdlen)) {
-            return damaged("truncated record");
-        }
-        const std::uint8_t* rd = in.take(rdlen);
-        if (!rd || dns::wire_name::length(owner, nlen) != nlen) return damaged("bad record");
-        z.records.add({owner, nlen}, type, rclass, ttl, {rd, rdlen});
-    }
+    z.records.reserve(0, buf.size());
+    if (!get_records(in, z.records)) return damaged("bad record");
     if (!in.done()) return damaged("trailing data");
     return std::optional<StoredZone>(std::move(z));
+}
+
+}  // namespace satellite::zone
+
+namespace satellite::zone {
+
+Status append_journal(const std::string& dir, const dns::Name& origin,
+                      const std::vector<ZoneDelta>& deltas) {
+    Out o;
+    for (const ZoneDelta& d : deltas) {
+        Out payload;
+        payload.u32(d.from);
+        payload.u32(d.to);
+        put_records(payload, d.removed);
+        put_records(payload, d.added);
+        std::uint8_t digest[kDigest];
+        sha256(payload.buf.data(), payload.buf.size(), digest);
+        o.bytes(kJournalMagic, sizeof kJournalMagic);
+        o.u32(static_cast<std::uint32_t>(payload.buf.size()));
+        o.bytes(payload.buf.data(), payload.buf.size());
+        o.bytes(digest, kDigest);
+    }
+    std::string path = journal_path(dir, origin);
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) return make_error("cannot write " + path + ": " + std::strerror(errno));
+    Status s = write_all(fd, o.buf.data(), o.buf.size());
+    if (s && ::fsync(fd) != 0) s = make_error(std::strerror(errno));
+    ::close(fd);
+    if (!s) return make_error("cannot write " + path + ": " + s.error().message);
+    return {};
+}
+
+Result<JournalRead> load_journal(const std::string& dir, const dns::Name& origin) {
+    std::string path = journal_path(dir, origin);
+    int err = 0;
+    std::vector<std::uint8_t> buf = read_file(path, &err);
+    JournalRead out;
+    if (err == ENOENT) return out;
+    if (err != 0) return make_error(path + ": " + std::strerror(err));
+    In in(buf.data(), buf.size());
+    std::size_t entry = 0;
+    while (!in.done()) {
+        ++entry;
+        char magic[4];
+        std::uint32_t len = 0;
+        const std::uint8_t* payload = nullptr;
+        const std::uint8_t* digest = nullptr;
+        bool ok = in.bytes(magic, 4) && std::memcmp(magic, kJournalMagic, 4) == 0 && in.u32(len) &&
+                  (payload = in.take(len)) != nullptr && (digest = in.take(kDigest)) != nullptr;
+        std::uint8_t check[kDigest];
+        if (ok) {
+            sha256(payload, len, check);
+            ok = std::memcmp(check, digest, kDigest) == 0;
+        }
+        ZoneDelta d;
+        if (ok) {
+            In p(payload, len);
+            ok = p.u32(d.from) && p.u32(d.to) && get_records(p, d.removed) &&
+                 get_records(p, d.added) && p.done();
+        }
+        if (!ok) {
+            out.warning = path + ": entry " + std::to_string(entry) +
+                          " is damaged (torn write?); using the " + std::to_string(entry - 1) +
+                          " entries before it";
+            break;
+        }
+        out.deltas.push_back(std::move(d));
+    }
+    return out;
+}
+
+void remove_journal(const std::string& dir, const dns::Name& origin) {
+    ::unlink(journal_path(dir, origin).c_str());
+}
+
+std::uint64_t journal_size(const std::string& dir, const dns::Name& origin) {
+    struct stat st{};
+    if (::stat(journal_path(dir, origin).c_str(), &st) != 0) return 0;
+    return static_cast<std::uint64_t>(st.st_size);
 }
 
 }  // namespace satellite::zone

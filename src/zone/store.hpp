@@ -11,6 +11,7 @@
 #include "dns/name.hpp"
 #include "dns/records.hpp"
 #include "util/result.hpp"
+#include "zone/update.hpp"
 
 namespace satellite::zone {
 
@@ -28,5 +29,19 @@ Status save_zone(const std::string& dir, const dns::Name& origin, const StoredZo
 
 // nullopt when there is no file; an error when it is damaged.
 Result<std::optional<StoredZone>> load_zone(const std::string& dir, const dns::Name& origin);
+
+// The IXFR journal beside the stored copy: differences since it was
+// written, appended (and fsynced) after each incremental transfer, so a
+// small change costs a small write. Each entry carries its own SHA-256; a
+// damaged entry ends the journal there (what came before still counts).
+Status append_journal(const std::string& dir, const dns::Name& origin,
+                      const std::vector<ZoneDelta>& deltas);
+struct JournalRead {
+    std::vector<ZoneDelta> deltas;
+    std::string warning;  // set when a damaged tail was ignored
+};
+Result<JournalRead> load_journal(const std::string& dir, const dns::Name& origin);
+void remove_journal(const std::string& dir, const dns::Name& origin);
+std::uint64_t journal_size(const std::string& dir, const dns::Name& origin);
 
 }  // namespace satellite::zone

@@ -75,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             break;
         }
         case xfr::TransferClient::Outcome::Incremental: {
-            auto applied = xfr::apply_deltas(base(), client.deltas());
+            auto applied = zone::apply_deltas(base(), client.deltas());
             if (applied) (void)zone::build_snapshot(origin(), *applied);
             break;
         }

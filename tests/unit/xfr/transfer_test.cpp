@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <unistd.h>
 
 #include "dns/message.hpp"
@@ -179,7 +180,7 @@ TEST(Ixfr, IncrementalSequencesApply) {
     EXPECT_EQ(c.deltas()[1].to, 7u);
 
     auto current = parse(soa(5) + "example.com. 60 IN NS ns1.example.com.\na.example.com. 60 IN A 192.0.2.1\n");
-    auto applied = xfr::apply_deltas(current, c.deltas());
+    auto applied = zone::apply_deltas(current, c.deltas());
     ASSERT_TRUE(applied.ok()) << applied.error().message;
     EXPECT_EQ(applied->size(), 4u);  // SOA 7, NS, b, c
     bool has_a = false, has_c = false;
@@ -198,7 +199,7 @@ TEST(Ixfr, DeleteOfMissingRecordFails) {
     auto stream = parse(soa(6) + soa(5) + "zzz.example.com. 60 IN A 192.0.2.9\n" + soa(6) + soa(6));
     auto r = c.consume(response(7, stream, true, dns::type::IXFR), 1000);
     ASSERT_TRUE(r.ok()) << r.error().message;
-    auto applied = xfr::apply_deltas(parse(soa(5)), c.deltas());
+    auto applied = zone::apply_deltas(parse(soa(5)), c.deltas());
     ASSERT_FALSE(applied.ok());
     EXPECT_NE(applied.error().message.find("which we do not have"), std::string::npos);
 }
@@ -318,6 +319,85 @@ TEST(Store, RoundTripAndDamage) {
     auto flipped = zone::load_zone(dir.string(), kZone);
     ASSERT_FALSE(flipped.ok());
     EXPECT_NE(flipped.error().message.find("checksum"), std::string::npos);
+    std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace satellite
+
+namespace satellite {
+namespace {
+
+TEST(ApplyDeltas, NetChangeAcrossDifferences) {
+    auto current = parse(soa(5) + "a.example.com. 60 IN A 192.0.2.1\nb.example.com. 60 IN A 192.0.2.2\n");
+    std::vector<zone::ZoneDelta> deltas(2);
+    deltas[0].from = 5;
+    deltas[0].to = 6;
+    deltas[0].removed = parse(soa(5) + "a.example.com. 60 IN A 192.0.2.1\n");
+    deltas[0].added = parse(soa(6) + "c.example.com. 60 IN A 192.0.2.3\n");
+    deltas[1].from = 6;
+    deltas[1].to = 7;
+    // c comes and goes; a comes back with a new TTL; b's TTL changes by delete+add.
+    deltas[1].removed = parse(soa(6) + "c.example.com. 60 IN A 192.0.2.3\nb.example.com. 60 IN A 192.0.2.2\n");
+    deltas[1].added = parse(soa(7) + "a.example.com. 120 IN A 192.0.2.1\nb.example.com. 30 IN A 192.0.2.2\n");
+    auto out = zone::apply_deltas(current, deltas);
+    ASSERT_TRUE(out.ok()) << out.error().message;
+    ASSERT_EQ(out->size(), 3u);
+    std::map<std::string, std::uint32_t> ttl;
+    for (const auto& r : out->refs()) {
+        ttl[dns::wire_name::to_string(out->owner(r)) + dns::type_to_string(r.type)] = r.ttl;
+    }
+    EXPECT_EQ(ttl["a.example.com.A"], 120u);
+    EXPECT_EQ(ttl["b.example.com.A"], 30u);
+    EXPECT_EQ(ttl.count("c.example.com.A"), 0u);
+    EXPECT_EQ(ttl.count("example.com.SOA"), 1u);
+}
+
+TEST(ApplyDeltas, AddingWhatWeHaveFails) {
+    auto current = parse(soa(5) + "a.example.com. 60 IN A 192.0.2.1\n");
+    std::vector<zone::ZoneDelta> deltas(1);
+    deltas[0].from = 5;
+    deltas[0].to = 6;
+    deltas[0].removed = parse(soa(5));
+    deltas[0].added = parse(soa(6) + "A.example.com. 60 IN A 192.0.2.1\n");
+    auto out = zone::apply_deltas(current, deltas);
+    ASSERT_FALSE(out.ok());
+    EXPECT_NE(out.error().message.find("which we already have"), std::string::npos);
+}
+
+TEST(Journal, AppendLoadAndTornTail) {
+    auto dir = std::filesystem::temp_directory_path() / ("sat-journal-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::vector<zone::ZoneDelta> d1(1), d2(1);
+    d1[0].from = 5;
+    d1[0].to = 6;
+    d1[0].removed = parse(soa(5));
+    d1[0].added = parse(soa(6) + "x.example.com. 60 IN A 192.0.2.9\n");
+    d2[0].from = 6;
+    d2[0].to = 7;
+    d2[0].removed = parse(soa(6));
+    d2[0].added = parse(soa(7));
+    ASSERT_TRUE(zone::append_journal(dir.string(), kZone, d1).ok());
+    ASSERT_TRUE(zone::append_journal(dir.string(), kZone, d2).ok());
+    auto j = zone::load_journal(dir.string(), kZone);
+    ASSERT_TRUE(j.ok()) << j.error().message;
+    ASSERT_EQ(j->deltas.size(), 2u);
+    EXPECT_EQ(j->deltas[1].to, 7u);
+    EXPECT_EQ(j->deltas[0].added.size(), 2u);
+    EXPECT_TRUE(j->warning.empty());
+
+    // A torn last write loses only the last entry.
+    auto size = zone::journal_size(dir.string(), kZone);
+    std::string path = zone::stored_zone_path(dir.string(), kZone);
+    path = path.substr(0, path.size() - 4) + "journal";
+    std::filesystem::resize_file(path, size - 7);
+    auto torn = zone::load_journal(dir.string(), kZone);
+    ASSERT_TRUE(torn.ok());
+    EXPECT_EQ(torn->deltas.size(), 1u);
+    EXPECT_NE(torn->warning.find("entry 2 is damaged"), std::string::npos);
+
+    zone::remove_journal(dir.string(), kZone);
+    EXPECT_EQ(zone::journal_size(dir.string(), kZone), 0u);
     std::filesystem::remove_all(dir);
 }
 
