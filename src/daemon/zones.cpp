@@ -11,6 +11,7 @@
 #include <random>
 
 #include "dns/zonefile.hpp"
+#include "modes/modes.hpp"
 #include "zone/store.hpp"
 
 namespace satellite::daemon {
@@ -64,6 +65,19 @@ std::int64_t load_last_check(const std::string& dir, const dns::Name& origin) {
 }
 
 }  // namespace
+
+// The mode pipeline, then the snapshot: what every source of zone data goes
+// through before it may be published.
+static Result<std::shared_ptr<const zone::Snapshot>> prepare_zone(const config::Zone& cfg,
+                                                           const dns::Name& origin,
+                                                           const dns::RecordList& records) {
+    modes::PresignedPolicy policy;
+    policy.allow_nsec3 = cfg.allow_nsec3;
+    auto report = modes::check_presigned(origin, records, policy, now_unix());
+    if (!report) return report.error();
+    if (!report->warning.empty()) spdlog::warn("zone {}: {}", cfg.name, report->warning);
+    return zone::build_snapshot(origin, records);
+}
 
 struct ZoneManager::Zone {
     explicit Zone(asio::io_context& io) : refresh_timer(io), expire_timer(io) {}
@@ -173,7 +187,7 @@ void ZoneManager::load_local_file(Zone& z) {
     if (z.snapshot && mtime == z.file_mtime && z.source == z.cfg.file) return;
     auto t0 = std::chrono::steady_clock::now();
     auto records = dns::read_zone_file(z.cfg.file, z.origin);
-    auto snap = records ? zone::build_snapshot(z.origin, *records)
+    auto snap = records ? prepare_zone(z.cfg, z.origin, *records)
                         : Result<std::shared_ptr<const zone::Snapshot>>(records.error());
     if (!snap) {
         z.last_failure = now_unix();
@@ -231,7 +245,7 @@ void ZoneManager::load_from_disk(Zone& z) {
                              z.cfg.name, sz.serial);
             }
         }
-        auto snap = zone::build_snapshot(z.origin, sz.records);
+        auto snap = prepare_zone(z.cfg, z.origin, sz.records);
         if (!snap) {
             spdlog::error("zone {}: stored copy is unusable ({}); transferring afresh", z.cfg.name,
                           snap.error().message);
@@ -378,7 +392,7 @@ void ZoneManager::succeeded(Zone& z, const std::string& primary, xfr::TransferCl
             spdlog::debug("zone {}: serial {} is current at {}", z.cfg.name, z.snapshot->serial(), primary);
             break;
         case xfr::TransferClient::Outcome::Full: {
-            auto snap = zone::build_snapshot(z.origin, client.full());
+            auto snap = prepare_zone(z.cfg, z.origin, client.full());
             if (!snap) return reject("zone data refused: " + snap.error().message);
             install(z, *snap, primary);
             save_last_check(state_dir_, z.origin, now);
@@ -393,7 +407,7 @@ void ZoneManager::succeeded(Zone& z, const std::string& primary, xfr::TransferCl
         case xfr::TransferClient::Outcome::Incremental: {
             auto records = zone::apply_deltas(z.snapshot->to_records(), client.deltas());
             if (!records) return reject(records.error().message);
-            auto snap = zone::build_snapshot(z.origin, *records);
+            auto snap = prepare_zone(z.cfg, z.origin, *records);
             if (!snap) return reject("zone data refused after IXFR: " + snap.error().message);
             install(z, *snap, primary);
             save_last_check(state_dir_, z.origin, now);

@@ -56,6 +56,11 @@ struct Response {
     };
     Extra extra[kMaxAdditional];
     unsigned extra_n = 0;
+    struct NsecDone {
+        const Snapshot* z;
+        std::uint32_t node;
+    } nsec_done[4];
+    unsigned nsec_n = 0;
     // Storage for names synthesized by DNAME substitution.
     std::uint8_t synth[2][dns::kMaxNameLen];
     unsigned synth_i = 0;
@@ -113,21 +118,48 @@ struct Response {
         return true;
     }
 
-    // A whole RRset, or nothing (then overflow() is set).
+    // A whole RRset, or nothing (then overflow() is set). With DO=1 the
+    // RRSIGs over it come along (RFC 4035 §3.1.1), with the same owner (a
+    // wildcard answer's RRSIGs take the query name) and TTL.
     bool write_rrset(int section, const Owner& owner, const Snapshot& z, const Rrset& r,
                      std::uint32_t ttl) {
         std::size_t mark = w.pos();
+        const Rrset* sigs = q.edns_do ? z.signatures(r) : nullptr;
+        if (!write_records(owner, z, r, ttl) || (sigs && !write_records(owner, z, *sigs, ttl))) {
+            w.rewind(mark);
+            return false;
+        }
+        counts[section] += r.rr_count + (sigs ? sigs->rr_count : 0);
+        return true;
+    }
+
+    bool write_records(const Owner& owner, const Snapshot& z, const Rrset& r, std::uint32_t ttl) {
         const std::uint8_t* p = z.data() + r.data;
         for (std::uint16_t i = 0; i < r.rr_count; ++i) {
             std::uint16_t len = load16(p);
-            if (!write_rr(owner, r.type, ttl, p + 2, len)) {
-                w.rewind(mark);
-                return false;
-            }
+            if (!write_rr(owner, r.type, ttl, p + 2, len)) return false;
             p += 2 + len;
         }
-        counts[section] += r.rr_count;
         return true;
+    }
+
+    // Authenticated denial with NSEC (RFC 4035 §3.1.3): the NSEC at a node,
+    // once per response.
+    bool dnssec(const Snapshot& z) const { return q.edns_do && z.has_nsec(); }
+    bool add_nsec_at(const Snapshot& z, std::uint32_t node) {
+        if (node == kNone) return true;
+        for (unsigned i = 0; i < nsec_n; ++i) {
+            if (nsec_done[i].z == &z && nsec_done[i].node == node) return true;
+        }
+        const Node& n = z.node(node);
+        const Rrset* nsec = z.find_rrset(n, dns::type::NSEC);
+        if (!nsec) return true;
+        if (nsec_n < 4) nsec_done[nsec_n++] = {&z, node};
+        return write_rrset(1, Owner{-1, z.node_name(n)}, z, *nsec, nsec->ttl);
+    }
+    // The NSEC whose owner..next interval covers (or matches) the name.
+    bool add_nsec_covering(const Snapshot& z, const std::uint8_t* lc, std::size_t len) {
+        return add_nsec_at(z, z.nsec_owner(z.predecessor(lc, len)));
     }
 
     void queue_additional(const Snapshot& z, const Rrset& r, bool required_below) {
@@ -216,6 +248,19 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
             case Lookup::NxDomain:
                 r.rcode = dns::rcode::NXDOMAIN;  // RFC 6604 §3: the last name's rcode
                 write_negative(r, z);
+                if (r.dnssec(z) && !r.tc) {
+                    // RFC 4035 §3.1.3.2: no such name, and no wildcard at the
+                    // closest encloser that could have matched it.
+                    std::uint8_t wild[dns::kMaxNameLen];
+                    const Node& ce = z.node(lk.node);
+                    wild[0] = 1;
+                    wild[1] = '*';
+                    wn::lower_copy(z.node_name(ce), ce.name_len, wild + 2);
+                    if (!r.add_nsec_covering(z, lc, len) ||
+                        !r.add_nsec_covering(z, wild, ce.name_len + 2u)) {
+                        r.truncate();
+                    }
+                }
                 return;
             case Lookup::Referral: {
                 const Rrset* ns = z.find_rrset(*n, t::NS);
@@ -223,6 +268,16 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
                 if (!r.write_rrset(1, Owner{-1, z.node_name(*n)}, z, *ns, ns->ttl)) {
                     r.truncate();
                     return;
+                }
+                if (r.dnssec(z) || (r.q.edns_do && z.find_rrset(*n, t::DS))) {
+                    // RFC 4035 §3.1.4: the DS RRset, or the NSEC proving there is none.
+                    const Rrset* ds = z.find_rrset(*n, t::DS);
+                    bool ok = ds ? r.write_rrset(1, Owner{-1, z.node_name(*n)}, z, *ds, ds->ttl)
+                                 : r.add_nsec_at(z, lk.node);
+                    if (!ok) {
+                        r.truncate();
+                        return;
+                    }
                 }
                 r.queue_additional(z, *ns, true);
                 return;
@@ -266,24 +321,41 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
                 break;
         }
         // A name that exists (or is synthesized from a wildcard).
-        if (n->rrset_count == 0) {  // empty non-terminal: NODATA
+        const bool wildcard = lk.kind == Lookup::Wildcard;
+        // RFC 4035 §3.1.3.3: a wildcard answer proves that no closer name exists.
+        auto prove_no_closer = [&] { return !wildcard || !r.dnssec(z) || r.add_nsec_covering(z, lc, len); };
+        // NODATA (RFC 4035 §3.1.3.1, §3.1.3.4 for wildcards).
+        auto nodata = [&] {
             write_negative(r, z);
+            if (!r.dnssec(z) || r.tc) return;
+            bool ok = z.find_rrset(*n, t::NSEC) ? r.add_nsec_at(z, lk.node)
+                                                 : r.add_nsec_covering(z, lc, len);
+            if (!ok || !prove_no_closer()) r.truncate();
+        };
+        if (n->rrset_count == 0) {  // empty non-terminal
+            nodata();
             return;
         }
         if (qtype == t::ANY) {
             auto sets = z.rrsets_of(*n);
-            // RFC 8482 §4.2: over UDP, one RRset is enough.
-            std::size_t count = r.transport == Transport::Udp ? 1 : sets.size();
-            for (std::size_t i = 0; i < count; ++i) {
-                if (!r.write_rrset(0, owner, z, sets[i], sets[i].ttl)) {
+            // RFC 8482 §4.2: over UDP, one RRset is enough. DNSSEC records go
+            // only to DO=1 queries (RFC 4035 §3.2.1), RRSIGs with their RRsets.
+            std::size_t written = 0;
+            for (const Rrset& set : sets) {
+                if (dns::is_dnssec_type(set.type) && (!r.q.edns_do || set.type == t::RRSIG)) continue;
+                if (r.transport == Transport::Udp && written == 1) break;
+                if (!r.write_rrset(0, owner, z, set, set.ttl)) {
                     r.truncate();
                     return;
                 }
+                ++written;
             }
+            if (written == 0) nodata();
+            else if (!prove_no_closer()) r.truncate();
             return;
         }
         if (const Rrset* rs = z.find_rrset(*n, qtype)) {
-            if (!r.write_rrset(0, owner, z, *rs, rs->ttl)) {
+            if (!r.write_rrset(0, owner, z, *rs, rs->ttl) || !prove_no_closer()) {
                 r.truncate();
                 return;
             }
@@ -294,14 +366,14 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
         // never follows a CNAME (RFC 5155 §7.2.9 answers it as NODATA).
         const Rrset* cname = qtype == t::NSEC3 ? nullptr : z.find_rrset(*n, t::CNAME);
         if (!cname) {
-            write_negative(r, z);
+            nodata();
             return;
         }
         for (unsigned i = 0; i < seen_n; ++i) {
             if (seen[i].z == zp && seen[i].node == lk.node && lk.kind == Lookup::Exact) return;
         }
         seen[seen_n++] = Seen{zp, lk.node};
-        if (!r.write_rrset(0, owner, z, *cname, cname->ttl)) {
+        if (!r.write_rrset(0, owner, z, *cname, cname->ttl) || !prove_no_closer()) {
             r.truncate();
             return;
         }

@@ -60,6 +60,21 @@ const Rrset* Snapshot::find_rrset(const Node& n, std::uint16_t type) const {
     return nullptr;
 }
 
+std::uint32_t Snapshot::predecessor(const std::uint8_t* lc, std::size_t len) const {
+    // Binary search for the last node <= name (nodes are in canonical order).
+    std::size_t lo = 0, hi = nodes_.size();
+    while (lo < hi) {
+        std::size_t mid = (lo + hi) / 2;
+        const Node& n = nodes_[mid];
+        if (wn::canonical_compare(data_.data() + n.name_lc, n.name_len, lc, len) <= 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo == 0 ? kNone : static_cast<std::uint32_t>(lo - 1);
+}
+
 dns::RecordList Snapshot::to_records() const {
     dns::RecordList out;
     out.reserve(record_count_, data_.size());
@@ -394,6 +409,50 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
                 s.additional_.push_back(t);
             }
             r.additional_count = static_cast<std::uint16_t>(s.additional_.size() - r.additional);
+        }
+    }
+
+    // 6b. DNSSEC: split each node's RRSIGs by type covered and link them to
+    // the RRsets they sign; note, for each node, the NSEC that covers it.
+    for (std::uint32_t ni = 0; ni < nn; ++ni) {
+        const Node& nd = s.nodes_[ni];
+        const Rrset* all = s.find_rrset(nd, dns::type::RRSIG);
+        if (!all) continue;
+        for (std::uint32_t k = 0; k < nd.rrset_count; ++k) {
+            Rrset& target = s.rrsets_[nd.first_rrset + k];
+            if (target.type == dns::type::RRSIG) continue;
+            Rrset sig{};
+            sig.type = dns::type::RRSIG;
+            sig.ttl = all->ttl;
+            // Reserve first: the copies come from data_ itself.
+            s.data_.reserve(s.data_.size() + all->data_len);
+            sig.data = static_cast<std::uint32_t>(s.data_.size());
+            std::size_t p = all->data;
+            for (std::uint16_t j = 0; j < all->rr_count; ++j) {
+                std::uint16_t len = load16(s.data_.data() + p);
+                if (len >= 2 && load16(s.data_.data() + p + 2) == target.type) {
+                    const std::size_t at = s.data_.size();
+                    s.data_.resize(at + 2 + len);  // no reallocation: reserved above
+                    std::memcpy(s.data_.data() + at, s.data_.data() + p, 2 + len);
+                    ++sig.rr_count;
+                }
+                p += 2 + len;
+            }
+            if (sig.rr_count == 0) continue;
+            sig.data_len = static_cast<std::uint32_t>(s.data_.size() - sig.data);
+            target.sigs = static_cast<std::uint32_t>(s.sigsets_.size());
+            s.sigsets_.push_back(sig);
+        }
+    }
+    s.nsec_before_.assign(nn, kNone);
+    {
+        std::uint32_t last = kNone;
+        for (std::uint32_t ni = 0; ni < nn; ++ni) {
+            if (s.find_rrset(s.nodes_[ni], dns::type::NSEC)) {
+                last = ni;
+                s.has_nsec_ = true;
+            }
+            s.nsec_before_[ni] = last;
         }
     }
 

@@ -48,6 +48,7 @@ struct Rrset {
     std::uint16_t additional_count = 0;
     std::uint16_t type;
     std::uint16_t rr_count;
+    std::uint32_t sigs = kNone;  // index into signatures(): the RRSIGs covering this RRset
 };
 
 class Snapshot {
@@ -78,6 +79,19 @@ public:
     }
 
     std::uint32_t apex() const { return apex_; }
+
+    // DNSSEC (RFC 4035 §3.1): the RRSIGs over an RRset, split by type covered.
+    const Rrset* signatures(const Rrset& r) const {
+        return r.sigs == kNone ? nullptr : &sigsets_[r.sigs];
+    }
+    bool has_nsec() const { return has_nsec_; }
+    // The last node at or before the name (lower-cased) in canonical order.
+    std::uint32_t predecessor(const std::uint8_t* lc, std::size_t len) const;
+    // The node whose NSEC covers (or matches) node i: the nearest node at or
+    // before it that owns an NSEC, or kNone.
+    std::uint32_t nsec_owner(std::uint32_t i) const {
+        return i == kNone ? kNone : nsec_before_[i];
+    }
     const Rrset& soa() const { return rrsets_[soa_rrset_]; }
     // RFC 2308 §3: TTL of the SOA in negative answers = min(SOA TTL, MINIMUM).
     std::uint32_t negative_ttl() const { return negative_ttl_; }
@@ -104,6 +118,9 @@ private:
     std::vector<Node> nodes_;
     std::vector<Rrset> rrsets_;
     std::vector<std::uint32_t> additional_;
+    std::vector<Rrset> sigsets_;
+    std::vector<std::uint32_t> nsec_before_;
+    bool has_nsec_ = false;
     std::vector<std::uint8_t> data_;
     // Open addressing: node index + 1 (0 = empty) and the upper half of the
     // name's hash, so a probe touches a node only when its tag matches.

@@ -1,0 +1,75 @@
+#include <ctime>
+#include <string>
+
+#include "dns/types.hpp"
+#include "dns/wire.hpp"
+#include "modes/modes.hpp"
+
+namespace satellite::modes {
+
+namespace {
+
+// RFC 4034 §3.1.5: 32-bit times compared in serial arithmetic (RFC 1982)
+// against the current time.
+std::int64_t rrsig_time(std::uint32_t t, std::int64_t now) {
+    auto delta = static_cast<std::int32_t>(t - static_cast<std::uint32_t>(now));
+    return now + delta;
+}
+
+std::string when(std::int64_t unix_time) {
+    char buf[32];
+    std::time_t t = static_cast<std::time_t>(unix_time);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+}  // namespace
+
+Result<PreflightReport> check_presigned(const dns::Name& origin, const dns::RecordList& records,
+                                        const PresignedPolicy& policy, std::int64_t now) {
+    PreflightReport report;
+    for (const auto& r : records.refs()) {
+        if (r.type == dns::type::NSEC3 || r.type == dns::type::NSEC3PARAM) {
+            if (!policy.allow_nsec3) {
+                return make_error("zone " + origin.to_string() + " uses NSEC3 (" +
+                                  dns::wire_name::to_string(records.owner(r)) + " " +
+                                  dns::type_to_string(r.type) +
+                                  "), which is refused in presigned mode; set allow_nsec3 = true "
+                                  "for this zone to serve it");
+            }
+        }
+        if (r.type != dns::type::RRSIG) continue;
+        auto rd = records.rdata(r);
+        if (rd.size() < 18) {
+            return make_error(dns::wire_name::to_string(records.owner(r)) + " RRSIG: malformed");
+        }
+        const std::uint16_t covered = dns::load16(rd.data());
+        const std::int64_t expiration = rrsig_time(dns::load32(rd.data() + 8), now);
+        const std::int64_t inception = rrsig_time(dns::load32(rd.data() + 12), now);
+        auto rrset = [&] {
+            return dns::wire_name::to_string(records.owner(r)) + " " + dns::type_to_string(covered);
+        };
+        if (expiration < now) {
+            return make_error("the RRSIG over " + rrset() + " expired at " + when(expiration) +
+                              "; refusing to serve expired signatures (re-sign on the primary)");
+        }
+        if (inception > now) {
+            return make_error("the RRSIG over " + rrset() + " is not valid before " +
+                              when(inception) + "; check the primary's clock");
+        }
+        ++report.signatures;
+        if (report.earliest_expiry == 0 || expiration < report.earliest_expiry) {
+            report.earliest_expiry = expiration;
+        }
+    }
+    if (report.earliest_expiry != 0 && report.earliest_expiry - now < policy.expiry_warning_s) {
+        report.warning = "the earliest signature expires at " + when(report.earliest_expiry) +
+                         ", in " + std::to_string((report.earliest_expiry - now) / 3600) +
+                         " h: the primary must re-sign before then";
+    }
+    return report;
+}
+
+}  // namespace satellite::modes
