@@ -269,7 +269,7 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
                     r.truncate();
                     return;
                 }
-                if (r.dnssec(z) || (r.q.edns_do && z.find_rrset(*n, t::DS))) {
+                if (r.q.edns_do && z.is_signed()) {
                     // RFC 4035 §3.1.4: the DS RRset, or the NSEC proving there is none.
                     const Rrset* ds = z.find_rrset(*n, t::DS);
                     bool ok = ds ? r.write_rrset(1, Owner{-1, z.node_name(*n)}, z, *ds, ds->ttl)

@@ -444,6 +444,7 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
             s.sigsets_.push_back(sig);
         }
     }
+    s.signed_ = s.find_rrset(s.nodes_[apex], dns::type::DNSKEY) != nullptr;
     s.nsec_before_.assign(nn, kNone);
     {
         std::uint32_t last = kNone;

@@ -85,6 +85,7 @@ public:
         return r.sigs == kNone ? nullptr : &sigsets_[r.sigs];
     }
     bool has_nsec() const { return has_nsec_; }
+    bool is_signed() const { return signed_; }  // a DNSKEY RRset at the apex
     // The last node at or before the name (lower-cased) in canonical order.
     std::uint32_t predecessor(const std::uint8_t* lc, std::size_t len) const;
     // The node whose NSEC covers (or matches) node i: the nearest node at or
@@ -121,6 +122,7 @@ private:
     std::vector<Rrset> sigsets_;
     std::vector<std::uint32_t> nsec_before_;
     bool has_nsec_ = false;
+    bool signed_ = false;
     std::vector<std::uint8_t> data_;
     // Open addressing: node index + 1 (0 = empty) and the upper half of the
     // name's hash, so a probe touches a node only when its tag matches.
