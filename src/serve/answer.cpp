@@ -31,6 +31,7 @@ using zone::Snapshot;
 constexpr unsigned kMaxChain = 16;      // CNAME/DNAME steps followed in one answer
 constexpr unsigned kMaxAdditional = 32;  // nodes queued for the additional section
 constexpr std::size_t kOptLen = 11;
+constexpr unsigned kMaxDenial = 6;        // distinct NSEC/NSEC3 records in one answer
 
 // Where an owner name comes from: a pointer to a name already in the packet,
 // or an uncompressed name to write (and compress).
@@ -59,7 +60,7 @@ struct Response {
     struct NsecDone {
         const Snapshot* z;
         std::uint32_t node;
-    } nsec_done[4];
+    } nsec_done[kMaxDenial];
     unsigned nsec_n = 0;
     // Storage for names synthesized by DNAME substitution.
     std::uint8_t synth[2][dns::kMaxNameLen];
@@ -145,17 +146,44 @@ struct Response {
 
     // Authenticated denial with NSEC (RFC 4035 §3.1.3): the NSEC at a node,
     // once per response.
-    bool dnssec(const Snapshot& z) const { return q.edns_do && z.has_nsec(); }
-    bool add_nsec_at(const Snapshot& z, std::uint32_t node) {
+    bool dnssec(const Snapshot& z) const { return q.edns_do && (z.has_nsec() || z.has_nsec3()); }
+    bool add_nsec_at(const Snapshot& z, std::uint32_t node, std::uint16_t type = dns::type::NSEC) {
         if (node == kNone) return true;
         for (unsigned i = 0; i < nsec_n; ++i) {
             if (nsec_done[i].z == &z && nsec_done[i].node == node) return true;
         }
         const Node& n = z.node(node);
-        const Rrset* nsec = z.find_rrset(n, dns::type::NSEC);
+        const Rrset* nsec = z.find_rrset(n, type);
         if (!nsec) return true;
-        if (nsec_n < 4) nsec_done[nsec_n++] = {&z, node};
+        if (nsec_n < kMaxDenial) nsec_done[nsec_n++] = {&z, node};
         return write_rrset(1, Owner{-1, z.node_name(n)}, z, *nsec, nsec->ttl);
+    }
+    // NSEC3 (RFC 5155 §7.2): the NSEC3 matching a name, if there is one.
+    bool nsec3_matches(const Snapshot& z, const std::uint8_t* lc, std::size_t len) const {
+        return z.nsec3_match(z.nsec3_hash(lc, len)) != kNone;
+    }
+    bool add_nsec3_match(const Snapshot& z, const std::uint8_t* lc, std::size_t len) {
+        return add_nsec_at(z, z.nsec3_match(z.nsec3_hash(lc, len)), dns::type::NSEC3);
+    }
+    bool add_nsec3_cover(const Snapshot& z, const std::uint8_t* lc, std::size_t len) {
+        return add_nsec_at(z, z.nsec3_cover(z.nsec3_hash(lc, len)), dns::type::NSEC3);
+    }
+    // RFC 5155 §7.2.1: the closest provable encloser of the name (searched
+    // from its suffix at `from` upwards) matched, and the next closer name
+    // covered. Returns the encloser's offset in lc through `ce_off`.
+    bool add_nsec3_closest_encloser(const Snapshot& z, const std::uint8_t* lc, std::size_t len,
+                                    std::size_t from, std::size_t* ce_off = nullptr) {
+        std::uint8_t offs[dns::kMaxLabels + 1];
+        unsigned labels = wn::label_offsets(lc, offs);
+        for (unsigned i = 0; i <= labels; ++i) {
+            if (offs[i] < from) continue;
+            if (!z.contains(lc + offs[i], len - offs[i]) || !nsec3_matches(z, lc + offs[i], len - offs[i])) continue;
+            if (ce_off) *ce_off = offs[i];
+            if (!add_nsec3_match(z, lc + offs[i], len - offs[i])) return false;
+            if (i == 0) return true;  // the name itself exists
+            return add_nsec3_cover(z, lc + offs[i - 1], len - offs[i - 1]);
+        }
+        return true;
     }
     // The NSEC whose owner..next interval covers (or matches) the name.
     bool add_nsec_covering(const Snapshot& z, const std::uint8_t* lc, std::size_t len) {
@@ -249,17 +277,27 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
                 r.rcode = dns::rcode::NXDOMAIN;  // RFC 6604 §3: the last name's rcode
                 write_negative(r, z);
                 if (r.dnssec(z) && !r.tc) {
-                    // RFC 4035 §3.1.3.2: no such name, and no wildcard at the
-                    // closest encloser that could have matched it.
+                    // No such name, and no wildcard at the closest encloser
+                    // that could have matched it: RFC 4035 §3.1.3.2 (NSEC),
+                    // RFC 5155 §7.2.2 (NSEC3).
                     std::uint8_t wild[dns::kMaxNameLen];
                     const Node& ce = z.node(lk.node);
-                    wild[0] = 1;
-                    wild[1] = '*';
-                    wn::lower_copy(z.node_name(ce), ce.name_len, wild + 2);
-                    if (!r.add_nsec_covering(z, lc, len) ||
-                        !r.add_nsec_covering(z, wild, ce.name_len + 2u)) {
-                        r.truncate();
+                    std::size_t ce_off = len - ce.name_len;
+                    bool ok;
+                    if (z.has_nsec()) {
+                        wild[0] = 1;
+                        wild[1] = '*';
+                        wn::lower_copy(z.node_name(ce), ce.name_len, wild + 2);
+                        ok = r.add_nsec_covering(z, lc, len) &&
+                             r.add_nsec_covering(z, wild, ce.name_len + 2u);
+                    } else {
+                        ok = r.add_nsec3_closest_encloser(z, lc, len, ce_off, &ce_off);
+                        wild[0] = 1;
+                        wild[1] = '*';
+                        std::memcpy(wild + 2, lc + ce_off, len - ce_off);
+                        ok = ok && r.add_nsec3_cover(z, wild, len - ce_off + 2);
                     }
+                    if (!ok) r.truncate();
                 }
                 return;
             case Lookup::Referral: {
@@ -272,8 +310,18 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
                 if (r.q.edns_do && z.is_signed()) {
                     // RFC 4035 §3.1.4: the DS RRset, or the NSEC proving there is none.
                     const Rrset* ds = z.find_rrset(*n, t::DS);
-                    bool ok = ds ? r.write_rrset(1, Owner{-1, z.node_name(*n)}, z, *ds, ds->ttl)
-                                 : r.add_nsec_at(z, lk.node);
+                    bool ok;
+                    if (ds) {
+                        ok = r.write_rrset(1, Owner{-1, z.node_name(*n)}, z, *ds, ds->ttl);
+                    } else if (z.has_nsec3()) {
+                        // RFC 5155 §7.2.7: the cut's NSEC3, or (opt-out) the
+                        // closest provable encloser proof.
+                        std::uint8_t cut[dns::kMaxNameLen];
+                        wn::lower_copy(z.node_name(*n), n->name_len, cut);
+                        ok = r.add_nsec3_closest_encloser(z, cut, n->name_len, 0);
+                    } else {
+                        ok = r.add_nsec_at(z, lk.node);
+                    }
                     if (!ok) {
                         r.truncate();
                         return;
@@ -322,15 +370,41 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
         }
         // A name that exists (or is synthesized from a wildcard).
         const bool wildcard = lk.kind == Lookup::Wildcard;
-        // RFC 4035 §3.1.3.3: a wildcard answer proves that no closer name exists.
-        auto prove_no_closer = [&] { return !wildcard || !r.dnssec(z) || r.add_nsec_covering(z, lc, len); };
-        // NODATA (RFC 4035 §3.1.3.1, §3.1.3.4 for wildcards).
+        // The wildcard's parent is the closest encloser of the query name.
+        const std::size_t wild_ce_off = wildcard ? len - (n->name_len - 2u) : 0;
+        // A wildcard answer proves that no closer name exists: RFC 4035
+        // §3.1.3.3 (NSEC), RFC 5155 §7.2.6 (NSEC3: the next closer is covered).
+        auto prove_no_closer = [&] {
+            if (!wildcard || !r.dnssec(z)) return true;
+            if (z.has_nsec()) return r.add_nsec_covering(z, lc, len);
+            std::uint8_t offs[dns::kMaxLabels + 1];
+            unsigned labels = wn::label_offsets(lc, offs);
+            for (unsigned i = 1; i <= labels; ++i) {
+                if (offs[i] == wild_ce_off) return r.add_nsec3_cover(z, lc + offs[i - 1], len - offs[i - 1]);
+            }
+            return true;
+        };
+        // NODATA: RFC 4035 §3.1.3.1 / §3.1.3.4; RFC 5155 §7.2.3-5.
         auto nodata = [&] {
             write_negative(r, z);
             if (!r.dnssec(z) || r.tc) return;
-            bool ok = z.find_rrset(*n, t::NSEC) ? r.add_nsec_at(z, lk.node)
-                                                 : r.add_nsec_covering(z, lc, len);
-            if (!ok || !prove_no_closer()) r.truncate();
+            bool ok;
+            if (z.has_nsec()) {
+                ok = z.find_rrset(*n, t::NSEC) ? r.add_nsec_at(z, lk.node)
+                                               : r.add_nsec_covering(z, lc, len);
+                ok = ok && prove_no_closer();
+            } else if (wildcard) {
+                // Closest encloser proof plus the wildcard's own NSEC3.
+                std::uint8_t wl[dns::kMaxNameLen];
+                wn::lower_copy(z.node_name(*n), n->name_len, wl);
+                ok = r.add_nsec3_closest_encloser(z, lc, len, wild_ce_off) &&
+                     r.add_nsec3_match(z, wl, n->name_len);
+            } else {
+                // The name's NSEC3, or (opt-out, e.g. DS at an insecure cut)
+                // the closest provable encloser proof.
+                ok = r.add_nsec3_closest_encloser(z, lc, len, 0);
+            }
+            if (!ok) r.truncate();
         };
         if (n->rrset_count == 0) {  // empty non-terminal
             nodata();

@@ -3,6 +3,8 @@
 // so that answering a query is lookups and copies only.
 #include "zone/snapshot.hpp"
 
+#include <openssl/sha.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -73,6 +75,35 @@ std::uint32_t Snapshot::predecessor(const std::uint8_t* lc, std::size_t len) con
         }
     }
     return lo == 0 ? kNone : static_cast<std::uint32_t>(lo - 1);
+}
+
+Snapshot::Nsec3Hash Snapshot::nsec3_hash(const std::uint8_t* lc, std::size_t len) const {
+    // RFC 5155 §5: IH(salt, x, 0) = H(x || salt); IH(salt, x, k) = H(IH(k-1) || salt).
+    Nsec3Hash h;
+    std::uint8_t buf[dns::kMaxNameLen + 255];
+    std::memcpy(buf, lc, len);
+    std::memcpy(buf + len, nsec3_salt_.data(), nsec3_salt_.size());
+    SHA1(buf, len + nsec3_salt_.size(), h.data());
+    for (unsigned i = 0; i < nsec3_iterations_; ++i) {
+        std::memcpy(buf, h.data(), kNsec3HashLen);
+        std::memcpy(buf + kNsec3HashLen, nsec3_salt_.data(), nsec3_salt_.size());
+        SHA1(buf, kNsec3HashLen + nsec3_salt_.size(), h.data());
+    }
+    return h;
+}
+
+std::uint32_t Snapshot::nsec3_match(const Nsec3Hash& h) const {
+    auto it = std::lower_bound(nsec3_.begin(), nsec3_.end(), h,
+                               [](const auto& e, const Nsec3Hash& v) { return e.first < v; });
+    return it != nsec3_.end() && it->first == h ? it->second : kNone;
+}
+
+std::uint32_t Snapshot::nsec3_cover(const Nsec3Hash& h) const {
+    if (nsec3_.empty()) return kNone;
+    auto it = std::upper_bound(nsec3_.begin(), nsec3_.end(), h,
+                               [](const Nsec3Hash& v, const auto& e) { return v < e.first; });
+    // The last owner hash below h; before the first, the last one (wrap).
+    return it == nsec3_.begin() ? nsec3_.back().second : std::prev(it)->second;
 }
 
 dns::RecordList Snapshot::to_records() const {
@@ -454,6 +485,40 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
                 s.has_nsec_ = true;
             }
             s.nsec_before_[ni] = last;
+        }
+    }
+
+    // 6c. NSEC3: parameters and the hash index (owner label in base32hex).
+    if (const Rrset* param = s.find_rrset(s.nodes_[apex], dns::type::NSEC3PARAM)) {
+        const std::uint8_t* rd = s.data_.data() + param->data + 2;
+        std::uint16_t rdlen = load16(s.data_.data() + param->data);
+        if (rdlen >= 5 && rd[0] == 1 && rdlen >= 5u + rd[4]) {  // SHA-1
+            s.nsec3_iterations_ = load16(rd + 2);
+            s.nsec3_salt_.assign(rd + 5, rd + 5 + rd[4]);
+            for (std::uint32_t ni = 0; ni < nn; ++ni) {
+                const Node& nd = s.nodes_[ni];
+                if (!s.find_rrset(nd, dns::type::NSEC3)) continue;
+                const std::uint8_t* label = s.data_.data() + nd.name_lc;
+                if (label[0] != 32) continue;
+                Snapshot::Nsec3Hash h{};
+                std::uint64_t acc = 0;
+                int bits = 0;
+                std::size_t out = 0;
+                bool ok = true;
+                for (int i = 1; i <= 32 && ok; ++i) {
+                    char c = static_cast<char>(label[i]);
+                    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'v' ? c - 'a' + 10 : -1;
+                    if (v < 0) ok = false;
+                    acc = (acc << 5) | static_cast<unsigned>(v);
+                    bits += 5;
+                    if (bits >= 8) {
+                        bits -= 8;
+                        h[out++] = static_cast<std::uint8_t>(acc >> bits);
+                    }
+                }
+                if (ok && out == Snapshot::kNsec3HashLen) s.nsec3_.push_back({h, ni});
+            }
+            std::sort(s.nsec3_.begin(), s.nsec3_.end());
         }
     }
 

@@ -5,7 +5,9 @@
 // Built once beside the served version, then published by pointer swap.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <utility>
 #include <memory>
 #include <span>
 #include <string>
@@ -86,6 +88,18 @@ public:
     }
     bool has_nsec() const { return has_nsec_; }
     bool is_signed() const { return signed_; }  // a DNSKEY RRset at the apex
+
+    // NSEC3 (RFC 5155): parameters from the apex NSEC3PARAM and the NSEC3
+    // owners sorted by hash, for matching and covering proofs.
+    static constexpr std::size_t kNsec3HashLen = 20;  // SHA-1
+    using Nsec3Hash = std::array<std::uint8_t, kNsec3HashLen>;
+    bool has_nsec3() const { return !nsec3_.empty(); }
+    // The NSEC3 hash of a lower-cased wire name with this zone's parameters.
+    Nsec3Hash nsec3_hash(const std::uint8_t* lc, std::size_t len) const;
+    // Node of the NSEC3 whose hash equals `h`, or kNone.
+    std::uint32_t nsec3_match(const Nsec3Hash& h) const;
+    // Node of the NSEC3 whose interval covers `h` (hash order is circular).
+    std::uint32_t nsec3_cover(const Nsec3Hash& h) const;
     // The last node at or before the name (lower-cased) in canonical order.
     std::uint32_t predecessor(const std::uint8_t* lc, std::size_t len) const;
     // The node whose NSEC covers (or matches) node i: the nearest node at or
@@ -123,6 +137,9 @@ private:
     std::vector<std::uint32_t> nsec_before_;
     bool has_nsec_ = false;
     bool signed_ = false;
+    std::vector<std::pair<Nsec3Hash, std::uint32_t>> nsec3_;
+    std::uint16_t nsec3_iterations_ = 0;
+    std::vector<std::uint8_t> nsec3_salt_;
     std::vector<std::uint8_t> data_;
     // Open addressing: node index + 1 (0 = empty) and the upper half of the
     // name's hash, so a probe touches a node only when its tag matches.
