@@ -694,7 +694,7 @@ private:
     Status read_zone(const toml::table& t, const std::vector<TsigKey>& keys, Zone& out) const {
         if (auto s = only_keys(t, "[[zone]]",
                                {"name", "primaries", "file", "tsig_key", "notify_allow", "mode",
-                                "allow_nsec3", "signing", "max_zone_records",
+                                "allow_nsec3", "signing", "max_zone_records", "presigned_verify",
                                 "transfer_timeout"});
             !s) {
             return s;
@@ -788,6 +788,11 @@ private:
                                      " is not available yet in this build; use \"presigned\"");
             }
             out.mode = Mode::Presigned;
+        }
+        if (const auto* node = t.get("presigned_verify")) {
+            auto v = as_choice(*node, "zone.presigned_verify", {"keys", "full", "off"});
+            if (!v) return v.error();
+            out.presigned_verify = *v;
         }
         if (const auto* node = t.get("max_zone_records")) {
             auto v = as_integer(*node, "zone.max_zone_records", 1, 100'000'000);

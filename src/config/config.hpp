@@ -76,6 +76,7 @@ struct Zone {
     std::vector<std::string> notify_allow;  // addresses; default = primaries' hosts
     Mode mode = Mode::Presigned;
     bool allow_nsec3 = false;
+    std::string presigned_verify = "keys";     // keys | full | off
     std::size_t max_zone_records = 5'000'000;  // a larger transfer is refused
     std::uint32_t transfer_timeout = 300;       // seconds for one transfer attempt
     std::optional<Signing> signing;  // [zone.signing]

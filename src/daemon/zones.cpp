@@ -73,6 +73,9 @@ static Result<std::shared_ptr<const zone::Snapshot>> prepare_zone(const config::
                                                            const dns::RecordList& records) {
     modes::PresignedPolicy policy;
     policy.allow_nsec3 = cfg.allow_nsec3;
+    policy.verify = cfg.presigned_verify == "off"    ? modes::Verify::Off
+                    : cfg.presigned_verify == "full" ? modes::Verify::Full
+                                                     : modes::Verify::Keys;
     auto report = modes::check_presigned(origin, records, policy, now_unix());
     if (!report) return report.error();
     if (!report->warning.empty()) spdlog::warn("zone {}: {}", cfg.name, report->warning);

@@ -13,8 +13,13 @@
 
 namespace satellite::modes {
 
+enum class Verify { Off, Keys, Full };
+
 struct PresignedPolicy {
     bool allow_nsec3 = false;
+    // keys: the apex DNSKEY RRset must be signed by a key in it; full: every
+    // RRSIG must verify with the zone's keys.
+    Verify verify = Verify::Keys;
     // Warn when the earliest signature expiry is closer than this.
     std::int64_t expiry_warning_s = 3 * 86400;
 };

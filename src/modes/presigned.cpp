@@ -1,6 +1,12 @@
+#include <cstring>
 #include <ctime>
 #include <string>
 
+#include <map>
+#include <tuple>
+#include <vector>
+
+#include "dns/dnssec.hpp"
 #include "dns/types.hpp"
 #include "dns/wire.hpp"
 #include "modes/modes.hpp"
@@ -62,6 +68,70 @@ Result<PreflightReport> check_presigned(const dns::Name& origin, const dns::Reco
         ++report.signatures;
         if (report.earliest_expiry == 0 || expiration < report.earliest_expiry) {
             report.earliest_expiry = expiration;
+        }
+    }
+    if (policy.verify != Verify::Off && report.signatures > 0) {
+        // Group the zone into RRsets: (lower-cased owner, type) → RDATAs.
+        using Key = std::pair<std::string, std::uint16_t>;
+        std::map<Key, dns::RrsetView> sets;
+        std::vector<std::pair<Key, std::size_t>> sigs;  // covered RRset, record index
+        std::vector<std::span<const std::uint8_t>> keys;
+        const dns::Name apex = origin.lowered();
+        for (std::size_t i = 0; i < records.size(); ++i) {
+            const auto& r = records[i];
+            std::string owner(r.owner_len, '\0');
+            dns::wire_name::lower_copy(records.owner(r), r.owner_len,
+                                       reinterpret_cast<std::uint8_t*>(owner.data()));
+            if (r.type == dns::type::RRSIG) {
+                auto rd = records.rdata(r);
+                const std::uint16_t covered = dns::load16(rd.data());
+                if (policy.verify == Verify::Full || covered == dns::type::DNSKEY) {
+                    sigs.push_back({{owner, covered}, i});
+                }
+                continue;
+            }
+            auto& set = sets[{owner, r.type}];
+            set.owner = records.owner(r);
+            set.owner_len = r.owner_len;
+            set.type = r.type;
+            set.rdatas.push_back(records.rdata(r));
+            if (r.type == dns::type::DNSKEY && owner.size() == apex.size() &&
+                std::memcmp(owner.data(), apex.data(), apex.size()) == 0) {
+                keys.push_back(records.rdata(r));
+            }
+        }
+        if (keys.empty()) {
+            return make_error("zone " + origin.to_string() +
+                              " carries signatures but no DNSKEY RRset at the apex");
+        }
+        bool dnskey_signed = false;
+        for (const auto& [key, index] : sigs) {
+            auto it = sets.find(key);
+            const auto& r = records[index];
+            auto rd = records.rdata(r);
+            std::string what = dns::wire_name::to_string(records.owner(r)) + " " +
+                               dns::type_to_string(key.second);
+            if (it == sets.end()) {
+                if (policy.verify == Verify::Full) {
+                    return make_error("an RRSIG covers " + what + ", which is not in the zone");
+                }
+                continue;
+            }
+            Status ok = make_error("no DNSKEY with key tag " + std::to_string(dns::load16(rd.data() + 16)));
+            for (auto k : keys) {
+                if (dns::key_tag(k) != dns::load16(rd.data() + 16)) continue;
+                ok = dns::verify_rrsig(it->second, rd, k, origin);
+                if (ok) break;
+            }
+            if (ok && key.second == dns::type::DNSKEY) dnskey_signed = true;
+            if (!ok && policy.verify == Verify::Full) {
+                return make_error("the RRSIG over " + what + " does not verify (" +
+                                  ok.error().message + ")");
+            }
+        }
+        if (!dnskey_signed) {
+            return make_error("the DNSKEY RRset of " + origin.to_string() +
+                              " is not signed by a key in it: a validator could not trust the zone");
         }
     }
     if (report.earliest_expiry != 0 && report.earliest_expiry - now < policy.expiry_warning_s) {
