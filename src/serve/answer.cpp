@@ -268,6 +268,16 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
         std::uint32_t node;
     } seen[kMaxChain];
     unsigned seen_n = 0;
+    // RFC 1034 §4.3.2 step 3a: restart the lookup at a chain's next name, in
+    // whichever zone we serve holds it. False when we serve none.
+    auto restart_at = [&](const std::uint8_t* name, std::size_t nlen) {
+        wn::lower_copy(name, nlen, lcbuf);
+        zp = zone_for(cat, lcbuf, nlen);
+        owner = Owner{-1, name};
+        lc = lcbuf;
+        len = nlen;
+        return zp != nullptr;
+    };
     for (unsigned step = 0; step < kMaxChain; ++step) {
         const Snapshot& z = *zp;
         Lookup lk = lookup(z, lc, len, qtype);
@@ -356,12 +366,7 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
                 }
                 ++r.counts[0];
                 if (qtype == t::CNAME) return;  // the synthesized CNAME is the answer
-                wn::lower_copy(out, nlen, lcbuf);
-                zp = zone_for(cat, lcbuf, nlen);
-                if (!zp) return;  // target outside the zones we serve
-                owner = Owner{-1, out};
-                lc = lcbuf;
-                len = nlen;
+                if (!restart_at(out, nlen)) return;
                 continue;
             }
             case Lookup::Exact:
@@ -451,14 +456,7 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
             r.truncate();
             return;
         }
-        const std::uint8_t* target = z.data() + cname->data + 2;
-        std::size_t tlen = load16(z.data() + cname->data);
-        wn::lower_copy(target, tlen, lcbuf);
-        zp = zone_for(cat, lcbuf, tlen);
-        if (!zp) return;  // target outside the zones we serve
-        owner = Owner{-1, target};
-        lc = lcbuf;
-        len = tlen;
+        if (!restart_at(z.data() + cname->data + 2, load16(z.data() + cname->data))) return;
     }
 }
 
