@@ -694,7 +694,7 @@ private:
     Status read_zone(const toml::table& t, const std::vector<TsigKey>& keys, Zone& out) const {
         if (auto s = only_keys(t, "[[zone]]",
                                {"name", "primaries", "file", "tsig_key", "notify_allow", "mode",
-                                "allow_nsec3", "signing", "max_zone_records", "presigned_verify",
+                                "allow_nsec3", "signing", "max_zone_records", "presigned_verify", "expiry_warning",
                                 "transfer_timeout"});
             !s) {
             return s;
@@ -793,6 +793,11 @@ private:
             auto v = as_choice(*node, "zone.presigned_verify", {"keys", "full", "off"});
             if (!v) return v.error();
             out.presigned_verify = *v;
+        }
+        if (const auto* node = t.get("expiry_warning")) {
+            auto v = as_duration(*node, "zone.expiry_warning");
+            if (!v) return v.error();
+            out.expiry_warning = *v;
         }
         if (const auto* node = t.get("max_zone_records")) {
             auto v = as_integer(*node, "zone.max_zone_records", 1, 100'000'000);

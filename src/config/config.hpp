@@ -77,6 +77,7 @@ struct Zone {
     Mode mode = Mode::Presigned;
     bool allow_nsec3 = false;
     std::string presigned_verify = "keys";     // keys | full | off
+    std::uint32_t expiry_warning = 3 * 86400;  // warn when a signature expires sooner
     std::size_t max_zone_records = 5'000'000;  // a larger transfer is refused
     std::uint32_t transfer_timeout = 300;       // seconds for one transfer attempt
     std::optional<Signing> signing;  // [zone.signing]

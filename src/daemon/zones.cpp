@@ -73,6 +73,7 @@ static Result<std::shared_ptr<const zone::Snapshot>> prepare_zone(const config::
                                                            const dns::RecordList& records) {
     modes::PresignedPolicy policy;
     policy.allow_nsec3 = cfg.allow_nsec3;
+    policy.expiry_warning_s = cfg.expiry_warning;
     policy.verify = cfg.presigned_verify == "off"    ? modes::Verify::Off
                     : cfg.presigned_verify == "full" ? modes::Verify::Full
                                                      : modes::Verify::Keys;
