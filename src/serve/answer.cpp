@@ -226,6 +226,7 @@ Lookup lookup(const Snapshot& z, const std::uint8_t* lc, std::size_t len, std::u
     for (unsigned d = apex_labels + 1; d <= labels; ++d) {
         std::size_t off = offsets[labels - d];
         std::uint32_t idx = z.find(lc + off, len - off);
+        if (idx != kNone && (z.node(idx).flags & Node::Nsec3Only)) idx = kNone;
         if (idx == kNone) {
             std::uint32_t wc = z.node(found).wildcard_child;
             if (wc != kNone) return {Lookup::Wildcard, wc};
@@ -432,6 +433,24 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
             if (written == 0) nodata();
             else if (!prove_no_closer()) r.truncate();
             return;
+        }
+        if (qtype == t::RRSIG && n->rrset_count > 0) {
+            // Each RRSIG with the TTL of the RRset it covers (RFC 4034 §3).
+            std::size_t written = 0;
+            for (const Rrset& set : z.rrsets_of(*n)) {
+                const Rrset* sigs = z.signatures(set);
+                if (!sigs) continue;
+                if (!r.write_records(owner, z, *sigs, sigs->ttl)) {
+                    r.truncate();
+                    return;
+                }
+                r.counts[0] += sigs->rr_count;
+                ++written;
+            }
+            if (written > 0) {
+                if (!prove_no_closer()) r.truncate();
+                return;
+            }
         }
         if (const Rrset* rs = z.find_rrset(*n, qtype)) {
             if (!r.write_rrset(0, owner, z, *rs, rs->ttl) || !prove_no_closer()) {

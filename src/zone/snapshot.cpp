@@ -364,6 +364,11 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
                     has_other = true;
             }
         }
+        bool nsec3_only = ni != apex && nd.rrset_count > 0;
+        for (const Rrset& r : s.rrsets_of(nd)) {
+            nsec3_only &= r.type == dns::type::NSEC3 || r.type == dns::type::RRSIG;
+        }
+        if (nsec3_only && s.find_rrset(nd, dns::type::NSEC3)) nd.flags |= Node::Nsec3Only;
         if (has_cname && has_other) {
             return make_error(where() + ": CNAME and other data (RFC 2181 §10.1)");
         }
@@ -455,7 +460,7 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
             if (target.type == dns::type::RRSIG) continue;
             Rrset sig{};
             sig.type = dns::type::RRSIG;
-            sig.ttl = all->ttl;
+            sig.ttl = target.ttl;  // RFC 4034 §3: an RRSIG's TTL is its RRset's
             // Reserve first: the copies come from data_ itself.
             s.data_.reserve(s.data_.size() + all->data_len);
             sig.data = static_cast<std::uint32_t>(s.data_.size());

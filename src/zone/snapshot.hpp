@@ -31,6 +31,9 @@ struct Node {
         Dname = 4,      // owns a DNAME
         Occluded = 8,   // at or below a cut/DNAME owner, strictly below it
         Wildcard = 16,  // first label is '*'
+        // Holds only NSEC3 (and its RRSIGs): a hashed owner, not a name of
+        // the zone (RFC 5155 §7.2.8) — lookups treat it as absent.
+        Nsec3Only = 32,
     };
     std::uint32_t name;        // offset in data(): wire name as written
     std::uint32_t name_lc;     // offset in data(): lower-cased wire name

@@ -6,6 +6,8 @@
 #   tools/bench/qps.sh --skip-missing         # leave out servers whose binary is missing
 #   tools/bench/qps.sh --servers nsd,knot --duration 5 --fixed-duration 5
 #   tools/bench/qps.sh --do                   # DO bit on every query (dnsperf -D)
+#   tools/bench/qps.sh --signed               # 1,000-name zone pre-signed with NSEC, DO=1
+#   tools/bench/qps.sh --signed --nsec3       # the same zone pre-signed with NSEC3 (0 iterations, no salt)
 #   tools/bench/qps.sh --runs 3               # median of 3 measurements per server
 #   options: --satellited PATH --rate QPS --threads N --server-cpus 1 --client-cpus 0
 #            --start-timeout S --names N --queries N --seed N --keep
@@ -19,6 +21,12 @@
 #   (c) memory: PSS summed over the process tree (/proc/PID/smaps_rollup)
 # then a table and the ratios Satellite/NSD and Satellite/Knot.
 # The zone and queries come from tools/bench/gen_zone.py (deterministic).
+# --signed: the zone (1,000 names unless --names) is signed at run time with
+# ldns-signzone (fresh ECDSA P-256 KSK + ZSK, signatures valid from an hour ago
+# to now + 30 days; NSEC, or NSEC3 with --nsec3) and every server serves the
+# signed file as is (Satellite: presigned mode, allow_nsec3 with --nsec3; Knot:
+# no dnssec-signing); every query has DO=1, so answers carry RRSIGs and
+# NSEC/NSEC3 denial. Same query mix (80% existing, 10% NXDOMAIN, 10% NODATA).
 # Loopback only; every wait is bounded; servers are stopped on exit.
 set -euo pipefail
 export LC_ALL=C
@@ -37,8 +45,11 @@ client_cpus=0
 start_timeout=10
 skip_missing=0
 do_bit=0
+signed=0
+nsec3=0
 runs=1
 names=100000
+names_set=0
 nqueries=200000
 seed=1
 keep=0
@@ -60,8 +71,10 @@ while [[ $# -gt 0 ]]; do
     --start-timeout) start_timeout="$2"; shift 2 ;;
     --skip-missing) skip_missing=1; shift ;;
     --do) do_bit=1; shift ;;
+    --signed) signed=1; do_bit=1; shift ;;
+    --nsec3) signed=1; nsec3=1; do_bit=1; shift ;;
     --runs) runs="$2"; shift 2 ;;
-    --names) names="$2"; shift 2 ;;
+    --names) names="$2"; names_set=1; shift 2 ;;
     --queries) nqueries="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
@@ -75,6 +88,7 @@ for n in duration fixed_duration rate threads start_timeout runs names nqueries 
   [[ ${!n} =~ ^[0-9]+$ ]] || die "--${n//_/-} wants a whole number, got '${!n}'"
 done
 (( runs >= 1 && runs <= 9 )) || die "--runs must be 1..9"
+if (( signed && ! names_set )); then names=1000; fi
 
 py=/usr/bin/python3
 for b in dnsperf taskset "$py"; do
@@ -82,8 +96,10 @@ for b in dnsperf taskset "$py"; do
 done
 if command -v dig >/dev/null 2>&1; then
   soa_query() { dig @127.0.0.1 -p "$1" bench.test. SOA +short +time=1 +tries=1 2>/dev/null || true; }
+  soa_dnssec_query() { dig @127.0.0.1 -p "$1" bench.test. SOA +dnssec +short +time=1 +tries=1 2>/dev/null || true; }
 elif command -v kdig >/dev/null 2>&1; then
   soa_query() { kdig @127.0.0.1 -p "$1" bench.test. SOA +short +time=1 +retry=0 2>/dev/null || true; }
+  soa_dnssec_query() { kdig @127.0.0.1 -p "$1" bench.test. SOA +dnssec +short +time=1 +retry=0 2>/dev/null || true; }
 else
   die "neither dig nor kdig found (apt-get install bind9-dnsutils or knot-dnsutils)"
 fi
@@ -203,6 +219,26 @@ echo "== generating zone and queries (seed $seed)"
 "$py" "$here/gen_zone.py" --out-dir "$work/data" --names "$names" --queries "$nqueries" --seed "$seed"
 zone="$work/data/bench.test.zone"
 queries="$work/data/queries.txt"
+denial=""
+if (( signed )); then
+  for b in ldns-keygen ldns-signzone; do
+    command -v "$b" >/dev/null 2>&1 || die "$b not found (apt-get install ldnsutils)"
+  done
+  denial=$( (( nsec3 )) && echo NSEC3 || echo NSEC )
+  inception=$(date -u -d '-1 hour' +%Y%m%d%H%M%S)
+  expiry=$(date -u -d '+30 days' +%Y%m%d%H%M%S)   # near: ldns mis-prints dates past 2106
+  echo "== signing bench.test. with ldns-signzone: ECDSA P-256, $denial, valid $inception..$expiry"
+  sign_args=(-i "$inception" -e "$expiry" -f "$zone.signed")
+  (( nsec3 )) && sign_args+=(-n -a 1 -t 0 -s "")   # RFC 9276: 0 extra iterations, no salt
+  (
+    cd "$work/data"
+    ksk=$(ldns-keygen -a ECDSAP256SHA256 -k bench.test.)
+    zsk=$(ldns-keygen -a ECDSAP256SHA256 bench.test.)
+    timeout 300 ldns-signzone "${sign_args[@]}" "$zone" "$ksk" "$zsk"
+  ) || die "signing failed"
+  zone="$zone.signed"
+  echo "   $(grep -c $'\tRRSIG\t' "$zone") RRSIGs in $zone"
+fi
 
 start_server() {  # kind port -> sets server_pid
   local kind=$1 port=$2 dir="$work/$1"
@@ -220,6 +256,7 @@ level = "warn"
 [[zone]]
 name = "bench.test."
 file = "$zone"
+$( (( nsec3 )) && echo "allow_nsec3 = true" )
 EOF
       mkdir -p "$dir/state"
       argv=("$satellited" --config "$dir/satellite.toml") ;;
@@ -271,6 +308,7 @@ template:
     zonefile-load: whole
     journal-content: none
     semantic-checks: off
+    dnssec-signing: off
 zone:
   - domain: bench.test.
     file: "$zone"
@@ -309,6 +347,9 @@ for kind in "${wanted[@]}"; do
   wait_soa "$port" "$server_pid" "$kind"
   t1=$(date +%s.%N)
   printf '   answering after %.2f s\n' "$(echo "$t1 - $t0" | bc -l)"
+  if (( signed )) && [[ $(soa_dnssec_query "$port") != *"SOA 13 "* ]]; then
+    echo "   WARNING: $kind gave no RRSIG for bench.test. SOA with DO=1; its figures are not comparable" >&2
+  fi
   if (( warmup > 0 )); then
     dnsperf_run "$port" "$work/$kind.warmup" -l "$warmup"
   fi
@@ -351,6 +392,7 @@ done
 
 echo
 dolabel=$([[ $do_bit == 1 ]] && echo ", DO=1" || echo "")
+(( signed )) && dolabel=", pre-signed ($denial, ECDSA P-256)$dolabel"
 echo "Results (median of $runs; zone $names names; $nqueries queries; server on CPU $server_cpus, dnsperf on CPU $client_cpus, $threads worker(s)$dolabel)"
 printf '%-10s %14s %10s %20s %10s %10s\n' server "QPS (max)" "lost" "answered/CPU-s" "CPU-s" "PSS MiB"
 printf '%-10s %14s %10s %20s %10s %10s\n' "" "-l $duration" "" "@ -Q $rate -l $fixed_duration" "" ""

@@ -4,14 +4,27 @@
 # every difference in the answers is reported, and the test passes when each
 # one is covered by expected_differences.txt (beside this file).
 #
+# Signed zones (RFC 4035 DNSSEC-aware answers): at run time, copies of
+# example.test. and sub.example.test. are renamed to nsec.test./sub.nsec.test.
+# and nsec3.test./sub.nsec3.test. and signed by ldns-signzone with fresh ECDSA
+# P-256 keys (NSEC; NSEC3 with 0 iterations and no salt, RFC 9276), valid for
+# 30 days; both servers serve them (satellited with allow_nsec3 = true for the
+# NSEC3 pair) and get ~5,400 more queries, DO=1 and DO=0, of every category
+# (existing, missing, NODATA, ENT, wildcard, CNAME, DNAME, secure and insecure
+# delegations, DS, DNSKEY, NSEC/NSEC3/RRSIG/ANY qtypes, NSEC3 owner names).
+# Signed files live in the temporary work directory only (signatures expire).
+# --no-signed leaves them out (the unsigned queries are the same either way).
+#
 # How to run (entry point is run.sh beside this file, which calls this script):
 #   tests/integration/differential/run.sh                    # NSD vs build/bin/satellited
 #   tests/integration/differential/run.sh --satellited PATH  # another satellited binary
 #   tests/integration/differential/run.sh --ref nsd --sut knot   # two real servers
 #   tests/integration/differential/run.sh --sut cmd --sut-cmd 'valgrind PATH --config {config}'
-#   options: --seed N, --list-queries, --verbose, --report FILE, --keep, --only CAT
-# Needs /usr/bin/python3 with dnspython (Debian python3-dnspython), and the
-# servers' binaries (nsd, knotd, named). Exit: 0 pass, 1 unexplained
+#   options: --seed N, --list-queries, --verbose, --report FILE, --keep, --only CAT,
+#            --no-signed
+# Needs /usr/bin/python3 with dnspython (Debian python3-dnspython), the
+# servers' binaries (nsd, knotd, named), and ldns-keygen/ldns-signzone
+# (Debian ldnsutils) unless --no-signed. Exit: 0 pass, 1 unexplained
 # differences, 2 harness error (a server would not start), 77 a binary is
 # missing (ctest SKIP). The last line is always `N passed, M failed`
 # (N + M = queries sent; a query fails when one of its differences is not
@@ -123,13 +136,14 @@ def need_binary(path, what):
 class Server:
     """One DNS server process on loopback, configured for the test zones."""
 
-    def __init__(self, kind, role, workdir, zones, ipv6, binary=None, cmd=None):
+    def __init__(self, kind, role, workdir, zones, ipv6, binary=None, cmd=None, nsec3_zones=()):
         self.kind = kind            # nsd | knot | bind | satellited | cmd
         self.role = role            # ref | sut
         self.label = "%s(%s)" % (role, kind)
         self.dir = os.path.join(workdir, role + "-" + kind)
         os.makedirs(self.dir, exist_ok=True)
         self.zones = zones          # [(name, abs path)]
+        self.nsec3_zones = set(nsec3_zones)   # zones signed with NSEC3 (satellited: allow_nsec3)
         self.ipv6 = ipv6
         self.binary = binary
         self.cmd = cmd
@@ -262,6 +276,9 @@ class Server:
         ]
         for name, path in self.zones:
             lines += ["", "[[zone]]", "name = \"%s\"" % name, "file = \"%s\"" % path]
+            if name in self.nsec3_zones:
+                # pre-signed with NSEC3: refused unless opted in (issue 4)
+                lines.append("allow_nsec3 = true")
         with open(conf, "w") as f:
             f.write("\n".join(lines) + "\n")
         os.makedirs(os.path.join(self.dir, "state"), exist_ok=True)
@@ -455,6 +472,8 @@ class Query:
     framed: bytes = None    # hand-made TCP stream (length prefix included)
     timeout: float = 1.0
     note: str = ""
+    zone: str = ""          # the served zone the qname falls in ('' for none), set by run()
+    dnssec: str = "none"    # how that zone is signed: none nsec nsec3
 
     def wire(self):
         if self.raw is not None:
@@ -498,7 +517,7 @@ class Query:
             "qtype": self.qtype, "qclass": self.qclass, "transport": self.transport,
             "edns": "none" if self.edns is None else str(self.edns),
             "do": "1" if self.do else "0", "rd": "1" if self.rd else "0",
-            "note": self.note,
+            "note": self.note, "zone": self.zone, "dnssec": self.dnssec,
         }
 
 
@@ -529,11 +548,11 @@ def zone_names(zones):
 
 
 class Generator:
-    def __init__(self, seed, zones, ipv6):
+    def __init__(self, seed, zones, ipv6, queries=None):
         self.rng = random.Random(seed)
         self.zones = zones
         self.ipv6 = ipv6
-        self.queries = []
+        self.queries = queries if queries is not None else []
 
     def add(self, cat, qname, qtype, **kw):
         q = Query(n=len(self.queries), cat=cat, qname=qname, qtype=qtype,
@@ -787,6 +806,202 @@ class Generator:
 
 
 # --------------------------------------------------------------------------
+# Signed zones (RFC 4035 answers with DO=1): signed at run time, never stored
+#
+# Two families, each a parent copied from example.test.zone and a child copied
+# from sub.example.test.zone (names rewritten), signed by ldns-signzone with
+# ECDSA P-256 keys made for this run (KSK + ZSK per zone), signatures valid from
+# an hour ago to now + 30 days:
+#   nsec.test.  + sub.nsec.test.    NSEC
+#   nsec3.test. + sub.nsec3.test.   NSEC3, SHA-1, 0 iterations, no salt (RFC 9276 §3.1)
+# The child's DS (from its KSK) goes into the parent before the parent is signed,
+# so sub.<parent> is a secure delegation to a served zone; deleg-ds.<parent> is a
+# secure delegation with a DS for a key nobody has; deleg, deleg-ext and
+# deleg-mixed are insecure delegations (NSEC/NSEC3 proves no DS).
+
+SIGNED_FAMILIES = [("nsec.test.", "nsec"), ("nsec3.test.", "nsec3")]
+SIGN_VALIDITY = 30 * 86400   # RRSIG expiry: now + 30 days (ldns prints dates past 2106 wrongly)
+
+
+def run_tool(argv, cwd, what):
+    try:
+        p = subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise HarnessError("%s timed out: %s" % (what, " ".join(argv)))
+    if p.returncode != 0:
+        raise HarnessError("%s failed (status %d): %s\n%s" % (what, p.returncode, " ".join(argv),
+                                                              p.stderr.decode("utf-8", "replace")))
+    return p.stdout.decode("utf-8", "replace").strip()
+
+
+def sign_zones(workdir, zones_dir, keygen, signzone):
+    """Sign the zone families; returns ([(name, path)], {name: 'nsec'|'nsec3'}, [families])."""
+    sdir = os.path.join(workdir, "signed")
+    os.makedirs(sdir, exist_ok=True)
+    now = int(time.time())
+    stamp = lambda t: time.strftime("%Y%m%d%H%M%S", time.gmtime(t))   # noqa: E731
+    inception, expiry = stamp(now - 3600), stamp(now + SIGN_VALIDITY)
+    with open(os.path.join(zones_dir, "example.test.zone")) as f:
+        parent_text = f.read()
+    with open(os.path.join(zones_dir, "sub.example.test.zone")) as f:
+        child_text = f.read()
+    zones, kinds, families = [], {}, []
+    t0 = time.monotonic()
+
+    def sign(name, text, kind):
+        src = os.path.join(sdir, name + "zone.src")
+        out = os.path.join(sdir, name + "zone.signed")
+        with open(src, "w") as f:
+            f.write(text)
+        ksk = run_tool([keygen, "-a", "ECDSAP256SHA256", "-k", name], sdir, "ldns-keygen")
+        zsk = run_tool([keygen, "-a", "ECDSAP256SHA256", name], sdir, "ldns-keygen")
+        argv = [signzone, "-i", inception, "-e", expiry, "-f", out]
+        if kind == "nsec3":
+            argv += ["-n", "-a", "1", "-t", "0", "-s", ""]
+        run_tool(argv + [src, ksk, zsk], sdir, "ldns-signzone")
+        with open(os.path.join(sdir, ksk + ".ds")) as f:
+            ds = f.read().strip()
+        return out, ds
+
+    for parent, kind in SIGNED_FAMILIES:
+        child = "sub." + parent
+        child_path, child_ds = sign(child, child_text.replace("sub.example.test.", child), kind)
+        ptext = parent_text.replace("example.test.", parent)
+        ptext += "\n; DS of the served child zone, added by differential.py\n%s\n" % child_ds
+        parent_path, _ = sign(parent, ptext, kind)
+        family = [(parent, parent_path), (child, child_path)]
+        families.append((family, kind))
+        for n, path in family:
+            zones.append((n, path))
+            kinds[n] = kind
+    log("signed %s with ldns-signzone (ECDSA P-256, expiry %s) in %.1f s"
+        % (", ".join(n for n, _ in zones), expiry, time.monotonic() - t0))
+    return zones, kinds, families
+
+
+TYPES_SIGNED = TYPES_ALL + ["NSEC3PARAM"]
+TYPES_SIGNED_DO0 = ["A", "TXT", "NS", "DS", "DNSKEY", "NSEC", "NSEC3", "RRSIG", "ANY", "SOA"]
+TYPES_SIGNED_SHORT = TYPES_SHORT + ["NSEC3", "RRSIG", "DNSKEY"]
+
+
+class SignedGenerator(Generator):
+    """Queries for the signed families: every category of the unsigned run, with
+    DO=1 (most) and DO=0, plus the names and types only a signed zone has."""
+
+    def dq(self, cat, qname, qtype, do=None, **kw):
+        r = self.rng
+        if do is None:
+            do = r.random() < 0.75
+        if do:
+            kw.setdefault("edns", r.choices([512, 1232, 4096], [10, 50, 40])[0])
+        else:
+            kw.setdefault("edns", r.choices([None, 1232, 4096], [40, 35, 25])[0])
+        kw["do"] = do
+        return self.flavoured(cat, qname, qtype, **kw)
+
+    def generate_signed(self, family):
+        r = self.rng
+        owners, cuts = zone_names(family)
+        apex = dns.name.from_text(family[0][0])
+        apexes = sorted(owners)
+        nsec3_owners = set()
+        all_names = set()
+        for a in apexes:
+            for n, types in list(owners[a].items()):
+                if "NSEC3" in types:          # hashed owner names: not names of the zone
+                    nsec3_owners.add(n)
+                    del owners[a][n]
+            all_names |= set(owners[a])
+
+        def below_cut(n, a):
+            return any(n.is_subdomain(c) and c.is_subdomain(a) and c != a for c in cuts)
+
+        dnames = [n for a in apexes for n, t in owners[a].items() if "DNAME" in t]
+        ents = set()
+        for a in apexes:
+            for n in owners[a]:
+                p = n.parent()
+                while p != a and p.is_subdomain(a):
+                    if p not in all_names:
+                        ents.add(p)
+                    p = p.parent()
+        P = apex.to_text()
+
+        # 1. existing names: every type with DO=1, the DNSSEC-relevant ones with DO=0
+        for a in apexes:
+            for n in sorted(owners[a]):
+                t = owners[a][n]
+                cat = ("apex" if n == a else "deleg" if below_cut(n, a) else
+                       "wildlit" if n.labels[0] == b"*" else "dname" if "DNAME" in t else
+                       "cname" if "CNAME" in t else "exist")
+                for qt in TYPES_SIGNED:
+                    self.dq(cat, n.to_text(), qt, do=True)
+                for qt in TYPES_SIGNED_DO0:
+                    self.dq(cat, n.to_text(), qt, do=False)
+        # 2. empty non-terminals (NODATA proofs; NSEC3 has a record for an ENT)
+        for n in sorted(ents):
+            for qt in TYPES_SIGNED_SHORT:
+                self.dq("ent", n.to_text(), qt, do=True)
+            for qt in ["A", "NSEC", "DS"]:
+                self.dq("ent", n.to_text(), qt, do=False)
+        # 3. missing names (NXDOMAIN proofs)
+        for a in apexes:
+            for _ in range(20 if a == apex else 6):
+                self.dq("missing", "%s.%s" % (random_label(r), a), r.choice(TYPES_SIGNED_SHORT))
+        leaves = sorted(n for n in all_names if not any(n.is_subdomain(c) for c in cuts)
+                        and n.labels[0] != b"*" and n not in dnames)
+        for _ in range(40):
+            self.dq("missing", "%s.%s" % (random_label(r), r.choice(leaves)), r.choice(TYPES_SIGNED_SHORT))
+        for n in sorted(ents):
+            self.dq("missing", "%s.%s" % (random_label(r), n), r.choice(TYPES_SIGNED_SHORT))
+        # names sorting just before/after the apex and existing names (NSEC edge cases)
+        for n in ["0." + P, "zzzz." + P, "~." + P, "-." + P, "www0." + P, "wwv." + P,
+                  "a." + P, "a.a.b.c." + P, "c0." + P, "\\000." + P]:
+            self.dq("missing", n, "A", do=True)
+
+        # 4. wildcard answers, wildcard NODATA, names the wildcard does not cover
+        wild_types = ["A", "TXT", "MX", "AAAA", "ANY", "NS", "CNAME", "DS", "SOA", "NSEC", "RRSIG", "DNSKEY"]
+        for _ in range(40):
+            self.dq("wild", "%s.wild.%s" % (random_label(r), P), r.choice(wild_types))
+        for _ in range(15):
+            self.dq("wild", "%s.%s.wild.%s" % (random_label(r), random_label(r), P), r.choice(["A", "TXT", "AAAA"]))
+        for _ in range(10):
+            self.dq("wild", "%s.explicit.wild.%s" % (random_label(r), P), r.choice(["A", "TXT"]))
+            self.dq("wild", "%s.ent.wild.%s" % (random_label(r), P), r.choice(["A", "TXT"]))
+        # a wildcard name with DO: both wildcard answer and wildcard NODATA, with each transport
+        for qt in ["A", "TXT", "AAAA", "NSEC", "RRSIG"]:
+            for tr in ["udp", "tcp"]:
+                self.dq("wild", "w%s.wild.%s" % (qt.lower(), P), qt, do=True, transport=tr, edns=4096)
+        # 5. below a DNAME (synthesised CNAME, signed DNAME)
+        for d in dnames:
+            for b in ["www", "deep.www", "nothere"]:
+                for qt in ["A", "TXT", "CNAME", "DNAME", "RRSIG"]:
+                    self.dq("dname-below", "%s.%s" % (b, d.to_text()), qt)
+        # 6. delegations: secure (DS) and insecure (no-DS proof), at and below the cut
+        for c in sorted(cuts):
+            for b in ["", "www.", "ns1.", "nx."]:
+                for qt in ["A", "NS", "DS", "TXT", "ANY", "SOA", "NSEC", "DNSKEY", "RRSIG"]:
+                    self.dq("deleg", b + c.to_text(), qt, do=True)
+                for qt in ["A", "NS", "DS"]:
+                    self.dq("deleg", b + c.to_text(), qt, do=False)
+        # 7. NSEC3 owner names (RFC 5155 §7.2.8: not names of the zone) and names below them
+        for n in sorted(nsec3_owners)[:12]:
+            for qt in ["A", "NSEC3", "RRSIG", "ANY"]:
+                self.dq("nsec3-owner", n.to_text(), qt, do=True)
+            self.dq("nsec3-owner", n.to_text(), "NSEC3", do=False)
+            self.dq("nsec3-owner", "x." + n.to_text(), "A", do=True)
+        # 8. large RRsets with their signatures: every size x transport
+        for n in ["big." + P, "bigtxt." + P]:
+            for qt in ["A", "TXT", "RRSIG", "ANY"]:
+                for edns in [512, 1232, 4096]:
+                    for tr in ["udp", "tcp"]:
+                        self.dq("big", n, qt, do=True, transport=tr, edns=edns, case=0.5)
+        self.dq("big", "big." + P, "A", do=False, transport="udp", edns=None)
+        return self.queries
+
+
+# --------------------------------------------------------------------------
 # Exchange and normalisation
 
 SECTIONS = ("answer", "authority", "additional")
@@ -947,7 +1162,7 @@ def same_response(a, b):
 # --------------------------------------------------------------------------
 # Expected differences
 
-RULE_KEYS = {"n", "cat", "qname", "qtype", "qclass", "transport", "edns", "do", "rd", "note",
+RULE_KEYS = {"n", "cat", "qname", "qtype", "qclass", "transport", "edns", "do", "rd", "note", "zone", "dnssec",
              "field", "what", "owner", "rrtype", "apex", "tc", "ref", "sut"}
 
 
@@ -1015,6 +1230,10 @@ def parse_args():
                    "(default: %s)" % " ".join(DEFAULT_ZONES))
     p.add_argument("--expected", default=os.path.join(HERE, "expected_differences.txt"),
                    help="expected-differences file ('' for none)")
+    p.add_argument("--no-signed", dest="signed", action="store_false",
+                   help="leave out the signed zones (nsec.test., nsec3.test. and their children)")
+    p.add_argument("--ldns-keygen", default="ldns-keygen")
+    p.add_argument("--ldns-signzone", default="ldns-signzone")
     p.add_argument("--seed", type=int, default=20240601)
     p.add_argument("--only", action="append", help="run only queries of this category (repeat)")
     p.add_argument("--limit", type=int, default=0, help="send at most N queries")
@@ -1029,19 +1248,20 @@ def parse_args():
     return p.parse_args()
 
 
-def make_server(kind, role, args, workdir, zones, ipv6):
+def make_server(kind, role, args, workdir, zones, ipv6, nsec3_zones=()):
+    kw = {"nsec3_zones": nsec3_zones}
     if kind == "nsd":
-        return Server(kind, role, workdir, zones, ipv6, binary=need_binary(args.nsd, "nsd"))
+        return Server(kind, role, workdir, zones, ipv6, binary=need_binary(args.nsd, "nsd"), **kw)
     if kind == "knot":
-        return Server(kind, role, workdir, zones, ipv6, binary=need_binary(args.knotd, "knotd"))
+        return Server(kind, role, workdir, zones, ipv6, binary=need_binary(args.knotd, "knotd"), **kw)
     if kind == "bind":
-        return Server(kind, role, workdir, zones, ipv6, binary=need_binary(args.named, "named"))
+        return Server(kind, role, workdir, zones, ipv6, binary=need_binary(args.named, "named"), **kw)
     if kind == "satellited":
-        return Server(kind, role, workdir, zones, ipv6, binary=need_binary(args.satellited, "satellited"))
+        return Server(kind, role, workdir, zones, ipv6, binary=need_binary(args.satellited, "satellited"), **kw)
     if kind == "cmd":
         if not args.sut_cmd:
             raise HarnessError("--sut cmd needs --sut-cmd")
-        return Server(kind, role, workdir, zones, ipv6, cmd=args.sut_cmd)
+        return Server(kind, role, workdir, zones, ipv6, cmd=args.sut_cmd, **kw)
     raise HarnessError("unknown server kind %s" % kind)
 
 
@@ -1054,23 +1274,44 @@ def run(args):
             raise HarnessError("zone file missing: %s" % path)
         zones.append((name, path))
     ipv6 = have_ipv6() and not args.no_ipv6
-    queries = Generator(args.seed, zones, ipv6).generate()
-    if args.only:
-        queries = [q for q in queries if q.cat in args.only]
-    if args.limit:
-        queries = queries[:args.limit]
-    if args.list_queries:
-        for q in queries:
-            print(q.describe())
-        print("%d queries" % len(queries))
-        return 0
     rules = load_rules(args.expected)
+    if args.signed:
+        keygen = need_binary(args.ldns_keygen, "ldns-keygen (ldnsutils; or --no-signed)")
+        signzone = need_binary(args.ldns_signzone, "ldns-signzone (ldnsutils; or --no-signed)")
 
     workdir = tempfile.mkdtemp(prefix="satellite-diff-")
     servers = []
     try:
-        ref = make_server(args.ref, "ref", args, workdir, zones, ipv6)
-        sut = make_server(args.sut, "sut", args, workdir, zones, ipv6)
+        # the unsigned queries come first and do not depend on the signed zones
+        queries = Generator(args.seed, zones, ipv6).generate()
+        kinds = {}
+        if args.signed:
+            signed, kinds, families = sign_zones(workdir, args.zones_dir, keygen, signzone)
+            zones = zones + signed
+            g = SignedGenerator(args.seed + 1, signed, ipv6, queries)
+            for family, _ in families:
+                g.generate_signed(family)
+        served = sorted((dns.name.from_text(n) for n, _ in zones), key=len, reverse=True)
+        for q in queries:
+            try:
+                qn = dns.name.from_text(q.qname) if q.qname else None
+            except dns.exception.DNSException:
+                qn = None
+            z = next((a for a in served if qn is not None and qn.is_subdomain(a)), None)
+            q.zone = z.to_text().lower() if z else ""
+            q.dnssec = kinds.get(q.zone, "none")
+        if args.only:
+            queries = [q for q in queries if q.cat in args.only]
+        if args.limit:
+            queries = queries[:args.limit]
+        if args.list_queries:
+            for q in queries:
+                print(q.describe())
+            print("%d queries" % len(queries))
+            return 0
+        nsec3_zones = [n for n, k in kinds.items() if k == "nsec3"]
+        ref = make_server(args.ref, "ref", args, workdir, zones, ipv6, nsec3_zones)
+        sut = make_server(args.sut, "sut", args, workdir, zones, ipv6, nsec3_zones)
         servers = [ref, sut]
         for s in servers:
             s.start(args.start_timeout)
@@ -1152,8 +1393,10 @@ def compare_all(args, queries, ref, sut, rules, apexes):
                 printed += 1
                 print("FAIL %s" % q.describe())
                 for d in unexplained:
-                    print("    %-10s %-14s ref: %s" % (d["field"], d["what"], d["ref"]))
-                    print("    %-10s %-14s sut: %s" % ("", "", d["sut"]))
+                    # a TTL difference names its RRset (the values alone do not)
+                    where = " (%s %s)" % (d["owner"], d["rrtype"]) if d["what"] == "ttl" else ""
+                    print("    %-10s %-14s ref: %s%s" % (d["field"], d["what"], d["ref"], where))
+                    print("    %-10s %-14s sut: %s%s" % ("", "", d["sut"], where))
                 if args.verbose:
                     for d, r in explained:
                         print("    (expected %s %s: %s)" % (d["field"], d["what"], r.where))

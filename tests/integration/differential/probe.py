@@ -5,6 +5,7 @@
 #
 #   tests/integration/differential/probe.py 'www.example.test. A' 'example.test. ANY tcp'
 #   tests/integration/differential/probe.py --servers nsd,satellited 'big.example.test. TXT edns=512 do'
+#   tests/integration/differential/probe.py --signed 'nx.nsec3.test. A do'   # also the signed zones
 # Each question: NAME TYPE [tcp] [edns[=SIZE]] [do] [rd] [cd] [class=CH].
 # Loopback only; the servers are stopped on exit.
 
@@ -27,6 +28,8 @@ def main():
     p = argparse.ArgumentParser(description="one question to several servers, answers side by side")
     p.add_argument("--servers", default="nsd,knot,bind,satellited")
     p.add_argument("--satellited", default=os.path.join(D.REPO, "build", "bin", "satellited"))
+    p.add_argument("--signed", action="store_true",
+                   help="also sign and serve nsec.test., nsec3.test. and their children (as differential.py)")
     p.add_argument("questions", nargs="+")
     a = p.parse_args()
     zones = [(n, os.path.abspath(os.path.join(D.ZONES_DIR, n[:-1] + ".zone"))) for n in D.DEFAULT_ZONES]
@@ -34,14 +37,20 @@ def main():
                 "satellited": a.satellited}
     wd = tempfile.mkdtemp(prefix="satellite-probe-")
     servers = []
+    nsec3_zones = []
     try:
+        if a.signed:
+            signed, kinds, _ = D.sign_zones(wd, D.ZONES_DIR, "ldns-keygen", "ldns-signzone")
+            zones += signed
+            nsec3_zones = [n for n, k in kinds.items() if k == "nsec3"]
         for kind in a.servers.split(","):
             if kind not in binaries:
                 sys.exit("unknown server %s (%s)" % (kind, ", ".join(binaries)))
             if not os.access(binaries[kind], os.X_OK):
                 D.log("skipping %s: %s not found" % (kind, binaries[kind]))
                 continue
-            servers.append(D.Server(kind, "p", wd, zones, False, binary=binaries[kind]))
+            servers.append(D.Server(kind, "p", wd, zones, False, binary=binaries[kind],
+                                   nsec3_zones=nsec3_zones))
         for s in servers:
             s.start(10)
         for question in a.questions:
