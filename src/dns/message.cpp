@@ -9,22 +9,6 @@ namespace satellite::dns {
 
 namespace {
 
-// Skips a (possibly compressed) name; returns the position after it or 0.
-std::size_t skip_name(std::span<const std::uint8_t> msg, std::size_t pos) {
-    std::size_t n = msg.size();
-    std::size_t total = 0;
-    while (pos < n) {
-        std::uint8_t l = msg[pos];
-        if ((l & 0xc0) == 0xc0) return pos + 2 <= n ? pos + 2 : 0;
-        if (l & 0xc0) return 0;
-        if (l == 0) return pos + 1;
-        total += 1 + l;
-        if (total > kMaxNameLen) return 0;
-        pos += 1 + l;
-    }
-    return 0;
-}
-
 }  // namespace
 
 ParseStatus parse_query(std::span<const std::uint8_t> msg, Query& q) {

@@ -89,12 +89,6 @@ private:
     bool ok_ = false;
 };
 
-std::size_t skip_name(std::span<const std::uint8_t> m, std::size_t pos) {
-    std::uint8_t buf[dns::kMaxNameLen];
-    std::size_t len;
-    return dns::read_name(m, pos, buf, &len);
-}
-
 struct TsigRecord {
     std::size_t offset = 0;  // start of the TSIG RR in the message
     dns::Name key;

@@ -35,6 +35,24 @@ inline void store32(std::uint8_t* p, std::uint32_t v) {
 std::size_t read_name(std::span<const std::uint8_t> msg, std::size_t pos, std::uint8_t* out,
                       std::size_t* out_len);
 
+// Skips a possibly compressed name at `pos` without copying it: the
+// position after it, or 0 if it is malformed. (Where the name leads through
+// its pointers is not checked; read_name does that.)
+inline std::size_t skip_name(std::span<const std::uint8_t> msg, std::size_t pos) {
+    const std::size_t n = msg.size();
+    std::size_t total = 0;
+    while (pos < n) {
+        const std::uint8_t l = msg[pos];
+        if ((l & 0xc0) == 0xc0) return pos + 2 <= n ? pos + 2 : 0;
+        if (l & 0xc0) return 0;
+        if (l == 0) return pos + 1;
+        total += 1 + l;
+        if (total > kMaxNameLen) return 0;
+        pos += 1 + l;
+    }
+    return 0;
+}
+
 // Compression table: where names already written start in the packet.
 // RFC 1035 §4.1.4. Entries remember the label count of the name at that
 // offset so a lookup compares only candidates of the right depth.

@@ -182,7 +182,11 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
     const std::size_t n = recs.size();
     s.record_count_ = 0;
     s.data_.reserve(n * 40);
-    b.rehash(64);
+    // Sized for about one name per two records, so large zones do not
+    // rehash over and over while they load.
+    std::size_t slots = 64;
+    while (slots < n) slots *= 2;
+    b.rehash(slots);
 
     // 1. Validate each record and map its owner to a node.
     std::vector<std::uint32_t> rec_node(n);
