@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the fuzzers (queries, transfer streams) for a bounded time each on a
+# Runs the fuzzers (queries, transfer streams, zone content) for a bounded
+# time each on a
 # copy of their seed corpora.
 #   tests/fuzz/run.sh [SECONDS]          (default 60)
 # Configures and builds the clang fuzz build directory if it is missing
@@ -20,7 +21,7 @@ if [ ! -f "$build/build.ninja" ]; then
     -DSATELLITE_FUZZ=ON -DSATELLITE_SANITIZE=ON \
     -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link
 fi
-ninja -C "$build" -j"$jobs" fuzz_query fuzz_xfr
+ninja -C "$build" -j"$jobs" fuzz_query fuzz_xfr fuzz_zone
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -42,3 +43,4 @@ fuzz() {  # target corpus-name extra-args...
 }
 fuzz fuzz_query query -max_len=4096 -dict="$root/tests/fuzz/query.dict"
 fuzz fuzz_xfr xfr -max_len=65536
+fuzz fuzz_zone zone -max_len=8192
