@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Runs the fuzzers (queries, transfer streams, zone content) for a bounded
-# time each on a
-# copy of their seed corpora.
+# time each on a copy of their seed corpora.
 #   tests/fuzz/run.sh [SECONDS]          (default 60)
 # Configures and builds the clang fuzz build directory if it is missing
 # (BUILD_DIR, default build-fuzz beside the source tree). Crash inputs land in
