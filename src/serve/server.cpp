@@ -35,6 +35,36 @@ Status reuse_port(Socket& s) {
     return {};
 }
 
+// SO_REUSEPORT would let us share a port silently with another process of
+// the same user (a second satellited started by mistake would take half the
+// queries). So first bind once without it: an address anyone holds is an error.
+Status ensure_unused(const ListenAddress& la) {
+    if (la.port == 0) return {};
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(la.host, ec);
+    if (ec) return make_error("listen address '" + la.host + "': " + ec.message());
+    for (int type : {SOCK_DGRAM, SOCK_STREAM}) {
+        int fd = ::socket(addr.is_v6() ? AF_INET6 : AF_INET, type | SOCK_CLOEXEC, 0);
+        if (fd < 0) return make_error(std::string("socket: ") + std::strerror(errno));
+        int one = 1;
+        if (type == SOCK_STREAM) {  // TIME_WAIT leftovers of a restart are fine
+            ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        }
+        if (addr.is_v6()) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        const udp::endpoint ep(addr, la.port);  // only its sockaddr is used
+        int rc = ::bind(fd, ep.data(), static_cast<socklen_t>(ep.size()));
+        int err = errno;
+        ::close(fd);
+        if (rc != 0) {
+            std::string where = (addr.is_v6() ? "[" + la.host + "]" : la.host) + ":" + std::to_string(la.port);
+            return make_error("cannot listen on " + where + (type == SOCK_DGRAM ? " (udp)" : " (tcp)") + ": " +
+                              std::strerror(err) +
+                              (err == EADDRINUSE ? " (is another satellited or DNS server running?)" : ""));
+        }
+    }
+    return {};
+}
+
 }  // namespace
 
 class Worker {
@@ -313,6 +343,10 @@ Status Server::start() {
         workers_.push_back(std::make_unique<Worker>(options_, catalog_, tcp_connections_, stats_));
     }
     for (const auto& la : options_.listen) {
+        if (auto s = ensure_unused(la); !s) {
+            workers_.clear();
+            return s.error();
+        }
         std::uint16_t port = la.port;
         for (auto& w : workers_) {
             auto bound = w->bind(la, port);
