@@ -782,12 +782,13 @@ private:
         if (const auto* node = t.get("mode")) {
             auto mode = as_choice(*node, "zone.mode", {"presigned", "live", "multi-signer"});
             if (!mode) return mode.error();
-            // Live signing and multi-signer land in later work; never fall back silently.
-            if (*mode != "presigned") {
+            // Multi-signer lands in later work; never fall back silently.
+            if (*mode == "multi-signer") {
                 return at(*node, "zone.mode " + quote(*mode) +
-                                     " is not available yet in this build; use \"presigned\"");
+                                     " is not available yet in this build; use \"presigned\" "
+                                     "or \"live\"");
             }
-            out.mode = Mode::Presigned;
+            out.mode = *mode == "live" ? Mode::Live : Mode::Presigned;
         }
         if (const auto* node = t.get("presigned_verify")) {
             auto v = as_choice(*node, "zone.presigned_verify", {"keys", "full", "off"});
@@ -852,7 +853,7 @@ private:
     Status read_signing(const toml::table& t, Signing& out) const {
         if (auto s = only_keys(
                 t, "[zone.signing]",
-                {"enabled", "algorithm", "denial", "nsec3_iterations", "nsec3_salt",
+                {"enabled", "algorithm", "denial", "nsec3_iterations", "nsec3_salt", "nsec3_opt_out",
                  "signature_validity", "signature_refresh", "zsk_lifetime", "ksk_lifetime"});
             !s) {
             return s;
@@ -881,7 +882,7 @@ private:
                          : *v == "nsec3" ? Denial::Nsec3
                                          : Denial::Compact;
         }
-        for (std::string_view key : {"nsec3_iterations", "nsec3_salt"}) {
+        for (std::string_view key : {"nsec3_iterations", "nsec3_salt", "nsec3_opt_out"}) {
             if (t.contains(key) && out.denial != Denial::Nsec3) {
                 return at(*t.get(key), "zone.signing." + std::string(key) +
                                            " only applies with denial = \"nsec3\"; remove it");
@@ -892,6 +893,11 @@ private:
             auto v = as_integer(*node, "zone.signing.nsec3_iterations", 0, 100);
             if (!v) return v.error();
             out.nsec3_iterations = static_cast<unsigned>(*v);
+        }
+        if (const auto* node = t.get("nsec3_opt_out")) {
+            auto v = as_bool(*node, "zone.signing.nsec3_opt_out");
+            if (!v) return v.error();
+            out.nsec3_opt_out = *v;
         }
         if (const auto* node = t.get("nsec3_salt")) {
             auto v = as_string(*node, "zone.signing.nsec3_salt");

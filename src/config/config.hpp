@@ -62,6 +62,7 @@ struct Signing {
     Denial denial = Denial::Nsec;
     unsigned nsec3_iterations = 0;
     std::string nsec3_salt;  // hex, "" = none
+    bool nsec3_opt_out = false;  // RFC 5155 §6: skip insecure delegations
     std::uint32_t signature_validity = 14 * 86400;  // seconds
     std::uint32_t signature_refresh = 7 * 86400;
     std::uint32_t zsk_lifetime = 90 * 86400;

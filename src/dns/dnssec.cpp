@@ -4,7 +4,10 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/err.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include <algorithm>
 #include <cstring>
@@ -139,15 +142,15 @@ bool rdata_names_lowered(std::uint16_t t) {
     }
 }
 
-// Canonical RDATA: lower-case the embedded names of the types that want it.
-std::vector<std::uint8_t> canonical_rdata(std::uint16_t t, std::span<const std::uint8_t> rd) {
-    std::vector<std::uint8_t> out(rd.begin(), rd.end());
-    if (!rdata_names_lowered(t)) return out;
+// Canonical RDATA: lower-case, in place, the embedded names of the types
+// that want it.
+void canonicalize_rdata(std::uint16_t t, std::uint8_t* rd, std::size_t size) {
+    if (!rdata_names_lowered(t)) return;
     auto lower_name_at = [&](std::size_t off) -> std::size_t {
-        if (off >= out.size()) return 0;
-        std::size_t n = wire_name::length(out.data() + off, out.size() - off);
-        wire_name::lower_copy(out.data() + off, n, out.data() + off);
-        return n;
+        if (off >= size) return 0;
+        std::size_t n = wire_name::length(rd + off, size - off);
+        wire_name::lower_copy(rd + off, n, rd + off);
+        return off + n;
     };
     switch (compress_shape(t)) {
         case RdataShape::Name: lower_name_at(0); break;
@@ -160,7 +163,6 @@ std::vector<std::uint8_t> canonical_rdata(std::uint16_t t, std::span<const std::
             else if (t == type::RRSIG) lower_name_at(18);
             break;
     }
-    return out;
 }
 
 }  // namespace
@@ -187,45 +189,10 @@ Status verify_rrsig(const RrsetView& rrset, std::span<const std::uint8_t> sig,
     }
     std::span<const std::uint8_t> signature = sig.subspan(18 + signer_len);
 
-    // RFC 4034 §3.1.8.1: RRSIG RDATA (less the signature, signer lower-cased)
-    // then the RRset in canonical form and order.
-    std::vector<std::uint8_t> data(sig.begin(), sig.begin() + 18 + static_cast<std::ptrdiff_t>(signer_len));
-    wire_name::lower_copy(data.data() + 18, signer_len, data.data() + 18);
-    // Owner: lower-cased; a wildcard expansion is signed as "*.<last labels>".
-    std::uint8_t owner[kMaxNameLen + 2];
-    std::size_t owner_len = rrset.owner_len;
-    wire_name::lower_copy(rrset.owner, rrset.owner_len, owner);
-    unsigned owner_labels = wire_name::label_count(owner);
-    if (labels < owner_labels) {
-        std::size_t off = 0;
-        for (unsigned i = 0; i < owner_labels - labels; ++i) off += 1 + owner[off];
-        std::uint8_t tmp[kMaxNameLen + 2] = {1, '*'};
-        std::memcpy(tmp + 2, owner + off, owner_len - off);
-        owner_len = owner_len - off + 2;
-        std::memcpy(owner, tmp, owner_len);
-    }
-    std::vector<std::vector<std::uint8_t>> rdatas;
-    for (auto rd : rrset.rdatas) rdatas.push_back(canonical_rdata(rrset.type, rd));
-    // RFC 4034 §6.3: RDATA as left-justified octet strings; duplicates dropped.
-    auto less = [](const std::vector<std::uint8_t>& a, const std::vector<std::uint8_t>& b) {
-        std::size_t n = std::min(a.size(), b.size());
-        int c = n ? std::memcmp(a.data(), b.data(), n) : 0;
-        return c != 0 ? c < 0 : a.size() < b.size();
-    };
-    std::sort(rdatas.begin(), rdatas.end(), less);
-    rdatas.erase(std::unique(rdatas.begin(), rdatas.end(),
-                             [&](const auto& a, const auto& b) { return !less(a, b) && !less(b, a); }),
-                 rdatas.end());
-    for (const auto& rd : rdatas) {
-        data.insert(data.end(), owner, owner + owner_len);
-        std::uint8_t fixed[10];
-        store16(fixed, rrset.type);
-        store16(fixed + 2, rrclass::IN);
-        store32(fixed + 4, original_ttl);
-        store16(fixed + 8, static_cast<std::uint16_t>(rd.size()));
-        data.insert(data.end(), fixed, fixed + 10);
-        data.insert(data.end(), rd.begin(), rd.end());
-    }
+    std::vector<std::uint8_t> data;
+    append_signed_data(rrset, sig.first(18 + signer_len), data);
+    (void)labels;
+    (void)original_ttl;
 
     Pkey pkey = public_key(alg, key.subspan(4));
     if (!pkey) return make_error("unsupported algorithm " + std::to_string(alg) + " or bad key");
@@ -243,6 +210,322 @@ Status verify_rrsig(const RrsetView& rrset, std::span<const std::uint8_t> sig,
         return make_error("signature does not verify");
     }
     return {};
+}
+
+void append_signed_data(const RrsetView& rrset, std::span<const std::uint8_t> prefix,
+                        std::vector<std::uint8_t>& data) {
+    const std::size_t base = data.size();
+    data.insert(data.end(), prefix.begin(), prefix.end());
+    const std::size_t signer_len = prefix.size() - 18;
+    wire_name::lower_copy(data.data() + base + 18, signer_len, data.data() + base + 18);
+    const std::uint8_t labels = prefix[3];
+    const std::uint32_t original_ttl = load32(prefix.data() + 4);
+    // Owner: lower-cased; a wildcard expansion is signed as "*.<last labels>".
+    std::uint8_t owner[kMaxNameLen + 2];
+    std::size_t owner_len = rrset.owner_len;
+    wire_name::lower_copy(rrset.owner, rrset.owner_len, owner);
+    unsigned owner_labels = wire_name::label_count(owner);
+    if (labels < owner_labels) {
+        std::size_t off = 0;
+        for (unsigned i = 0; i < owner_labels - labels; ++i) off += 1 + owner[off];
+        std::uint8_t tmp[kMaxNameLen + 2] = {1, '*'};
+        std::memcpy(tmp + 2, owner + off, owner_len - off);
+        owner_len = owner_len - off + 2;
+        std::memcpy(owner, tmp, owner_len);
+    }
+    // Each record's canonical form goes straight into `data`; then the
+    // records are put in RDATA order (RFC 4034 §6.3) and duplicates dropped.
+    struct Rec {
+        std::uint32_t off;  // of the RDATA within data
+        std::uint16_t len;
+    };
+    thread_local std::vector<Rec> recs;
+    thread_local std::vector<std::uint8_t> sorted;
+    recs.clear();
+    const std::size_t body = data.size();
+    for (auto rd : rrset.rdatas) {
+        recs.push_back({static_cast<std::uint32_t>(data.size() - body), static_cast<std::uint16_t>(rd.size())});
+        data.insert(data.end(), rd.begin(), rd.end());
+        canonicalize_rdata(rrset.type, data.data() + data.size() - rd.size(), rd.size());
+    }
+    const std::uint8_t* rdbase = data.data() + body;
+    auto cmp = [rdbase](const Rec& a, const Rec& b) {
+        std::size_t n = std::min(a.len, b.len);
+        int c = n ? std::memcmp(rdbase + a.off, rdbase + b.off, n) : 0;
+        return c != 0 ? c < 0 : a.len < b.len;
+    };
+    if (recs.size() > 1) std::sort(recs.begin(), recs.end(), cmp);
+    sorted.clear();
+    const Rec* prev = nullptr;
+    for (const Rec& r : recs) {
+        if (prev && !cmp(*prev, r) && !cmp(r, *prev)) continue;
+        prev = &r;
+        sorted.insert(sorted.end(), owner, owner + owner_len);
+        std::uint8_t fixed[10];
+        store16(fixed, rrset.type);
+        store16(fixed + 2, rrclass::IN);
+        store32(fixed + 4, original_ttl);
+        store16(fixed + 8, r.len);
+        sorted.insert(sorted.end(), fixed, fixed + 10);
+        sorted.insert(sorted.end(), rdbase + r.off, rdbase + r.off + r.len);
+    }
+    data.resize(body);
+    data.insert(data.end(), sorted.begin(), sorted.end());
+}
+
+// --- keys and signing ------------------------------------------------------
+
+namespace {
+
+EVP_PKEY* as_pkey(void* p) { return static_cast<EVP_PKEY*>(p); }
+
+bool algorithm_fits(std::uint8_t alg, EVP_PKEY* k) {
+    switch (alg) {
+        case 8: case 10: return EVP_PKEY_is_a(k, "RSA") && EVP_PKEY_get_bits(k) >= 1024 && EVP_PKEY_get_bits(k) <= 4096;
+        case 13: return EVP_PKEY_is_a(k, "EC") && EVP_PKEY_get_bits(k) == 256;
+        case 14: return EVP_PKEY_is_a(k, "EC") && EVP_PKEY_get_bits(k) == 384;
+        case 15: return EVP_PKEY_is_a(k, "ED25519");
+        default: return false;
+    }
+}
+
+std::vector<std::uint8_t> bn_param(EVP_PKEY* k, const char* name) {
+    BIGNUM* bn = nullptr;
+    if (EVP_PKEY_get_bn_param(k, name, &bn) != 1) return {};
+    std::vector<std::uint8_t> out(static_cast<std::size_t>(BN_num_bytes(bn)));
+    BN_bn2bin(bn, out.data());
+    BN_free(bn);
+    return out;
+}
+
+// The DNSKEY public key field of a private key.
+std::vector<std::uint8_t> public_field(std::uint8_t alg, EVP_PKEY* k) {
+    std::vector<std::uint8_t> out;
+    switch (alg) {
+        case 8: case 10: {  // RFC 3110 §2
+            auto e = bn_param(k, OSSL_PKEY_PARAM_RSA_E);
+            auto n = bn_param(k, OSSL_PKEY_PARAM_RSA_N);
+            if (e.empty() || n.empty()) return {};
+            if (e.size() < 256) {
+                out.push_back(static_cast<std::uint8_t>(e.size()));
+            } else {
+                out.push_back(0);
+                out.push_back(static_cast<std::uint8_t>(e.size() >> 8));
+                out.push_back(static_cast<std::uint8_t>(e.size()));
+            }
+            out.insert(out.end(), e.begin(), e.end());
+            out.insert(out.end(), n.begin(), n.end());
+            return out;
+        }
+        case 13: case 14: {  // RFC 6605 §4: x || y, without the 0x04 prefix
+            std::uint8_t point[1 + 96 + 1];
+            std::size_t len = 0;
+            EVP_PKEY_set_utf8_string_param(k, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "uncompressed");
+            if (EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &len) != 1 ||
+                len != (alg == 13 ? 65u : 97u) || point[0] != 0x04) {
+                return {};
+            }
+            return {point + 1, point + len};
+        }
+        case 15: {
+            std::size_t len = 32;
+            out.resize(32);
+            if (EVP_PKEY_get_raw_public_key(k, out.data(), &len) != 1 || len != 32) return {};
+            return out;
+        }
+        default:
+            return {};
+    }
+}
+
+}  // namespace
+
+SigningKey::~SigningKey() { EVP_PKEY_free(as_pkey(pkey_)); }
+
+Result<std::shared_ptr<const SigningKey>> SigningKey::generate(std::uint8_t alg) {
+    EVP_PKEY* k = nullptr;
+    switch (alg) {
+        case 8: case 10: k = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(2048)); break;
+        case 13: k = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"); break;
+        case 14: k = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"); break;
+        case 15: k = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"); break;
+        default: return make_error("cannot generate keys for algorithm " + std::to_string(alg));
+    }
+    if (!k) return make_error("OpenSSL could not generate a key for algorithm " + std::to_string(alg));
+    std::shared_ptr<SigningKey> key(new SigningKey());
+    key->algorithm_ = alg;
+    key->pkey_ = k;
+    key->public_key_ = public_field(alg, k);
+    if (key->public_key_.empty()) return make_error("cannot read the public half of a new key");
+    return std::shared_ptr<const SigningKey>(std::move(key));
+}
+
+Result<std::shared_ptr<const SigningKey>> SigningKey::from_pem(std::string_view pem, std::uint8_t alg) {
+    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    if (!bio) return make_error("out of memory");
+    EVP_PKEY* k = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    ERR_clear_error();
+    if (!k) return make_error("the private key is not readable PEM (PKCS#8)");
+    if (!algorithm_fits(alg, k)) {
+        EVP_PKEY_free(k);
+        return make_error("the private key is not a key for algorithm " + std::to_string(alg));
+    }
+    std::shared_ptr<SigningKey> key(new SigningKey());
+    key->algorithm_ = alg;
+    key->pkey_ = k;
+    key->public_key_ = public_field(alg, k);
+    if (key->public_key_.empty()) return make_error("cannot derive the public key");
+    return std::shared_ptr<const SigningKey>(std::move(key));
+}
+
+std::string SigningKey::to_pem() const {
+    BIO* bio = BIO_new(BIO_s_mem());
+    if (!bio) return {};
+    std::string out;
+    if (PEM_write_bio_PrivateKey(bio, as_pkey(pkey_), nullptr, nullptr, 0, nullptr, nullptr) == 1) {
+        char* p = nullptr;
+        long n = BIO_get_mem_data(bio, &p);
+        if (n > 0) out.assign(p, static_cast<std::size_t>(n));
+    }
+    BIO_free(bio);
+    return out;
+}
+
+std::vector<std::uint8_t> SigningKey::dnskey_rdata(std::uint16_t flags) const {
+    std::vector<std::uint8_t> rd(4 + public_key_.size());
+    store16(rd.data(), flags);
+    rd[2] = 3;  // RFC 4034 §2.1.2
+    rd[3] = algorithm_;
+    std::copy(public_key_.begin(), public_key_.end(), rd.begin() + 4);
+    return rd;
+}
+
+std::size_t SigningKey::max_signature_size() const {
+    switch (algorithm_) {
+        case 13: return 64;
+        case 14: return 96;
+        case 15: return 64;
+        default: return static_cast<std::size_t>(EVP_PKEY_get_size(as_pkey(pkey_)));
+    }
+}
+
+Signer::Signer(std::shared_ptr<const SigningKey> key) : key_(std::move(key)) {
+    EVP_PKEY* k = as_pkey(key_->pkey_);
+    if (key_->algorithm_ == 15) {
+        md_ctx_ = EVP_MD_CTX_new();
+        return;
+    }
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, k, nullptr);
+    if (!ctx || EVP_PKEY_sign_init(ctx) != 1) {
+        EVP_PKEY_CTX_free(ctx);
+        return;
+    }
+    if (key_->algorithm_ == 8 || key_->algorithm_ == 10) {
+        // RFC 5702 §3: PKCS #1 v1.5 over the DigestInfo of SHA-256 / SHA-512.
+        if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
+            EVP_PKEY_CTX_set_signature_md(ctx, digest_for(key_->algorithm_)) != 1) {
+            EVP_PKEY_CTX_free(ctx);
+            return;
+        }
+    }
+    pkey_ctx_ = ctx;
+}
+
+Signer::~Signer() {
+    EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(md_ctx_));
+    EVP_PKEY_CTX_free(static_cast<EVP_PKEY_CTX*>(pkey_ctx_));
+}
+
+std::size_t Signer::sign(std::span<const std::uint8_t> data, std::uint8_t* out) {
+    const std::uint8_t alg = key_->algorithm_;
+    if (alg == 15) {
+        auto* ctx = static_cast<EVP_MD_CTX*>(md_ctx_);
+        std::size_t len = 64;
+        if (!ctx || EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, as_pkey(key_->pkey_)) != 1 ||
+            EVP_DigestSign(ctx, out, &len, data.data(), data.size()) != 1) {
+            return 0;
+        }
+        return len;
+    }
+    auto* ctx = static_cast<EVP_PKEY_CTX*>(pkey_ctx_);
+    if (!ctx) return 0;
+    std::uint8_t digest[EVP_MAX_MD_SIZE];
+    unsigned dlen = 0;
+    if (EVP_Digest(data.data(), data.size(), digest, &dlen, digest_for(alg), nullptr) != 1) return 0;
+    if (alg == 8 || alg == 10) {
+        std::size_t len = key_->max_signature_size();
+        if (EVP_PKEY_sign(ctx, out, &len, digest, dlen) != 1) return 0;
+        return len;
+    }
+    // ECDSA: DER from OpenSSL → r||s, each padded to the field size (RFC 6605 §4).
+    std::uint8_t der[160];
+    std::size_t der_len = sizeof der;
+    if (EVP_PKEY_sign(ctx, der, &der_len, digest, dlen) != 1) return 0;
+    const unsigned char* p = der;
+    ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len));
+    if (!sig) return 0;
+    const std::size_t half = alg == 13 ? 32 : 48;
+    const BIGNUM* r = ECDSA_SIG_get0_r(sig);
+    const BIGNUM* s = ECDSA_SIG_get0_s(sig);
+    bool ok = BN_bn2binpad(r, out, static_cast<int>(half)) == static_cast<int>(half) &&
+              BN_bn2binpad(s, out + half, static_cast<int>(half)) == static_cast<int>(half);
+    ECDSA_SIG_free(sig);
+    return ok ? 2 * half : 0;
+}
+
+bool sign_rrset(Signer& signer, std::uint16_t tag, const Name& zone, const RrsetView& rrset,
+                std::uint32_t ttl, RrsigTimes times, std::vector<std::uint8_t>& scratch,
+                std::vector<std::uint8_t>& out) {
+    const std::size_t start = out.size();
+    std::uint8_t head[18];
+    store16(head, rrset.type);
+    head[2] = signer.key().algorithm();
+    unsigned labels = wire_name::label_count(rrset.owner);
+    if (rrset.owner_len > 1 && rrset.owner[0] == 1 && rrset.owner[1] == '*') --labels;  // RFC 4034 §3.1.3
+    head[3] = static_cast<std::uint8_t>(labels);
+    store32(head + 4, ttl);
+    store32(head + 8, times.expiration);
+    store32(head + 12, times.inception);
+    store16(head + 16, tag);
+    out.insert(out.end(), head, head + 18);
+    // RFC 4034 §3.1.7 / RFC 6840 §5.1: the signer name in lower case.
+    const Name lower = zone.lowered();
+    out.insert(out.end(), lower.data(), lower.data() + lower.size());
+    scratch.clear();
+    append_signed_data(rrset, std::span<const std::uint8_t>(out.data() + start, out.size() - start), scratch);
+    const std::size_t sig_at = out.size();
+    out.resize(sig_at + signer.key().max_signature_size());
+    std::size_t n = signer.sign(scratch, out.data() + sig_at);
+    if (n == 0) {
+        out.resize(start);
+        return false;
+    }
+    out.resize(sig_at + n);
+    return true;
+}
+
+std::vector<std::uint8_t> ds_rdata(const Name& owner, std::span<const std::uint8_t> dnskey,
+                                   std::uint8_t digest_type) {
+    const EVP_MD* md = digest_type == 2 ? EVP_sha256() : digest_type == 4 ? EVP_sha384() : nullptr;
+    if (!md || dnskey.size() < 4) return {};
+    const Name lower = owner.lowered();
+    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+    std::uint8_t digest[EVP_MAX_MD_SIZE];
+    unsigned dlen = 0;
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1 ||
+        EVP_DigestUpdate(ctx.get(), lower.data(), lower.size()) != 1 ||
+        EVP_DigestUpdate(ctx.get(), dnskey.data(), dnskey.size()) != 1 ||
+        EVP_DigestFinal_ex(ctx.get(), digest, &dlen) != 1) {
+        return {};
+    }
+    const std::uint16_t tag = key_tag(dnskey);
+    std::vector<std::uint8_t> rd(4 + dlen);
+    store16(rd.data(), tag);
+    rd[2] = dnskey[3];
+    rd[3] = digest_type;
+    std::copy(digest, digest + dlen, rd.begin() + 4);
+    return rd;
 }
 
 }  // namespace satellite::dns

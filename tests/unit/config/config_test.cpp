@@ -804,16 +804,49 @@ permissions = []
 
 // --- modes and signing ----------------------------------------------------------
 
-TEST_F(ConfigTest, LiveAndMultiSignerModesAreRefusedForNow) {
+TEST_F(ConfigTest, MultiSignerIsRefusedForNowAndUnknownModesAlways) {
     const std::string head = "[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\"]\n";
-    EXPECT_TRUE(
-        fails_at(head + "mode = \"live\"\n", 4, 8,
-                 R"(zone.mode "live" is not available yet in this build; use "presigned")"));
     EXPECT_TRUE(fails_at(head + "mode = \"multi-signer\"\n[zone.signing]\nenabled = true\n", 4, 8,
                          R"(zone.mode "multi-signer" is not available yet in this build)"));
     EXPECT_TRUE(
         fails_at(head + "mode = \"signed\"\n", 4, 8,
                  R"(zone.mode "signed" is unknown; use "presigned", "live" or "multi-signer")"));
+}
+
+TEST_F(ConfigTest, LiveZoneTakesItsSigningTable) {
+    auto cfg = config::parse(R"(
+[[zone]]
+name = "example.com."
+primaries = ["192.0.2.1"]
+mode = "live"
+[zone.signing]
+enabled = true
+algorithm = 15
+denial = "nsec3"
+nsec3_opt_out = true
+nsec3_salt = "abcd"
+signature_validity = "30s"
+signature_refresh = "10s"
+)",
+                             "/tmp/satellite.toml");
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    const auto& z = cfg->zones.at(0);
+    EXPECT_EQ(z.mode, config::Mode::Live);
+    ASSERT_TRUE(z.signing.has_value());
+    EXPECT_TRUE(z.signing->enabled);
+    EXPECT_EQ(z.signing->algorithm, 15);
+    EXPECT_EQ(z.signing->denial, config::Denial::Nsec3);
+    EXPECT_TRUE(z.signing->nsec3_opt_out);
+    EXPECT_EQ(z.signing->nsec3_salt, "abcd");
+    EXPECT_EQ(z.signing->signature_validity, 30u);
+    EXPECT_EQ(z.signing->signature_refresh, 10u);
+    // Without the table a live zone starts disabled (served unsigned).
+    auto bare = config::parse("[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\"]\n"
+                              "mode = \"live\"\n",
+                              "/tmp/satellite.toml");
+    ASSERT_TRUE(bare) << bare.error().message;
+    EXPECT_EQ(bare->zones.at(0).mode, config::Mode::Live);
+    EXPECT_FALSE(bare->zones.at(0).signing.has_value());
 }
 
 TEST_F(ConfigTest, SigningOnAPresignedZoneIsRefused) {
