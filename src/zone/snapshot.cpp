@@ -172,9 +172,11 @@ private:
 };
 
 Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
-                                                       const dns::RecordList& recs) {
+                                                       const dns::RecordList& recs,
+                                                       std::shared_ptr<const OnlineSigning> online) {
     auto snap = std::shared_ptr<Snapshot>(new Snapshot());
     Snapshot& s = *snap;
+    s.online_ = std::move(online);
     SnapshotBuilder b(s);
     s.origin_ = origin;
     s.origin_lc_ = origin.lowered();

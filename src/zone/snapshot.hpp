@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "dns/dnssec.hpp"
 #include "dns/name.hpp"
 #include "dns/records.hpp"
 #include "util/result.hpp"
@@ -54,6 +55,19 @@ struct Rrset {
     std::uint16_t type;
     std::uint16_t rr_count;
     std::uint32_t sigs = kNone;  // index into signatures(): the RRSIGs covering this RRset
+};
+
+// Compact denial of existence (RFC 9824): what the query path needs to
+// sign the NSEC records of names that do not exist, at query time. The
+// snapshot of such a zone holds, pre-signed, an NSEC at every name that
+// exists (next name "\000.<owner>", its types plus NSEC and RRSIG),
+// empty non-terminals and delegations included.
+struct OnlineSigning {
+    std::shared_ptr<const dns::SigningKey> zsk;
+    std::uint16_t key_tag = 0;
+    std::uint32_t validity = 0;   // seconds an online signature is valid from now
+    std::uint32_t inception_offset = 3600;  // inception backdated this much
+    std::uint32_t nsec_ttl = 0;   // RFC 9077: min(SOA TTL, SOA MINIMUM)
 };
 
 class Snapshot {
@@ -118,13 +132,17 @@ public:
     std::uint32_t retry() const { return retry_; }
     std::uint32_t expire() const { return expire_; }
 
+    // Set when this zone signs its denial at query time (RFC 9824).
+    const OnlineSigning* online() const { return online_.get(); }
+
     // All records in canonical order (for transfers out, dumps, IXFR).
     dns::RecordList to_records() const;
 
 private:
     friend class SnapshotBuilder;
-    friend Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name&,
-                                                                  const dns::RecordList&);
+    friend Result<std::shared_ptr<const Snapshot>> build_snapshot(
+        const dns::Name&, const dns::RecordList&, std::shared_ptr<const OnlineSigning>);
+    std::shared_ptr<const OnlineSigning> online_;
     dns::Name origin_;
     dns::Name origin_lc_;
     std::uint32_t serial_ = 0;
@@ -159,7 +177,8 @@ private:
 // outside the zone, class other than IN, malformed RDATA, no SOA or several
 // at the apex, no apex NS, CNAME beside other data (RFC 2181 §10.1), more
 // than one CNAME or DNAME at a name.
-Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
-                                                       const dns::RecordList& records);
+Result<std::shared_ptr<const Snapshot>> build_snapshot(
+    const dns::Name& origin, const dns::RecordList& records,
+    std::shared_ptr<const OnlineSigning> online = nullptr);
 
 }  // namespace satellite::zone
