@@ -6,11 +6,14 @@
 #include <boost/asio/post.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <random>
 
 #include "dns/zonefile.hpp"
+#include "modes/keys.hpp"
+#include "modes/live.hpp"
 #include "modes/modes.hpp"
 #include "zone/store.hpp"
 
@@ -66,25 +69,8 @@ std::int64_t load_last_check(const std::string& dir, const dns::Name& origin) {
 
 }  // namespace
 
-// The mode pipeline, then the snapshot: what every source of zone data goes
-// through before it may be published.
-static Result<std::shared_ptr<const zone::Snapshot>> prepare_zone(const config::Zone& cfg,
-                                                           const dns::Name& origin,
-                                                           const dns::RecordList& records) {
-    modes::PresignedPolicy policy;
-    policy.allow_nsec3 = cfg.allow_nsec3;
-    policy.expiry_warning_s = cfg.expiry_warning;
-    policy.verify = cfg.presigned_verify == "off"    ? modes::Verify::Off
-                    : cfg.presigned_verify == "full" ? modes::Verify::Full
-                                                     : modes::Verify::Keys;
-    auto report = modes::check_presigned(origin, records, policy, now_unix());
-    if (!report) return report.error();
-    if (!report->warning.empty()) spdlog::warn("zone {}: {}", cfg.name, report->warning);
-    return zone::build_snapshot(origin, records);
-}
-
 struct ZoneManager::Zone {
-    explicit Zone(asio::io_context& io) : refresh_timer(io), expire_timer(io) {}
+    explicit Zone(asio::io_context& io) : refresh_timer(io), expire_timer(io), resign_timer(io) {}
     config::Zone cfg;
     dns::Name origin;
     bool secondary = false;
@@ -96,6 +82,11 @@ struct ZoneManager::Zone {
     std::int64_t file_mtime = -1;
     asio::steady_timer refresh_timer;
     asio::steady_timer expire_timer;
+    // Live signing: the zone's keys (read or made on first use) and the
+    // timer that keeps signatures fresh.
+    asio::steady_timer resign_timer;
+    std::optional<modes::ZoneKeys> keys;
+    std::int64_t next_resign = 0;
     bool busy = false, again = false, removed = false, queued = false;
     std::int64_t last_check = 0, last_transfer = 0, last_failure = 0;
     std::int64_t next_refresh = 0, expires_at = 0;
@@ -103,6 +94,129 @@ struct ZoneManager::Zone {
     unsigned failures = 0;
     std::chrono::steady_clock::time_point started;
 };
+
+namespace {
+
+bool signing_enabled(const config::Zone& cfg) {
+    return cfg.mode == config::Mode::Live && cfg.signing && cfg.signing->enabled;
+}
+
+modes::LivePolicy live_policy(const config::Signing& sc) {
+    modes::LivePolicy p;
+    p.denial = sc.denial == config::Denial::Nsec3     ? modes::Denial::Nsec3
+               : sc.denial == config::Denial::Compact ? modes::Denial::Compact
+                                                      : modes::Denial::Nsec;
+    p.nsec3_iterations = static_cast<std::uint16_t>(sc.nsec3_iterations);
+    for (std::size_t i = 0; i + 1 < sc.nsec3_salt.size(); i += 2) {
+        p.nsec3_salt.push_back(static_cast<std::uint8_t>(std::stoi(sc.nsec3_salt.substr(i, 2), nullptr, 16)));
+    }
+    p.nsec3_opt_out = sc.nsec3_opt_out;
+    p.validity = sc.signature_validity;
+    p.refresh = sc.signature_refresh;
+    return p;
+}
+
+bool same_signing(const std::optional<config::Signing>& a, const std::optional<config::Signing>& b) {
+    if (a.has_value() != b.has_value()) return false;
+    if (!a) return true;
+    return a->enabled == b->enabled && a->algorithm == b->algorithm && a->denial == b->denial &&
+           a->nsec3_iterations == b->nsec3_iterations && a->nsec3_salt == b->nsec3_salt &&
+           a->nsec3_opt_out == b->nsec3_opt_out && a->signature_validity == b->signature_validity &&
+           a->signature_refresh == b->signature_refresh;
+}
+
+}  // namespace
+
+// The mode pipeline, then the snapshot: what every source of zone data goes
+// through before it may be published (DESIGN.md §3).
+Result<std::shared_ptr<const zone::Snapshot>> ZoneManager::prepare(Zone& z, const dns::RecordList& records,
+                                                                  bool ours) {
+    const config::Zone& cfg = z.cfg;
+    if (cfg.mode == config::Mode::Live) {
+        if (!signing_enabled(cfg)) {
+            // DNSSEC state "disabled": the primary's data, served unsigned.
+            return modes::strip_signer_records(z.origin, records);
+        }
+        const std::int64_t now = now_unix();
+        if (!z.keys) {
+            auto keys = modes::load_or_create_keys(state_dir_, z.origin,
+                                                   static_cast<std::uint8_t>(cfg.signing->algorithm), now);
+            if (!keys) return make_error("DNSSEC keys: " + keys.error().message);
+            spdlog::info("zone {}: signing with KSK {} and ZSK {} (algorithm {}) from {}", cfg.name,
+                         keys->ksk.tag, keys->zsk.tag, cfg.signing->algorithm,
+                         modes::key_directory(state_dir_, z.origin));
+            z.keys = std::move(*keys);
+        }
+        auto t0 = std::chrono::steady_clock::now();
+        auto signed_zone = modes::sign_zone(z.origin, records, *z.keys, live_policy(*cfg.signing),
+                                            z.snapshot.get(), now);
+        if (!signed_zone) return signed_zone.error();
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+        spdlog::info("zone {}: signed serial {} ({} signatures made, {} kept) in {} ms{}", cfg.name,
+                     signed_zone->snapshot->serial(), signed_zone->made, signed_zone->kept, ms,
+                     signed_zone->dropped && !ours ? "; dropped " + std::to_string(signed_zone->dropped) +
+                                                " DNSSEC records from the primary"
+                                          : std::string());
+        z.next_resign = signed_zone->next_resign;
+        return signed_zone->snapshot;
+    }
+    modes::PresignedPolicy policy;
+    policy.allow_nsec3 = cfg.allow_nsec3;
+    policy.expiry_warning_s = cfg.expiry_warning;
+    policy.verify = cfg.presigned_verify == "off"    ? modes::Verify::Off
+                    : cfg.presigned_verify == "full" ? modes::Verify::Full
+                                                     : modes::Verify::Keys;
+    auto report = modes::check_presigned(z.origin, records, policy, now_unix());
+    if (!report) return report.error();
+    if (!report->warning.empty()) spdlog::warn("zone {}: {}", cfg.name, report->warning);
+    return zone::build_snapshot(z.origin, records);
+}
+
+// Signature upkeep: re-sign what is due, keep the rest, publish.
+void ZoneManager::arm_resign(Zone& z) {
+    z.resign_timer.cancel();
+    if (!signing_enabled(z.cfg) || !z.snapshot || z.next_resign == 0) return;
+    const std::int64_t delay = std::max<std::int64_t>(1, z.next_resign - now_unix());
+    z.resign_timer.expires_after(std::chrono::seconds(delay));
+    std::string key = z.origin.lowered().to_string();
+    z.resign_timer.async_wait([this, key](boost::system::error_code ec) {
+        if (ec || stopping_) return;
+        auto it = zones_.find(key);
+        if (it == zones_.end() || it->second->removed) return;
+        resign(*it->second, "signature refresh");
+    });
+}
+
+void ZoneManager::resign(Zone& z, const char* why) {
+    if (!z.snapshot) return;
+    spdlog::debug("zone {}: re-signing ({})", z.cfg.name, why);
+    auto snap = prepare(z, z.snapshot->to_records(), true);
+    if (!snap) {
+        z.last_failure = now_unix();
+        z.last_error = std::string(why) + ": " + snap.error().message;
+        spdlog::error("zone {}: {} failed: {}; still serving serial {}, retrying in 60 s", z.cfg.name, why,
+                      snap.error().message, z.snapshot->serial());
+        z.next_resign = now_unix() + 60;
+        arm_resign(z);
+        return;
+    }
+    z.snapshot = *snap;
+    publish();
+    dump(z);
+    arm_resign(z);
+}
+
+// Test hook: SATELLITE_DUMP_DIR=<dir> writes each published live-signed
+// zone to <dir>/<zone>.zone, for ldns-verify-zone.
+void ZoneManager::dump(const Zone& z) const {
+    const char* dir = std::getenv("SATELLITE_DUMP_DIR");
+    if (!dir || !*dir || !z.snapshot || z.cfg.mode != config::Mode::Live) return;
+    std::string name = z.origin.lowered().to_string();
+    if (name.size() > 1) name.pop_back();
+    if (auto s = dns::write_zone_file(std::string(dir) + "/" + name + ".zone", z.snapshot->to_records()); !s) {
+        spdlog::warn("zone {}: dump failed: {}", z.cfg.name, s.error().message);
+    }
+}
 
 ZoneManager::ZoneManager(asio::io_context& control, Published<zone::Catalog>& catalog)
     : io_(control), catalog_(catalog) {}
@@ -114,6 +228,7 @@ void ZoneManager::shutdown() {
     for (auto& [k, z] : zones_) {
         z->refresh_timer.cancel();
         z->expire_timer.cancel();
+        z->resign_timer.cancel();
     }
 }
 
@@ -141,6 +256,12 @@ void ZoneManager::configure(const config::Config& cfg) {
             z->secondary = secondary;
         }
         const bool fresh = z->cfg.name.empty();
+        const bool resign_now = !fresh && z->snapshot &&
+                                (z->cfg.mode != zc.mode || !same_signing(z->cfg.signing, zc.signing));
+        if (!fresh && (z->cfg.mode != zc.mode || !z->cfg.signing || !zc.signing ||
+                       z->cfg.signing->algorithm != zc.signing->algorithm)) {
+            z->keys.reset();  // read again (and checked against the algorithm) on next use
+        }
         z->cfg = zc;
         z->tsig = nullptr;
         if (!zc.tsig_key.empty()) {
@@ -158,12 +279,20 @@ void ZoneManager::configure(const config::Config& cfg) {
         } else if (fresh) {
             load_from_disk(*z);
         }
+        if (resign_now && z->snapshot) {
+            // A changed mode or [zone.signing]: sign (or unsign) the data we have.
+            asio::post(io_, [this, key] {
+                auto it = zones_.find(key);
+                if (it != zones_.end() && !it->second->removed) resign(*it->second, "configuration change");
+            });
+        }
     }
     for (auto& [k, z] : zones_) {
         if (next.find(k) == next.end() || next[k] != z) {
             z->removed = true;
             z->refresh_timer.cancel();
             z->expire_timer.cancel();
+            z->resign_timer.cancel();
             spdlog::info("zone {} removed", z->origin.to_string());
         }
     }
@@ -191,7 +320,7 @@ void ZoneManager::load_local_file(Zone& z) {
     if (z.snapshot && mtime == z.file_mtime && z.source == z.cfg.file) return;
     auto t0 = std::chrono::steady_clock::now();
     auto records = dns::read_zone_file(z.cfg.file, z.origin);
-    auto snap = records ? prepare_zone(z.cfg, z.origin, *records)
+    auto snap = records ? prepare(z, *records)
                         : Result<std::shared_ptr<const zone::Snapshot>>(records.error());
     if (!snap) {
         z.last_failure = now_unix();
@@ -211,6 +340,8 @@ void ZoneManager::load_local_file(Zone& z) {
     z.file_mtime = mtime;
     z.source = z.cfg.file;
     z.last_transfer = z.last_check = now_unix();
+    dump(z);
+    arm_resign(z);
 }
 
 void ZoneManager::load_from_disk(Zone& z) {
@@ -249,12 +380,14 @@ void ZoneManager::load_from_disk(Zone& z) {
                              z.cfg.name, sz.serial);
             }
         }
-        auto snap = prepare_zone(z.cfg, z.origin, sz.records);
+        auto snap = prepare(z, sz.records);
         if (!snap) {
             spdlog::error("zone {}: stored copy is unusable ({}); transferring afresh", z.cfg.name,
                           snap.error().message);
         } else {
             z.snapshot = *snap;
+            dump(z);
+            arm_resign(z);
             z.source = sz.source;
             z.last_transfer = sz.last_transfer;
             z.last_check = std::max(sz.last_check, load_last_check(state_dir_, z.origin));
@@ -396,7 +529,7 @@ void ZoneManager::succeeded(Zone& z, const std::string& primary, xfr::TransferCl
             spdlog::debug("zone {}: serial {} is current at {}", z.cfg.name, z.snapshot->serial(), primary);
             break;
         case xfr::TransferClient::Outcome::Full: {
-            auto snap = prepare_zone(z.cfg, z.origin, client.full());
+            auto snap = prepare(z, client.full());
             if (!snap) return reject("zone data refused: " + snap.error().message);
             install(z, *snap, primary);
             save_last_check(state_dir_, z.origin, now);
@@ -411,7 +544,7 @@ void ZoneManager::succeeded(Zone& z, const std::string& primary, xfr::TransferCl
         case xfr::TransferClient::Outcome::Incremental: {
             auto records = zone::apply_deltas(z.snapshot->to_records(), client.deltas());
             if (!records) return reject(records.error().message);
-            auto snap = prepare_zone(z.cfg, z.origin, *records);
+            auto snap = prepare(z, *records);
             if (!snap) return reject("zone data refused after IXFR: " + snap.error().message);
             install(z, *snap, primary);
             save_last_check(state_dir_, z.origin, now);
@@ -449,6 +582,8 @@ void ZoneManager::install(Zone& z, std::shared_ptr<const zone::Snapshot> snap, c
     z.source = primary;
     z.last_check = z.last_transfer = now;
     publish();
+    dump(z);
+    arm_resign(z);
     spdlog::info("zone {}: serving serial {} from {} ({} records){} in {} ms", z.cfg.name,
                  z.snapshot->serial(), primary, z.snapshot->record_count(),
                  old ? ", was " + std::to_string(*old) : std::string(), ms);

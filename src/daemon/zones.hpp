@@ -73,6 +73,12 @@ private:
                 const std::string& why);
     void finish_transfer(Zone& z);
     void install(Zone& z, std::shared_ptr<const zone::Snapshot> snap, const std::string& primary);
+    // `ours`: the records are our own last version (a re-sign), not new data.
+    Result<std::shared_ptr<const zone::Snapshot>> prepare(Zone& z, const dns::RecordList& records,
+                                                          bool ours = false);
+    void arm_resign(Zone& z);
+    void resign(Zone& z, const char* why);
+    void dump(const Zone& z) const;
 
     boost::asio::io_context& io_;
     Published<zone::Catalog>& catalog_;

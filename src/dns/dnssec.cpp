@@ -128,14 +128,14 @@ const EVP_MD* digest_for(std::uint8_t alg) {
     }
 }
 
-// RFC 4034 §6.2: names in these types' RDATA are lower-cased in canonical form.
+// RFC 4034 §6.2: names in these types' RDATA are lower-cased in canonical
+// form; RFC 6840 §5.1 took NSEC off that list (its next name keeps its case).
 bool rdata_names_lowered(std::uint16_t t) {
     switch (t) {
         case type::NS: case type::MD: case type::MF: case type::CNAME: case type::SOA:
         case type::MB: case type::MG: case type::MR: case type::PTR: case type::MINFO:
         case type::MX: case type::RP: case type::AFSDB: case 21: case type::SIG: case 26:
         case type::NAPTR: case type::KX: case type::SRV: case type::DNAME: case type::RRSIG:
-        case type::NSEC:
             return true;
         default:
             return false;
@@ -159,7 +159,7 @@ void canonicalize_rdata(std::uint16_t t, std::uint8_t* rd, std::size_t size) {
         case RdataShape::Soa: lower_name_at(lower_name_at(0)); break;
         case RdataShape::Opaque:
             if (t == type::SRV) lower_name_at(6);
-            else if (t == type::DNAME || t == type::NSEC) lower_name_at(0);
+            else if (t == type::DNAME) lower_name_at(0);
             else if (t == type::RRSIG) lower_name_at(18);
             break;
     }

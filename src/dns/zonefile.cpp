@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "dns/ldns.hpp"
 
@@ -97,6 +98,39 @@ Result<RecordList> parse_records(const std::string& text, const Name& origin) {
         if (Status s = append_rr(rr, out); !s) return s.error();
     }
     return out;
+}
+
+Status write_zone_file(const std::string& path, const RecordList& records) {
+    const std::string tmp = path + ".tmp";
+    std::unique_ptr<FILE, FileCloser> f(std::fopen(tmp.c_str(), "w"));
+    if (!f) return make_error(tmp + ": cannot create: " + std::strerror(errno));
+    std::vector<std::uint8_t> wire;
+    for (const auto& r : records.refs()) {
+        // One record in wire form, then ldns's own reader and printer.
+        wire.assign(records.owner(r), records.owner(r) + r.owner_len);
+        const std::uint8_t fixed[10] = {
+            static_cast<std::uint8_t>(r.type >> 8),  static_cast<std::uint8_t>(r.type),
+            static_cast<std::uint8_t>(r.rclass >> 8), static_cast<std::uint8_t>(r.rclass),
+            static_cast<std::uint8_t>(r.ttl >> 24),   static_cast<std::uint8_t>(r.ttl >> 16),
+            static_cast<std::uint8_t>(r.ttl >> 8),    static_cast<std::uint8_t>(r.ttl),
+            static_cast<std::uint8_t>(r.rdata_len >> 8), static_cast<std::uint8_t>(r.rdata_len)};
+        wire.insert(wire.end(), fixed, fixed + 10);
+        auto rd = records.rdata(r);
+        wire.insert(wire.end(), rd.begin(), rd.end());
+        ldns_rr* rr = nullptr;
+        std::size_t pos = 0;
+        if (ldns_wire2rr(&rr, wire.data(), wire.size(), &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK) {
+            return make_error("cannot print a record of type " + std::to_string(r.type));
+        }
+        ldns_rr_print(f.get(), rr);
+        ldns_rr_free(rr);
+    }
+    if (std::fflush(f.get()) != 0 || std::ferror(f.get())) return make_error(tmp + ": write failed");
+    f.reset();
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        return make_error(path + ": cannot rename: " + std::strerror(errno));
+    }
+    return {};
 }
 
 }  // namespace satellite::dns

@@ -13,6 +13,10 @@ namespace satellite::dns {
 // Errors name the file and line.
 Result<RecordList> read_zone_file(const std::string& path, const Name& origin);
 
+// Writes records in presentation format (one per line, as ldns prints
+// them), atomically: a temp file renamed over `path`.
+Status write_zone_file(const std::string& path, const RecordList& records);
+
 // Parses one record in presentation format (for tests and tools).
 Result<RecordList> parse_records(const std::string& text, const Name& origin);
 

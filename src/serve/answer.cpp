@@ -1,6 +1,8 @@
 // The authoritative lookup (RFC 1034 §4.3.2 with RFC 4592 wildcards,
 // RFC 6672 DNAME, RFC 2308 negative answers, RFC 8482 minimal ANY,
-// RFC 6891 EDNS) written straight into the response buffer.
+// RFC 6891 EDNS) written straight into the response buffer. DNSSEC denial
+// from pre-signed NSEC/NSEC3 chains (RFC 4035 §3.1.3, RFC 5155 §7.2), or, in
+// compact-denial zones (RFC 9824), signed at query time (serve/online.hpp).
 //
 //   parse ─► zone (longest match) ─► walk down from the apex:
 //        cut? ─► referral        DNAME above qname? ─► synthesize CNAME, restart
@@ -14,6 +16,7 @@
 #include "dns/records.hpp"
 #include "dns/types.hpp"
 #include "dns/wire.hpp"
+#include "serve/online.hpp"
 
 namespace satellite::serve {
 
@@ -27,11 +30,29 @@ using zone::kNone;
 using zone::Node;
 using zone::Rrset;
 using zone::Snapshot;
+using SnapshotRef = std::shared_ptr<const Snapshot>;
 
 constexpr unsigned kMaxChain = 16;      // CNAME/DNAME steps followed in one answer
 constexpr unsigned kMaxAdditional = 32;  // nodes queued for the additional section
 constexpr std::size_t kOptLen = 11;
 constexpr unsigned kMaxDenial = 6;        // distinct NSEC/NSEC3 records in one answer
+constexpr std::uint16_t kEdnsCo = 0x4000;  // RFC 9824 §4.1: Compact Answers OK
+
+// RFC 9824 §4.1: the CO flag of the query's OPT record. parse_query() has
+// already checked every record's framing; this walks them again to read it.
+bool query_has_co(std::span<const std::uint8_t> msg, const dns::Query& q) {
+    if (!q.has_edns || q.question_end == 0) return false;
+    const std::uint8_t* h = msg.data();
+    const unsigned total = unsigned(dns::load16(h + 6)) + dns::load16(h + 8) + dns::load16(h + 10);
+    std::size_t pos = q.question_end;
+    for (unsigned i = 0; i < total; ++i) {
+        std::size_t after = dns::skip_name(msg, pos);
+        if (after == 0 || after + 10 > msg.size()) return false;
+        if (load16(h + after) == t::OPT) return (load16(h + after + 6) & kEdnsCo) != 0;
+        pos = after + 10 + load16(h + after + 8);
+    }
+    return false;
+}
 
 // Where an owner name comes from: a pointer to a name already in the packet,
 // or an uncompressed name to write (and compress).
@@ -44,9 +65,12 @@ struct Response {
     dns::Writer w;
     const dns::Query& q;
     Transport transport;
+    const AnswerOptions& opt;
     std::uint16_t rcode = dns::rcode::NOERROR;
     bool aa = false;
     bool tc = false;
+    bool co = false;      // the query set Compact Answers OK (RFC 9824 §4.1)
+    bool failed = false;  // an online signature was needed and not made: SERVFAIL
     std::uint16_t counts[3] = {0, 0, 0};  // answer, authority, additional
     std::size_t question_end = 0;
     // Additional-section candidates: (zone, node, required glue).
@@ -66,8 +90,9 @@ struct Response {
     std::uint8_t synth[2][dns::kMaxNameLen];
     unsigned synth_i = 0;
 
-    Response(std::uint8_t* buf, std::size_t cap, const dns::Query& query, Transport tr)
-        : w(buf, cap), q(query), transport(tr) {}
+    Response(std::uint8_t* buf, std::size_t cap, const dns::Query& query, Transport tr,
+             const AnswerOptions& options)
+        : w(buf, cap), q(query), transport(tr), opt(options) {}
 
     bool write_owner(const Owner& o) {
         if (o.offset >= 0) return w.put16(static_cast<std::uint16_t>(0xc000 | o.offset));
@@ -190,6 +215,49 @@ struct Response {
         return add_nsec_at(z, z.nsec_owner(z.predecessor(lc, len)));
     }
 
+    // RFC 9824: an NSEC made now at `owner` (lower-cased `lc`), with its
+    // RRSIG. False on overflow, or with `failed` set when no signature could
+    // be made (the answer becomes SERVFAIL, never an unsigned denial).
+    bool add_online_nsec(int section, const Owner& owner, const SnapshotRef& zs,
+                         const std::uint8_t* lc, std::size_t len, OnlineKind kind,
+                         std::span<const std::uint16_t> types = {}) {
+        OnlineRecord rec;
+        if (!opt.online || !opt.online->nsec(zs, lc, len, kind, types, opt.now, rec)) {
+            failed = true;
+            return false;
+        }
+        const std::uint32_t ttl = zs->online()->nsec_ttl;
+        std::size_t mark = w.pos();
+        if (!write_rr(owner, t::NSEC, ttl, rec.nsec.data(), static_cast<std::uint16_t>(rec.nsec.size())) ||
+            !write_rr(owner, t::RRSIG, ttl, rec.rrsig.data(), static_cast<std::uint16_t>(rec.rrsig.size()))) {
+            w.rewind(mark);
+            return false;
+        }
+        counts[section] += 2;
+        return true;
+    }
+
+    // RFC 9824 §3.3: an RRset synthesized from a wildcard, signed now as if
+    // it existed at the name (labels = the name's), so that no proof of
+    // a closer name's non-existence is needed. DO=0: the records alone.
+    bool write_rrset_online(int section, const Owner& owner, const SnapshotRef& zs,
+                            const Rrset& rs, const std::uint8_t* lc, std::size_t len) {
+        if (!q.edns_do) return write_rrset(section, owner, *zs, rs, rs.ttl);
+        OnlineRecord rec;
+        if (!opt.online || !opt.online->rrset_signature(zs, lc, len, rs, opt.now, rec)) {
+            failed = true;
+            return false;
+        }
+        std::size_t mark = w.pos();
+        if (!write_records(owner, *zs, rs, rs.ttl) ||
+            !write_rr(owner, t::RRSIG, rs.ttl, rec.rrsig.data(), static_cast<std::uint16_t>(rec.rrsig.size()))) {
+            w.rewind(mark);
+            return false;
+        }
+        counts[section] += rs.rr_count + 1;
+        return true;
+    }
+
     void queue_additional(const Snapshot& z, const Rrset& r, bool required_below) {
         auto targets = z.additional_nodes(r);
         for (std::uint32_t node : targets) {
@@ -249,16 +317,29 @@ void write_negative(Response& r, const Snapshot& z) {
     if (!r.write_rrset(1, o, z, z.soa(), z.negative_ttl())) r.truncate();
 }
 
-// Answers the name `owner`/`lc` of length `len` in zone z; follows
-// CNAME/DNAME chains inside the zone.
-// The zone that holds a chain's next name: this one, or another zone we
-// serve (RFC 1034 §4.3.2 step 3a restarts the lookup for the target).
-const Snapshot* zone_for(const zone::Catalog& cat, const std::uint8_t* lc, std::size_t len) {
-    const zone::ServedZone* sz = cat.find(lc, len);
-    return sz ? sz->snapshot.get() : nullptr;
+// The types present at a node, for an online NSEC's bitmap. False if there
+// are more than fit.
+bool node_types(const Snapshot& z, const Node& n, std::uint16_t* out, std::size_t cap,
+                std::size_t* count) {
+    std::size_t k = 0;
+    for (const Rrset& set : z.rrsets_of(n)) {
+        if (k == cap) return false;
+        out[k++] = set.type;
+    }
+    *count = k;
+    return true;
 }
 
-void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner owner,
+// The zone that holds a chain's next name: this one, or another zone we
+// serve (RFC 1034 §4.3.2 step 3a restarts the lookup for the target).
+const SnapshotRef* zone_for(const zone::Catalog& cat, const std::uint8_t* lc, std::size_t len) {
+    const zone::ServedZone* sz = cat.find(lc, len);
+    return sz && sz->snapshot ? &sz->snapshot : nullptr;
+}
+
+// Answers the name `owner`/`lc` of length `len` in zone *zsp; follows
+// CNAME/DNAME chains inside the zone and into other zones we serve.
+void resolve(Response& r, const zone::Catalog& cat, const SnapshotRef* zsp, Owner owner,
              const std::uint8_t* lc, std::size_t len) {
     const std::uint16_t qtype = r.q.qtype;
     std::uint8_t lcbuf[dns::kMaxNameLen];
@@ -273,18 +354,35 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
     // whichever zone we serve holds it. False when we serve none.
     auto restart_at = [&](const std::uint8_t* name, std::size_t nlen) {
         wn::lower_copy(name, nlen, lcbuf);
-        zp = zone_for(cat, lcbuf, nlen);
+        zsp = zone_for(cat, lcbuf, nlen);
         owner = Owner{-1, name};
         lc = lcbuf;
         len = nlen;
-        return zp != nullptr;
+        return zsp != nullptr;
     };
     for (unsigned step = 0; step < kMaxChain; ++step) {
+        const Snapshot* zp = zsp->get();
         const Snapshot& z = *zp;
+        // RFC 9824: denial (and wildcard answers) signed at query time.
+        const bool compact = z.online() != nullptr && r.q.edns_do;
         Lookup lk = lookup(z, lc, len, qtype);
         const Node* n = &z.node(lk.node);
         switch (lk.kind) {
             case Lookup::NxDomain:
+                if (compact) {
+                    // RFC 9824 §3.1: NODATA with an NSEC at the name whose
+                    // bitmap says NXNAME; RCODE NXDOMAIN only when the query
+                    // said it understands that (CO flag, §4.1). For a
+                    // CNAME's missing target the NSEC is the target's
+                    // (RFC 6604 §3: the last name decides the rcode).
+                    r.rcode = r.co ? dns::rcode::NXDOMAIN : dns::rcode::NOERROR;
+                    write_negative(r, z);
+                    if (!r.tc && !r.add_online_nsec(1, owner, *zsp, lc, len, OnlineKind::NxName) &&
+                        !r.failed) {
+                        r.truncate();
+                    }
+                    return;
+                }
                 r.rcode = dns::rcode::NXDOMAIN;  // RFC 6604 §3: the last name's rcode
                 write_negative(r, z);
                 if (r.dnssec(z) && !r.tc) {
@@ -330,11 +428,23 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
                         std::uint8_t cut[dns::kMaxNameLen];
                         wn::lower_copy(z.node_name(*n), n->name_len, cut);
                         ok = r.add_nsec3_closest_encloser(z, cut, n->name_len, 0);
+                    } else if (compact && !z.find_rrset(*n, t::NSEC)) {
+                        // RFC 9824 §3.4: the cut's NSEC, made now if the
+                        // signer left none (NS, DS if any, NSEC, RRSIG).
+                        std::uint16_t types[256];
+                        std::size_t nt = 0;
+                        std::uint8_t cut[dns::kMaxNameLen];
+                        wn::lower_copy(z.node_name(*n), n->name_len, cut);
+                        ok = node_types(z, *n, types, 256, &nt);
+                        if (!ok) r.failed = true;
+                        ok = ok && r.add_online_nsec(1, Owner{-1, z.node_name(*n)}, *zsp, cut,
+                                                     n->name_len, OnlineKind::Delegation,
+                                                     {types, nt});
                     } else {
                         ok = r.add_nsec_at(z, lk.node);
                     }
                     if (!ok) {
-                        r.truncate();
+                        if (!r.failed) r.truncate();
                         return;
                     }
                 }
@@ -380,8 +490,9 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
         const std::size_t wild_ce_off = wildcard ? len - (n->name_len - 2u) : 0;
         // A wildcard answer proves that no closer name exists: RFC 4035
         // §3.1.3.3 (NSEC), RFC 5155 §7.2.6 (NSEC3: the next closer is covered).
+        // Compact zones sign the answer at the name instead (RFC 9824 §3.3).
         auto prove_no_closer = [&] {
-            if (!wildcard || !r.dnssec(z)) return true;
+            if (!wildcard || !r.dnssec(z) || compact) return true;
             if (z.has_nsec()) return r.add_nsec_covering(z, lc, len);
             std::uint8_t offs[dns::kMaxLabels + 1];
             unsigned labels = wn::label_offsets(lc, offs);
@@ -390,12 +501,35 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
             }
             return true;
         };
+        // The records at the name: from the wildcard when synthesized, and
+        // with an RRSIG made now in a compact zone (RFC 9824 §3.3).
+        auto write_at_name = [&](const Rrset& rs) {
+            return wildcard && compact ? r.write_rrset_online(0, owner, *zsp, rs, lc, len)
+                                       : r.write_rrset(0, owner, z, rs, rs.ttl);
+        };
+        // RFC 9824 §3.2/§3.3: an NSEC at the name listing its types (the
+        // wildcard's when synthesized), made now when none is pre-signed.
+        auto add_online_nodata = [&](int section) {
+            std::uint16_t types[256];
+            std::size_t nt = 0;
+            if (!node_types(z, *n, types, 256, &nt)) {
+                r.failed = true;
+                return false;
+            }
+            return r.add_online_nsec(section, owner, *zsp, lc, len, OnlineKind::NoData, {types, nt});
+        };
         // NODATA: RFC 4035 §3.1.3.1 / §3.1.3.4; RFC 5155 §7.2.3-5.
         auto nodata = [&] {
             write_negative(r, z);
             if (!r.dnssec(z) || r.tc) return;
             bool ok;
-            if (z.has_nsec()) {
+            if (compact) {
+                // RFC 9824 §3.2: the name's own NSEC (pre-signed by the
+                // live signer); §3.3: at a wildcard-synthesized name, one
+                // made now with the wildcard's types.
+                ok = !wildcard && z.find_rrset(*n, t::NSEC) ? r.add_nsec_at(z, lk.node)
+                                                            : add_online_nodata(1);
+            } else if (z.has_nsec()) {
                 ok = z.find_rrset(*n, t::NSEC) ? r.add_nsec_at(z, lk.node)
                                                : r.add_nsec_covering(z, lc, len);
                 ok = ok && prove_no_closer();
@@ -410,7 +544,7 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
                 // the closest provable encloser proof.
                 ok = r.add_nsec3_closest_encloser(z, lc, len, 0);
             }
-            if (!ok) r.truncate();
+            if (!ok && !r.failed) r.truncate();
         };
         if (n->rrset_count == 0) {  // empty non-terminal
             nodata();
@@ -423,9 +557,12 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
             std::size_t written = 0;
             for (const Rrset& set : sets) {
                 if (dns::is_dnssec_type(set.type) && (!r.q.edns_do || set.type == t::RRSIG)) continue;
+                // A wildcard's own NSEC names the wildcard: not synthesized
+                // in a compact zone (the name's NSEC would be made now).
+                if (wildcard && compact && set.type == t::NSEC) continue;
                 if (r.transport == Transport::Udp && written == 1) break;
-                if (!r.write_rrset(0, owner, z, set, set.ttl)) {
-                    r.truncate();
+                if (!write_at_name(set)) {
+                    if (!r.failed) r.truncate();
                     return;
                 }
                 ++written;
@@ -452,9 +589,14 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
                 return;
             }
         }
+        if (wildcard && compact && qtype == t::NSEC) {
+            // The synthesized name's NSEC is the one made for it now.
+            if (!add_online_nodata(0) && !r.failed) r.truncate();
+            return;
+        }
         if (const Rrset* rs = z.find_rrset(*n, qtype)) {
-            if (!r.write_rrset(0, owner, z, *rs, rs->ttl) || !prove_no_closer()) {
-                r.truncate();
+            if (!write_at_name(*rs) || !prove_no_closer()) {
+                if (!r.failed) r.truncate();
                 return;
             }
             r.queue_additional(z, *rs, false);
@@ -471,8 +613,8 @@ void resolve(Response& r, const zone::Catalog& cat, const Snapshot* zp, Owner ow
             if (seen[i].z == zp && seen[i].node == lk.node && lk.kind == Lookup::Exact) return;
         }
         seen[seen_n++] = Seen{zp, lk.node};
-        if (!r.write_rrset(0, owner, z, *cname, cname->ttl) || !prove_no_closer()) {
-            r.truncate();
+        if (!write_at_name(*cname) || !prove_no_closer()) {
+            if (!r.failed) r.truncate();
             return;
         }
         if (!restart_at(z.data() + cname->data + 2, load16(z.data() + cname->data))) return;
@@ -504,6 +646,7 @@ std::size_t finish(Response& r, std::size_t limit_with_opt) {
         store16(opt + 3, payload < 512 ? 512 : payload);
         opt[5] = static_cast<std::uint8_t>(r.rcode >> 4);  // extended rcode
         if (q.edns_do) opt[7] = 0x80;                       // RFC 3225 §3: copy DO
+        if (r.co) opt[7] |= kEdnsCo >> 8;                   // RFC 9824 §4.1: we understood CO
         if (r.w.put(opt, kOptLen)) ++r.counts[2];
     }
     std::uint8_t* h = r.w.data();
@@ -539,7 +682,7 @@ std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> q
     }
     if (limit > out.size()) limit = out.size();
 
-    Response r(out.data(), limit, q, transport);
+    Response r(out.data(), limit, q, transport, options);
     r.w.set_limit(limit - (q.has_edns ? kOptLen : 0));
     r.w.rewind(dns::kHeaderLen);
     // Echo the question when we could read it.
@@ -557,6 +700,7 @@ std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> q
         r.rcode = dns::rcode::NOTIMP;
         return finish(r, limit);
     }
+    r.co = query_has_co(query, q);
     if (q.has_edns && q.edns_version > 0) {  // RFC 6891 §6.1.3
         r.rcode = dns::rcode::BADVERS;
         return finish(r, limit);
@@ -570,6 +714,9 @@ std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> q
         return finish(r, limit);
     }
     switch (q.qtype) {
+        case t::NXNAME:  // RFC 9824 §3.5: a meta type, never queried
+            r.rcode = dns::rcode::FORMERR;
+            return finish(r, limit);
         case t::AXFR:
         case t::IXFR:
             r.rcode = dns::rcode::REFUSED;  // we do not serve transfers
@@ -597,8 +744,16 @@ std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> q
     }
     // Data for class ANY is not authoritative (NSD and BIND clear AA too).
     r.aa = q.qclass == dns::rrclass::IN;
-    resolve(r, catalog, zone->snapshot.get(), Owner{static_cast<int>(dns::kHeaderLen), nullptr},
+    resolve(r, catalog, &zone->snapshot, Owner{static_cast<int>(dns::kHeaderLen), nullptr},
             q.qname_lc, q.qname_len);
+    if (r.failed) {
+        // An online signature could not be made: no unsigned denial, ever.
+        r.truncate();
+        r.tc = false;
+        r.aa = false;
+        r.rcode = dns::rcode::SERVFAIL;
+        return finish(r, limit);
+    }
     if (!r.tc) write_additional(r);
     return finish(r, limit);
 }

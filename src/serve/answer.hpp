@@ -1,6 +1,7 @@
 // answer(): query bytes + published catalog → response bytes. A pure
 // function (no I/O, no locks, no heap allocation), so it is unit-testable and
-// fuzzable, and the listeners are thin.
+// fuzzable, and the listeners are thin. Compact-denial zones (RFC 9824) sign
+// at query time through the caller's per-thread OnlineSigner.
 #pragma once
 
 #include <cstddef>
@@ -13,8 +14,16 @@ namespace satellite::serve {
 
 enum class Transport { Udp, Tcp };
 
+class OnlineSigner;
+
 struct AnswerOptions {
     std::uint16_t udp_max_payload = 1232;  // largest UDP response we send
+    // Compact denial (RFC 9824): the current time (seconds since the epoch)
+    // for online signatures' validity, and the calling thread's signer and
+    // cache. Without a signer, DO=1 answers that need an online signature
+    // are SERVFAIL.
+    std::uint32_t now = 0;
+    OnlineSigner* online = nullptr;
 };
 
 // Writes the response for `query` into `out` and returns its length, or 0

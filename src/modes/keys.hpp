@@ -1,0 +1,52 @@
+// A live-signed zone's keys on disk (DESIGN.md §3): one file per key under
+// <state_dir>/keys/<zone>/, private key as PKCS#8 PEM behind a short header
+// that records what the key must be (zone, role, algorithm, tag, public
+// half). Files are 0600 in a 0700 directory, written atomically; a file that
+// no longer matches its header is refused as damaged, never replaced.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dns/dnssec.hpp"
+#include "dns/name.hpp"
+#include "util/result.hpp"
+
+namespace satellite::modes {
+
+enum class KeyRole { Ksk, Zsk };
+
+struct ZoneKey {
+    KeyRole role = KeyRole::Zsk;
+    std::shared_ptr<const dns::SigningKey> key;
+    std::vector<std::uint8_t> dnskey;  // RDATA: flags 257 (KSK) or 256 (ZSK)
+    std::uint16_t tag = 0;
+    std::int64_t created = 0;
+    std::string path;
+};
+
+struct ZoneKeys {
+    ZoneKey ksk;
+    ZoneKey zsk;
+};
+
+// <state_dir>/keys/<zone, lower case, without the final dot; "root" for .>
+std::string key_directory(const std::string& state_dir, const dns::Name& zone);
+
+// Reads a key file and checks it against its header.
+Result<ZoneKey> read_key_file(const std::string& path, const dns::Name& zone);
+// Writes a key file atomically (temp file, fsync, rename, fsync directory).
+Status write_key_file(const std::string& path, const dns::Name& zone, const ZoneKey& key);
+
+// The zone's KSK and ZSK: read from its key directory, or generated with
+// `algorithm` and stored when the directory holds no key at all. Refuses —
+// with the file named — damaged files, a directory missing one of the two
+// roles, and keys of another algorithm (an algorithm rollover is a
+// lifecycle operation, not a config edit).
+Result<ZoneKeys> load_or_create_keys(const std::string& state_dir, const dns::Name& zone,
+                                     std::uint8_t algorithm, std::int64_t now);
+
+}  // namespace satellite::modes
