@@ -13,6 +13,8 @@
 #include <cstring>
 #include <spdlog/spdlog.h>
 
+#include "serve/online.hpp"
+
 namespace satellite::serve {
 
 namespace asio = boost::asio;
@@ -74,6 +76,10 @@ public:
         : options_(o), catalog_(c), tcp_connections_(conns), stats_(stats), io_(1),
           quiescent_timer_(io_) {
         answer_options_.udp_max_payload = o.udp_max_payload < 512 ? 512 : o.udp_max_payload;
+        // RFC 9824 online signatures: this worker's signer and cache, and
+        // the time they are made at (kept current by the quiescence timer).
+        answer_options_.online = &online_;
+        answer_options_.now = static_cast<std::uint32_t>(std::time(nullptr));
         send_buf_.resize(std::size_t(kBatch) * answer_options_.udp_max_payload);
     }
 
@@ -308,6 +314,7 @@ private:
         quiescent_timer_.async_wait([this](boost::system::error_code ec) {
             if (ec) return;
             catalog_.quiescent(reader_);
+            answer_options_.now = static_cast<std::uint32_t>(std::time(nullptr));
             arm_quiescent();
         });
     }
@@ -317,6 +324,7 @@ private:
     std::atomic<unsigned>& tcp_connections_;
     ServerStats& stats_;
     AnswerOptions answer_options_;
+    OnlineSigner online_;
     asio::io_context io_;
     asio::steady_timer quiescent_timer_;
     unsigned reader_ = 0;
