@@ -467,8 +467,12 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
             Rrset sig{};
             sig.type = dns::type::RRSIG;
             sig.ttl = target.ttl;  // RFC 4034 §3: an RRSIG's TTL is its RRset's
-            // Reserve first: the copies come from data_ itself.
-            s.data_.reserve(s.data_.size() + all->data_len);
+            // Reserve first: the copies come from data_ itself. Grow
+            // geometrically: an exact reserve per RRset would copy the
+            // whole arena each time (quadratic in zone size).
+            if (s.data_.capacity() < s.data_.size() + all->data_len) {
+                s.data_.reserve(std::max(s.data_.size() + all->data_len, s.data_.capacity() * 2));
+            }
             sig.data = static_cast<std::uint32_t>(s.data_.size());
             std::size_t p = all->data;
             for (std::uint16_t j = 0; j < all->rr_count; ++j) {
