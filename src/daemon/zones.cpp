@@ -544,7 +544,8 @@ void ZoneManager::succeeded(Zone& z, const std::string& primary, xfr::TransferCl
         case xfr::TransferClient::Outcome::Incremental: {
             auto records = zone::apply_deltas(z.snapshot->to_records(), client.deltas());
             if (!records) return reject(records.error().message);
-            auto snap = prepare(z, *records);
+            // The records are our signed version plus the primary's changes.
+            auto snap = prepare(z, *records, true);
             if (!snap) return reject("zone data refused after IXFR: " + snap.error().message);
             install(z, *snap, primary);
             save_last_check(state_dir_, z.origin, now);

@@ -371,6 +371,19 @@ Result<std::shared_ptr<const SigningKey>> SigningKey::from_pem(std::string_view 
         EVP_PKEY_free(k);
         return make_error("the private key is not a key for algorithm " + std::to_string(alg));
     }
+    // A flipped bit in a key file may still parse: check the private half
+    // against the public half (EC pairwise, RSA primes and modulus) so a
+    // damaged key never signs.
+    {
+        EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, k, nullptr);
+        const bool ok = ctx && (alg == 15 || EVP_PKEY_check(ctx) == 1);
+        EVP_PKEY_CTX_free(ctx);
+        ERR_clear_error();
+        if (!ok) {
+            EVP_PKEY_free(k);
+            return make_error("the private key fails OpenSSL's consistency check");
+        }
+    }
     std::shared_ptr<SigningKey> key(new SigningKey());
     key->algorithm_ = alg;
     key->pkey_ = k;

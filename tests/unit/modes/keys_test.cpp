@@ -87,6 +87,37 @@ TEST_F(KeysTest, DamagedKeyFileIsRefusedAndNotReplaced) {
     EXPECT_NE(truncated.error().message.find("damaged"), std::string::npos) << truncated.error().message;
 }
 
+// A changed character that still parses as a key (the EC scalar, an RSA
+// prime) must fail the consistency check, not sign with a broken key.
+TEST_F(KeysTest, AKeyThatStillParsesButNoLongerMatchesIsRefused) {
+    struct Case {
+        std::uint8_t alg;
+        std::size_t offset;  // into the PEM body
+    };
+    for (Case c : {Case{13, 50}, Case{13, 70}, Case{14, 80}, Case{8, 400}, Case{8, 900}, Case{10, 1200}}) {
+        fs::remove_all(dir_);
+        auto first = load_or_create_keys(state(), zone_, c.alg, 1000);
+        ASSERT_TRUE(first.ok());
+        std::string text;
+        {
+            std::ifstream f(first->ksk.path);
+            std::stringstream ss;
+            ss << f.rdbuf();
+            text = ss.str();
+        }
+        std::size_t at = text.find("-----BEGIN PRIVATE KEY-----\n") + 28 + c.offset;
+        if (text[at] == '\n') ++at;
+        text[at] = text[at] == 'Q' ? 'R' : 'Q';
+        {
+            std::ofstream f(first->ksk.path, std::ios::trunc);
+            f << text;
+        }
+        auto again = load_or_create_keys(state(), zone_, c.alg, 2000);
+        ASSERT_FALSE(again.ok()) << "algorithm " << int(c.alg) << " offset " << c.offset;
+        EXPECT_NE(again.error().message.find("damaged"), std::string::npos) << again.error().message;
+    }
+}
+
 TEST_F(KeysTest, AMissingRoleOrAnotherAlgorithmIsRefused) {
     auto first = load_or_create_keys(state(), zone_, 13, 1000);
     ASSERT_TRUE(first.ok());
