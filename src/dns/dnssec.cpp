@@ -425,19 +425,19 @@ std::size_t SigningKey::max_signature_size() const {
 
 Signer::Signer(std::shared_ptr<const SigningKey> key) : key_(std::move(key)) {
     EVP_PKEY* k = as_pkey(key_->pkey_);
-    if (key_->algorithm_ == 15) {
-        md_ctx_ = EVP_MD_CTX_new();
-        return;
-    }
+    md_ctx_ = EVP_MD_CTX_new();
+    if (key_->algorithm_ == 15) return;
+    const std::uint8_t alg = key_->algorithm_;
+    md_ = EVP_MD_fetch(nullptr, alg == 10 ? "SHA512" : alg == 14 ? "SHA384" : "SHA256", nullptr);
     EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, k, nullptr);
-    if (!ctx || EVP_PKEY_sign_init(ctx) != 1) {
+    if (!ctx || !md_ || EVP_PKEY_sign_init(ctx) != 1) {
         EVP_PKEY_CTX_free(ctx);
         return;
     }
-    if (key_->algorithm_ == 8 || key_->algorithm_ == 10) {
+    if (alg == 8 || alg == 10) {
         // RFC 5702 §3: PKCS #1 v1.5 over the DigestInfo of SHA-256 / SHA-512.
         if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
-            EVP_PKEY_CTX_set_signature_md(ctx, digest_for(key_->algorithm_)) != 1) {
+            EVP_PKEY_CTX_set_signature_md(ctx, static_cast<EVP_MD*>(md_)) != 1) {
             EVP_PKEY_CTX_free(ctx);
             return;
         }
@@ -447,16 +447,41 @@ Signer::Signer(std::shared_ptr<const SigningKey> key) : key_(std::move(key)) {
 
 Signer::~Signer() {
     EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(md_ctx_));
+    EVP_MD_free(static_cast<EVP_MD*>(md_));
     EVP_PKEY_CTX_free(static_cast<EVP_PKEY_CTX*>(pkey_ctx_));
 }
 
+namespace {
+
+// One DER INTEGER of an ECDSA-Sig-Value (RFC 3279 §2.2.3) → `half`
+// big-endian octets. Returns the position after it, or 0.
+std::size_t der_integer(const std::uint8_t* der, std::size_t len, std::size_t pos, std::uint8_t* out,
+                        std::size_t half) {
+    if (pos + 2 > len || der[pos] != 0x02) return 0;
+    std::size_t n = der[pos + 1];
+    pos += 2;
+    if (n > 0x7f || pos + n > len) return 0;
+    const std::uint8_t* v = der + pos;
+    while (n > 0 && v[0] == 0) {  // sign padding
+        ++v;
+        --n;
+    }
+    if (n > half) return 0;
+    std::memset(out, 0, half - n);
+    std::memcpy(out + half - n, v, n);
+    return pos + static_cast<std::size_t>(v - (der + pos)) + n;
+}
+
+}  // namespace
+
 std::size_t Signer::sign(std::span<const std::uint8_t> data, std::uint8_t* out) {
     const std::uint8_t alg = key_->algorithm_;
+    auto* mctx = static_cast<EVP_MD_CTX*>(md_ctx_);
+    if (!mctx) return 0;
     if (alg == 15) {
-        auto* ctx = static_cast<EVP_MD_CTX*>(md_ctx_);
         std::size_t len = 64;
-        if (!ctx || EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, as_pkey(key_->pkey_)) != 1 ||
-            EVP_DigestSign(ctx, out, &len, data.data(), data.size()) != 1) {
+        if (EVP_DigestSignInit(mctx, nullptr, nullptr, nullptr, as_pkey(key_->pkey_)) != 1 ||
+            EVP_DigestSign(mctx, out, &len, data.data(), data.size()) != 1) {
             return 0;
         }
         return len;
@@ -465,26 +490,28 @@ std::size_t Signer::sign(std::span<const std::uint8_t> data, std::uint8_t* out) 
     if (!ctx) return 0;
     std::uint8_t digest[EVP_MAX_MD_SIZE];
     unsigned dlen = 0;
-    if (EVP_Digest(data.data(), data.size(), digest, &dlen, digest_for(alg), nullptr) != 1) return 0;
+    if (EVP_DigestInit_ex2(mctx, static_cast<EVP_MD*>(md_), nullptr) != 1 ||
+        EVP_DigestUpdate(mctx, data.data(), data.size()) != 1 ||
+        EVP_DigestFinal_ex(mctx, digest, &dlen) != 1) {
+        return 0;
+    }
     if (alg == 8 || alg == 10) {
         std::size_t len = key_->max_signature_size();
         if (EVP_PKEY_sign(ctx, out, &len, digest, dlen) != 1) return 0;
         return len;
     }
-    // ECDSA: DER from OpenSSL → r||s, each padded to the field size (RFC 6605 §4).
+    // ECDSA: DER SEQUENCE { r, s } from OpenSSL → r||s, each padded to the
+    // field size (RFC 6605 §4). Parsed here: no allocation per signature.
     std::uint8_t der[160];
     std::size_t der_len = sizeof der;
     if (EVP_PKEY_sign(ctx, der, &der_len, digest, dlen) != 1) return 0;
-    const unsigned char* p = der;
-    ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len));
-    if (!sig) return 0;
     const std::size_t half = alg == 13 ? 32 : 48;
-    const BIGNUM* r = ECDSA_SIG_get0_r(sig);
-    const BIGNUM* s = ECDSA_SIG_get0_s(sig);
-    bool ok = BN_bn2binpad(r, out, static_cast<int>(half)) == static_cast<int>(half) &&
-              BN_bn2binpad(s, out + half, static_cast<int>(half)) == static_cast<int>(half);
-    ECDSA_SIG_free(sig);
-    return ok ? 2 * half : 0;
+    std::size_t pos = 2;
+    if (der_len < 8 || der[0] != 0x30) return 0;
+    if (der[1] == 0x81) pos = 3;  // long-form length (P-384 may need it)
+    pos = der_integer(der, der_len, pos, out, half);
+    if (pos == 0 || der_integer(der, der_len, pos, out + half, half) == 0) return 0;
+    return 2 * half;
 }
 
 bool sign_rrset(Signer& signer, std::uint16_t tag, const Name& zone, const RrsetView& rrset,

@@ -85,7 +85,8 @@ public:
 
 private:
     std::shared_ptr<const SigningKey> key_;
-    void* md_ctx_ = nullptr;    // EVP_MD_CTX* (Ed25519)
+    void* md_ctx_ = nullptr;    // EVP_MD_CTX*: Ed25519 signing, or the digest for the others
+    void* md_ = nullptr;        // EVP_MD*, fetched once (an implicit fetch per call is slow)
     void* pkey_ctx_ = nullptr;  // EVP_PKEY_CTX* (RSA, ECDSA over a digest)
 };
 
