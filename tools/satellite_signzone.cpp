@@ -102,6 +102,6 @@ int main(int argc, char** argv) {
                  "satellite-signzone: %zu records read in %.0f ms; signed in %.0f ms (%zu signatures, "
                  "%.0f/s); written in %.0f ms; KSK %u ZSK %u\n",
                  records->size(), read_ms, sign_ms, signed_zone->made,
-                 signed_zone->made / (sign_ms / 1000.0), ms_since(t2), keys->ksk.tag, keys->zsk.tag);
+                 signed_zone->made / (sign_ms / 1000.0), ms_since(t2), keys->ksk().tag, keys->zsk().tag);
     return 0;
 }

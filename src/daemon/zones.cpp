@@ -143,7 +143,7 @@ Result<std::shared_ptr<const zone::Snapshot>> ZoneManager::prepare(Zone& z, cons
                                                    static_cast<std::uint8_t>(cfg.signing->algorithm), now);
             if (!keys) return make_error("DNSSEC keys: " + keys.error().message);
             spdlog::info("zone {}: signing with KSK {} and ZSK {} (algorithm {}) from {}", cfg.name,
-                         keys->ksk.tag, keys->zsk.tag, cfg.signing->algorithm,
+                         keys->ksk().tag, keys->zsk().tag, cfg.signing->algorithm,
                          modes::key_directory(state_dir_, z.origin));
             z.keys = std::move(*keys);
         }

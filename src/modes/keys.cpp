@@ -201,7 +201,12 @@ Result<ZoneKeys> load_or_create_keys(const std::string& state_dir, const dns::Na
         }
         slot = std::move(*k);
     }
-    if (ksk && zsk) return ZoneKeys{std::move(*ksk), std::move(*zsk)};
+    if (ksk && zsk) {
+        ZoneKeys keys;
+        keys.keys.push_back(std::move(*ksk));
+        keys.keys.push_back(std::move(*zsk));
+        return keys;
+    }
     if (ksk || zsk) {
         return make_error(dir + " has a " + std::string(ksk ? "KSK" : "ZSK") + " but no " +
                           (ksk ? "ZSK" : "KSK") + "; restore the missing key file (a new key would "
@@ -215,7 +220,7 @@ Result<ZoneKeys> load_or_create_keys(const std::string& state_dir, const dns::Na
         ZoneKey zk = make_key(role, *k, now);
         zk.path = dir + "/" + role_name(role) + "-" + std::to_string(algorithm) + "-" + std::to_string(zk.tag) + ".key";
         if (auto s = write_key_file(zk.path, zone, zk); !s) return s.error();
-        (role == KeyRole::Ksk ? keys.ksk : keys.zsk) = std::move(zk);
+        keys.keys.push_back(std::move(zk));
     }
     return keys;
 }

@@ -26,11 +26,29 @@ struct ZoneKey {
     std::uint16_t tag = 0;
     std::int64_t created = 0;
     std::string path;
+    // What the key does now (the lifecycle decides; DESIGN.md §4).
+    bool published = true;  // in the DNSKEY RRset
+    bool signing = true;    // KSK: signs DNSKEY, CDS, CDNSKEY; ZSK: everything else
+    bool in_cds = true;     // KSK: named by CDS/CDNSKEY (RFC 7344)
 };
 
+// The keys a zone is signed with. Normally one KSK and one ZSK; during a
+// rollover more are published, and one of each role signs.
 struct ZoneKeys {
-    ZoneKey ksk;
-    ZoneKey zsk;
+    std::vector<ZoneKey> keys;
+    bool cds_delete = false;  // RFC 8078 §4: CDS/CDNSKEY ask the parent to remove the DS
+    // The first signing key of a role (there is always one while signed).
+    const ZoneKey& ksk() const { return first(KeyRole::Ksk); }
+    const ZoneKey& zsk() const { return first(KeyRole::Zsk); }
+    const ZoneKey& first(KeyRole role) const {
+        for (const auto& k : keys) {
+            if (k.role == role && k.signing) return k;
+        }
+        for (const auto& k : keys) {
+            if (k.role == role) return k;
+        }
+        return keys.front();
+    }
 };
 
 // <state_dir>/keys/<zone, lower case, without the final dot; "root" for .>

@@ -69,7 +69,7 @@ struct Job {
     std::uint8_t owner_len;
     std::uint16_t type;
     std::uint32_t ttl;
-    bool ksk;
+    std::uint32_t key;  // index into ZoneKeys::keys
     std::vector<std::span<const std::uint8_t>> rdatas;  // sorted as a snapshot stores them
     // Result: where the RRSIG RDATA landed.
     std::uint32_t thread = 0;
@@ -171,11 +171,31 @@ Result<SignedZone> sign_zone(const dns::Name& origin, const dns::RecordList& rec
     Generated gen;
     const Node& apex = u.node(u.apex());
     const std::vector<std::uint8_t> apex_owner(u.node_name(apex), u.node_name(apex) + apex.name_len);
-    gen.sets.push_back({apex_owner, t::DNSKEY, key_ttl, true, {keys.ksk.dnskey, keys.zsk.dnskey}});
-    // RFC 7344 §4 / RFC 8078: CDS and CDNSKEY name the KSK the parent should point at.
-    gen.sets.push_back({apex_owner, t::CDS, key_ttl, true, {dns::ds_rdata(origin, keys.ksk.dnskey, 2)}});
-    gen.sets.push_back({apex_owner, t::CDNSKEY, key_ttl, true, {keys.ksk.dnskey}});
-    std::vector<std::uint16_t> apex_extra = {t::DNSKEY, t::CDS, t::CDNSKEY};
+    Generated::Set dnskeys{apex_owner, t::DNSKEY, key_ttl, true, {}};
+    Generated::Set cds{apex_owner, t::CDS, key_ttl, true, {}};
+    Generated::Set cdnskey{apex_owner, t::CDNSKEY, key_ttl, true, {}};
+    for (const auto& k : keys.keys) {
+        if (!k.published) continue;
+        dnskeys.rdatas.push_back(k.dnskey);
+        // RFC 7344 §4: CDS and CDNSKEY name the KSKs the parent should point at.
+        if (k.role == KeyRole::Ksk && k.in_cds && !keys.cds_delete) {
+            cds.rdatas.push_back(dns::ds_rdata(origin, k.dnskey, 2));
+            cdnskey.rdatas.push_back(k.dnskey);
+        }
+    }
+    if (keys.cds_delete) {
+        // RFC 8078 §4: "CDS 0 0 0 00" and "CDNSKEY 0 3 0 AA==": remove the DS.
+        cds.rdatas.push_back({0, 0, 0, 0, 0});
+        cdnskey.rdatas.push_back({0, 0, 3, 0, 0});
+    }
+    std::vector<std::uint16_t> apex_extra = {t::DNSKEY};
+    gen.sets.push_back(std::move(dnskeys));
+    if (!cds.rdatas.empty()) {
+        gen.sets.push_back(std::move(cds));
+        gen.sets.push_back(std::move(cdnskey));
+        apex_extra.push_back(t::CDS);
+        apex_extra.push_back(t::CDNSKEY);
+    }
 
     // The types a name's denial record lists (RFC 4034 §4.1.2, RFC 5155 §3.2).
     auto types_at = [&](std::uint32_t i, bool with_rrsig_always) {
@@ -294,6 +314,11 @@ Result<SignedZone> sign_zone(const dns::Name& origin, const dns::RecordList& rec
 
     // 3. The RRsets to sign: authoritative data (at a delegation only the
     //    DS), then everything generated.
+    std::vector<std::uint32_t> ksks, zsks;  // the signing keys of each role
+    for (std::uint32_t i = 0; i < keys.keys.size(); ++i) {
+        if (keys.keys[i].signing) (keys.keys[i].role == KeyRole::Ksk ? ksks : zsks).push_back(i);
+    }
+    if (ksks.empty() || zsks.empty()) return make_error("no signing KSK or ZSK");
     std::vector<Job> jobs;
     jobs.reserve(u.record_count() / 2 + gen.sets.size());
     for (std::uint32_t i = 0; i < u.node_count(); ++i) {
@@ -301,14 +326,18 @@ Result<SignedZone> sign_zone(const dns::Name& origin, const dns::RecordList& rec
         if (n.flags & Node::Occluded) continue;
         for (const auto& rs : u.rrsets_of(n)) {
             if ((n.flags & Node::Cut) && rs.type != t::DS) continue;
-            jobs.push_back({u.node_name(n), n.name_len, rs.type, rs.ttl, false, rdatas_of(u, rs)});
+            auto rds = rdatas_of(u, rs);
+            for (std::uint32_t key : zsks) jobs.push_back({u.node_name(n), n.name_len, rs.type, rs.ttl, key, rds});
         }
     }
     for (auto& set : gen.sets) {
-        Job j{set.owner.data(), static_cast<std::uint8_t>(set.owner.size()), set.type, set.ttl, set.ksk, {}};
+        Job j{set.owner.data(), static_cast<std::uint8_t>(set.owner.size()), set.type, set.ttl, 0, {}};
         for (const auto& rd : set.rdatas) j.rdatas.emplace_back(rd);
         std::sort(j.rdatas.begin(), j.rdatas.end(), rdata_less);
-        jobs.push_back(std::move(j));
+        for (std::uint32_t key : set.ksk ? ksks : zsks) {
+            j.key = key;
+            jobs.push_back(j);
+        }
     }
 
     // 4. Sign, keeping what the previous version signed when the RRset is
@@ -325,7 +354,9 @@ Result<SignedZone> sign_zone(const dns::Name& origin, const dns::RecordList& rec
     constexpr std::size_t kChunk = 128;
 
     auto worker = [&](unsigned tid) {
-        dns::Signer zsk(keys.zsk.key), ksk(keys.ksk.key);
+        std::vector<std::unique_ptr<dns::Signer>> signers(keys.keys.size());
+        for (std::uint32_t i : ksks) signers[i] = std::make_unique<dns::Signer>(keys.keys[i].key);
+        for (std::uint32_t i : zsks) signers[i] = std::make_unique<dns::Signer>(keys.keys[i].key);
         std::mt19937 rng(std::random_device{}() + tid);
         std::uniform_int_distribution<std::uint32_t> jitter(0, slack);
         std::vector<std::uint8_t> scratch;
@@ -335,7 +366,7 @@ Result<SignedZone> sign_zone(const dns::Name& origin, const dns::RecordList& rec
             if (begin >= jobs.size() || failed.load(std::memory_order_relaxed)) return;
             for (std::size_t ji = begin; ji < std::min(jobs.size(), begin + kChunk); ++ji) {
                 Job& job = jobs[ji];
-                const ZoneKey& zk = job.ksk ? keys.ksk : keys.zsk;
+                const ZoneKey& zk = keys.keys[job.key];
                 job.thread = tid;
                 job.offset = static_cast<std::uint32_t>(out.size());
                 if (previous) {
@@ -378,7 +409,7 @@ Result<SignedZone> sign_zone(const dns::Name& origin, const dns::RecordList& rec
                 }
                 const std::int64_t expiration = now + policy.validity - jitter(rng);
                 dns::RrsetView view{job.owner, job.owner_len, job.type, job.rdatas};
-                if (!dns::sign_rrset(job.ksk ? ksk : zsk, zk.tag, origin, view, job.ttl,
+                if (!dns::sign_rrset(*signers[job.key], zk.tag, origin, view, job.ttl,
                                      {inception, static_cast<std::uint32_t>(expiration)}, scratch, out)) {
                     failed = true;
                     return;
@@ -412,8 +443,8 @@ Result<SignedZone> sign_zone(const dns::Name& origin, const dns::RecordList& rec
     std::shared_ptr<const zone::OnlineSigning> online;
     if (policy.denial == Denial::Compact) {
         auto o = std::make_shared<zone::OnlineSigning>();
-        o->zsk = keys.zsk.key;
-        o->key_tag = keys.zsk.tag;
+        o->zsk = keys.keys[zsks.front()].key;
+        o->key_tag = keys.keys[zsks.front()].tag;
         o->validity = policy.validity;
         o->inception_offset = policy.inception_offset;
         o->nsec_ttl = nsec_ttl;

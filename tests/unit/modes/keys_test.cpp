@@ -36,19 +36,19 @@ mode_t mode_of(const std::string& path) {
 TEST_F(KeysTest, MadeOnceThenReadBackWithTheSameTags) {
     auto first = load_or_create_keys(state(), zone_, 13, 1000);
     ASSERT_TRUE(first.ok()) << first.error().message;
-    EXPECT_EQ(first->ksk.dnskey[1], 1);  // flags 257: SEP
-    EXPECT_EQ(first->zsk.dnskey[1], 0);  // flags 256
+    EXPECT_EQ(first->ksk().dnskey[1], 1);  // flags 257: SEP
+    EXPECT_EQ(first->zsk().dnskey[1], 0);  // flags 256
     const std::string dir = key_directory(state(), zone_);
     EXPECT_EQ(dir, state() + "/keys/example.com");
     EXPECT_EQ(mode_of(dir), 0700u);
-    EXPECT_EQ(mode_of(first->ksk.path), 0600u);
-    EXPECT_EQ(mode_of(first->zsk.path), 0600u);
+    EXPECT_EQ(mode_of(first->ksk().path), 0600u);
+    EXPECT_EQ(mode_of(first->zsk().path), 0600u);
     auto again = load_or_create_keys(state(), zone_, 13, 2000);
     ASSERT_TRUE(again.ok()) << again.error().message;
-    EXPECT_EQ(again->ksk.tag, first->ksk.tag);
-    EXPECT_EQ(again->zsk.tag, first->zsk.tag);
-    EXPECT_EQ(again->ksk.dnskey, first->ksk.dnskey);
-    EXPECT_EQ(again->ksk.created, 1000);
+    EXPECT_EQ(again->ksk().tag, first->ksk().tag);
+    EXPECT_EQ(again->zsk().tag, first->zsk().tag);
+    EXPECT_EQ(again->ksk().dnskey, first->ksk().dnskey);
+    EXPECT_EQ(again->ksk().created, 1000);
     std::size_t files = 0;
     for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++files;
     EXPECT_EQ(files, 2u);
@@ -57,7 +57,7 @@ TEST_F(KeysTest, MadeOnceThenReadBackWithTheSameTags) {
 TEST_F(KeysTest, DamagedKeyFileIsRefusedAndNotReplaced) {
     auto first = load_or_create_keys(state(), zone_, 15, 1000);
     ASSERT_TRUE(first.ok());
-    const std::string path = first->zsk.path;
+    const std::string path = first->zsk().path;
     std::string text;
     {
         std::ifstream f(path);
@@ -100,7 +100,7 @@ TEST_F(KeysTest, AKeyThatStillParsesButNoLongerMatchesIsRefused) {
         ASSERT_TRUE(first.ok());
         std::string text;
         {
-            std::ifstream f(first->ksk.path);
+            std::ifstream f(first->ksk().path);
             std::stringstream ss;
             ss << f.rdbuf();
             text = ss.str();
@@ -109,7 +109,7 @@ TEST_F(KeysTest, AKeyThatStillParsesButNoLongerMatchesIsRefused) {
         if (text[at] == '\n') ++at;
         text[at] = text[at] == 'Q' ? 'R' : 'Q';
         {
-            std::ofstream f(first->ksk.path, std::ios::trunc);
+            std::ofstream f(first->ksk().path, std::ios::trunc);
             f << text;
         }
         auto again = load_or_create_keys(state(), zone_, c.alg, 2000);
@@ -124,7 +124,7 @@ TEST_F(KeysTest, AMissingRoleOrAnotherAlgorithmIsRefused) {
     auto other_alg = load_or_create_keys(state(), zone_, 8, 1000);
     ASSERT_FALSE(other_alg.ok());
     EXPECT_NE(other_alg.error().message.find("algorithm rollover"), std::string::npos);
-    fs::remove(first->ksk.path);
+    fs::remove(first->ksk().path);
     auto missing = load_or_create_keys(state(), zone_, 13, 1000);
     ASSERT_FALSE(missing.ok());
     EXPECT_NE(missing.error().message.find("no KSK"), std::string::npos) << missing.error().message;
@@ -134,7 +134,7 @@ TEST_F(KeysTest, AKeyFileForAnotherZoneIsRefused) {
     auto first = load_or_create_keys(state(), zone_, 13, 1000);
     ASSERT_TRUE(first.ok());
     auto other = dns::Name::from_text("example.net.");
-    auto read = read_key_file(first->ksk.path, *other);
+    auto read = read_key_file(first->ksk().path, *other);
     ASSERT_FALSE(read.ok());
     EXPECT_NE(read.error().message.find("names zone"), std::string::npos);
 }

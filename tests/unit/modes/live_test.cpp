@@ -158,7 +158,7 @@ TEST_F(LiveTest, EveryAuthoritativeRrsetIsSignedAndVerifiesForEveryAlgorithm) {
         const auto* cds = z.snapshot->find_rrset(apex, t::CDS);
         ASSERT_NE(cds, nullptr);
         EXPECT_EQ(rdatas(*z.snapshot, *cds)[0].size(), 4u + 32u);
-        EXPECT_EQ(dns::load16(rdatas(*z.snapshot, *cds)[0].data()), k.ksk.tag);
+        EXPECT_EQ(dns::load16(rdatas(*z.snapshot, *cds)[0].data()), k.ksk().tag);
         ASSERT_NE(z.snapshot->find_rrset(apex, t::CDNSKEY), nullptr);
         EXPECT_EQ(z.snapshot->online(), nullptr);
     }
@@ -224,7 +224,7 @@ TEST_F(LiveTest, CompactDenialGivesEveryNameItsOwnNsec) {
     auto z = sign(records(), k, p, nullptr, now_);
     const auto& s = *z.snapshot;
     ASSERT_NE(s.online(), nullptr);
-    EXPECT_EQ(s.online()->key_tag, k.zsk.tag);
+    EXPECT_EQ(s.online()->key_tag, k.zsk().tag);
     EXPECT_EQ(s.online()->nsec_ttl, 60u);
     std::size_t nsecs = 0;
     for (std::uint32_t i = 0; i < s.node_count(); ++i) {
