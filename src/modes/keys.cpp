@@ -166,14 +166,35 @@ Status write_key_file(const std::string& path, const dns::Name& zone, const Zone
     return fsync_dir(path.substr(0, path.rfind('/')));
 }
 
-Result<ZoneKeys> load_or_create_keys(const std::string& state_dir, const dns::Name& zone,
-                                     std::uint8_t algorithm, std::int64_t now) {
+Result<std::string> prepare_key_directory(const std::string& state_dir, const dns::Name& zone) {
     std::error_code ec;
     std::filesystem::create_directories(state_dir, ec);
     if (ec) return make_error("cannot create " + state_dir + ": " + ec.message());
     if (auto s = make_private_dir(state_dir + "/keys"); !s) return s.error();
     const std::string dir = key_directory(state_dir, zone);
     if (auto s = make_private_dir(dir); !s) return s.error();
+    return dir;
+}
+
+Result<ZoneKey> generate_key(const std::string& dir, const dns::Name& zone, KeyRole role,
+                             std::uint8_t algorithm, std::int64_t now) {
+    auto k = dns::SigningKey::generate(algorithm);
+    if (!k) return k.error();
+    ZoneKey zk = make_key(role, *k, now);
+    zk.path = dir + "/" + role_name(role) + "-" + std::to_string(algorithm) + "-" + std::to_string(zk.tag) + ".key";
+    struct stat st{};
+    if (::stat(zk.path.c_str(), &st) == 0) {  // a tag collision with a key we hold: make another
+        return generate_key(dir, zone, role, algorithm, now);
+    }
+    if (auto s = write_key_file(zk.path, zone, zk); !s) return s.error();
+    return zk;
+}
+
+Result<ZoneKeys> load_or_create_keys(const std::string& state_dir, const dns::Name& zone,
+                                     std::uint8_t algorithm, std::int64_t now) {
+    auto prepared = prepare_key_directory(state_dir, zone);
+    if (!prepared) return prepared.error();
+    const std::string dir = *prepared;
 
     std::vector<std::string> files;
     if (DIR* d = ::opendir(dir.c_str())) {
@@ -215,12 +236,9 @@ Result<ZoneKeys> load_or_create_keys(const std::string& state_dir, const dns::Na
     // A zone signed for the first time: both keys, KSK first.
     ZoneKeys keys;
     for (KeyRole role : {KeyRole::Ksk, KeyRole::Zsk}) {
-        auto k = dns::SigningKey::generate(algorithm);
-        if (!k) return k.error();
-        ZoneKey zk = make_key(role, *k, now);
-        zk.path = dir + "/" + role_name(role) + "-" + std::to_string(algorithm) + "-" + std::to_string(zk.tag) + ".key";
-        if (auto s = write_key_file(zk.path, zone, zk); !s) return s.error();
-        keys.keys.push_back(std::move(zk));
+        auto zk = generate_key(dir, zone, role, algorithm, now);
+        if (!zk) return zk.error();
+        keys.keys.push_back(std::move(*zk));
     }
     return keys;
 }

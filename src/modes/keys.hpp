@@ -59,6 +59,12 @@ Result<ZoneKey> read_key_file(const std::string& path, const dns::Name& zone);
 // Writes a key file atomically (temp file, fsync, rename, fsync directory).
 Status write_key_file(const std::string& path, const dns::Name& zone, const ZoneKey& key);
 
+// Creates <state_dir>/keys/<zone>/ (0700) if needed and returns its path.
+Result<std::string> prepare_key_directory(const std::string& state_dir, const dns::Name& zone);
+// A new key of `role`, written to a fresh file in `dir`.
+Result<ZoneKey> generate_key(const std::string& dir, const dns::Name& zone, KeyRole role,
+                             std::uint8_t algorithm, std::int64_t now);
+
 // The zone's KSK and ZSK: read from its key directory, or generated with
 // `algorithm` and stored when the directory holds no key at all. Refuses —
 // with the file named — damaged files, a directory missing one of the two

@@ -1,0 +1,463 @@
+#include "modes/lifecycle.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace satellite::modes {
+
+namespace {
+
+constexpr const char* kStatusNames[] = {"disabled", "pending_ds", "active", "rotating_zsk", "rotating_ksk",
+                                        "pending_disabled"};
+constexpr const char* kStateNames[] = {"publish", "ready", "active", "retire", "dead", "ds_submit", "ds_publish"};
+
+template <typename E, std::size_t N>
+bool parse_enum(const std::string& text, const char* const (&names)[N], E& out) {
+    for (std::size_t i = 0; i < N; ++i) {
+        if (text == names[i]) {
+            out = static_cast<E>(i);
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string file_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+// How a key's state maps to what the signer does with it.
+void apply_flags(ManagedKey& k) {
+    ZoneKey& z = k.key;
+    switch (k.state) {
+        case KeyState::Publish:
+        case KeyState::Ready:
+            z.published = true;
+            // Double-KSK: a new KSK signs the DNSKEY RRset from the start;
+            // a pre-published ZSK does not sign yet.
+            z.signing = z.role == KeyRole::Ksk;
+            z.in_cds = false;
+            break;
+        case KeyState::Active:
+            z.published = z.signing = z.in_cds = true;
+            break;
+        case KeyState::DsSubmit:
+        case KeyState::DsPublish:
+            z.published = z.signing = z.in_cds = true;
+            break;
+        case KeyState::Retire:
+            z.published = true;
+            z.signing = z.role == KeyRole::Ksk;  // the old KSK keeps signing DNSKEY while it is there
+            z.in_cds = false;
+            break;
+        case KeyState::Dead:
+            z.published = z.signing = z.in_cds = false;
+            break;
+    }
+}
+
+}  // namespace
+
+const char* to_string(DnssecStatus s) { return kStatusNames[static_cast<int>(s)]; }
+const char* to_string(KeyState s) { return kStateNames[static_cast<int>(s)]; }
+
+Result<Lifecycle> Lifecycle::load(const std::string& state_dir, const dns::Name& zone) {
+    Lifecycle lc;
+    lc.state_dir_ = state_dir;
+    lc.zone_ = zone;
+    lc.dir_ = key_directory(state_dir, zone);
+    const std::string path = lc.dir_ + "/state";
+    std::ifstream f(path);
+    if (!f) {
+        // No lifecycle yet. Key files from an earlier build (a KSK and a ZSK
+        // signed the zone): adopt them, DS not confirmed.
+        if (::access(lc.dir_.c_str(), F_OK) != 0) return lc;
+        DIR* d = ::opendir(lc.dir_.c_str());
+        bool any = false;
+        if (d) {
+            while (dirent* e = ::readdir(d)) {
+                std::string n = e->d_name;
+                any |= n.size() > 4 && n.compare(n.size() - 4, 4, ".key") == 0;
+            }
+            ::closedir(d);
+        }
+        if (!any) return lc;
+        auto keys = load_or_create_keys(state_dir, zone, 0, 0);  // algorithm checked below
+        if (!keys && keys.error().message.find("algorithm rollover") == std::string::npos) return keys.error();
+        // Read them without the algorithm check: whatever they are is what signs.
+        std::vector<ManagedKey> found;
+        d = ::opendir(lc.dir_.c_str());
+        if (d) {
+            while (dirent* e = ::readdir(d)) {
+                std::string n = e->d_name;
+                if (n.size() <= 4 || n.compare(n.size() - 4, 4, ".key") != 0) continue;
+                auto k = read_key_file(lc.dir_ + "/" + n, zone);
+                if (!k) {
+                    ::closedir(d);
+                    return k.error();
+                }
+                ManagedKey mk;
+                mk.key = std::move(*k);
+                mk.state = mk.key.role == KeyRole::Ksk ? KeyState::DsSubmit : KeyState::Active;
+                mk.published_at = mk.active_at = mk.key.created;
+                found.push_back(std::move(mk));
+            }
+            ::closedir(d);
+        }
+        lc.keys_ = std::move(found);
+        if (!lc.keys_.empty()) {
+            lc.algorithm_ = lc.keys_.front().key.key->algorithm();
+            lc.status_ = DnssecStatus::PendingDs;
+        }
+        return lc;
+    }
+    auto damaged = [&](const std::string& why) {
+        return make_error("DNSSEC state " + path + " is damaged: " + why + "; restore it from a backup");
+    };
+    std::string line;
+    while (std::getline(f, line)) {
+        if (line.empty() || line[0] == ';') continue;
+        std::istringstream in(line);
+        std::string word;
+        in >> word;
+        if (word == "status") {
+            std::string v;
+            in >> v;
+            if (!parse_enum(v, kStatusNames, lc.status_)) return damaged("unknown status \"" + v + "\"");
+        } else if (word == "algorithm") {
+            in >> lc.algorithm_;
+        } else if (word == "key") {
+            std::string file, state;
+            ManagedKey mk;
+            in >> file >> state >> mk.published_at >> mk.active_at >> mk.retire_at >> mk.next_transition;
+            if (!in) return damaged("bad key line \"" + line + "\"");
+            if (!parse_enum(state, kStateNames, mk.state)) return damaged("unknown key state \"" + state + "\"");
+            auto k = read_key_file(lc.dir_ + "/" + file, zone);
+            if (!k) return k.error();
+            mk.key = std::move(*k);
+            apply_flags(mk);
+            lc.keys_.push_back(std::move(mk));
+        } else {
+            return damaged("unexpected line \"" + line + "\"");
+        }
+    }
+    return lc;
+}
+
+Status Lifecycle::save() const {
+    auto dir = prepare_key_directory(state_dir_, zone_);
+    if (!dir) return dir.error();
+    std::ostringstream out;
+    out << "; Satellite DNSSEC state of " << zone_.to_string() << ". Written by satellited; do not edit.\n"
+        << "status " << to_string(status_) << "\n"
+        << "algorithm " << algorithm_ << "\n";
+    for (const auto& k : keys_) {
+        out << "key " << file_name(k.key.path) << " " << to_string(k.state) << " " << k.published_at << " "
+            << k.active_at << " " << k.retire_at << " " << k.next_transition << "\n";
+    }
+    const std::string path = dir_ + "/state", tmp = path + ".tmp";
+    {
+        int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) return make_error("cannot write " + tmp + ": " + std::strerror(errno));
+        const std::string text = out.str();
+        bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+        ok &= ::fsync(fd) == 0;
+        ok &= ::close(fd) == 0;
+        if (!ok) return make_error("cannot write " + tmp + ": " + std::strerror(errno));
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        return make_error("cannot rename " + tmp + ": " + std::strerror(errno));
+    }
+    return {};
+}
+
+ZoneKeys Lifecycle::signing_keys() const {
+    ZoneKeys out;
+    for (const auto& k : keys_) {
+        if (k.state != KeyState::Dead) out.keys.push_back(k.key);
+    }
+    out.cds_delete = status_ == DnssecStatus::PendingDisabled;
+    return out;
+}
+
+std::vector<DsRecord> Lifecycle::ds_records() const {
+    std::vector<DsRecord> out;
+    for (const auto& k : keys_) {
+        if (k.key.role != KeyRole::Ksk || !k.key.in_cds) continue;
+        auto rd = dns::ds_rdata(zone_, k.key.dnskey, 2);
+        if (rd.size() < 4) continue;
+        out.push_back({k.key.tag, rd[2], rd[3], {rd.begin() + 4, rd.end()}});
+    }
+    return out;
+}
+
+Result<ManagedKey> Lifecycle::make_key(KeyRole role, std::int64_t now) {
+    auto dir = prepare_key_directory(state_dir_, zone_);
+    if (!dir) return dir.error();
+    auto k = generate_key(*dir, zone_, role, static_cast<std::uint8_t>(algorithm_), now);
+    if (!k) return k.error();
+    ManagedKey mk;
+    mk.key = std::move(*k);
+    mk.published_at = now;
+    return mk;
+}
+
+Outcome Lifecycle::enable(int algorithm, std::int64_t now) {
+    if (status_ != DnssecStatus::Disabled) {
+        return {409, std::string("DNSSEC is already enabled (status ") + to_string(status_) + ")"};
+    }
+    constexpr int kAlgorithms[] = {8, 10, 13, 14, 15};
+    if (std::find(std::begin(kAlgorithms), std::end(kAlgorithms), algorithm) == std::end(kAlgorithms)) {
+        return {400, "algorithm " + std::to_string(algorithm) + " is not supported; use 8, 10, 13, 14 or 15"};
+    }
+    // Leftovers of an earlier life of this zone are not ours any more.
+    for (const auto& k : keys_) ::unlink(k.key.path.c_str());
+    keys_.clear();
+    algorithm_ = algorithm;
+    // The zone is not yet secure at the parent: both keys can sign at once.
+    for (KeyRole role : {KeyRole::Ksk, KeyRole::Zsk}) {
+        auto mk = make_key(role, now);
+        if (!mk) return {500, mk.error().message};
+        mk->state = role == KeyRole::Ksk ? KeyState::DsSubmit : KeyState::Active;
+        mk->active_at = now;
+        apply_flags(*mk);
+        keys_.push_back(std::move(*mk));
+    }
+    status_ = DnssecStatus::PendingDs;
+    if (auto s = save(); !s) return {500, s.error().message};
+    return {200, "DNSSEC enabled"};
+}
+
+Outcome Lifecycle::disable(std::int64_t now) {
+    (void)now;
+    if (status_ == DnssecStatus::PendingDs) {
+        // No DS was ever confirmed at the parent: nothing to wait for.
+        for (const auto& k : keys_) ::unlink(k.key.path.c_str());
+        keys_.clear();
+        status_ = DnssecStatus::Disabled;
+        if (auto s = save(); !s) return {500, s.error().message};
+        return {200, "DNSSEC disabled"};
+    }
+    if (status_ != DnssecStatus::Active) {
+        return {409, std::string("cannot disable DNSSEC while ") + to_string(status_) +
+                         (status_ == DnssecStatus::Disabled ? "" : "; let the operation in progress finish first")};
+    }
+    status_ = DnssecStatus::PendingDisabled;
+    if (auto s = save(); !s) return {500, s.error().message};
+    return {200, "DNSSEC disable requested: the zone stays signed and CDS/CDNSKEY ask the parent to remove "
+                 "the DS (RFC 8078); call confirm-ds-removed once the DS is gone"};
+}
+
+Outcome Lifecycle::rotate_zsk(std::int64_t now, const LifecycleTiming& t) {
+    if (status_ != DnssecStatus::Active) {
+        return {409, std::string("cannot rotate the ZSK while ") + to_string(status_)};
+    }
+    auto mk = make_key(KeyRole::Zsk, now);
+    if (!mk) return {500, mk.error().message};
+    mk->state = KeyState::Publish;
+    mk->next_transition = now + t.dnskey_ttl + t.propagation_delay;  // RFC 7583 §3.2.1 Ipub
+    apply_flags(*mk);
+    keys_.push_back(std::move(*mk));
+    status_ = DnssecStatus::RotatingZsk;
+    if (auto s = save(); !s) return {500, s.error().message};
+    return {200, "ZSK rollover started: the new ZSK is published and becomes active once caches have seen it"};
+}
+
+Outcome Lifecycle::rotate_ksk(std::int64_t now, const LifecycleTiming& t) {
+    if (status_ != DnssecStatus::Active) {
+        return {409, std::string("cannot rotate the KSK while ") + to_string(status_)};
+    }
+    for (const auto& k : keys_) {
+        if (k.key.role == KeyRole::Ksk && k.state == KeyState::Retire) {
+            return {409, "the previous KSK is still being retired; try again after it is removed"};
+        }
+    }
+    auto mk = make_key(KeyRole::Ksk, now);
+    if (!mk) return {500, mk.error().message};
+    // Double-KSK (RFC 7583 §3.3.2): the new KSK is published and its DS is
+    // offered (CDS, the API reply) at once; the old one goes only after the
+    // parent's new DS set has propagated.
+    mk->state = KeyState::DsSubmit;
+    mk->next_transition = 0;
+    apply_flags(*mk);
+    (void)t;
+    keys_.push_back(std::move(*mk));
+    status_ = DnssecStatus::RotatingKsk;
+    if (auto s = save(); !s) return {500, s.error().message};
+    return {200, "KSK rollover started: publish the new DS at the parent, then confirm it"};
+}
+
+Outcome Lifecycle::confirm_ds_published(const std::vector<DsRecord>& ds, std::int64_t now, const LifecycleTiming& t) {
+    if (status_ != DnssecStatus::PendingDs && status_ != DnssecStatus::RotatingKsk) {
+        return {409, std::string("nothing awaits a DS confirmation (status ") + to_string(status_) + ")"};
+    }
+    if (ds.empty()) return {400, "no DS records given"};
+    // Every DS given must match one of our KSKs (RFC 4034 §5.2 digest).
+    ManagedKey* waiting = nullptr;
+    for (auto& k : keys_) {
+        if (k.key.role == KeyRole::Ksk && k.state == KeyState::DsSubmit) waiting = &k;
+    }
+    bool names_waiting = false;
+    for (const auto& d : ds) {
+        bool matched = false;
+        for (const auto& k : keys_) {
+            if (k.key.role != KeyRole::Ksk || k.state == KeyState::Dead) continue;
+            if (k.key.tag != d.key_tag || k.key.key->algorithm() != d.algorithm) continue;
+            auto rd = dns::ds_rdata(zone_, k.key.dnskey, d.digest_type);
+            if (rd.size() > 4 && std::equal(rd.begin() + 4, rd.end(), d.digest.begin(), d.digest.end())) {
+                matched = true;
+                names_waiting |= waiting && &k == waiting;
+            }
+        }
+        if (!matched) {
+            return {400, "DS " + std::to_string(d.key_tag) + " " + std::to_string(d.algorithm) + " " +
+                             std::to_string(d.digest_type) + " does not match a KSK of this zone"};
+        }
+    }
+    if (waiting && !names_waiting) {
+        return {400, "the DS records do not include the KSK " + std::to_string(waiting->key.tag) +
+                         " that awaits confirmation"};
+    }
+    if (status_ == DnssecStatus::PendingDs) {
+        for (auto& k : keys_) {
+            if (k.key.role == KeyRole::Ksk && k.state == KeyState::DsSubmit) {
+                k.state = KeyState::Active;
+                apply_flags(k);
+            }
+        }
+    } else {
+        // The new DS must reach the resolvers' caches before the old KSK goes.
+        waiting->state = KeyState::DsPublish;
+        waiting->next_transition = now + t.parent_ds_ttl + t.propagation_delay;
+        apply_flags(*waiting);
+    }
+    status_ = DnssecStatus::Active;
+    if (auto s = save(); !s) return {500, s.error().message};
+    return {200, "DS publication confirmed"};
+}
+
+Outcome Lifecycle::confirm_ds_removed(std::int64_t now) {
+    (void)now;
+    if (status_ != DnssecStatus::PendingDisabled) {
+        return {409, std::string("nothing awaits a DS removal (status ") + to_string(status_) + ")"};
+    }
+    for (const auto& k : keys_) ::unlink(k.key.path.c_str());
+    keys_.clear();
+    status_ = DnssecStatus::Disabled;
+    if (auto s = save(); !s) return {500, s.error().message};
+    return {200, "DS removal confirmed: the zone is served unsigned and its keys are deleted"};
+}
+
+void Lifecycle::remove_dead() {
+    for (auto it = keys_.begin(); it != keys_.end();) {
+        if (it->state == KeyState::Dead) {
+            ::unlink(it->key.path.c_str());
+            it = keys_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+bool Lifecycle::advance(std::int64_t now, const LifecycleTiming& t) {
+    bool changed = false;
+    for (std::size_t i = 0; i < keys_.size(); ++i) {
+        ManagedKey& k = keys_[i];
+        if (k.next_transition == 0 || k.next_transition > now) continue;
+        switch (k.state) {
+            case KeyState::Publish:
+                if (k.key.role == KeyRole::Zsk) {
+                    // The new ZSK is in every cache: it signs, the old one retires.
+                    for (auto& old : keys_) {
+                        if (&old != &k && old.key.role == KeyRole::Zsk && old.state == KeyState::Active) {
+                            old.state = KeyState::Retire;
+                            old.retire_at = now;
+                            // Signatures by the old key stay in caches up to the largest TTL.
+                            old.next_transition = now + t.max_zone_ttl + t.propagation_delay;
+                            apply_flags(old);
+                        }
+                    }
+                    k.state = KeyState::Active;
+                    k.active_at = now;
+                    k.next_transition = 0;
+                }
+                break;
+            case KeyState::DsPublish:
+                for (auto& old : keys_) {
+                    if (&old != &k && old.key.role == KeyRole::Ksk &&
+                        (old.state == KeyState::Active || old.state == KeyState::DsSubmit)) {
+                        old.state = KeyState::Retire;
+                        old.retire_at = now;
+                        old.next_transition = now + t.dnskey_ttl + t.propagation_delay;
+                        apply_flags(old);
+                    }
+                }
+                k.state = KeyState::Active;
+                k.active_at = now;
+                k.next_transition = 0;
+                break;
+            case KeyState::Retire:
+                k.state = KeyState::Dead;
+                k.next_transition = 0;
+                break;
+            default:
+                k.next_transition = 0;
+                break;
+        }
+        apply_flags(k);
+        changed = true;
+    }
+    if (changed) {
+        remove_dead();
+        if (status_ == DnssecStatus::RotatingZsk) {
+            bool rolling = false;
+            for (const auto& k : keys_) {
+                rolling |= k.key.role == KeyRole::Zsk && k.state != KeyState::Active;
+            }
+            if (!rolling) status_ = DnssecStatus::Active;
+        }
+    }
+    // Scheduled rollovers.
+    if (status_ == DnssecStatus::Active && t.zsk_lifetime > 0) {
+        for (const auto& k : keys_) {
+            if (k.key.role == KeyRole::Zsk && k.state == KeyState::Active &&
+                k.active_at + t.zsk_lifetime <= now) {
+                changed |= rotate_zsk(now, t).ok();
+                break;
+            }
+        }
+    }
+    if (status_ == DnssecStatus::Active && t.ksk_lifetime > 0) {
+        for (const auto& k : keys_) {
+            if (k.key.role == KeyRole::Ksk && k.state == KeyState::Active &&
+                k.active_at + t.ksk_lifetime <= now) {
+                changed |= rotate_ksk(now, t).ok();
+                break;
+            }
+        }
+    }
+    if (changed) (void)save();
+    return changed;
+}
+
+std::int64_t Lifecycle::next_event(const LifecycleTiming& t) const {
+    std::int64_t next = 0;
+    auto consider = [&](std::int64_t when) {
+        if (when > 0 && (next == 0 || when < next)) next = when;
+    };
+    for (const auto& k : keys_) {
+        consider(k.next_transition);
+        if (status_ == DnssecStatus::Active && k.state == KeyState::Active) {
+            if (k.key.role == KeyRole::Zsk && t.zsk_lifetime > 0) consider(k.active_at + t.zsk_lifetime);
+            if (k.key.role == KeyRole::Ksk && t.ksk_lifetime > 0) consider(k.active_at + t.ksk_lifetime);
+        }
+    }
+    return next;
+}
+
+}  // namespace satellite::modes

@@ -1,0 +1,108 @@
+// A live zone's DNSSEC lifecycle (DESIGN.md §4): the zone's status and each
+// key's state, moved by operator calls (enable, disable, rotate, confirm DS)
+// and by time (RFC 7583 timings: a key is used only once the caches that
+// matter have seen what they need). Pure: time comes in as `now`; the state
+// is saved beside the keys and survives restarts, so a rollover resumes
+// where it stopped.
+//
+//   disabled ─enable─► pending_ds ─confirm-ds─► active ─rotate-zsk─► rotating_zsk ─(old ZSK gone)─► active
+//                         │                       │  └─rotate-ksk─► rotating_ksk ─confirm-ds─► active
+//                         └─disable─► disabled    └─disable─► pending_disabled ─confirm-ds-removed─► disabled
+//
+//   ZSK (pre-publication, RFC 7583 §3.2): publish ─(DNSKEY TTL + delay)─► active; old: retire ─(max TTL + delay)─► dead
+//   KSK (double-KSK, §3.3): publish ─(DNSKEY TTL + delay)─► ds_submit ─confirm─► ds_publish ─(DS TTL + delay)─► active;
+//                           old: retire ─(DNSKEY TTL + delay)─► dead
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dns/name.hpp"
+#include "modes/keys.hpp"
+#include "util/result.hpp"
+
+namespace satellite::modes {
+
+enum class DnssecStatus { Disabled, PendingDs, Active, RotatingZsk, RotatingKsk, PendingDisabled };
+const char* to_string(DnssecStatus s);
+
+enum class KeyState { Publish, Ready, Active, Retire, Dead, DsSubmit, DsPublish };
+const char* to_string(KeyState s);
+
+struct ManagedKey {
+    ZoneKey key;
+    KeyState state = KeyState::Active;
+    std::int64_t published_at = 0;
+    std::int64_t active_at = 0;
+    std::int64_t retire_at = 0;
+    std::int64_t next_transition = 0;  // 0: waits for an operator (or nothing)
+};
+
+struct LifecycleTiming {
+    std::uint32_t dnskey_ttl = 3600;
+    std::uint32_t max_zone_ttl = 86400;
+    std::uint32_t propagation_delay = 3600;
+    std::uint32_t parent_ds_ttl = 86400;
+    std::uint32_t zsk_lifetime = 90 * 86400;  // 0: roll only on request
+    std::uint32_t ksk_lifetime = 0;
+};
+
+struct DsRecord {
+    std::uint16_t key_tag = 0;
+    std::uint8_t algorithm = 0;
+    std::uint8_t digest_type = 0;
+    std::vector<std::uint8_t> digest;
+};
+
+// An operator call's result in HTTP terms: 200, 400 (bad input), 409
+// (not allowed in this state), 500 (disk or crypto failure).
+struct Outcome {
+    int http_status = 200;
+    std::string message;
+    bool ok() const { return http_status == 200; }
+};
+
+class Lifecycle {
+public:
+    // Reads <state_dir>/keys/<zone>/state and the key files it names. With
+    // no state file: key files from an earlier build are adopted
+    // (pending_ds); otherwise the zone starts disabled.
+    static Result<Lifecycle> load(const std::string& state_dir, const dns::Name& zone);
+    Status save() const;
+
+    DnssecStatus status() const { return status_; }
+    int algorithm() const { return algorithm_; }
+    const std::vector<ManagedKey>& keys() const { return keys_; }
+    bool signs() const { return status_ != DnssecStatus::Disabled; }
+    // The keys and their roles for the signer (valid while signs()).
+    ZoneKeys signing_keys() const;
+    // The DS records (digest 2) the parent should have for the KSKs in CDS.
+    std::vector<DsRecord> ds_records() const;
+
+    Outcome enable(int algorithm, std::int64_t now);
+    Outcome disable(std::int64_t now);
+    Outcome rotate_zsk(std::int64_t now, const LifecycleTiming& t);
+    Outcome rotate_ksk(std::int64_t now, const LifecycleTiming& t);
+    Outcome confirm_ds_published(const std::vector<DsRecord>& ds, std::int64_t now, const LifecycleTiming& t);
+    Outcome confirm_ds_removed(std::int64_t now);
+
+    // Makes the timed moves due at `now` (and starts a ZSK roll when the
+    // active ZSK has outlived zsk_lifetime). True when what is signed changed.
+    bool advance(std::int64_t now, const LifecycleTiming& t);
+    // The earliest timed move, or 0.
+    std::int64_t next_event(const LifecycleTiming& t) const;
+
+private:
+    Lifecycle() = default;
+    Result<ManagedKey> make_key(KeyRole role, std::int64_t now);
+    void remove_dead();
+    std::string state_dir_;
+    dns::Name zone_;
+    std::string dir_;
+    DnssecStatus status_ = DnssecStatus::Disabled;
+    int algorithm_ = 13;
+    std::vector<ManagedKey> keys_;
+};
+
+}  // namespace satellite::modes
