@@ -215,6 +215,11 @@ struct Response {
         return add_nsec_at(z, z.nsec_owner(z.predecessor(lc, len)));
     }
 
+    bool write_rr(const Owner& owner, std::uint16_t type, std::uint32_t ttl,
+                  std::span<const std::uint8_t> rdata) {
+        return write_rr(owner, type, ttl, rdata.data(), static_cast<std::uint16_t>(rdata.size()));
+    }
+
     // RFC 9824: an NSEC made now at `owner` (lower-cased `lc`), with its
     // RRSIG. False on overflow, or with `failed` set when no signature could
     // be made (the answer becomes SERVFAIL, never an unsigned denial).
@@ -228,8 +233,7 @@ struct Response {
         }
         const std::uint32_t ttl = zs->online()->nsec_ttl;
         std::size_t mark = w.pos();
-        if (!write_rr(owner, t::NSEC, ttl, rec.nsec.data(), static_cast<std::uint16_t>(rec.nsec.size())) ||
-            !write_rr(owner, t::RRSIG, ttl, rec.rrsig.data(), static_cast<std::uint16_t>(rec.rrsig.size()))) {
+        if (!write_rr(owner, t::NSEC, ttl, rec.nsec) || !write_rr(owner, t::RRSIG, ttl, rec.rrsig)) {
             w.rewind(mark);
             return false;
         }
@@ -249,8 +253,7 @@ struct Response {
             return false;
         }
         std::size_t mark = w.pos();
-        if (!write_records(owner, *zs, rs, rs.ttl) ||
-            !write_rr(owner, t::RRSIG, rs.ttl, rec.rrsig.data(), static_cast<std::uint16_t>(rec.rrsig.size()))) {
+        if (!write_records(owner, *zs, rs, rs.ttl) || !write_rr(owner, t::RRSIG, rs.ttl, rec.rrsig)) {
             w.rewind(mark);
             return false;
         }

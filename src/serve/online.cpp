@@ -176,11 +176,11 @@ bool OnlineSigner::finish(const std::shared_ptr<const zone::Snapshot>& zone,
         return true;
     }
     // Reused while at least half the validity is left.
-    const std::uint32_t validity = zone->online()->validity;
+    const zone::OnlineSigning& on = *zone->online();
     Entry& e = *victim;
     e.zone = zone;
-    e.valid_from = now > zone->online()->inception_offset ? now - zone->online()->inception_offset : 0;
-    e.reuse_until = now + validity / 2;
+    e.valid_from = now > on.inception_offset ? now - on.inception_offset : 0;
+    e.reuse_until = now + on.validity / 2;
     if (e.reuse_until == 0) e.reuse_until = 1;
     e.kind = kind;
     e.type = type;

@@ -8,6 +8,7 @@
 #   tools/bench/qps.sh --do                   # DO bit on every query (dnsperf -D)
 #   tools/bench/qps.sh --signed               # 1,000-name zone pre-signed with NSEC, DO=1
 #   tools/bench/qps.sh --signed --nsec3       # the same zone pre-signed with NSEC3 (0 iterations, no salt)
+#   tools/bench/qps.sh --compact              # online compact denial (RFC 9824): satellite vs knot, DO=1
 #   tools/bench/qps.sh --runs 3               # median of 3 measurements per server
 #   options: --satellited PATH --rate QPS --threads N --server-cpus 1 --client-cpus 0
 #            --start-timeout S --names N --queries N --seed N --keep
@@ -27,6 +28,16 @@
 # signed file as is (Satellite: presigned mode, allow_nsec3 with --nsec3; Knot:
 # no dnssec-signing); every query has DO=1, so answers carry RRSIGs and
 # NSEC/NSEC3 denial. Same query mix (80% existing, 10% NXDOMAIN, 10% NODATA).
+# --compact: the unsigned 1,000-name zone signed by the server itself with
+# compact denial of existence (RFC 9824 "black lies", ECDSA P-256):
+# Satellite in live mode (denial = "compact": the zone pre-signed at load,
+# names that do not exist signed at query time with a per-worker cache)
+# against Knot's mod-onlinesign (everything signed at query time; Knot
+# refuses the module together with dnssec-signing: on). NSD has no online
+# signing and is left out. Two query mixes, both DO=1, each 80% names that
+# do not exist plus 20% of the standard mix above:
+#   random  every missing name new (r<n><hex>.bench.test.): no cache helps
+#   repeat  missing names drawn from a set of 1,000: what a cache can do
 # Loopback only; every wait is bounded; servers are stopped on exit.
 set -euo pipefail
 export LC_ALL=C
@@ -47,6 +58,9 @@ skip_missing=0
 do_bit=0
 signed=0
 nsec3=0
+compact=0
+servers_set=0
+queries_set=0
 runs=1
 names=100000
 names_set=0
@@ -60,7 +74,7 @@ die() { echo "qps.sh: error: $*" >&2; exit 2; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --servers) servers="$2"; shift 2 ;;
+    --servers) servers="$2"; servers_set=1; shift 2 ;;
     --satellited) satellited="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --fixed-duration) fixed_duration="$2"; shift 2 ;;
@@ -73,9 +87,10 @@ while [[ $# -gt 0 ]]; do
     --do) do_bit=1; shift ;;
     --signed) signed=1; do_bit=1; shift ;;
     --nsec3) signed=1; nsec3=1; do_bit=1; shift ;;
+    --compact) compact=1; do_bit=1; shift ;;
     --runs) runs="$2"; shift 2 ;;
     --names) names="$2"; names_set=1; shift 2 ;;
-    --queries) nqueries="$2"; shift 2 ;;
+    --queries) nqueries="$2"; queries_set=1; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
@@ -88,7 +103,12 @@ for n in duration fixed_duration rate threads start_timeout runs names nqueries 
   [[ ${!n} =~ ^[0-9]+$ ]] || die "--${n//_/-} wants a whole number, got '${!n}'"
 done
 (( runs >= 1 && runs <= 9 )) || die "--runs must be 1..9"
-if (( signed && ! names_set )); then names=1000; fi
+(( signed && compact )) && die "--compact and --signed/--nsec3 are different benchmarks; pick one"
+if (( (signed || compact) && ! names_set )); then names=1000; fi
+if (( compact )); then
+  (( servers_set )) || servers="satellite,knot"
+  (( queries_set )) || nqueries=500000   # the random mix should not wrap around within a run
+fi
 
 py=/usr/bin/python3
 for b in dnsperf taskset "$py"; do
@@ -97,9 +117,11 @@ done
 if command -v dig >/dev/null 2>&1; then
   soa_query() { dig @127.0.0.1 -p "$1" bench.test. SOA +short +time=1 +tries=1 2>/dev/null || true; }
   soa_dnssec_query() { dig @127.0.0.1 -p "$1" bench.test. SOA +dnssec +short +time=1 +tries=1 2>/dev/null || true; }
+  nx_dnssec_query() { dig @127.0.0.1 -p "$1" nx-probe.bench.test. A +dnssec +time=1 +tries=1 2>/dev/null || true; }
 elif command -v kdig >/dev/null 2>&1; then
   soa_query() { kdig @127.0.0.1 -p "$1" bench.test. SOA +short +time=1 +retry=0 2>/dev/null || true; }
   soa_dnssec_query() { kdig @127.0.0.1 -p "$1" bench.test. SOA +dnssec +short +time=1 +retry=0 2>/dev/null || true; }
+  nx_dnssec_query() { kdig @127.0.0.1 -p "$1" nx-probe.bench.test. A +dnssec +time=1 +retry=0 2>/dev/null || true; }
 else
   die "neither dig nor kdig found (apt-get install bind9-dnsutils or knot-dnsutils)"
 fi
@@ -207,6 +229,7 @@ for kind in "${server_list[@]}"; do
     knot) bin=/usr/sbin/knotd ;;
     *) die "unknown server '$kind' (satellite, nsd, knot)" ;;
   esac
+  if (( compact )) && [[ $kind == nsd ]]; then die "--compact: NSD has no online signing (use --servers satellite,knot)"; fi
   if [[ ! -x $bin ]]; then
     if (( skip_missing )); then echo "== $kind: $bin not found, skipped (--skip-missing)"; continue; fi
     die "$kind binary not found: $bin (build it, pass --satellited PATH, or use --skip-missing)"
@@ -239,6 +262,30 @@ if (( signed )); then
   zone="$zone.signed"
   echo "   $(grep -c $'\tRRSIG\t' "$zone") RRSIGs in $zone"
 fi
+# Query files, one per mix (--compact measures two).
+mixes=(standard)
+declare -A mix_file=([standard]="$queries")
+if (( compact )); then
+  denial="compact"
+  "$py" - "$queries" "$work/data" "$nqueries" "$seed" <<'EOF'
+import random, sys
+src, out, n, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+rng = random.Random(seed * 7919 + 1)
+standard = open(src).read().splitlines()
+pool = ["rep%d.bench.test." % i for i in range(1000)]
+for mix in ("random", "repeat"):
+    with open("%s/queries-%s.txt" % (out, mix), "w") as f:
+        for i in range(n):
+            if rng.random() < 0.8:
+                name = "r%x%05x.bench.test." % (i, rng.getrandbits(20)) if mix == "random" else rng.choice(pool)
+                f.write("%s %s\n" % (name, rng.choice(("A", "AAAA"))))
+            else:
+                f.write(standard[i % len(standard)] + "\n")
+EOF
+  mixes=(random repeat)
+  mix_file=([random]="$work/data/queries-random.txt" [repeat]="$work/data/queries-repeat.txt")
+  echo "   compact mixes: 80% missing names (random: all new; repeat: 1,000 names) + 20% standard mix, $nqueries queries each"
+fi
 
 start_server() {  # kind port -> sets server_pid
   local kind=$1 port=$2 dir="$work/$1"
@@ -257,6 +304,7 @@ level = "warn"
 name = "bench.test."
 file = "$zone"
 $( (( nsec3 )) && echo "allow_nsec3 = true" )
+$( (( compact )) && printf 'mode = "live"\n[zone.signing]\nenabled = true\nalgorithm = 13\ndenial = "compact"\n' )
 EOF
       mkdir -p "$dir/state"
       argv=("$satellited" --config "$dir/satellite.toml") ;;
@@ -312,14 +360,18 @@ template:
 zone:
   - domain: bench.test.
     file: "$zone"
+$( (( compact )) && echo "    module: mod-onlinesign" )
 EOF
+      # mod-onlinesign: default policy (ECDSA P-256), keys in the KASP
+      # database under storage; it refuses dnssec-signing: on.
+      mkdir -p "$dir/db"
       argv=(/usr/sbin/knotd -c "$dir/knot.conf") ;;
   esac
   taskset -c "$server_cpus" "${argv[@]}" >"$work/$kind.log" 2>&1 </dev/null &
   server_pid=$!
 }
 
-dnsperf_run() {  # port out-file extra-args...
+dnsperf_run() {  # port out-file extra-args...  ($queries: the query file)
   local port=$1 out=$2; shift 2
   local -a extra=("$@")
   (( do_bit )) && extra+=(-D)
@@ -338,7 +390,7 @@ field() { awk -v k="$1" 'index($0, k) { sub(".*" k ":?[ \t]*", ""); split($0, a,
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 declare -A res_qps res_lost res_eff res_cpu res_pss res_rcodes
-measured=()
+measured=()   # "kind" or, with several mixes, "kind/mix"
 for kind in "${wanted[@]}"; do
   port=$(free_port)
   echo "== $kind: starting on 127.0.0.1:$port (taskset -c $server_cpus, $threads worker(s))"
@@ -347,44 +399,60 @@ for kind in "${wanted[@]}"; do
   wait_soa "$port" "$server_pid" "$kind"
   t1=$(date +%s.%N)
   printf '   answering after %.2f s\n' "$(echo "$t1 - $t0" | bc -l)"
-  if (( signed )) && [[ $(soa_dnssec_query "$port") != *"SOA 13 "* ]]; then
+  if (( signed || compact )) && [[ $(soa_dnssec_query "$port") != *"SOA 13 "* ]]; then
     echo "   WARNING: $kind gave no RRSIG for bench.test. SOA with DO=1; its figures are not comparable" >&2
   fi
-  if (( warmup > 0 )); then
-    dnsperf_run "$port" "$work/$kind.warmup" -l "$warmup"
+  if (( compact )); then
+    # RFC 9824 §3.1: a name that does not exist is NOERROR with an NSEC at the name.
+    probe=$(nx_dnssec_query "$port")
+    if [[ $probe != *"status: NOERROR"* || ! $probe =~ nx-probe\.bench\.test\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+NSEC ]]; then
+      echo "   WARNING: $kind did not answer a missing name with a compact (NOERROR + NSEC) denial" >&2
+    fi
   fi
-  qps_list="" lost_list="" eff_list="" cpu_list=""
-  for ((r = 1; r <= runs; r++)); do
-    # (a) unthrottled
-    dnsperf_run "$port" "$work/$kind.max.$r" -l "$duration"
-    q=$(field "Queries per second" "$work/$kind.max.$r")
-    lost=$(field "Queries lost" "$work/$kind.max.$r")
-    # (b) fixed offered rate, CPU time of the server's processes
-    c0=$(cpu_ticks "$server_pid")
-    dnsperf_run "$port" "$work/$kind.fixed.$r" -l "$fixed_duration" -Q "$rate"
-    c1=$(cpu_ticks "$server_pid")
-    done_q=$(field "Queries completed" "$work/$kind.fixed.$r")
-    cpu_s=$(echo "($c1 - $c0) / $clk_tck" | bc -l)
-    eff=$(echo "if ($cpu_s > 0) $done_q / $cpu_s else 0" | bc -l)
-    printf '   run %d: %.0f q/s unthrottled (lost %s); at -Q %d: %s answered, %.2f CPU-s, %.0f per CPU-s\n' \
-      "$r" "$q" "$lost" "$rate" "$done_q" "$cpu_s" "$eff"
-    qps_list+=" $q" lost_list+=" $lost" eff_list+=" $eff" cpu_list+=" $cpu_s"
+  for mix in "${mixes[@]}"; do
+    queries=${mix_file[$mix]}
+    key=$kind
+    (( ${#mixes[@]} > 1 )) && key="$kind/$mix" && echo "   -- mix $mix"
+    if (( warmup > 0 )); then
+      dnsperf_run "$port" "$work/$kind.$mix.warmup" -l "$warmup"
+    fi
+    qps_list="" lost_list="" eff_list="" cpu_list=""
+    for ((r = 1; r <= runs; r++)); do
+      # (a) unthrottled
+      dnsperf_run "$port" "$work/$kind.$mix.max.$r" -l "$duration"
+      q=$(field "Queries per second" "$work/$kind.$mix.max.$r")
+      lost=$(field "Queries lost" "$work/$kind.$mix.max.$r")
+      # (b) fixed offered rate, CPU time of the server's processes
+      c0=$(cpu_ticks "$server_pid")
+      dnsperf_run "$port" "$work/$kind.$mix.fixed.$r" -l "$fixed_duration" -Q "$rate"
+      c1=$(cpu_ticks "$server_pid")
+      done_q=$(field "Queries completed" "$work/$kind.$mix.fixed.$r")
+      cpu_s=$(echo "($c1 - $c0) / $clk_tck" | bc -l)
+      eff=$(echo "if ($cpu_s > 0) $done_q / $cpu_s else 0" | bc -l)
+      printf '   run %d: %.0f q/s unthrottled (lost %s); at -Q %d: %s answered, %.2f CPU-s, %.0f per CPU-s\n' \
+        "$r" "$q" "$lost" "$rate" "$done_q" "$cpu_s" "$eff"
+      qps_list+=" $q" lost_list+=" $lost" eff_list+=" $eff" cpu_list+=" $cpu_s"
+    done
+    # sanity: the answers should be mostly NOERROR/NXDOMAIN, not errors
+    rc_line=$(grep -m1 "Response codes:" "$work/$kind.$mix.max.1" | sed 's/^ *Response codes: *//')
+    echo "   response codes: $rc_line"
+    if [[ $rc_line =~ (SERVFAIL|REFUSED|FORMERR|NOTIMP) ]]; then
+      echo "   WARNING: $kind answered with error codes; its figures are not comparable" >&2
+    fi
+    res_qps[$key]=$(echo "$qps_list" | median)
+    res_lost[$key]=$(echo "$lost_list" | median)
+    res_eff[$key]=$(echo "$eff_list" | median)
+    res_cpu[$key]=$(echo "$cpu_list" | median)
+    res_rcodes[$key]=$rc_line
+    measured+=("$key")
   done
-  # sanity: the answers should be mostly NOERROR/NXDOMAIN, not errors
-  rc_line=$(grep -m1 "Response codes:" "$work/$kind.max.1" | sed 's/^ *Response codes: *//')
-  echo "   response codes: $rc_line"
-  if [[ $rc_line =~ (SERVFAIL|REFUSED|FORMERR|NOTIMP) ]]; then
-    echo "   WARNING: $kind answered with error codes; its figures are not comparable" >&2
-  fi
   # (c) memory after load
   pss=$(pss_kib "$server_pid")
-  res_qps[$kind]=$(echo "$qps_list" | median)
-  res_lost[$kind]=$(echo "$lost_list" | median)
-  res_eff[$kind]=$(echo "$eff_list" | median)
-  res_cpu[$kind]=$(echo "$cpu_list" | median)
-  res_pss[$kind]=$pss
-  res_rcodes[$kind]=$rc_line
-  measured+=("$kind")
+  for mix in "${mixes[@]}"; do
+    key=$kind
+    (( ${#mixes[@]} > 1 )) && key="$kind/$mix"
+    res_pss[$key]=$pss
+  done
   stop_server
 done
 
@@ -393,11 +461,12 @@ done
 echo
 dolabel=$([[ $do_bit == 1 ]] && echo ", DO=1" || echo "")
 (( signed )) && dolabel=", pre-signed ($denial, ECDSA P-256)$dolabel"
+(( compact )) && dolabel=", compact denial signed by the server (ECDSA P-256)$dolabel"
 echo "Results (median of $runs; zone $names names; $nqueries queries; server on CPU $server_cpus, dnsperf on CPU $client_cpus, $threads worker(s)$dolabel)"
-printf '%-10s %14s %10s %20s %10s %10s\n' server "QPS (max)" "lost" "answered/CPU-s" "CPU-s" "PSS MiB"
-printf '%-10s %14s %10s %20s %10s %10s\n' "" "-l $duration" "" "@ -Q $rate -l $fixed_duration" "" ""
+printf '%-17s %14s %10s %20s %10s %10s\n' server "QPS (max)" "lost" "answered/CPU-s" "CPU-s" "PSS MiB"
+printf '%-17s %14s %10s %20s %10s %10s\n' "" "-l $duration" "" "@ -Q $rate -l $fixed_duration" "" ""
 for kind in "${measured[@]}"; do
-  printf '%-10s %14.0f %10s %20.0f %10.2f %10.1f\n' "$kind" "${res_qps[$kind]}" "${res_lost[$kind]}" \
+  printf '%-17s %14.0f %10s %20.0f %10.2f %10.1f\n' "$kind" "${res_qps[$kind]}" "${res_lost[$kind]}" \
     "${res_eff[$kind]}" "${res_cpu[$kind]}" "$(echo "${res_pss[$kind]} / 1024" | bc -l)"
 done
 echo
@@ -411,7 +480,12 @@ ratio() {  # a b kind-a kind-b label
     printf '%-16s n/a (not both measured)\n' "$3"
   fi
 }
-ratio satellite nsd "Satellite/NSD"
-ratio satellite knot "Satellite/Knot"
-ratio nsd knot "(NSD/Knot)"
+if (( compact )); then
+  for mix in "${mixes[@]}"; do ratio "satellite/$mix" "knot/$mix" "Satellite/Knot $mix"; done
+  echo "(Knot signs every answer at query time; Satellite only what does not exist or comes from a wildcard.)"
+else
+  ratio satellite nsd "Satellite/NSD"
+  ratio satellite knot "Satellite/Knot"
+  ratio nsd knot "(NSD/Knot)"
+fi
 echo "Goals (shared/BENCHMARKS.md): QPS >= NSD; answered/CPU-s >= 1.2 x Knot; PSS <= Knot."
