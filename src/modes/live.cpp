@@ -252,8 +252,23 @@ Result<SignedZone> sign_zone(const dns::Name& origin, const dns::RecordList& rec
             if (n.flags & Node::Occluded) continue;
             std::vector<std::uint8_t> lc = lower_name(i);
             std::vector<std::uint8_t> rd;
-            if (lc.size() + 2 <= dns::kMaxNameLen) rd = {1, 0};
-            rd.insert(rd.end(), lc.begin(), lc.end());
+            rd.reserve(lc.size() + 2);
+            const bool cut = (n.flags & Node::Cut) != 0;
+            if (!cut && lc.size() + 2 <= dns::kMaxNameLen) {
+                // "\000.<owner>": the next name in canonical order.
+                rd.push_back(1);
+                rd.push_back(0);
+                rd.insert(rd.end(), lc.begin(), lc.end());
+            } else if (lc[0] < 63 && lc.size() + 1 <= dns::kMaxNameLen) {
+                // RFC 9824 §3.4: at a delegation (whose subtree belongs to the
+                // child) or for a name too long: "<label>\000.<parent>".
+                rd.push_back(static_cast<std::uint8_t>(lc[0] + 1));
+                rd.insert(rd.end(), lc.begin() + 1, lc.begin() + 1 + lc[0]);
+                rd.push_back(0);
+                rd.insert(rd.end(), lc.begin() + 1 + lc[0], lc.end());
+            } else {
+                rd.insert(rd.end(), lc.begin(), lc.end());
+            }
             auto types = types_at(i, true);
             types.push_back(t::NSEC);
             append_type_bitmap(finish(types), rd);

@@ -234,10 +234,18 @@ TEST_F(LiveTest, CompactDenialGivesEveryNameItsOwnNsec) {
         ASSERT_NE(nsec, nullptr) << dns::wire_name::to_string(s.node_name(n));
         ++nsecs;
         auto rd = rdatas(s, *nsec)[0];
-        // RFC 9824 §3: next name = "\000.<owner>".
-        ASSERT_EQ(rd[0], 1);
-        EXPECT_EQ(rd[1], 0);
-        EXPECT_TRUE(dns::wire_name::equal_ci(rd.data() + 2, s.node_name(n)));
+        const std::uint8_t* owner = s.node_name(n);
+        if (n.flags & zone::Node::Cut) {
+            // RFC 9824 §3.4: "<label>\000.<parent>", outside the child zone.
+            ASSERT_EQ(rd[0], owner[0] + 1);
+            EXPECT_EQ(rd[owner[0] + 1], 0);
+            EXPECT_TRUE(dns::wire_name::equal_ci(rd.data() + rd[0] + 1, owner + owner[0] + 1));
+        } else {
+            // RFC 9824 §3: next name = "\000.<owner>".
+            ASSERT_EQ(rd[0], 1);
+            EXPECT_EQ(rd[1], 0);
+            EXPECT_TRUE(dns::wire_name::equal_ci(rd.data() + 2, owner));
+        }
     }
     EXPECT_EQ(nsecs, 12u);  // ENTs b.c, c and wild included
     EXPECT_EQ(audit(s).bad, 0u);
