@@ -854,7 +854,8 @@ private:
         if (auto s = only_keys(
                 t, "[zone.signing]",
                 {"enabled", "algorithm", "denial", "nsec3_iterations", "nsec3_salt", "nsec3_opt_out",
-                 "signature_validity", "signature_refresh", "zsk_lifetime", "ksk_lifetime"});
+                 "signature_validity", "signature_refresh", "zsk_lifetime", "ksk_lifetime",
+                 "propagation_delay", "parent_ds_ttl"});
             !s) {
             return s;
         }
@@ -917,7 +918,9 @@ private:
         for (auto [key, field] : {DurationField{"signature_validity", out.signature_validity},
                                   DurationField{"signature_refresh", out.signature_refresh},
                                   DurationField{"zsk_lifetime", out.zsk_lifetime},
-                                  DurationField{"ksk_lifetime", out.ksk_lifetime}}) {
+                                  DurationField{"ksk_lifetime", out.ksk_lifetime},
+                                  DurationField{"propagation_delay", out.propagation_delay},
+                                  DurationField{"parent_ds_ttl", out.parent_ds_ttl}}) {
             if (const auto* node = t.get(key)) {
                 auto v = as_duration(*node, "zone.signing." + std::string(key));
                 if (!v) return v.error();

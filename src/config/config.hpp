@@ -67,6 +67,10 @@ struct Signing {
     std::uint32_t signature_refresh = 7 * 86400;
     std::uint32_t zsk_lifetime = 90 * 86400;
     std::uint32_t ksk_lifetime = 0;  // 0 = roll only on request
+    // RFC 7583 §2: how long a change takes to reach every secondary and
+    // cache beyond the TTLs, and the TTL of our DS at the parent.
+    std::uint32_t propagation_delay = 3600;
+    std::uint32_t parent_ds_ttl = 86400;
 };
 
 struct Zone {

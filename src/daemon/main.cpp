@@ -7,6 +7,8 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "api/server.hpp"
+#include "daemon/api_control.hpp"
 #include "daemon/zones.hpp"
 #include "serve/server.hpp"
 #include "util/log.hpp"
@@ -86,6 +88,18 @@ int main(int argc, char** argv) {
         spdlog::info("listening on {} port {} (udp, tcp)", so.listen[i].host, server.bound_ports()[i]);
     }
 
+    // The REST API (DESIGN.md §5), on its own thread; its calls run here.
+    daemon::ApiControl api_control(control, zones);
+    std::unique_ptr<api::Server> api_server;
+    if (cfg->api.listen) {
+        api_server = std::make_unique<api::Server>(cfg->api, api_control);
+        if (auto s = api_server->start(); !s) {
+            spdlog::critical("{}", s.error().message);
+            return 1;
+        }
+        spdlog::info("API listening on {}", cfg->api.listen->to_string());
+    }
+
     boost::asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
     boost::asio::steady_timer reclaim_timer(control);
     std::function<void()> arm_reclaim = [&] {
@@ -128,6 +142,9 @@ int main(int argc, char** argv) {
     arm_reclaim();
     sd_notify("READY=1\nSTATUS=serving " + std::to_string(cfg->zones.size()) + " zones");
     control.run();
+    // The API first: its calls wait on the control thread, which has stopped.
+    api_control.stop();
+    if (api_server) api_server->stop();
     server.stop();
     catalog.reclaim();
     spdlog::info("stopped");

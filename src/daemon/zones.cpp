@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <openssl/evp.h>
+
 #include <boost/asio/post.hpp>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -85,20 +88,28 @@ struct ZoneManager::Zone {
     // Live signing: the zone's keys (read or made on first use) and the
     // timer that keeps signatures fresh.
     asio::steady_timer resign_timer;
-    std::optional<modes::ZoneKeys> keys;
+    std::optional<modes::Lifecycle> lifecycle;
     std::int64_t next_resign = 0;
+    std::uint32_t dnskey_ttl = 3600, max_ttl = 86400;  // of the data last signed
     bool busy = false, again = false, removed = false, queued = false;
     std::int64_t last_check = 0, last_transfer = 0, last_failure = 0;
     std::int64_t next_refresh = 0, expires_at = 0;
     std::string last_error, source;
     unsigned failures = 0;
+    std::uint64_t transfers_ok = 0, transfers_failed = 0;
     std::chrono::steady_clock::time_point started;
 };
 
 namespace {
 
-bool signing_enabled(const config::Zone& cfg) {
-    return cfg.mode == config::Mode::Live && cfg.signing && cfg.signing->enabled;
+std::string describe_keys(const modes::Lifecycle& lc) {
+    std::string out;
+    for (const auto& k : lc.keys()) {
+        if (!out.empty()) out += ", ";
+        out += (k.key.role == modes::KeyRole::Ksk ? "KSK " : "ZSK ") + std::to_string(k.key.tag) + " " +
+               modes::to_string(k.state);
+    }
+    return out.empty() ? "none" : out;
 }
 
 modes::LivePolicy live_policy(const config::Signing& sc) {
@@ -127,36 +138,74 @@ bool same_signing(const std::optional<config::Signing>& a, const std::optional<c
 
 }  // namespace
 
+modes::LifecycleTiming ZoneManager::timing(const Zone& z) const {
+    modes::LifecycleTiming t;
+    const config::Signing sc = z.cfg.signing.value_or(config::Signing{});
+    t.dnskey_ttl = z.dnskey_ttl;
+    t.max_zone_ttl = z.max_ttl;
+    t.propagation_delay = sc.propagation_delay;
+    t.parent_ds_ttl = sc.parent_ds_ttl;
+    t.zsk_lifetime = sc.zsk_lifetime;
+    t.ksk_lifetime = sc.ksk_lifetime;
+    return t;
+}
+
+// The zone's DNSSEC lifecycle, read from state_dir on first use; with
+// nothing stored, `[zone.signing] enabled = true` starts it as if the API
+// had enabled it.
+Status ZoneManager::ensure_lifecycle(Zone& z) {
+    if (z.lifecycle) return {};
+    auto lc = modes::Lifecycle::load(state_dir_, z.origin);
+    if (!lc) return make_error("DNSSEC keys: " + lc.error().message);
+    if (!lc->stored() && z.cfg.signing && z.cfg.signing->enabled) {
+        auto out = lc->enable(z.cfg.signing->algorithm, now_unix());
+        if (!out.ok()) return make_error("DNSSEC keys: " + out.message);
+    }
+    if (lc->signs() && z.cfg.signing && lc->algorithm() != z.cfg.signing->algorithm) {
+        spdlog::warn("zone {}: signing with algorithm {} (its keys), not zone.signing.algorithm {}; "
+                     "an algorithm rollover is not supported yet",
+                     z.cfg.name, lc->algorithm(), z.cfg.signing->algorithm);
+    }
+    z.lifecycle = std::move(*lc);
+    return {};
+}
+
 // The mode pipeline, then the snapshot: what every source of zone data goes
 // through before it may be published (DESIGN.md §3).
 Result<std::shared_ptr<const zone::Snapshot>> ZoneManager::prepare(Zone& z, const dns::RecordList& records,
                                                                   bool ours) {
     const config::Zone& cfg = z.cfg;
     if (cfg.mode == config::Mode::Live) {
-        if (!signing_enabled(cfg)) {
-            // DNSSEC state "disabled": the primary's data, served unsigned.
+        if (auto s = ensure_lifecycle(z); !s) return s.error();
+        const std::int64_t now = now_unix();
+        // The TTLs the key timings wait for (RFC 7583 §2.1).
+        std::uint32_t max_ttl = 0, soa_ttl = 3600;
+        for (const auto& r : records.refs()) {
+            max_ttl = std::max(max_ttl, r.ttl);
+            if (r.type == dns::type::SOA) soa_ttl = r.ttl;
+        }
+        z.max_ttl = max_ttl;
+        z.dnskey_ttl = soa_ttl;
+        if (z.lifecycle->advance(now, timing(z))) {
+            spdlog::info("zone {}: DNSSEC status {}, keys {}", cfg.name, modes::to_string(z.lifecycle->status()),
+                         describe_keys(*z.lifecycle));
+        }
+        if (!z.lifecycle->signs()) {
+            // DNSSEC status "disabled": the primary's data, served unsigned.
+            z.next_resign = 0;
             return modes::strip_signer_records(z.origin, records);
         }
-        const std::int64_t now = now_unix();
-        if (!z.keys) {
-            auto keys = modes::load_or_create_keys(state_dir_, z.origin,
-                                                   static_cast<std::uint8_t>(cfg.signing->algorithm), now);
-            if (!keys) return make_error("DNSSEC keys: " + keys.error().message);
-            spdlog::info("zone {}: signing with KSK {} and ZSK {} (algorithm {}) from {}", cfg.name,
-                         keys->ksk().tag, keys->zsk().tag, cfg.signing->algorithm,
-                         modes::key_directory(state_dir_, z.origin));
-            z.keys = std::move(*keys);
-        }
         auto t0 = std::chrono::steady_clock::now();
-        auto signed_zone = modes::sign_zone(z.origin, records, *z.keys, live_policy(*cfg.signing),
+        const config::Signing sc = cfg.signing.value_or(config::Signing{});
+        auto signed_zone = modes::sign_zone(z.origin, records, z.lifecycle->signing_keys(), live_policy(sc),
                                             z.snapshot.get(), now);
         if (!signed_zone) return signed_zone.error();
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
         spdlog::info("zone {}: signed serial {} ({} signatures made, {} kept) in {} ms{}", cfg.name,
                      signed_zone->snapshot->serial(), signed_zone->made, signed_zone->kept, ms,
                      signed_zone->dropped && !ours ? "; dropped " + std::to_string(signed_zone->dropped) +
-                                                " DNSSEC records from the primary"
-                                          : std::string());
+                                                         " DNSSEC records from the primary"
+                                                   : std::string());
         z.next_resign = signed_zone->next_resign;
         return signed_zone->snapshot;
     }
@@ -175,8 +224,12 @@ Result<std::shared_ptr<const zone::Snapshot>> ZoneManager::prepare(Zone& z, cons
 // Signature upkeep: re-sign what is due, keep the rest, publish.
 void ZoneManager::arm_resign(Zone& z) {
     z.resign_timer.cancel();
-    if (!signing_enabled(z.cfg) || !z.snapshot || z.next_resign == 0) return;
-    const std::int64_t delay = std::max<std::int64_t>(1, z.next_resign - now_unix());
+    if (z.cfg.mode != config::Mode::Live || !z.snapshot || !z.lifecycle) return;
+    std::int64_t when = z.next_resign;
+    const std::int64_t key_event = z.lifecycle->next_event(timing(z));
+    if (key_event != 0 && (when == 0 || key_event < when)) when = key_event;
+    if (when == 0) return;
+    const std::int64_t delay = std::max<std::int64_t>(1, when - now_unix());
     z.resign_timer.expires_after(std::chrono::seconds(delay));
     std::string key = z.origin.lowered().to_string();
     z.resign_timer.async_wait([this, key](boost::system::error_code ec) {
@@ -258,10 +311,6 @@ void ZoneManager::configure(const config::Config& cfg) {
         const bool fresh = z->cfg.name.empty();
         const bool resign_now = !fresh && z->snapshot &&
                                 (z->cfg.mode != zc.mode || !same_signing(z->cfg.signing, zc.signing));
-        if (!fresh && (z->cfg.mode != zc.mode || !z->cfg.signing || !zc.signing ||
-                       z->cfg.signing->algorithm != zc.signing->algorithm)) {
-            z->keys.reset();  // read again (and checked against the algorithm) on next use
-        }
         z->cfg = zc;
         z->tsig = nullptr;
         if (!zc.tsig_key.empty()) {
@@ -568,6 +617,7 @@ void ZoneManager::succeeded(Zone& z, const std::string& primary, xfr::TransferCl
     }
     (void)kind;
     z.failures = 0;
+    ++z.transfers_ok;
     arm_expire(z);
     schedule_refresh(z, z.snapshot->refresh());
     finish_transfer(z);
@@ -605,6 +655,7 @@ void ZoneManager::failed(const std::shared_ptr<Zone>& z, std::size_t primary,
     z->last_failure = now_unix();
     z->last_error = addr + ": " + why;
     ++z->failures;
+    ++z->transfers_failed;
     std::int64_t delay = z->snapshot ? z->snapshot->retry()
                                      : std::min<std::int64_t>(300, 5ll << std::min(z->failures, 6u));
     delay = jittered(delay);
@@ -657,6 +708,235 @@ std::vector<ZoneStatus> ZoneManager::status() const {
         s.next_refresh = z->next_refresh;
         s.expires_at = z->expires_at;
         out.push_back(std::move(s));
+    }
+    return out;
+}
+
+namespace {
+
+std::string base64_of(const std::vector<std::uint8_t>& in) {
+    std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), in.data(), static_cast<int>(in.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+std::string hex_upper(const std::vector<std::uint8_t>& in) {
+    static const char* d = "0123456789ABCDEF";
+    std::string out;
+    for (std::uint8_t b : in) {
+        out.push_back(d[b >> 4]);
+        out.push_back(d[b & 15]);
+    }
+    return out;
+}
+
+bool parse_hex(const std::string& text, std::vector<std::uint8_t>& out) {
+    if (text.empty() || text.size() % 2) return false;
+    for (std::size_t i = 0; i < text.size(); i += 2) {
+        auto v = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::tolower(c) - 'a' + 10; };
+        if (!std::isxdigit(static_cast<unsigned char>(text[i])) || !std::isxdigit(static_cast<unsigned char>(text[i + 1]))) {
+            return false;
+        }
+        out.push_back(static_cast<std::uint8_t>(v(text[i]) * 16 + v(text[i + 1])));
+    }
+    return true;
+}
+
+const char* mode_name(config::Mode m) {
+    return m == config::Mode::Live ? "live" : m == config::Mode::MultiSigner ? "multi-signer" : "presigned";
+}
+
+}  // namespace
+
+std::vector<api::ZoneInfo> ZoneManager::api_zones() const {
+    std::vector<api::ZoneInfo> out;
+    for (const auto& [k, z] : zones_) {
+        api::ZoneInfo i;
+        i.name = z->origin.to_string();
+        i.kind = z->secondary ? "secondary" : "file";
+        i.mode = mode_name(z->cfg.mode);
+        if (z->snapshot) i.serial = z->snapshot->serial();
+        i.serving = z->snapshot && !z->expired;
+        i.source = z->source;
+        i.last_success = z->last_check;
+        i.last_failure = z->last_failure;
+        i.last_error = z->last_error;
+        i.next_refresh = z->secondary ? z->next_refresh : 0;
+        i.expires_at = z->secondary ? z->expires_at : 0;
+        if (z->cfg.mode != config::Mode::Presigned) {
+            i.dnssec_status = z->lifecycle ? modes::to_string(z->lifecycle->status())
+                                           : (z->cfg.signing && z->cfg.signing->enabled ? "pending_ds" : "disabled");
+        }
+        out.push_back(std::move(i));
+    }
+    return out;
+}
+
+api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::DnssecOp op,
+                                         const api::DnssecRequest& req) {
+    api::DnssecReply reply;
+    auto origin = dns::Name::from_text(zone_name.empty() || zone_name.back() != '.' ? zone_name + "." : zone_name);
+    auto it = origin ? zones_.find(origin->lowered().to_string()) : zones_.end();
+    if (it == zones_.end()) {
+        reply.http_status = 404;
+        reply.message = "zone " + zone_name + " is not served here";
+        return reply;
+    }
+    Zone& z = *it->second;
+    if (z.cfg.mode != config::Mode::Live) {
+        reply.http_status = 404;
+        reply.message = "zone " + z.cfg.name + " is " + mode_name(z.cfg.mode) +
+                        "; its DNSSEC is managed elsewhere (only live zones are signed here)";
+        return reply;
+    }
+    if (op == api::DnssecOp::Sync) z.lifecycle.reset();  // re-read what is stored
+    if (auto s = ensure_lifecycle(z); !s) {
+        reply.http_status = 500;
+        reply.message = s.error().message;
+        return reply;
+    }
+    modes::Lifecycle& lc = *z.lifecycle;
+    const std::int64_t now = now_unix();
+    const modes::LifecycleTiming t = timing(z);
+    const config::Signing sc = z.cfg.signing.value_or(config::Signing{});
+    auto key_info = [&](const modes::ManagedKey& k) {
+        api::KeyInfo ki;
+        ki.key_tag = k.key.tag;
+        ki.algorithm = k.key.key->algorithm();
+        ki.public_key = base64_of(k.key.key->public_key());
+        ki.key_type = k.key.role == modes::KeyRole::Ksk ? "KSK" : "ZSK";
+        ki.created_at = k.key.created;
+        const std::uint32_t lifetime = k.key.role == modes::KeyRole::Ksk ? sc.ksk_lifetime : sc.zsk_lifetime;
+        ki.expires_at = lifetime && k.active_at ? k.active_at + lifetime : 0;
+        ki.active = k.state == modes::KeyState::Active ||
+                    (k.key.role == modes::KeyRole::Ksk && (k.state == modes::KeyState::DsSubmit ||
+                                                            k.state == modes::KeyState::DsPublish));
+        ki.state = modes::to_string(k.state);
+        ki.next_transition = k.next_transition;
+        return ki;
+    };
+    auto newest = [&](modes::KeyRole role) -> std::optional<api::KeyInfo> {
+        const modes::ManagedKey* found = nullptr;
+        for (const auto& k : lc.keys()) {
+            if (k.key.role == role && (!found || k.key.created >= found->key.created)) found = &k;
+        }
+        if (!found) return std::nullopt;
+        return key_info(*found);
+    };
+    auto signing_key = [&](modes::KeyRole role) -> std::optional<api::KeyInfo> {
+        for (const auto& k : lc.keys()) {
+            if (k.key.role == role && k.state == modes::KeyState::Active) return key_info(k);
+        }
+        return std::nullopt;
+    };
+    std::optional<api::KeyInfo> before;
+    modes::Outcome out{200, ""};
+    switch (op) {
+        case api::DnssecOp::Get:
+        case api::DnssecOp::Sync:
+            break;
+        case api::DnssecOp::Enable:
+            out = lc.enable(req.algorithm.value_or(sc.algorithm), now);
+            break;
+        case api::DnssecOp::Disable:
+            out = lc.disable(now);
+            break;
+        case api::DnssecOp::RotateZsk:
+            before = signing_key(modes::KeyRole::Zsk);
+            out = lc.rotate_zsk(now, t);
+            break;
+        case api::DnssecOp::RotateKsk:
+            before = signing_key(modes::KeyRole::Ksk);
+            out = lc.rotate_ksk(now, t);
+            break;
+        case api::DnssecOp::ConfirmDsPublished: {
+            std::vector<modes::DsRecord> ds;
+            for (const auto& d : req.ds_records) {
+                modes::DsRecord r{d.key_tag, d.algorithm, d.digest_type, {}};
+                if (!parse_hex(d.digest, r.digest)) {
+                    out = {400, "DS digest \"" + d.digest + "\" is not hex"};
+                    break;
+                }
+                ds.push_back(std::move(r));
+            }
+            if (out.ok()) out = lc.confirm_ds_published(ds, now, t);
+            break;
+        }
+        case api::DnssecOp::ConfirmDsRemoved:
+            out = lc.confirm_ds_removed(now);
+            break;
+    }
+    if (!out.ok()) {
+        reply.http_status = out.http_status;
+        reply.message = out.message;
+        spdlog::warn("zone {}: DNSSEC request refused ({}): {}", z.cfg.name, out.http_status, out.message);
+        return reply;
+    }
+    if (op != api::DnssecOp::Get) {
+        spdlog::info("zone {}: DNSSEC {}; status {}, keys {}", z.cfg.name, out.message.empty() ? "sync" : out.message,
+                     modes::to_string(lc.status()), describe_keys(lc));
+        if (z.snapshot) resign(z, "DNSSEC change");  // serve what the new state says, now
+    }
+    reply.message = out.message;
+    reply.enabled = lc.signs();
+    reply.status = modes::to_string(lc.status());
+    reply.algorithm = lc.signs() ? lc.algorithm() : 0;
+    for (const auto& k : lc.keys()) {
+        (k.key.role == modes::KeyRole::Ksk ? reply.ksk : reply.zsk).push_back(key_info(k));
+    }
+    for (const auto& d : lc.ds_records()) reply.ds_records.push_back({d.key_tag, d.algorithm, d.digest_type, hex_upper(d.digest)});
+    if (op == api::DnssecOp::Enable) {
+        reply.new_ksk = newest(modes::KeyRole::Ksk);
+        reply.new_zsk = newest(modes::KeyRole::Zsk);
+    } else if (op == api::DnssecOp::RotateZsk || op == api::DnssecOp::RotateKsk) {
+        const auto role = op == api::DnssecOp::RotateZsk ? modes::KeyRole::Zsk : modes::KeyRole::Ksk;
+        reply.old_key = before;
+        reply.new_key = newest(role);
+        if (role == modes::KeyRole::Ksk && reply.new_key) {
+            std::vector<api::DsInfo> only_new;
+            for (const auto& d : reply.ds_records) {
+                if (d.key_tag == reply.new_key->key_tag) only_new.push_back(d);
+            }
+            reply.ds_records = only_new;
+        }
+    }
+    return reply;
+}
+
+std::string ZoneManager::api_metrics() const {
+    std::string out;
+    auto label = [](const std::string& zone) { return "{zone=\"" + zone + "\"}"; };
+    out += "# HELP satellite_zone_serial SOA serial of the zone as received from its primary.\n"
+           "# TYPE satellite_zone_serial gauge\n";
+    for (const auto& [k, z] : zones_) {
+        if (z->snapshot) out += "satellite_zone_serial" + label(z->cfg.name) + " " + std::to_string(z->snapshot->serial()) + "\n";
+    }
+    out += "# HELP satellite_zone_serving 1 when the zone is answered from data, 0 when SERVFAIL.\n"
+           "# TYPE satellite_zone_serving gauge\n";
+    for (const auto& [k, z] : zones_) {
+        out += "satellite_zone_serving" + label(z->cfg.name) + " " + ((z->snapshot && !z->expired) ? "1" : "0") + "\n";
+    }
+    out += "# HELP satellite_transfers_total Zone transfers by outcome.\n# TYPE satellite_transfers_total counter\n";
+    for (const auto& [k, z] : zones_) {
+        if (!z->secondary) continue;
+        out += "satellite_transfers_total{zone=\"" + z->cfg.name + "\",result=\"ok\"} " + std::to_string(z->transfers_ok) + "\n";
+        out += "satellite_transfers_total{zone=\"" + z->cfg.name + "\",result=\"failed\"} " + std::to_string(z->transfers_failed) + "\n";
+    }
+    out += "# HELP satellite_signature_refresh_timestamp_seconds When the zone's earliest signature is re-signed.\n"
+           "# TYPE satellite_signature_refresh_timestamp_seconds gauge\n";
+    for (const auto& [k, z] : zones_) {
+        if (z->lifecycle && z->lifecycle->signs() && z->next_resign) {
+            out += "satellite_signature_refresh_timestamp_seconds" + label(z->cfg.name) + " " + std::to_string(z->next_resign) + "\n";
+        }
+    }
+    out += "# HELP satellite_dnssec_next_key_event_timestamp_seconds When the next timed key state change happens.\n"
+           "# TYPE satellite_dnssec_next_key_event_timestamp_seconds gauge\n";
+    for (const auto& [k, z] : zones_) {
+        if (!z->lifecycle) continue;
+        if (std::int64_t e = z->lifecycle->next_event(timing(*z)); e) {
+            out += "satellite_dnssec_next_key_event_timestamp_seconds" + label(z->cfg.name) + " " + std::to_string(e) + "\n";
+        }
     }
     return out;
 }

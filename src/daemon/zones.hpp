@@ -18,7 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "api/control.hpp"
 #include "config/config.hpp"
+#include "modes/lifecycle.hpp"
 #include "serve/notify.hpp"
 #include "util/published.hpp"
 #include "xfr/driver.hpp"
@@ -56,6 +58,11 @@ public:
     // Asks for a refresh now (API/CLI `zone refresh`).
     bool refresh_now(const std::string& zone_name);
     std::vector<ZoneStatus> status() const;
+
+    // The API's calls (api/control.hpp), made on the control thread.
+    std::vector<api::ZoneInfo> api_zones() const;
+    api::DnssecReply api_dnssec(const std::string& zone, api::DnssecOp op, const api::DnssecRequest& req);
+    std::string api_metrics() const;
     void shutdown();
 
 private:
@@ -77,6 +84,8 @@ private:
     Result<std::shared_ptr<const zone::Snapshot>> prepare(Zone& z, const dns::RecordList& records,
                                                           bool ours = false);
     void arm_resign(Zone& z);
+    Status ensure_lifecycle(Zone& z);
+    modes::LifecycleTiming timing(const Zone& z) const;
     void resign(Zone& z, const char* why);
     void dump(const Zone& z) const;
 

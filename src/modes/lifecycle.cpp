@@ -110,12 +110,14 @@ Result<Lifecycle> Lifecycle::load(const std::string& state_dir, const dns::Name&
             ::closedir(d);
         }
         lc.keys_ = std::move(found);
+        lc.stored_ = !lc.keys_.empty();
         if (!lc.keys_.empty()) {
             lc.algorithm_ = lc.keys_.front().key.key->algorithm();
             lc.status_ = DnssecStatus::PendingDs;
         }
         return lc;
     }
+    lc.stored_ = true;
     auto damaged = [&](const std::string& why) {
         return make_error("DNSSEC state " + path + " is damaged: " + why + "; restore it from a backup");
     };
@@ -229,6 +231,7 @@ Outcome Lifecycle::enable(int algorithm, std::int64_t now) {
         keys_.push_back(std::move(*mk));
     }
     status_ = DnssecStatus::PendingDs;
+    stored_ = true;
     if (auto s = save(); !s) return {500, s.error().message};
     return {200, "DNSSEC enabled"};
 }

@@ -75,6 +75,8 @@ public:
     int algorithm() const { return algorithm_; }
     const std::vector<ManagedKey>& keys() const { return keys_; }
     bool signs() const { return status_ != DnssecStatus::Disabled; }
+    // False when nothing was on disk: the config's `enabled` sets the start.
+    bool stored() const { return stored_; }
     // The keys and their roles for the signer (valid while signs()).
     ZoneKeys signing_keys() const;
     // The DS records (digest 2) the parent should have for the KSKs in CDS.
@@ -103,6 +105,7 @@ private:
     DnssecStatus status_ = DnssecStatus::Disabled;
     int algorithm_ = 13;
     std::vector<ManagedKey> keys_;
+    bool stored_ = false;
 };
 
 }  // namespace satellite::modes

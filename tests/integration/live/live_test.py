@@ -1338,9 +1338,10 @@ def key_dir(sat, zone):
 
 
 def key_files(sat, zone):
+    # The key files only: the directory also holds the DNSSEC lifecycle's `state`.
     d = key_dir(sat, zone)
     try:
-        return sorted(os.listdir(d))
+        return sorted(f for f in os.listdir(d) if f.endswith(".key"))
     except OSError:
         return []
 

@@ -1,0 +1,85 @@
+// The narrow interface the REST API drives (STYLE.md: REST over a narrow
+// control interface of the zone catalog). The daemon implements it on its
+// control thread; the API only translates HTTP ↔ these calls, so it can be
+// tested over a real socket against a fake.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace satellite::api {
+
+// GET /api/v1/zones, /api/v1/zones/{zone}
+struct ZoneInfo {
+    std::string name;       // "example.com." (with the final dot)
+    std::string kind;       // "secondary" | "file"
+    std::string mode;       // "presigned" | "live" | "multi-signer"
+    std::optional<std::uint32_t> serial;  // the primary's serial we hold
+    bool serving = false;
+    std::string source;     // primary address or file path
+    std::int64_t last_success = 0;   // unix seconds; 0 = never
+    std::int64_t last_failure = 0;
+    std::string last_error;
+    std::int64_t next_refresh = 0;
+    std::int64_t expires_at = 0;
+    std::string dnssec_status;  // "" for presigned zones, else a DESIGN.md §4 status
+};
+
+// One DNSSEC key as seed 003 shows it, plus its lifecycle state (§4).
+struct KeyInfo {
+    std::uint16_t key_tag = 0;
+    std::uint8_t algorithm = 0;
+    std::string public_key;     // base64 of the DNSKEY public key field
+    std::string key_type;       // "KSK" | "ZSK"
+    std::int64_t created_at = 0;
+    std::int64_t expires_at = 0;  // 0 = no planned end
+    bool active = false;
+    std::string state;          // generate publish ready active retire dead ds_submit ...
+    std::int64_t next_transition = 0;  // 0 = none planned
+};
+
+struct DsInfo {
+    std::uint16_t key_tag = 0;
+    std::uint8_t algorithm = 0;
+    std::uint8_t digest_type = 0;
+    std::string digest;  // hex, upper case
+};
+
+enum class DnssecOp { Get, Enable, Disable, RotateZsk, RotateKsk, ConfirmDsPublished, ConfirmDsRemoved, Sync };
+
+struct DnssecRequest {
+    std::optional<int> algorithm;       // enable
+    std::vector<DsInfo> ds_records;     // confirm-ds-published
+};
+
+// The outcome of a DNSSEC call: `http_status` 200, 400 (bad request /
+// DS mismatch / unsupported algorithm), 404 (unknown zone or not a signing
+// zone), 409 (invalid transition); `message` says why in words.
+struct DnssecReply {
+    int http_status = 200;
+    std::string message;
+    // State after the call (GET, sync, and in every 200 reply).
+    bool enabled = false;
+    std::string status;
+    int algorithm = 0;
+    std::vector<KeyInfo> ksk, zsk;
+    std::vector<DsInfo> ds_records;
+    // enable: the new keys; rotate-*: old and new key.
+    std::optional<KeyInfo> new_ksk, new_zsk, old_key, new_key;
+};
+
+class Control {
+public:
+    virtual ~Control() = default;
+    virtual std::vector<ZoneInfo> zones() = 0;
+    virtual std::optional<ZoneInfo> zone(const std::string& name) = 0;  // name with or without final dot
+    // Queues a refresh of a secondary zone; false if unknown (404) or not a secondary.
+    virtual bool refresh(const std::string& name) = 0;
+    virtual DnssecReply dnssec(const std::string& zone, DnssecOp op, const DnssecRequest& req) = 0;
+    // Prometheus text exposition (the daemon's counters and gauges).
+    virtual std::string metrics() = 0;
+};
+
+}  // namespace satellite::api

@@ -1,0 +1,242 @@
+// JSON bodies of the REST API: key order as in seed 003, times as RFC 3339
+// UTC, absent values as null; request parsing is strict about types.
+#include "api/json.hpp"
+
+#include <array>
+#include <cctype>
+#include <ctime>
+#include <limits>
+
+#include <boost/json.hpp>
+
+namespace satellite::api {
+
+namespace json = boost::json;
+
+namespace {
+
+json::value string_or_null(const std::string& s) {
+    if (s.empty()) return nullptr;
+    return json::value(s);
+}
+
+// The object of a request body, or an error saying what is wrong with it.
+Result<json::object> parse_object(std::string_view body) {
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec) return make_error("request body is not valid JSON: " + ec.message());
+    if (!v.is_object()) return make_error("request body must be a JSON object");
+    return std::move(v.as_object());
+}
+
+// A JSON integer in [lo, hi]; doubles like 13.0 and strings like "13" are refused.
+Result<std::int64_t> integer_field(const json::object& o, std::string_view key, std::int64_t lo,
+                                   std::int64_t hi, std::string_view where) {
+    const json::value* v = o.if_contains(key);
+    if (!v) return make_error(std::string(where) + ": \"" + std::string(key) + "\" is missing");
+    std::int64_t n = 0;
+    if (v->is_int64()) {
+        n = v->get_int64();
+    } else if (v->is_uint64()) {
+        n = std::numeric_limits<std::int64_t>::max();  // out of range below
+    } else {
+        return make_error(std::string(where) + ": \"" + std::string(key) + "\" must be an integer");
+    }
+    if (n < lo || n > hi) {
+        return make_error(std::string(where) + ": \"" + std::string(key) + "\" must be from " +
+                          std::to_string(lo) + " to " + std::to_string(hi));
+    }
+    return n;
+}
+
+}  // namespace
+
+json::value time_json(std::int64_t unix_seconds) {
+    if (unix_seconds == 0) return nullptr;
+    std::time_t t = static_cast<std::time_t>(unix_seconds);
+    std::tm tm{};
+    if (!gmtime_r(&t, &tm)) return nullptr;
+    std::array<char, 32> buf{};
+    std::size_t n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return json::value(json::string_view(buf.data(), n));
+}
+
+json::value zone_json(const ZoneInfo& z) {
+    json::object o;
+    o["name"] = z.name;
+    o["kind"] = z.kind;
+    o["mode"] = z.mode;
+    o["serial"] = z.serial ? json::value(*z.serial) : json::value(nullptr);
+    o["serving"] = z.serving;
+    o["source"] = z.source;
+    o["last_success"] = time_json(z.last_success);
+    o["last_failure"] = time_json(z.last_failure);
+    o["last_error"] = string_or_null(z.last_error);
+    o["next_refresh"] = time_json(z.next_refresh);
+    o["expires_at"] = time_json(z.expires_at);
+    o["dnssec_status"] = string_or_null(z.dnssec_status);
+    return o;
+}
+
+json::value key_json(const KeyInfo& k) {
+    json::object o;
+    o["key_tag"] = k.key_tag;
+    o["algorithm"] = k.algorithm;
+    o["public_key"] = k.public_key;
+    o["key_type"] = k.key_type;
+    o["created_at"] = time_json(k.created_at);
+    o["expires_at"] = time_json(k.expires_at);
+    o["active"] = k.active;
+    o["state"] = k.state;
+    o["next_transition"] = time_json(k.next_transition);
+    return o;
+}
+
+json::value ds_json(const DsInfo& d) {
+    json::object o;
+    o["key_tag"] = d.key_tag;
+    o["algorithm"] = d.algorithm;
+    o["digest_type"] = d.digest_type;
+    o["digest"] = d.digest;
+    return o;
+}
+
+std::string_view op_name(DnssecOp op) {
+    switch (op) {
+    case DnssecOp::Get: return "";
+    case DnssecOp::Enable: return "enable";
+    case DnssecOp::Disable: return "disable";
+    case DnssecOp::RotateZsk: return "rotate-zsk";
+    case DnssecOp::RotateKsk: return "rotate-ksk";
+    case DnssecOp::ConfirmDsPublished: return "confirm-ds-published";
+    case DnssecOp::ConfirmDsRemoved: return "confirm-ds-removed";
+    case DnssecOp::Sync: return "sync";
+    }
+    return "";
+}
+
+json::value dnssec_json(std::string_view domain_id, DnssecOp op, const DnssecReply& r) {
+    auto keys = [](const std::vector<KeyInfo>& ks) {
+        json::array a;
+        for (const auto& k : ks) a.push_back(key_json(k));
+        return a;
+    };
+    auto ds_list = [](const std::vector<DsInfo>& ds) {
+        json::array a;
+        for (const auto& d : ds) a.push_back(ds_json(d));
+        return a;
+    };
+    auto key_or_null = [](const std::optional<KeyInfo>& k) {
+        return k ? key_json(*k) : json::value(nullptr);
+    };
+    auto message = [&](std::string_view fallback) {
+        return json::value(r.message.empty() ? fallback : std::string_view(r.message));
+    };
+
+    json::object o;
+    if (op == DnssecOp::Get || op == DnssecOp::Sync) {
+        o["enabled"] = r.enabled;
+        o["status"] = r.status;
+        o["algorithm"] = r.algorithm;
+        o["ksk"] = keys(r.ksk);
+        o["zsk"] = keys(r.zsk);
+        o["ds_records"] = ds_list(r.ds_records);
+        return o;
+    }
+    o["domain_id"] = domain_id;
+    o["action"] = op_name(op);
+    switch (op) {
+    case DnssecOp::Enable: {
+        o["message"] = message("DNSSEC enabled");
+        // The keys the call made; the first current key when the control did not single one out.
+        auto first = [](const std::vector<KeyInfo>& ks) {
+            return ks.empty() ? std::optional<KeyInfo>() : std::optional<KeyInfo>(ks.front());
+        };
+        o["ksk"] = key_or_null(r.new_ksk ? r.new_ksk : first(r.ksk));
+        o["zsk"] = key_or_null(r.new_zsk ? r.new_zsk : first(r.zsk));
+        o["ds_records"] = ds_list(r.ds_records);
+        break;
+    }
+    case DnssecOp::Disable: o["message"] = message("DNSSEC disabled"); break;
+    case DnssecOp::RotateZsk:
+        o["message"] = message("ZSK rollover started");
+        o["old_key"] = key_or_null(r.old_key);
+        o["new_key"] = key_or_null(r.new_key);
+        break;
+    case DnssecOp::RotateKsk: {
+        o["old_key"] = key_or_null(r.old_key);
+        o["new_key"] = key_or_null(r.new_key);
+        // Seed 003: "Returns the new DS record that needs to be published".
+        std::vector<DsInfo> to_publish;
+        for (const auto& d : r.ds_records) {
+            if (!r.new_key || (d.key_tag == r.new_key->key_tag && d.algorithm == r.new_key->algorithm)) {
+                to_publish.push_back(d);
+            }
+        }
+        o["ds_records"] = ds_list(to_publish);
+        break;
+    }
+    case DnssecOp::ConfirmDsPublished: o["message"] = message("DS publication confirmed"); break;
+    case DnssecOp::ConfirmDsRemoved: o["message"] = message("DS removal confirmed"); break;
+    case DnssecOp::Get:
+    case DnssecOp::Sync: break;
+    }
+    return o;
+}
+
+Result<DnssecRequest> parse_enable_body(std::string_view body) {
+    DnssecRequest req;
+    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return req;  // no body: defaults
+    auto o = parse_object(body);
+    if (!o) return o.error();
+    if (o->contains("algorithm")) {
+        auto alg = integer_field(*o, "algorithm", 0, 255, "enable");
+        if (!alg) return alg.error();
+        req.algorithm = static_cast<int>(*alg);
+    }
+    return req;
+}
+
+Result<DnssecRequest> parse_confirm_ds_body(std::string_view body) {
+    auto o = parse_object(body);
+    if (!o) return o.error();
+    const json::value* list = o->if_contains("ds_records");
+    if (!list || !list->is_array()) {
+        return make_error("request body needs \"ds_records\": a list of {key_tag, algorithm, "
+                          "digest_type, digest} objects");
+    }
+    if (list->as_array().empty()) return make_error("\"ds_records\" is empty; list the DS records published");
+    DnssecRequest req;
+    std::size_t i = 0;
+    for (const auto& item : list->as_array()) {
+        const std::string where = "ds_records[" + std::to_string(i++) + "]";
+        if (!item.is_object()) return make_error(where + " must be an object");
+        const auto& ds = item.as_object();
+        DsInfo d;
+        auto tag = integer_field(ds, "key_tag", 0, 65535, where);
+        if (!tag) return tag.error();
+        auto alg = integer_field(ds, "algorithm", 0, 255, where);
+        if (!alg) return alg.error();
+        auto type = integer_field(ds, "digest_type", 0, 255, where);
+        if (!type) return type.error();
+        const json::value* digest = ds.if_contains("digest");
+        if (!digest || !digest->is_string()) return make_error(where + ": \"digest\" must be a hex string");
+        for (char c : digest->as_string()) {
+            if (c == ' ' || c == '\t') continue;  // as pasted from a DS record's presentation form
+            if (!std::isxdigit(static_cast<unsigned char>(c))) {
+                return make_error(where + ": \"digest\" must be hexadecimal");
+            }
+            d.digest.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+        }
+        if (d.digest.empty() || d.digest.size() % 2 != 0) {
+            return make_error(where + ": \"digest\" must be a whole number of hex octets");
+        }
+        d.key_tag = static_cast<std::uint16_t>(*tag);
+        d.algorithm = static_cast<std::uint8_t>(*alg);
+        d.digest_type = static_cast<std::uint8_t>(*type);
+        req.ds_records.push_back(std::move(d));
+    }
+    return req;
+}
+
+}  // namespace satellite::api

@@ -1,0 +1,238 @@
+// Routes of DESIGN.md §5 and seed 003. Order of checks: path (404), method
+// (405), token (401), permission (403), body (400), then the Control call.
+#include "api/router.hpp"
+
+#include <exception>
+#include <optional>
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/json.hpp"
+
+namespace satellite::api {
+
+namespace json = boost::json;
+
+namespace {
+
+enum class Kind { Healthz, Metrics, Zones, Zone, Refresh, Dnssec };
+
+struct Route {
+    Kind kind;
+    std::string_view method;
+    std::string_view permission;  // "" = no token needed
+    std::string name;             // zone or domain_id from the path
+    DnssecOp op = DnssecOp::Get;
+};
+
+struct DnssecAction {
+    std::string_view word;
+    DnssecOp op;
+    std::string_view permission;
+};
+
+constexpr DnssecAction kDnssecActions[] = {
+    {"enable", DnssecOp::Enable, "dnssec:enable"},
+    {"disable", DnssecOp::Disable, "dnssec:disable"},
+    {"rotate-zsk", DnssecOp::RotateZsk, "dnssec:rotate"},
+    {"rotate-ksk", DnssecOp::RotateKsk, "dnssec:rotate"},
+    {"confirm-ds-published", DnssecOp::ConfirmDsPublished, "dnssec:enable"},
+    {"confirm-ds-removed", DnssecOp::ConfirmDsRemoved, "dnssec:disable"},
+    {"sync", DnssecOp::Sync, "dnssec:read"},
+};
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// RFC 3986 §2.1 percent-decoding of one path segment.
+std::optional<std::string> percent_decode(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] != '%') {
+            out.push_back(s[i]);
+            continue;
+        }
+        if (i + 2 >= s.size()) return std::nullopt;
+        int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+    }
+    return out;
+}
+
+// The path's segments, decoded; "/a/b/" and "/a/b" are the same path.
+std::optional<std::vector<std::string>> segments(std::string_view path) {
+    std::vector<std::string> out;
+    path.remove_prefix(1);
+    while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+    while (!path.empty()) {
+        std::size_t slash = path.find('/');
+        auto seg = percent_decode(path.substr(0, slash));
+        if (!seg) return std::nullopt;
+        out.push_back(std::move(*seg));
+        path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+    }
+    return out;
+}
+
+std::optional<Route> match(const std::vector<std::string>& s) {
+    const std::size_t n = s.size();
+    if (n == 1 && s[0] == "healthz") return Route{Kind::Healthz, "GET", "", {}};
+    if (n == 1 && s[0] == "metrics") return Route{Kind::Metrics, "GET", "zone:read", {}};
+    if (n < 3 || s[0] != "api" || s[1] != "v1") return std::nullopt;
+    if (s[2] == "zones") {
+        if (n == 3) return Route{Kind::Zones, "GET", "zone:read", {}};
+        if (s[3].empty()) return std::nullopt;
+        if (n == 4) return Route{Kind::Zone, "GET", "zone:read", s[3]};
+        if (n == 5 && s[4] == "refresh") return Route{Kind::Refresh, "POST", "zone:refresh", s[3]};
+        return std::nullopt;
+    }
+    if (s[2] == "domains" && n >= 5 && !s[3].empty() && s[4] == "dnssec") {
+        if (n == 5) return Route{Kind::Dnssec, "GET", "dnssec:read", s[3], DnssecOp::Get};
+        if (n != 6) return std::nullopt;
+        for (const auto& a : kDnssecActions) {
+            if (s[5] == a.word) return Route{Kind::Dnssec, "POST", a.permission, s[3], a.op};
+        }
+    }
+    return std::nullopt;
+}
+
+HttpResponse json_response(unsigned status, const json::value& v) {
+    HttpResponse r;
+    r.status = status;
+    r.body = json::serialize(v);
+    return r;
+}
+
+std::string with_final_dot(std::string name) {
+    if (name.empty() || name.back() != '.') name.push_back('.');
+    return name;
+}
+
+}  // namespace
+
+HttpResponse error_response(unsigned status, std::string_view message) {
+    json::object o;
+    o["error"] = message;
+    return json_response(status, o);
+}
+
+Router::Router(const config::Api& config, Control& control) : tokens_(config.tokens), control_(control) {}
+
+HttpResponse Router::handle(const HttpRequest& request) {
+    try {
+        return route(request);
+    } catch (const std::exception& e) {
+        spdlog::error("api: {} {} failed: {}", request.method, request.target, e.what());
+        return error_response(500, "internal error; see the server log");
+    }
+}
+
+HttpResponse Router::route(const HttpRequest& req) {
+    std::string_view path = req.target.substr(0, req.target.find('?'));
+    if (path.empty() || path.front() != '/') return error_response(400, "request target must be a path");
+    auto segs = segments(path);
+    if (!segs) return error_response(400, "bad percent-encoding in the request path");
+    auto route = match(*segs);
+    if (!route) return error_response(404, "no such endpoint: " + std::string(path));
+    if (req.method != route->method) {
+        auto r = error_response(405, "use " + std::string(route->method) + " for " + std::string(path));
+        r.headers.emplace_back("Allow", std::string(route->method));
+        return r;
+    }
+
+    std::string token_name;
+    if (!route->permission.empty()) {
+        std::string_view secret = bearer_secret(req.authorization);
+        const Tokens::Token* token = tokens_.find(secret);
+        if (!token) {
+            // RFC 6750 §3: the challenge, with error="invalid_token" when a token was sent.
+            auto r = error_response(401, secret.empty() ? "missing bearer token (Authorization: Bearer <secret>)"
+                                                        : "unknown token");
+            r.headers.emplace_back("WWW-Authenticate", secret.empty()
+                                                           ? R"(Bearer realm="satellite")"
+                                                           : R"(Bearer realm="satellite", error="invalid_token")");
+            return r;
+        }
+        if (!token->allows(route->permission)) {
+            auto r = error_response(403, "token '" + token->name + "' lacks the permission '" +
+                                             std::string(route->permission) + "'");
+            r.token_name = token->name;
+            return r;
+        }
+        token_name = token->name;
+    }
+
+    HttpResponse r;
+    switch (route->kind) {
+    case Kind::Healthz: {
+        json::object o;
+        o["status"] = "ok";
+        r = json_response(200, o);
+        break;
+    }
+    case Kind::Metrics:
+        r.content_type = "text/plain; version=0.0.4";
+        r.body = control_.metrics();
+        break;
+    case Kind::Zones: {
+        json::array a;
+        for (const auto& z : control_.zones()) a.push_back(zone_json(z));
+        r = json_response(200, a);
+        break;
+    }
+    case Kind::Zone: {
+        auto z = control_.zone(route->name);
+        r = z ? json_response(200, zone_json(*z)) : error_response(404, "unknown zone " + route->name);
+        break;
+    }
+    case Kind::Refresh: {
+        auto z = control_.zone(route->name);
+        if (!z) {
+            r = error_response(404, "unknown zone " + route->name);
+        } else if (!control_.refresh(route->name)) {
+            r = z->kind == "secondary"
+                    ? error_response(404, "unknown zone " + route->name)  // removed meanwhile
+                    : error_response(409, "zone " + z->name + " is loaded from " + z->source +
+                                              ", not transferred; there is nothing to refresh");
+        } else {
+            json::object o;
+            o["zone"] = z->name;
+            o["action"] = "refresh";
+            o["message"] = "refresh queued";
+            r = json_response(202, o);
+        }
+        break;
+    }
+    case Kind::Dnssec: {
+        Result<DnssecRequest> body = DnssecRequest{};
+        if (route->op == DnssecOp::Enable) body = parse_enable_body(req.body);
+        if (route->op == DnssecOp::ConfirmDsPublished) body = parse_confirm_ds_body(req.body);
+        if (!body) {
+            r = error_response(400, body.error().message);
+            break;
+        }
+        DnssecReply reply = control_.dnssec(with_final_dot(route->name), route->op, *body);
+        if (reply.http_status >= 200 && reply.http_status < 300) {
+            r = json_response(static_cast<unsigned>(reply.http_status), dnssec_json(route->name, route->op, reply));
+        } else if (reply.http_status >= 400 && reply.http_status < 600) {
+            r = error_response(static_cast<unsigned>(reply.http_status),
+                               reply.message.empty() ? "request refused" : reply.message);
+        } else {
+            spdlog::error("api: control answered {} {} with HTTP status {}", req.method, path, reply.http_status);
+            r = error_response(500, "internal error; see the server log");
+        }
+        break;
+    }
+    }
+    r.token_name = token_name;
+    return r;
+}
+
+}  // namespace satellite::api

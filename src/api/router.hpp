@@ -1,0 +1,49 @@
+// HTTP ↔ Control translation, with no sockets: a request's method, target,
+// Authorization header and body in; status, headers and body out. The
+// server (server.cpp) only moves bytes; every API rule lives here.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "api/auth.hpp"
+#include "api/control.hpp"
+#include "config/config.hpp"
+
+namespace satellite::api {
+
+struct HttpRequest {
+    std::string_view method;         // "GET", "POST", ...
+    std::string_view target;         // "/api/v1/zones?x=y"
+    std::string_view authorization;  // the header's value, "" when absent
+    std::string_view body;
+};
+
+struct HttpResponse {
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;  // Allow, WWW-Authenticate
+    std::string token_name;  // who asked, for the request log ("" = no valid token)
+};
+
+// {"error": message} with `status`.
+HttpResponse error_response(unsigned status, std::string_view message);
+
+class Router {
+public:
+    Router(const config::Api& config, Control& control);
+
+    // Never throws: a Control that throws becomes a 500.
+    HttpResponse handle(const HttpRequest& request);
+
+private:
+    HttpResponse route(const HttpRequest& request);
+
+    Tokens tokens_;
+    Control& control_;
+};
+
+}  // namespace satellite::api

@@ -1,0 +1,283 @@
+// Beast plumbing for the REST API: an accept loop with a connection limit,
+// and one keep-alive session per connection (read a bounded request, answer
+// it through the Router, repeat). Nothing a client sends can throw out of
+// here: malformed or oversized requests get a 4xx and the connection closes.
+#include "api/server.hpp"
+
+#include <pthread.h>
+
+#include <array>
+#include <exception>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_set>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/router.hpp"
+
+namespace satellite::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr std::size_t kBufferSlack = 16 * 1024;  // chunk framing, the start of a pipelined request
+constexpr std::size_t kMaxDrain = 1 << 20;  // bytes read and dropped before closing after an error
+constexpr auto kDrainTime = std::chrono::seconds(2);
+
+std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+
+// A request target fit for a log line: printable, bounded.
+std::string printable(std::string_view s) {
+    std::string out;
+    for (char c : s.substr(0, 200)) out.push_back(c > 0x20 && c < 0x7f ? c : '?');
+    if (s.size() > 200) out += "...";
+    return out;
+}
+
+bool is_http_error(const beast::error_code& ec) {
+    return ec.category() == http::make_error_code(http::error::bad_target).category();
+}
+
+}  // namespace
+
+class Session;
+
+class ServerImpl {
+public:
+    ServerImpl(const config::Api& config, Control& control, ServerLimits limits)
+        : config_(config), router_(config, control), limits_(limits) {}
+
+    Status start();
+    void stop();
+    void accept();
+
+    config::Api config_;
+    Router router_;
+    ServerLimits limits_;
+    // Touched only on the server's thread. Declared before io_ so that
+    // sessions destroyed with io_ still find them.
+    unsigned connections_ = 0;
+    std::unordered_set<Session*> sessions_;
+    bool stopping_ = false;
+
+    asio::io_context io_{1};
+    tcp::acceptor acceptor_{io_};
+    asio::steady_timer accept_retry_{io_};
+    std::thread thread_;
+    std::uint16_t port_ = 0;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(tcp::socket socket, ServerImpl& server)
+        : stream_(std::move(socket)), server_(server),
+          buffer_(server.limits_.max_header + server.limits_.max_body + kBufferSlack) {
+        ++server_.connections_;
+        server_.sessions_.insert(this);
+        beast::error_code ec;
+        auto peer = stream_.socket().remote_endpoint(ec);
+        if (!ec) peer_ = peer.address().to_string() + ":" + std::to_string(peer.port());
+    }
+    ~Session() {
+        --server_.connections_;
+        server_.sessions_.erase(this);
+    }
+
+    void start() { read(); }
+
+    void close() {
+        beast::error_code ec;
+        stream_.socket().close(ec);
+    }
+
+private:
+    void read() {
+        parser_.emplace();
+        parser_->body_limit(server_.limits_.max_body);
+        parser_->header_limit(static_cast<std::uint32_t>(server_.limits_.max_header));
+        stream_.expires_after(server_.limits_.read_timeout);
+        http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+    }
+
+    void on_read(beast::error_code ec, std::size_t) {
+        if (ec == http::error::end_of_stream) {  // the client closed between requests
+            stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+            return;
+        }
+        if (ec == http::error::partial_message) return;  // it left mid-request
+        if (ec == http::error::body_limit) {
+            return refuse(413, "request body larger than " + std::to_string(server_.limits_.max_body) + " bytes");
+        }
+        if (ec == http::error::header_limit) {
+            return refuse(431, "request header larger than " + std::to_string(server_.limits_.max_header) + " bytes");
+        }
+        if (ec && is_http_error(ec)) return refuse(400, "malformed HTTP request: " + ec.message());
+        if (ec) return;  // timeout (the stream closed itself), reset, or stop()
+
+        const auto& req = parser_->get();
+        HttpRequest request{sv(req.method_string()), sv(req.target()), sv(req[http::field::authorization]),
+                            req.body()};
+        HttpResponse response = server_.router_.handle(request);
+        spdlog::debug("api: {} {} {} -> {} (token {})", peer_, request.method, printable(request.target),
+                      response.status, response.token_name.empty() ? "-" : response.token_name);
+        write(std::move(response), req.version(), req.keep_alive());
+    }
+
+    // An answer to a request that could not be read; the connection ends after it.
+    void refuse(unsigned status, const std::string& message) {
+        spdlog::debug("api: {} refused with {}: {}", peer_, status, message);
+        write(error_response(status, message), 11, false);
+    }
+
+    void write(HttpResponse r, unsigned version, bool keep_alive) {
+        res_ = {};
+        res_.version(version);
+        res_.result(r.status);
+        res_.set(http::field::server, "satellite");
+        res_.set(http::field::content_type, r.content_type);
+        for (const auto& [name, value] : r.headers) res_.set(name, value);
+        res_.body() = std::move(r.body);
+        res_.keep_alive(keep_alive);
+        res_.prepare_payload();
+        stream_.expires_after(server_.limits_.read_timeout);
+        http::async_write(stream_, res_, beast::bind_front_handler(&Session::on_write, shared_from_this(), keep_alive));
+    }
+
+    void on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+        if (ec) return;
+        if (keep_alive) return read();
+        // Half-close, then read what the client still sends (e.g. the rest of
+        // an oversized body) so that closing does not reset the connection
+        // and destroy the answer before the client has read it.
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        stream_.expires_after(kDrainTime);
+        drain();
+    }
+
+    void drain() {
+        auto self = shared_from_this();
+        stream_.async_read_some(asio::buffer(discard_), [self](beast::error_code ec, std::size_t n) {
+            self->drained_ += n;
+            if (!ec && self->drained_ < kMaxDrain) self->drain();
+        });
+    }
+
+    beast::tcp_stream stream_;
+    ServerImpl& server_;
+    std::string peer_ = "?";
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    http::response<http::string_body> res_;
+    std::array<char, 2048> discard_{};
+    std::size_t drained_ = 0;
+};
+
+void ServerImpl::accept() {
+    acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
+        if (stopping_ || ec == asio::error::operation_aborted) return;
+        if (ec) {  // e.g. out of file descriptors: wait a little rather than spin
+            spdlog::warn("api: accept failed: {}", ec.message());
+            accept_retry_.expires_after(std::chrono::milliseconds(100));
+            accept_retry_.async_wait([this](beast::error_code e) {
+                if (!e && !stopping_) accept();
+            });
+            return;
+        }
+        if (connections_ >= limits_.max_connections) {
+            // Best effort, never blocking: tell the client why, then close.
+            static const std::string body = R"({"error":"too many connections; try again later"})";
+            static const std::string busy = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                            "Content-Length: " + std::to_string(body.size()) +
+                                            "\r\nConnection: close\r\n\r\n" + body;
+            spdlog::debug("api: {} connections open; refusing another", connections_);
+            beast::error_code e;
+            socket.non_blocking(true, e);
+            socket.send(asio::buffer(busy), 0, e);
+            socket.shutdown(tcp::socket::shutdown_both, e);
+            socket.close(e);
+        } else {
+            std::make_shared<Session>(std::move(socket), *this)->start();
+        }
+        accept();
+    });
+}
+
+Status ServerImpl::start() {
+    if (thread_.joinable() || stopping_) return make_error("the REST API server was already started");
+    if (!config_.listen) return make_error("no [api] listen address is configured");
+    const config::Endpoint& where = *config_.listen;
+    beast::error_code ec;
+    auto addr = asio::ip::make_address(where.host, ec);
+    if (ec) return make_error("api.listen address '" + where.host + "': " + ec.message());
+    const tcp::endpoint ep(addr, where.port);
+    auto fail = [&](const char* step) {
+        beast::error_code ignored;
+        acceptor_.close(ignored);
+        std::string hint = ec == asio::error::address_in_use
+                               ? " (is another satellited or another service using it? set [api] listen "
+                                 "to a free address)"
+                               : "";
+        return make_error("cannot listen on " + where.to_string() + " for the REST API (" + step +
+                          "): " + ec.message() + hint);
+    };
+    acceptor_.open(ep.protocol(), ec);
+    if (ec) return fail("socket");
+    if (addr.is_v6()) acceptor_.set_option(asio::ip::v6_only(true), ec);
+    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    acceptor_.bind(ep, ec);
+    if (ec) return fail("bind");
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return fail("listen");
+    port_ = acceptor_.local_endpoint(ec).port();
+    accept();
+    thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "sat-api");
+        for (;;) {
+            try {
+                io_.run();
+                return;
+            } catch (const std::exception& e) {  // a bug; keep serving the API
+                spdlog::error("api: unexpected exception: {}", e.what());
+            }
+        }
+    });
+    spdlog::info("REST API listening on {}", where.host.find(':') == std::string::npos
+                                                 ? where.host + ":" + std::to_string(port_)
+                                                 : "[" + where.host + "]:" + std::to_string(port_));
+    return {};
+}
+
+void ServerImpl::stop() {
+    if (!thread_.joinable()) return;
+    asio::post(io_, [this] {
+        stopping_ = true;
+        beast::error_code ec;
+        acceptor_.close(ec);
+        accept_retry_.cancel();
+        for (Session* s : sessions_) s->close();
+    });
+    thread_.join();  // run() returns once every session has ended
+}
+
+Server::Server(const config::Api& config, Control& control, ServerLimits limits)
+    : impl_(std::make_unique<ServerImpl>(config, control, limits)) {}
+
+Server::~Server() { stop(); }
+
+Status Server::start() { return impl_->start(); }
+
+void Server::stop() { impl_->stop(); }
+
+std::uint16_t Server::bound_port() const { return impl_->port_; }
+
+}  // namespace satellite::api

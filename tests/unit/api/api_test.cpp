@@ -1,0 +1,689 @@
+// REST API over a real socket: every route against a fake Control, auth and
+// permissions, error statuses, seed 003 body shapes, and the server's limits.
+#include "api/server.hpp"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include "fake_control.hpp"
+
+namespace satellite::api {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using asio::ip::tcp;
+using testing::FakeControl;
+
+const std::vector<std::string> kPermissions = {"zone:read",     "zone:refresh",   "dnssec:read",
+                                               "dnssec:enable", "dnssec:disable", "dnssec:rotate"};
+
+// Tokens: "ops" has everything, "only:<p>" just p, "but:<p>" all but p.
+config::Api api_config() {
+    config::Api c;
+    c.listen = config::Endpoint{"127.0.0.1", 0};
+    c.tokens.push_back({"ops", "secret-ops", kPermissions});
+    for (const auto& p : kPermissions) {
+        c.tokens.push_back({"only:" + p, "secret-only-" + p, {p}});
+        std::vector<std::string> others;
+        for (const auto& q : kPermissions) {
+            if (q != p) others.push_back(q);
+        }
+        c.tokens.push_back({"but:" + p, "secret-but-" + p, others});
+    }
+    return c;
+}
+
+using Response = http::response<http::string_body>;
+
+// One HTTP/1.1 connection to the server under test.
+class Client {
+public:
+    explicit Client(std::uint16_t port) : socket_(io_) {
+        socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    }
+
+    Response request(http::verb method, const std::string& target, const std::string& token = "",
+                     const std::string& body = "", bool keep_alive = true) {
+        http::request<http::string_body> req(method, target, 11);
+        req.set(http::field::host, "127.0.0.1");
+        if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+        if (!body.empty()) {
+            req.set(http::field::content_type, "application/json");
+            req.body() = body;
+        }
+        req.keep_alive(keep_alive);
+        req.prepare_payload();
+        http::write(socket_, req);
+        return read();
+    }
+
+    void write_raw(const std::string& bytes) { asio::write(socket_, asio::buffer(bytes)); }
+
+    Response read() {
+        Response res;
+        http::read(socket_, buffer_, res);
+        return res;
+    }
+
+    // True when the server has closed the connection (EOF or reset on read).
+    bool closed_by_server() {
+        beast::error_code ec;
+        char c;
+        std::size_t n = socket_.read_some(asio::buffer(&c, 1), ec);
+        return n == 0 && ec;
+    }
+
+private:
+    asio::io_context io_;
+    tcp::socket socket_;
+    beast::flat_buffer buffer_;
+};
+
+json::value parse(const std::string& body) {
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    EXPECT_FALSE(ec) << "not JSON: " << body;
+    return v;
+}
+
+std::vector<std::string> keys_of(const json::value& v) {
+    std::vector<std::string> out;
+    if (!v.is_object()) return out;
+    for (const auto& kv : v.as_object()) out.emplace_back(kv.key());
+    return out;
+}
+
+std::string error_of(const Response& r) {
+    json::value v = parse(r.body());
+    if (!v.is_object() || !v.as_object().contains("error")) return "<no error field: " + r.body() + ">";
+    return std::string(v.at("error").as_string());
+}
+
+const std::vector<std::string> kKeyFields = {"key_tag",    "algorithm", "public_key", "key_type",       "created_at",
+                                             "expires_at", "active",    "state",      "next_transition"};
+const std::vector<std::string> kDsFields = {"key_tag", "algorithm", "digest_type", "digest"};
+
+class ApiTest : public ::testing::Test {
+protected:
+    void SetUp() override { start(); }
+    void TearDown() override {
+        if (server_) server_->stop();
+    }
+
+    void start(ServerLimits limits = {}) {
+        if (server_) server_->stop();
+        server_ = std::make_unique<Server>(config_, control_, limits);
+        auto s = server_->start();
+        ASSERT_TRUE(s.ok()) << s.error().message;
+        ASSERT_NE(server_->bound_port(), 0);
+    }
+
+    Response get(const std::string& target, const std::string& token = "secret-ops") {
+        return Client(server_->bound_port()).request(http::verb::get, target, token);
+    }
+    Response post(const std::string& target, const std::string& body = "", const std::string& token = "secret-ops") {
+        return Client(server_->bound_port()).request(http::verb::post, target, token, body);
+    }
+
+    config::Api config_ = api_config();
+    FakeControl control_;
+    std::unique_ptr<Server> server_;
+};
+
+// ---- routes and bodies ----
+
+TEST_F(ApiTest, HealthzNeedsNoToken) {
+    Response r = get("/healthz", "");
+    EXPECT_EQ(r.result_int(), 200);
+    EXPECT_EQ(r[http::field::content_type], "application/json");
+    EXPECT_EQ(r.body(), R"({"status":"ok"})");
+}
+
+TEST_F(ApiTest, MetricsArePrometheusText) {
+    Response r = get("/metrics");
+    EXPECT_EQ(r.result_int(), 200);
+    EXPECT_EQ(r[http::field::content_type], "text/plain; version=0.0.4");
+    EXPECT_EQ(r.body(), control_.metrics());
+    EXPECT_EQ(get("/metrics", "").result_int(), 401);
+    EXPECT_EQ(get("/metrics", "secret-only-dnssec:read").result_int(), 403);
+}
+
+TEST_F(ApiTest, ZoneListHasEveryFieldWithTimesAsRfc3339OrNull) {
+    Response r = get("/api/v1/zones");
+    ASSERT_EQ(r.result_int(), 200);
+    EXPECT_EQ(r[http::field::content_type], "application/json");
+    json::value v = parse(r.body());
+    ASSERT_TRUE(v.is_array());
+    ASSERT_EQ(v.as_array().size(), 2u);
+    const json::value& a = v.as_array()[0];
+    EXPECT_EQ(keys_of(a), (std::vector<std::string>{"name", "kind", "mode", "serial", "serving", "source",
+                                                    "last_success", "last_failure", "last_error", "next_refresh",
+                                                    "expires_at", "dnssec_status"}));
+    EXPECT_EQ(a.at("name"), "example.com.");
+    EXPECT_EQ(a.at("kind"), "secondary");
+    EXPECT_EQ(a.at("mode"), "live");
+    EXPECT_EQ(a.at("serial"), 2024010101);
+    EXPECT_EQ(a.at("serving"), true);
+    EXPECT_EQ(a.at("source"), "192.0.2.1:53");
+    EXPECT_EQ(a.at("last_success"), "2026-04-23T10:00:00Z");
+    EXPECT_TRUE(a.at("last_failure").is_null());
+    EXPECT_TRUE(a.at("last_error").is_null());
+    EXPECT_EQ(a.at("next_refresh"), "2026-04-23T11:00:00Z");
+    EXPECT_EQ(a.at("expires_at"), "2026-05-07T10:00:00Z");
+    EXPECT_EQ(a.at("dnssec_status"), "active");
+    const json::value& b = v.as_array()[1];
+    EXPECT_TRUE(b.at("serial").is_null());
+    EXPECT_TRUE(b.at("last_success").is_null());
+    EXPECT_EQ(b.at("last_failure"), "2026-04-23T10:00:00Z");
+    EXPECT_EQ(b.at("last_error"), "line 3: bad TTL");
+    EXPECT_TRUE(b.at("dnssec_status").is_null());
+}
+
+TEST_F(ApiTest, ZoneShowWithOrWithoutFinalDot) {
+    for (const char* target : {"/api/v1/zones/example.com", "/api/v1/zones/example.com.",
+                               "/api/v1/zones/example%2Ecom", "/api/v1/zones/example.com/"}) {
+        Response r = get(target);
+        ASSERT_EQ(r.result_int(), 200) << target;
+        EXPECT_EQ(parse(r.body()).at("name"), "example.com.") << target;
+    }
+    Response r = get("/api/v1/zones/nowhere.example");
+    EXPECT_EQ(r.result_int(), 404);
+    EXPECT_EQ(error_of(r), "unknown zone nowhere.example");
+    EXPECT_EQ(get("/api/v1/zones/bad%zzname").result_int(), 400);
+}
+
+TEST_F(ApiTest, RefreshQueuesOnlySecondaryZones) {
+    Response r = post("/api/v1/zones/example.com/refresh");
+    EXPECT_EQ(r.result_int(), 202);
+    EXPECT_EQ(r.body(), R"({"zone":"example.com.","action":"refresh","message":"refresh queued"})");
+    EXPECT_EQ(control_.refreshes(), std::vector<std::string>{"example.com."});
+
+    EXPECT_EQ(post("/api/v1/zones/nowhere.example/refresh").result_int(), 404);
+    Response file = post("/api/v1/zones/local.test/refresh");
+    EXPECT_EQ(file.result_int(), 409);
+    EXPECT_NE(error_of(file).find("nothing to refresh"), std::string::npos);
+    EXPECT_EQ(control_.refreshes().size(), 1u);
+}
+
+TEST_F(ApiTest, DnssecGetAndSyncShowTheStateAsSeed003) {
+    for (bool sync : {false, true}) {
+        Response r = sync ? post("/api/v1/domains/example.com/dnssec/sync") : get("/api/v1/domains/example.com/dnssec");
+        ASSERT_EQ(r.result_int(), 200) << r.body();
+        json::value v = parse(r.body());
+        EXPECT_EQ(keys_of(v), (std::vector<std::string>{"enabled", "status", "algorithm", "ksk", "zsk", "ds_records"}));
+        EXPECT_EQ(v.at("enabled"), true);
+        EXPECT_EQ(v.at("status"), "active");
+        EXPECT_EQ(v.at("algorithm"), 13);
+        const json::value& ksk = v.at("ksk").as_array().at(0);
+        EXPECT_EQ(keys_of(ksk), kKeyFields);
+        EXPECT_EQ(ksk.at("key_tag"), 12345);
+        EXPECT_EQ(ksk.at("algorithm"), 13);
+        EXPECT_EQ(ksk.at("public_key"), "base6412345");
+        EXPECT_EQ(ksk.at("key_type"), "KSK");
+        EXPECT_EQ(ksk.at("created_at"), "2026-04-23T10:00:00Z");
+        EXPECT_TRUE(ksk.at("expires_at").is_null());
+        EXPECT_EQ(ksk.at("active"), true);
+        EXPECT_EQ(ksk.at("state"), "active");
+        EXPECT_TRUE(ksk.at("next_transition").is_null());
+        const json::value& zsk = v.at("zsk").as_array().at(0);
+        EXPECT_EQ(zsk.at("key_type"), "ZSK");
+        EXPECT_EQ(zsk.at("expires_at"), "2026-05-23T10:00:00Z");
+        EXPECT_EQ(zsk.at("next_transition"), "2026-05-23T10:00:00Z");
+        const json::value& ds = v.at("ds_records").as_array().at(0);
+        EXPECT_EQ(keys_of(ds), kDsFields);
+        EXPECT_EQ(ds.at("digest"), "A1B2C3");
+    }
+    auto calls = control_.calls();
+    ASSERT_EQ(calls.size(), 2u);
+    EXPECT_EQ(calls[0].zone, "example.com.");
+    EXPECT_EQ(calls[0].op, DnssecOp::Get);
+    EXPECT_EQ(calls[1].op, DnssecOp::Sync);
+}
+
+TEST_F(ApiTest, EnableBodyAndAnswer) {
+    control_.reply.status = "pending_ds";
+    control_.reply.message = "DNSSEC enabled";
+    control_.reply.new_ksk = FakeControl::key(111, "KSK");
+    control_.reply.new_zsk = FakeControl::key(222, "ZSK");
+
+    Response r = post("/api/v1/domains/example.com/dnssec/enable");
+    ASSERT_EQ(r.result_int(), 200) << r.body();
+    json::value v = parse(r.body());
+    EXPECT_EQ(keys_of(v), (std::vector<std::string>{"domain_id", "action", "message", "ksk", "zsk", "ds_records"}));
+    EXPECT_EQ(v.at("domain_id"), "example.com");
+    EXPECT_EQ(v.at("action"), "enable");
+    EXPECT_EQ(v.at("message"), "DNSSEC enabled");
+    EXPECT_EQ(v.at("ksk").at("key_tag"), 111);
+    EXPECT_EQ(keys_of(v.at("zsk")), kKeyFields);
+    EXPECT_EQ(v.at("zsk").at("key_tag"), 222);
+    EXPECT_EQ(v.at("ds_records").as_array().size(), 1u);
+
+    EXPECT_EQ(post("/api/v1/domains/example.com/dnssec/enable", R"({"algorithm": 15})").result_int(), 200);
+    EXPECT_EQ(post("/api/v1/domains/example.com/dnssec/enable", "{}").result_int(), 200);
+    auto calls = control_.calls();
+    ASSERT_EQ(calls.size(), 3u);
+    EXPECT_EQ(calls[0].op, DnssecOp::Enable);
+    EXPECT_FALSE(calls[0].request.algorithm.has_value());
+    EXPECT_EQ(calls[1].request.algorithm, 15);
+    EXPECT_FALSE(calls[2].request.algorithm.has_value());
+}
+
+TEST_F(ApiTest, EnableRefusesBadBodiesWithoutCallingControl) {
+    for (const char* body : {"{not json", R"({"algorithm": "13"})", R"({"algorithm": 13.5})", R"({"algorithm": 1e3})",
+                             R"({"algorithm": null})", R"({"algorithm": -1})", R"({"algorithm": 256})",
+                             R"({"algorithm": 99999999999999999999})", "[13]", "13"}) {
+        Response r = post("/api/v1/domains/example.com/dnssec/enable", body);
+        EXPECT_EQ(r.result_int(), 400) << body;
+        EXPECT_FALSE(error_of(r).empty()) << body;
+    }
+    EXPECT_TRUE(control_.calls().empty());
+}
+
+TEST_F(ApiTest, DisableAndConfirmDsRemoved) {
+    Response r = post("/api/v1/domains/example.com/dnssec/disable");
+    ASSERT_EQ(r.result_int(), 200);
+    EXPECT_EQ(r.body(), R"({"domain_id":"example.com","action":"disable","message":"DNSSEC disabled"})");
+    control_.reply.message = "DS removal confirmed; zone unsigned";
+    r = post("/api/v1/domains/example.com/dnssec/confirm-ds-removed");
+    ASSERT_EQ(r.result_int(), 200);
+    EXPECT_EQ(r.body(),
+              R"({"domain_id":"example.com","action":"confirm-ds-removed",)"
+              R"("message":"DS removal confirmed; zone unsigned"})");
+    auto calls = control_.calls();
+    ASSERT_EQ(calls.size(), 2u);
+    EXPECT_EQ(calls[0].op, DnssecOp::Disable);
+    EXPECT_EQ(calls[1].op, DnssecOp::ConfirmDsRemoved);
+}
+
+TEST_F(ApiTest, RotateZskAndKsk) {
+    control_.reply.old_key = FakeControl::key(54321, "ZSK");
+    control_.reply.new_key = FakeControl::key(54322, "ZSK");
+    control_.reply.message = "ZSK rollover started";
+    Response r = post("/api/v1/domains/example.com/dnssec/rotate-zsk");
+    ASSERT_EQ(r.result_int(), 200);
+    json::value v = parse(r.body());
+    EXPECT_EQ(keys_of(v), (std::vector<std::string>{"domain_id", "action", "message", "old_key", "new_key"}));
+    EXPECT_EQ(v.at("action"), "rotate-zsk");
+    EXPECT_EQ(v.at("old_key").at("key_tag"), 54321);
+    EXPECT_EQ(v.at("new_key").at("key_tag"), 54322);
+
+    // rotate-ksk lists only the new KSK's DS: the one to publish (seed 003).
+    control_.reply.old_key = FakeControl::key(12345, "KSK");
+    control_.reply.new_key = FakeControl::key(23456, "KSK");
+    control_.reply.ds_records = {DsInfo{12345, 13, 2, "AA"}, DsInfo{23456, 13, 2, "BB"}};
+    r = post("/api/v1/domains/example.com/dnssec/rotate-ksk");
+    ASSERT_EQ(r.result_int(), 200);
+    v = parse(r.body());
+    EXPECT_EQ(keys_of(v), (std::vector<std::string>{"domain_id", "action", "old_key", "new_key", "ds_records"}));
+    EXPECT_EQ(v.at("action"), "rotate-ksk");
+    EXPECT_EQ(v.at("old_key").at("key_tag"), 12345);
+    EXPECT_EQ(v.at("new_key").at("key_tag"), 23456);
+    ASSERT_EQ(v.at("ds_records").as_array().size(), 1u);
+    EXPECT_EQ(v.at("ds_records").as_array()[0].at("key_tag"), 23456);
+    EXPECT_EQ(v.at("ds_records").as_array()[0].at("digest"), "BB");
+
+    auto calls = control_.calls();
+    ASSERT_EQ(calls.size(), 2u);
+    EXPECT_EQ(calls[0].op, DnssecOp::RotateZsk);
+    EXPECT_EQ(calls[1].op, DnssecOp::RotateKsk);
+}
+
+TEST_F(ApiTest, ConfirmDsPublishedPassesTheRecords) {
+    Response r = post("/api/v1/domains/example.com./dnssec/confirm-ds-published",
+                      R"({"ds_records":[{"key_tag":12345,"algorithm":13,"digest_type":2,"digest":"a1b2 c3d4"}]})");
+    ASSERT_EQ(r.result_int(), 200) << r.body();
+    EXPECT_EQ(r.body(),
+              R"({"domain_id":"example.com.","action":"confirm-ds-published","message":"DS publication confirmed"})");
+    auto calls = control_.calls();
+    ASSERT_EQ(calls.size(), 1u);
+    EXPECT_EQ(calls[0].zone, "example.com.");
+    EXPECT_EQ(calls[0].op, DnssecOp::ConfirmDsPublished);
+    ASSERT_EQ(calls[0].request.ds_records.size(), 1u);
+    const DsInfo& d = calls[0].request.ds_records[0];
+    EXPECT_EQ(d.key_tag, 12345);
+    EXPECT_EQ(d.algorithm, 13);
+    EXPECT_EQ(d.digest_type, 2);
+    EXPECT_EQ(d.digest, "A1B2C3D4");
+}
+
+TEST_F(ApiTest, ConfirmDsPublishedRefusesMalformedRecords) {
+    const std::string target = "/api/v1/domains/example.com/dnssec/confirm-ds-published";
+    for (const char* body : {
+             "", "{", "[]", "{}", R"({"ds_records": {}})", R"({"ds_records": []})", R"({"ds_records": [1]})",
+             R"({"ds_records":[{"algorithm":13,"digest_type":2,"digest":"AB"}]})",
+             R"({"ds_records":[{"key_tag":"1","algorithm":13,"digest_type":2,"digest":"AB"}]})",
+             R"({"ds_records":[{"key_tag":65536,"algorithm":13,"digest_type":2,"digest":"AB"}]})",
+             R"({"ds_records":[{"key_tag":1,"algorithm":13.0,"digest_type":2,"digest":"AB"}]})",
+             R"({"ds_records":[{"key_tag":1,"algorithm":13,"digest_type":2}]})",
+             R"({"ds_records":[{"key_tag":1,"algorithm":13,"digest_type":2,"digest":12}]})",
+             R"({"ds_records":[{"key_tag":1,"algorithm":13,"digest_type":2,"digest":"XYZ0"}]})",
+             R"({"ds_records":[{"key_tag":1,"algorithm":13,"digest_type":2,"digest":"ABC"}]})",
+             R"({"ds_records":[{"key_tag":1,"algorithm":13,"digest_type":2,"digest":""}]})"}) {
+        Response r = post(target, body);
+        EXPECT_EQ(r.result_int(), 400) << body;
+        EXPECT_FALSE(error_of(r).empty()) << body;
+    }
+    EXPECT_TRUE(control_.calls().empty());
+}
+
+TEST_F(ApiTest, ControlErrorsPassThroughAsErrorBodies) {
+    for (int status : {400, 404, 409}) {
+        control_.reply.http_status = status;
+        control_.reply.message = "status " + std::to_string(status) + " from the control";
+        Response r = post("/api/v1/domains/example.com/dnssec/enable");
+        EXPECT_EQ(r.result_int(), status);
+        EXPECT_EQ(r.body(), R"({"error":"status )" + std::to_string(status) + R"( from the control"})");
+    }
+    control_.reply.http_status = 0;  // not an HTTP status: a bug in the control
+    EXPECT_EQ(get("/api/v1/domains/example.com/dnssec").result_int(), 500);
+}
+
+TEST_F(ApiTest, ControlThatThrowsGives500AndTheServerLivesOn) {
+    control_.throw_on_metrics = true;
+    Response r = get("/metrics");
+    EXPECT_EQ(r.result_int(), 500);
+    EXPECT_EQ(error_of(r), "internal error; see the server log");
+    EXPECT_EQ(get("/healthz", "").result_int(), 200);
+}
+
+// ---- auth ----
+
+struct RouteCase {
+    http::verb method;
+    std::string target;
+    std::string body;
+    std::string permission;
+};
+
+const std::vector<RouteCase> kRoutes = {
+    {http::verb::get, "/metrics", "", "zone:read"},
+    {http::verb::get, "/api/v1/zones", "", "zone:read"},
+    {http::verb::get, "/api/v1/zones/example.com", "", "zone:read"},
+    {http::verb::post, "/api/v1/zones/example.com/refresh", "", "zone:refresh"},
+    {http::verb::get, "/api/v1/domains/example.com/dnssec", "", "dnssec:read"},
+    {http::verb::post, "/api/v1/domains/example.com/dnssec/enable", R"({"algorithm":13})", "dnssec:enable"},
+    {http::verb::post, "/api/v1/domains/example.com/dnssec/disable", "", "dnssec:disable"},
+    {http::verb::post, "/api/v1/domains/example.com/dnssec/rotate-zsk", "", "dnssec:rotate"},
+    {http::verb::post, "/api/v1/domains/example.com/dnssec/rotate-ksk", "", "dnssec:rotate"},
+    {http::verb::post, "/api/v1/domains/example.com/dnssec/confirm-ds-published",
+     R"({"ds_records":[{"key_tag":12345,"algorithm":13,"digest_type":2,"digest":"A1B2C3"}]})", "dnssec:enable"},
+    {http::verb::post, "/api/v1/domains/example.com/dnssec/confirm-ds-removed", "", "dnssec:disable"},
+    {http::verb::post, "/api/v1/domains/example.com/dnssec/sync", "", "dnssec:read"},
+};
+
+TEST_F(ApiTest, EveryRouteNeedsItsPermissionAndNothingElse) {
+    for (const auto& rc : kRoutes) {
+        Client c(server_->bound_port());
+        Response none = c.request(rc.method, rc.target, "", rc.body);
+        EXPECT_EQ(none.result_int(), 401) << rc.target;
+        EXPECT_EQ(none[http::field::www_authenticate], R"(Bearer realm="satellite")") << rc.target;
+        Response wrong = c.request(rc.method, rc.target, "not-a-secret", rc.body);
+        EXPECT_EQ(wrong.result_int(), 401) << rc.target;
+        EXPECT_EQ(error_of(wrong), "unknown token");
+        EXPECT_NE(wrong[http::field::www_authenticate].find("invalid_token"), std::string::npos);
+        Response lacking = c.request(rc.method, rc.target, "secret-but-" + rc.permission, rc.body);
+        EXPECT_EQ(lacking.result_int(), 403) << rc.target;
+        EXPECT_EQ(error_of(lacking), "token 'but:" + rc.permission + "' lacks the permission '" + rc.permission + "'");
+        Response enough = c.request(rc.method, rc.target, "secret-only-" + rc.permission, rc.body);
+        EXPECT_LT(enough.result_int(), 300) << rc.target << ": " << enough.body();
+    }
+}
+
+TEST_F(ApiTest, BearerSchemeIsCaseInsensitiveAndOthersAreRefused) {
+    Client c(server_->bound_port());
+    auto with_auth = [&](const std::string& value) {
+        c.write_raw("GET /api/v1/zones HTTP/1.1\r\nHost: x\r\nAuthorization: " + value + "\r\n\r\n");
+        return c.read().result_int();
+    };
+    EXPECT_EQ(with_auth("bearer secret-ops"), 200);
+    EXPECT_EQ(with_auth("BEARER   secret-ops  "), 200);
+    EXPECT_EQ(with_auth("Basic b3BzOnNlY3JldC1vcHM="), 401);
+    EXPECT_EQ(with_auth("Bearer"), 401);
+    EXPECT_EQ(with_auth("Bearer secret-op"), 401);
+    EXPECT_EQ(with_auth("Bearer secret-opsx"), 401);
+    EXPECT_EQ(with_auth("secret-ops"), 401);
+}
+
+TEST(ApiLog, RequestsAreLoggedAtDebugWithoutSecrets) {
+    std::ostringstream log;
+    auto previous = spdlog::default_logger();
+    auto logger = std::make_shared<spdlog::logger>("api-test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+    logger->set_level(spdlog::level::debug);
+    spdlog::set_default_logger(logger);
+    {
+        FakeControl control;
+        Server server(api_config(), control);
+        ASSERT_TRUE(server.start().ok());
+        Client c(server.bound_port());
+        EXPECT_EQ(c.request(http::verb::get, "/api/v1/zones", "secret-ops").result_int(), 200);
+        EXPECT_EQ(c.request(http::verb::get, "/api/v1/zones", "wrong-secret-xyz").result_int(), 401);
+        server.stop();
+    }
+    spdlog::set_default_logger(previous);
+    const std::string text = log.str();
+    EXPECT_NE(text.find("GET /api/v1/zones -> 200 (token ops)"), std::string::npos) << text;
+    EXPECT_NE(text.find("GET /api/v1/zones -> 401 (token -)"), std::string::npos) << text;
+    EXPECT_EQ(text.find("secret-ops"), std::string::npos) << text;
+    EXPECT_EQ(text.find("wrong-secret-xyz"), std::string::npos) << text;
+}
+
+// ---- paths and methods ----
+
+TEST_F(ApiTest, UnknownPathsAre404Json) {
+    for (const char* target : {"/", "/api", "/api/v1", "/api/v2/zones", "/api/v1/zonez", "/api/v1/zones/a/b/c",
+                               "/api/v1/zones//refresh", "/api/v1/domains/example.com",
+                               "/api/v1/domains/example.com/dnssec/bogus", "/api/v1/domains//dnssec",
+                               "/api/v1/domains/example.com/dnssec/peer-keys", "/healthz/x"}) {
+        Response r = get(target);
+        EXPECT_EQ(r.result_int(), 404) << target;
+        EXPECT_EQ(r[http::field::content_type], "application/json") << target;
+        EXPECT_NE(error_of(r).find("no such endpoint"), std::string::npos) << target;
+    }
+}
+
+TEST_F(ApiTest, WrongMethodIs405WithAllow) {
+    struct Case {
+        http::verb method;
+        std::string target;
+        std::string allow;
+    };
+    for (const auto& c : std::vector<Case>{{http::verb::post, "/healthz", "GET"},
+                                          {http::verb::delete_, "/api/v1/zones", "GET"},
+                                          {http::verb::put, "/api/v1/zones/example.com", "GET"},
+                                          {http::verb::get, "/api/v1/zones/example.com/refresh", "POST"},
+                                          {http::verb::post, "/api/v1/domains/example.com/dnssec", "GET"},
+                                          {http::verb::get, "/api/v1/domains/example.com/dnssec/enable", "POST"}}) {
+        Response r = Client(server_->bound_port()).request(c.method, c.target, "secret-ops");
+        EXPECT_EQ(r.result_int(), 405) << c.target;
+        EXPECT_EQ(r[http::field::allow], c.allow) << c.target;
+    }
+    EXPECT_TRUE(control_.calls().empty());
+}
+
+// ---- the server's limits ----
+
+TEST_F(ApiTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+    Client c(server_->bound_port());
+    Response a = c.request(http::verb::get, "/api/v1/zones", "secret-ops");
+    EXPECT_EQ(a.result_int(), 200);
+    EXPECT_TRUE(a.keep_alive());
+    Response b = c.request(http::verb::post, "/api/v1/zones/example.com/refresh", "secret-ops");
+    EXPECT_EQ(b.result_int(), 202);
+    // Two pipelined requests in one write, answered in order.
+    c.write_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v1/zones/local.test HTTP/1.1\r\nHost: x\r\n"
+                "Authorization: Bearer secret-ops\r\n\r\n");
+    EXPECT_EQ(c.read().body(), R"({"status":"ok"})");
+    EXPECT_EQ(parse(c.read().body()).at("name"), "local.test.");
+    // Connection: close is honoured.
+    Response last = c.request(http::verb::get, "/healthz", "", "", false);
+    EXPECT_FALSE(last.keep_alive());
+    EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST_F(ApiTest, Http10ClosesAfterTheAnswer) {
+    Client c(server_->bound_port());
+    c.write_raw("GET /healthz HTTP/1.0\r\n\r\n");
+    Response r = c.read();
+    EXPECT_EQ(r.result_int(), 200);
+    EXPECT_EQ(r.version(), 10);
+    EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST_F(ApiTest, OversizeBodyIs413) {
+    {  // announced by Content-Length: refused before the body is sent
+        Client c(server_->bound_port());
+        c.write_raw("POST /api/v1/domains/example.com/dnssec/enable HTTP/1.1\r\nHost: x\r\n"
+                    "Authorization: Bearer secret-ops\r\nContent-Length: 70000\r\n\r\n");
+        Response r = c.read();
+        EXPECT_EQ(r.result_int(), 413);
+        EXPECT_NE(error_of(r).find("larger than 65536 bytes"), std::string::npos);
+        EXPECT_FALSE(r.keep_alive());
+    }
+    {  // sent in full: the answer still arrives intact
+        Client c(server_->bound_port());
+        std::string body = R"({"algorithm": 13, "pad": ")" + std::string(100'000, 'x') + "\"}";
+        c.write_raw("POST /api/v1/domains/example.com/dnssec/enable HTTP/1.1\r\nHost: x\r\n"
+                    "Authorization: Bearer secret-ops\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body);
+        EXPECT_EQ(c.read().result_int(), 413);
+        EXPECT_TRUE(c.closed_by_server());
+    }
+    {  // chunked: counted as it arrives
+        Client c(server_->bound_port());
+        std::string chunk(40'000, ' ');
+        char size[16];
+        std::snprintf(size, sizeof size, "%zx", chunk.size());
+        c.write_raw("POST /api/v1/domains/example.com/dnssec/enable HTTP/1.1\r\nHost: x\r\n"
+                    "Authorization: Bearer secret-ops\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                    std::string(size) + "\r\n" + chunk + "\r\n" + size + "\r\n" + chunk + "\r\n0\r\n\r\n");
+        EXPECT_EQ(c.read().result_int(), 413);
+    }
+    EXPECT_TRUE(control_.calls().empty());
+    {  // a big header
+        Client c(server_->bound_port());
+        c.write_raw("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(10'000, 'a') + "\r\n\r\n");
+        EXPECT_EQ(c.read().result_int(), 431);
+    }
+}
+
+TEST_F(ApiTest, MalformedRequestsGet400AndTheServerLivesOn) {
+    for (const std::string& raw :
+         {std::string("GARBAGE\r\n\r\n"), std::string("GET / HTTP/9.9\r\n\r\n"),
+          std::string("GET /healthz HTTP/1.1\r\nBad Header Line\r\n\r\n"),
+          std::string("POST /healthz HTTP/1.1\r\nContent-Length: abc\r\n\r\n"),
+          std::string("\x00\x01\x02\xff\r\n\r\n", 8), std::string("GET http://example.com/healthz HTTP/1.1\r\n\r\n")}) {
+        Client c(server_->bound_port());
+        c.write_raw(raw);
+        Response r = c.read();
+        EXPECT_EQ(r.result_int(), 400) << raw;
+        EXPECT_FALSE(error_of(r).empty());
+    }
+    EXPECT_EQ(get("/healthz", "").result_int(), 200);
+}
+
+TEST_F(ApiTest, ConnectionLimitAnswers503) {
+    ServerLimits limits;
+    limits.max_connections = 2;
+    start(limits);
+    auto a = std::make_unique<Client>(server_->bound_port());
+    Client b(server_->bound_port());
+    EXPECT_EQ(a->request(http::verb::get, "/healthz").result_int(), 200);
+    EXPECT_EQ(b.request(http::verb::get, "/healthz").result_int(), 200);
+    Client c(server_->bound_port());
+    Response busy = c.read();
+    EXPECT_EQ(busy.result_int(), 503);
+    EXPECT_NE(error_of(busy).find("too many connections"), std::string::npos);
+    EXPECT_TRUE(c.closed_by_server());
+    // A slot frees when a client leaves.
+    a->request(http::verb::get, "/healthz", "", "", false);
+    EXPECT_TRUE(a->closed_by_server());
+    a.reset();
+    Client d(server_->bound_port());
+    EXPECT_EQ(d.request(http::verb::get, "/healthz").result_int(), 200);
+}
+
+TEST_F(ApiTest, SlowOrIdleClientsAreClosedAfterTheReadTimeout) {
+    ServerLimits limits;
+    limits.read_timeout = std::chrono::milliseconds(100);
+    start(limits);
+    Client idle(server_->bound_port());
+    EXPECT_TRUE(idle.closed_by_server());
+    Client slow(server_->bound_port());
+    slow.write_raw("GET /healthz HTTP/1.1\r\nHost:");
+    EXPECT_TRUE(slow.closed_by_server());
+    Client kept(server_->bound_port());  // idle after one answer
+    EXPECT_EQ(kept.request(http::verb::get, "/healthz").result_int(), 200);
+    EXPECT_TRUE(kept.closed_by_server());
+}
+
+TEST_F(ApiTest, StopClosesOpenConnections) {
+    Client idle(server_->bound_port());
+    Client used(server_->bound_port());
+    EXPECT_EQ(used.request(http::verb::get, "/healthz").result_int(), 200);
+    server_->stop();
+    EXPECT_TRUE(idle.closed_by_server());
+    EXPECT_TRUE(used.closed_by_server());
+    server_->stop();  // twice is fine
+}
+
+TEST_F(ApiTest, BusyPortIsAClearError) {
+    config::Api other = config_;
+    other.listen->port = server_->bound_port();
+    Server second(other, control_);
+    auto s = second.start();
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.error().message.find("cannot listen on 127.0.0.1:" + std::to_string(server_->bound_port()) +
+                                     " for the REST API"),
+              std::string::npos)
+        << s.error().message;
+    EXPECT_NE(s.error().message.find("in use"), std::string::npos) << s.error().message;
+}
+
+TEST(ApiServer, StartNeedsAListenAddress) {
+    FakeControl control;
+    config::Api none;
+    Server s(none, control);
+    auto st = s.start();
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().message, "no [api] listen address is configured");
+    config::Api bad;
+    bad.listen = config::Endpoint{"not-an-address", 8053};
+    Server s2(bad, control);
+    EXPECT_FALSE(s2.start().ok());
+}
+
+TEST(ApiServer, ListensOnIpv6Loopback) {
+    FakeControl control;
+    config::Api c = api_config();
+    c.listen = config::Endpoint{"::1", 0};
+    Server s(c, control);
+    auto st = s.start();
+    if (!st.ok()) GTEST_SKIP() << "no IPv6 loopback: " << st.error().message;
+    asio::io_context io;
+    tcp::socket sock(io);
+    sock.connect(tcp::endpoint(asio::ip::make_address("::1"), s.bound_port()));
+    asio::write(sock, asio::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")));
+    beast::flat_buffer buf;
+    Response r;
+    http::read(sock, buf, r);
+    EXPECT_EQ(r.result_int(), 200);
+}
+
+}  // namespace
+}  // namespace satellite::api

@@ -1,0 +1,122 @@
+// A Control for API tests: two zones, a scripted DNSSEC reply, every call recorded.
+#pragma once
+
+#include <algorithm>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "api/control.hpp"
+
+namespace satellite::api::testing {
+
+class FakeControl : public Control {
+public:
+    struct DnssecCall {
+        std::string zone;
+        DnssecOp op;
+        DnssecRequest request;
+    };
+
+    FakeControl() {
+        ZoneInfo a;
+        a.name = "example.com.";
+        a.kind = "secondary";
+        a.mode = "live";
+        a.serial = 2024010101;
+        a.serving = true;
+        a.source = "192.0.2.1:53";
+        a.last_success = 1776938400;  // 2026-04-23T10:00:00Z
+        a.next_refresh = 1776942000;  // 2026-04-23T11:00:00Z
+        a.expires_at = 1778148000;    // 2026-05-07T10:00:00Z
+        a.dnssec_status = "active";
+        ZoneInfo b;
+        b.name = "local.test.";
+        b.kind = "file";
+        b.mode = "presigned";
+        b.source = "/etc/satellite/local.test.zone";
+        b.last_failure = 1776938400;
+        b.last_error = "line 3: bad TTL";
+        zone_list = {a, b};
+
+        reply.enabled = true;
+        reply.status = "active";
+        reply.algorithm = 13;
+        reply.ksk = {key(12345, "KSK")};
+        reply.zsk = {key(54321, "ZSK")};
+        reply.ds_records = {DsInfo{12345, 13, 2, "A1B2C3"}};
+    }
+
+    static KeyInfo key(std::uint16_t tag, const std::string& type) {
+        KeyInfo k;
+        k.key_tag = tag;
+        k.algorithm = 13;
+        k.public_key = "base64" + std::to_string(tag);
+        k.key_type = type;
+        k.created_at = 1776938400;
+        k.expires_at = type == "ZSK" ? 1779530400 : 0;  // 2026-05-23T10:00:00Z
+        k.active = true;
+        k.state = "active";
+        k.next_transition = type == "ZSK" ? 1779530400 : 0;
+        return k;
+    }
+
+    std::vector<ZoneInfo> zones() override {
+        std::lock_guard lock(mu_);
+        return zone_list;
+    }
+
+    std::optional<ZoneInfo> zone(const std::string& name) override {
+        std::lock_guard lock(mu_);
+        return find(name);
+    }
+
+    bool refresh(const std::string& name) override {
+        std::lock_guard lock(mu_);
+        auto z = find(name);
+        if (!z || z->kind != "secondary") return false;
+        refreshed.push_back(z->name);
+        return true;
+    }
+
+    DnssecReply dnssec(const std::string& zone, DnssecOp op, const DnssecRequest& req) override {
+        std::lock_guard lock(mu_);
+        dnssec_calls.push_back({zone, op, req});
+        return reply;
+    }
+
+    std::string metrics() override {
+        if (throw_on_metrics) throw std::runtime_error("metrics exploded");
+        return "# TYPE satellite_zones gauge\nsatellite_zones 2\n";
+    }
+
+    // Recorded calls; read them after the HTTP answer has arrived.
+    std::vector<DnssecCall> calls() {
+        std::lock_guard lock(mu_);
+        return dnssec_calls;
+    }
+    std::vector<std::string> refreshes() {
+        std::lock_guard lock(mu_);
+        return refreshed;
+    }
+
+    // Scripted state; set before the requests that use it.
+    std::vector<ZoneInfo> zone_list;
+    DnssecReply reply;
+    bool throw_on_metrics = false;
+
+private:
+    std::optional<ZoneInfo> find(const std::string& name) const {
+        for (const auto& z : zone_list) {
+            if (z.name == name || z.name == name + ".") return z;
+        }
+        return std::nullopt;
+    }
+
+    std::mutex mu_;
+    std::vector<DnssecCall> dnssec_calls;
+    std::vector<std::string> refreshed;
+};
+
+}  // namespace satellite::api::testing

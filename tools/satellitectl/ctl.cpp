@@ -1,0 +1,593 @@
+// satellitectl: parse the command, make one or two REST calls, print a
+// table (or the raw JSON with --json), exit 0/1/2/3 (ctl.hpp).
+#include "ctl.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <charconv>
+#include <map>
+#include <ostream>
+#include <sstream>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+namespace satellite::ctl {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto kTimeout = std::chrono::seconds(30);
+
+std::optional<int> to_int(std::string_view s) {
+    int v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+    return v;
+}
+
+std::vector<std::string> split_words(const std::string& s) {
+    std::istringstream in(s);
+    std::vector<std::string> out;
+    for (std::string w; in >> w;) out.push_back(w);
+    return out;
+}
+
+// RFC 3986 §2.3: everything but unreserved characters is percent-encoded.
+std::string path_segment(const std::string& s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out.push_back(static_cast<char>(c));
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+// seed 003: domain_id = the zone name without the final dot.
+std::string domain_id(const std::string& name) {
+    if (name.size() > 1 && name.back() == '.') return name.substr(0, name.size() - 1);
+    return name;
+}
+
+std::string algorithm_name(std::int64_t alg) {
+    static const std::map<std::int64_t, std::string> names = {{8, "RSASHA256"},
+                                                              {10, "RSASHA512"},
+                                                              {13, "ECDSAP256SHA256"},
+                                                              {14, "ECDSAP384SHA384"},
+                                                              {15, "ED25519"}};
+    auto it = names.find(alg);
+    return std::to_string(alg) + (it == names.end() ? "" : " (" + it->second + ")");
+}
+
+// A member of a JSON object; null when it is missing or `v` is no object.
+const json::value& member(const json::value& v, std::string_view key) {
+    static const json::value null;
+    const json::object* o = v.if_object();
+    const json::value* f = o ? o->if_contains(key) : nullptr;
+    return f ? *f : null;
+}
+
+// "KEYTAG ALG DIGESTTYPE HEX..." or a whole DS record ("example.com. 3600 IN DS
+// KEYTAG ALG DIGESTTYPE HEX"), as the API's DS object; nullopt when malformed.
+std::optional<json::object> parse_ds_arg(const std::string& text) {
+    auto w = split_words(text);
+    auto ds = std::find_if(w.begin(), w.end(), [](const std::string& s) {
+        return s.size() == 2 && std::toupper(static_cast<unsigned char>(s[0])) == 'D' &&
+               std::toupper(static_cast<unsigned char>(s[1])) == 'S';
+    });
+    if (ds != w.end()) w.erase(w.begin(), ds + 1);
+    if (w.size() < 4) return std::nullopt;
+    auto tag = to_int(w[0]), alg = to_int(w[1]), type = to_int(w[2]);
+    if (!tag || !alg || !type) return std::nullopt;
+    json::object d;
+    d["key_tag"] = *tag;
+    d["algorithm"] = *alg;
+    d["digest_type"] = *type;
+    std::string digest;
+    for (std::size_t i = 3; i < w.size(); ++i) digest += w[i];
+    d["digest"] = digest;
+    return d;
+}
+
+// A field of a JSON object as text: strings as they are, null or missing as "-".
+std::string field(const json::value& v, std::string_view key) {
+    const json::value* f = &member(v, key);
+    if (f->is_null()) return "-";
+    if (f->is_string()) return f->as_string().empty() ? "-" : std::string(f->as_string());
+    if (f->is_bool()) return f->as_bool() ? "yes" : "no";
+    return json::serialize(*f);
+}
+
+const json::array& array_field(const json::value& v, std::string_view key) {
+    static const json::array empty;
+    const json::value& f = member(v, key);
+    return f.is_array() ? f.as_array() : empty;
+}
+
+// Columns separated by two spaces; the last column is not padded.
+void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+    std::vector<std::size_t> width;
+    for (const auto& row : rows) {
+        width.resize(std::max(width.size(), row.size()));
+        for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    }
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            line += row[i];
+            if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+        }
+        out << line << "\n";
+    }
+}
+
+void print_fields(std::ostream& out, const std::vector<std::pair<std::string, std::string>>& fields) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& [k, v] : fields) rows.push_back({k, v});
+    print_table(out, rows);
+}
+
+std::string key_summary(const json::value& key) {
+    if (!key.is_object()) return "-";
+    return field(key, "key_type") + " " + field(key, "key_tag") + " (algorithm " + field(key, "algorithm") +
+           ", " + field(key, "state") + ")";
+}
+
+void print_keys(std::ostream& out, const json::value& state) {
+    std::vector<std::vector<std::string>> rows = {
+        {"TYPE", "TAG", "ALG", "STATE", "ACTIVE", "CREATED", "EXPIRES", "NEXT CHANGE"}};
+    for (const char* list : {"ksk", "zsk"}) {
+        for (const auto& k : array_field(state, list)) {
+            rows.push_back({field(k, "key_type"), field(k, "key_tag"), field(k, "algorithm"), field(k, "state"),
+                            field(k, "active"), field(k, "created_at"), field(k, "expires_at"),
+                            field(k, "next_transition")});
+        }
+    }
+    if (rows.size() == 1) {
+        out << "no keys\n";
+    } else {
+        print_table(out, rows);
+    }
+}
+
+// DS records in presentation form, ready to hand to a registrar.
+void print_ds(std::ostream& out, const std::string& zone, const json::array& ds) {
+    for (const auto& d : ds) {
+        out << zone << " IN DS " << field(d, "key_tag") << " " << field(d, "algorithm") << " "
+            << field(d, "digest_type") << " " << field(d, "digest") << "\n";
+    }
+}
+
+struct Call {
+    std::string method;
+    std::string path;
+    std::string body;
+};
+
+class Program {
+public:
+    Program(const Options& o, const ServerUrl& url, std::ostream& out, std::ostream& err)
+        : o_(o), url_(url), out_(out), err_(err) {}
+
+    int run();
+
+private:
+    // Makes the call; on success leaves the parsed body in `body`. Otherwise
+    // prints why and returns the exit code to use.
+    std::optional<int> call(const Call& c, json::value& body, bool print_raw);
+
+    int zone_list();
+    int zone_show(const std::string& name);
+    int zone_refresh(const std::string& name);
+    int dnssec(const std::string& action, const std::string& name);
+    int confirm_ds(const std::string& name);
+
+    const Options& o_;
+    const ServerUrl& url_;
+    std::ostream& out_;
+    std::ostream& err_;
+};
+
+std::optional<int> Program::call(const Call& c, json::value& body, bool print_raw) {
+    auto reply = http_call(url_, o_.token, c.method, c.path, c.body);
+    if (!reply) {
+        err_ << "satellitectl: " << reply.error().message << "\n";
+        return kExitNoServer;
+    }
+    if (print_raw && o_.json) out_ << reply->body << (reply->body.ends_with('\n') ? "" : "\n");
+    boost::system::error_code ec;
+    body = json::parse(reply->body, ec);
+    if (reply->status >= 400) {
+        std::string message = !ec && body.is_object() && body.as_object().contains("error")
+                                  ? field(body, "error")
+                                  : reply->body.substr(0, 200);
+        err_ << "satellitectl: HTTP " << reply->status << ": " << message << "\n";
+        if (reply->status == 401 && o_.token.empty()) {
+            err_ << "satellitectl: give a token with --token or SATELLITE_TOKEN\n";
+        }
+        return kExitApiError;
+    }
+    if (ec) {
+        err_ << "satellitectl: HTTP " << reply->status << " with a body that is not JSON: "
+             << reply->body.substr(0, 200) << "\n";
+        return kExitApiError;
+    }
+    return std::nullopt;
+}
+
+int Program::zone_list() {
+    json::value v;
+    if (auto code = call({"GET", "/api/v1/zones", ""}, v, true)) return *code;
+    if (o_.json) return kExitOk;
+    if (!v.is_array() || v.as_array().empty()) {
+        out_ << "no zones\n";
+        return kExitOk;
+    }
+    std::vector<std::vector<std::string>> rows = {
+        {"NAME", "KIND", "MODE", "SERIAL", "SERVING", "LAST TRANSFER", "NEXT REFRESH", "DNSSEC", "LAST ERROR"}};
+    for (const auto& z : v.as_array()) {
+        rows.push_back({field(z, "name"), field(z, "kind"), field(z, "mode"), field(z, "serial"), field(z, "serving"),
+                        field(z, "last_success"), field(z, "next_refresh"), field(z, "dnssec_status"),
+                        field(z, "last_error")});
+    }
+    print_table(out_, rows);
+    return kExitOk;
+}
+
+int Program::zone_show(const std::string& name) {
+    json::value z;
+    if (auto code = call({"GET", "/api/v1/zones/" + path_segment(name), ""}, z, true)) return *code;
+    if (o_.json) return kExitOk;
+    print_fields(out_, {{"zone", field(z, "name")},
+                        {"kind", field(z, "kind")},
+                        {"mode", field(z, "mode")},
+                        {"serial", field(z, "serial")},
+                        {"serving", field(z, "serving")},
+                        {"source", field(z, "source")},
+                        {"last success", field(z, "last_success")},
+                        {"last failure", field(z, "last_failure")},
+                        {"last error", field(z, "last_error")},
+                        {"next refresh", field(z, "next_refresh")},
+                        {"expires at", field(z, "expires_at")},
+                        {"dnssec", field(z, "dnssec_status")}});
+    return kExitOk;
+}
+
+int Program::zone_refresh(const std::string& name) {
+    json::value v;
+    if (auto code = call({"POST", "/api/v1/zones/" + path_segment(name) + "/refresh", ""}, v, true)) return *code;
+    if (!o_.json) out_ << field(v, "zone") << ": " << field(v, "message") << "\n";
+    return kExitOk;
+}
+
+int Program::dnssec(const std::string& action, const std::string& name) {
+    const std::string id = domain_id(name);
+    const std::string zone = id == "." ? id : id + ".";
+    const std::string base = "/api/v1/domains/" + path_segment(id) + "/dnssec";
+    if (action == "confirm-ds") return confirm_ds(name);
+
+    Call c{"POST", base + "/" + action, ""};
+    if (action == "status") c = {"GET", base, ""};
+    if (action == "enable" && o_.algorithm) {
+        json::object body;
+        body["algorithm"] = *o_.algorithm;
+        c.body = json::serialize(body);
+    }
+    json::value v;
+    if (auto code = call(c, v, true)) return *code;
+    if (o_.json) return kExitOk;
+
+    if (action == "status" || action == "sync") {
+        print_fields(out_, {{"zone", zone},
+                            {"enabled", field(v, "enabled")},
+                            {"status", field(v, "status")},
+                            {"algorithm", member(v, "algorithm").is_int64() && member(v, "algorithm").get_int64() != 0
+                                              ? algorithm_name(member(v, "algorithm").get_int64())
+                                              : "-"}});
+        out_ << "\n";
+        print_keys(out_, v);
+        const auto& ds = array_field(v, "ds_records");
+        if (!ds.empty()) {
+            out_ << "\nDS records for the parent zone:\n";
+            print_ds(out_, zone, ds);
+        }
+    } else if (action == "enable") {
+        out_ << zone << ": " << field(v, "message") << "\n";
+        out_ << "KSK: " << key_summary(member(v, "ksk")) << "\n";
+        out_ << "ZSK: " << key_summary(member(v, "zsk")) << "\n";
+        out_ << "\nPublish these DS records at the parent, then run `satellitectl dnssec confirm-ds " << id
+             << "`:\n";
+        print_ds(out_, zone, array_field(v, "ds_records"));
+    } else if (action == "rotate-zsk" || action == "rotate-ksk") {
+        if (!member(v, "message").is_null()) out_ << zone << ": " << field(v, "message") << "\n";
+        out_ << "old key: " << key_summary(member(v, "old_key")) << "\n";
+        out_ << "new key: " << key_summary(member(v, "new_key")) << "\n";
+        if (action == "rotate-ksk") {
+            out_ << "\nPublish the new DS record at the parent, then run `satellitectl dnssec confirm-ds " << id
+                 << "`:\n";
+            print_ds(out_, zone, array_field(v, "ds_records"));
+        }
+    } else {
+        out_ << zone << ": " << field(v, "message") << "\n";
+        if (action == "disable") {
+            out_ << "Remove the DS records at the parent; when they are gone, run `satellitectl dnssec "
+                    "confirm-ds-removed "
+                 << id << "`.\n";
+        }
+    }
+    return kExitOk;
+}
+
+// confirm-ds NAME [--ds ...]: the DS records given, or else the ones the
+// server itself lists (the operator says "what you asked me to publish is
+// published").
+int Program::confirm_ds(const std::string& name) {
+    const std::string id = domain_id(name);
+    const std::string base = "/api/v1/domains/" + path_segment(id) + "/dnssec";
+    json::array ds;
+    if (o_.ds.empty()) {
+        json::value state;
+        if (auto code = call({"GET", base, ""}, state, false)) return *code;
+        ds = array_field(state, "ds_records");
+        if (ds.empty()) {
+            err_ << "satellitectl: " << id << " has no DS records to confirm (status " << field(state, "status")
+                 << ")\n";
+            return kExitApiError;
+        }
+    } else {
+        for (const auto& text : o_.ds) {
+            if (auto d = parse_ds_arg(text)) ds.push_back(std::move(*d));  // parse_args checked them
+        }
+    }
+    json::object body;
+    body["ds_records"] = ds;
+    json::value v;
+    if (auto code = call({"POST", base + "/confirm-ds-published", json::serialize(body)}, v, true)) return *code;
+    if (!o_.json) {
+        out_ << id << ".: " << field(v, "message") << " (" << ds.size() << " DS record" << (ds.size() == 1 ? "" : "s")
+             << ")\n";
+    }
+    return kExitOk;
+}
+
+int Program::run() {
+    const auto& w = o_.words;
+    auto need = [&](std::size_t n) { return w.size() == n; };
+    if (w[0] == "zone" && w.size() >= 2) {
+        if (w[1] == "list" && need(2)) return zone_list();
+        if (w[1] == "show" && need(3)) return zone_show(w[2]);
+        if ((w[1] == "refresh" || w[1] == "retransfer") && need(3)) return zone_refresh(w[2]);
+    }
+    if (w[0] == "dnssec" && need(3)) return dnssec(w[1], w[2]);
+    return kExitUsage;  // parse_args has checked the shape already
+}
+
+}  // namespace
+
+Result<ServerUrl> parse_server_url(const std::string& url) {
+    std::string rest = url;
+    if (rest.starts_with("https://")) {
+        return make_error("--server " + url + ": https is not supported; run satellitectl where the API listens "
+                          "or forward the port (ssh -L)");
+    }
+    if (rest.starts_with("http://")) rest = rest.substr(7);
+    if (rest.find("://") != std::string::npos) return make_error("--server " + url + ": only http:// is supported");
+    ServerUrl out;
+    auto slash = rest.find('/');
+    if (slash != std::string::npos) {
+        out.prefix = rest.substr(slash);
+        while (!out.prefix.empty() && out.prefix.back() == '/') out.prefix.pop_back();
+        rest = rest.substr(0, slash);
+    }
+    std::string port;
+    if (rest.starts_with("[")) {  // [::1]:8053
+        auto close = rest.find(']');
+        if (close == std::string::npos) return make_error("--server " + url + ": missing ']'");
+        out.host = rest.substr(1, close - 1);
+        std::string after = rest.substr(close + 1);
+        if (!after.empty()) {
+            if (after[0] != ':') return make_error("--server " + url + ": expected ':PORT' after ']'");
+            port = after.substr(1);
+        }
+    } else {
+        auto colon = rest.rfind(':');
+        if (colon != std::string::npos && rest.find(':') != colon) {
+            return make_error("--server " + url + ": write an IPv6 address in brackets, e.g. http://[::1]:8053");
+        }
+        out.host = rest.substr(0, colon);
+        if (colon != std::string::npos) port = rest.substr(colon + 1);
+    }
+    if (out.host.empty()) return make_error("--server " + url + ": no host");
+    if (port.empty()) port = "8053";
+    auto p = to_int(port);
+    if (!p || *p < 1 || *p > 65535) return make_error("--server " + url + ": bad port '" + port + "'");
+    out.port = port;
+    return out;
+}
+
+Result<Options> parse_args(const std::vector<std::string>& args, const Env& env) {
+    Options o;
+    if (!env.server.empty()) o.server = env.server;
+    o.token = env.token;
+    bool algorithm_given = false;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        // --opt VALUE or --opt=VALUE
+        auto value = [&](const std::string& name) -> std::optional<std::string> {
+            if (a == name) {
+                if (i + 1 < args.size()) return args[++i];
+                return std::nullopt;
+            }
+            return a.substr(name.size() + 1);
+        };
+        auto is = [&](const std::string& name) { return a == name || a.starts_with(name + "="); };
+        if (a == "-h" || a == "--help" || a == "help") {
+            o.help = true;
+        } else if (a == "--json") {
+            o.json = true;
+        } else if (is("--server") || is("--token") || is("--algorithm") || is("--ds")) {
+            const std::string name = a.substr(0, a.find('='));
+            auto v = value(name);
+            if (!v) return make_error(name + " needs a value");
+            if (name == "--server") o.server = *v;
+            if (name == "--token") o.token = *v;
+            if (name == "--ds") o.ds.push_back(*v);
+            if (name == "--algorithm") {
+                o.algorithm = to_int(*v);
+                if (!o.algorithm) return make_error("--algorithm needs a number, e.g. 13");
+                algorithm_given = true;
+            }
+        } else if (a.starts_with("-") && a.size() > 1) {
+            return make_error("unknown option " + a);
+        } else {
+            o.words.push_back(a);
+        }
+    }
+    if (o.help) return o;
+    const auto& w = o.words;
+    if (w.empty()) return make_error("no command given");
+    if (w[0] == "zone") {
+        if (w.size() < 2) return make_error("zone needs a command: list, show, refresh, retransfer");
+        if (w[1] == "list") {
+            if (w.size() != 2) return make_error("zone list takes no NAME");
+        } else if (w[1] == "show" || w[1] == "refresh" || w[1] == "retransfer") {
+            if (w.size() != 3) return make_error("zone " + w[1] + " needs exactly one zone NAME");
+        } else {
+            return make_error("unknown zone command '" + w[1] + "'");
+        }
+    } else if (w[0] == "dnssec") {
+        static const std::vector<std::string> actions = {"status",     "enable",     "disable",
+                                                         "rotate-zsk", "rotate-ksk", "confirm-ds",
+                                                         "confirm-ds-removed", "sync"};
+        if (w.size() < 2) return make_error("dnssec needs a command: status, enable, disable, rotate-zsk, ...");
+        if (std::find(actions.begin(), actions.end(), w[1]) == actions.end()) {
+            return make_error("unknown dnssec command '" + w[1] + "'");
+        }
+        if (w.size() != 3) return make_error("dnssec " + w[1] + " needs exactly one zone NAME");
+    } else {
+        return make_error("unknown command '" + w[0] + "'");
+    }
+    const std::string command = w[0] + " " + w[1];
+    if (algorithm_given && command != "dnssec enable") return make_error("--algorithm goes with dnssec enable");
+    if (!o.ds.empty() && command != "dnssec confirm-ds") return make_error("--ds goes with dnssec confirm-ds");
+    for (const auto& d : o.ds) {
+        if (!parse_ds_arg(d)) return make_error("--ds \"" + d + "\": write \"KEYTAG ALGORITHM DIGESTTYPE HEXDIGEST\"");
+    }
+    return o;
+}
+
+Result<HttpReply> http_call(const ServerUrl& server, const std::string& token, const std::string& method,
+                            const std::string& path, const std::string& body) {
+    const std::string where = "http://" + (server.host.find(':') != std::string::npos ? "[" + server.host + "]"
+                                                                                       : server.host) +
+                              ":" + server.port;
+    asio::io_context io;
+    tcp::resolver resolver(io);
+    beast::tcp_stream stream(io);
+    http::request<http::string_body> req(http::string_to_verb(method), server.prefix + path, 11);
+    req.set(http::field::host, server.host);
+    req.set(http::field::user_agent, "satellitectl");
+    req.set(http::field::accept, "application/json");
+    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+    if (!body.empty()) req.set(http::field::content_type, "application/json");
+    req.body() = body;
+    req.keep_alive(false);
+    req.prepare_payload();
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    std::optional<Error> failure;
+    auto fail = [&](const std::string& what, const beast::error_code& ec) {
+        failure = make_error(what + " " + where + ": " +
+                             (ec == beast::error::timeout ? "no answer within 30 s" : ec.message()));
+    };
+
+    resolver.async_resolve(server.host, server.port, [&](beast::error_code ec, tcp::resolver::results_type hosts) {
+        if (ec) return fail("cannot resolve", ec);
+        stream.expires_after(kTimeout);
+        stream.async_connect(hosts, [&](beast::error_code ec, const tcp::endpoint&) {
+            if (ec) return fail("cannot connect to", ec);
+            stream.expires_after(kTimeout);
+            http::async_write(stream, req, [&](beast::error_code ec, std::size_t) {
+                if (ec) return fail("lost the connection to", ec);
+                stream.expires_after(kTimeout);
+                http::async_read(stream, buffer, res, [&](beast::error_code ec, std::size_t) {
+                    if (ec) return fail("no answer from", ec);
+                    beast::error_code ignored;
+                    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+                });
+            });
+        });
+    });
+    io.run();
+    if (failure) return *failure;
+    return HttpReply{res.result_int(), std::move(res.body())};
+}
+
+std::string usage() {
+    return R"(usage: satellitectl [options] COMMAND
+
+Commands:
+  zone list                      zones with serial, mode, last transfer, next refresh
+  zone show NAME                 one zone in detail
+  zone refresh NAME              queue a refresh (SOA check, then IXFR/AXFR if newer)
+  zone retransfer NAME           for now the same as `zone refresh` (POST .../refresh)
+  dnssec status NAME             DNSSEC state, keys and DS records
+  dnssec enable NAME [--algorithm N]
+                                 generate keys and sign (8 10 13 14 15; server default 13)
+  dnssec disable NAME            start going unsigned (remove the DS at the parent first)
+  dnssec rotate-zsk NAME         start a ZSK rollover
+  dnssec rotate-ksk NAME         start a KSK rollover; prints the new DS to publish
+  dnssec confirm-ds NAME [--ds "KEYTAG ALG DIGESTTYPE HEX"]...
+                                 say the DS records are published at the parent; without
+                                 --ds, confirms the DS records `dnssec status` lists
+  dnssec confirm-ds-removed NAME say the parent no longer has our DS (ends disabling)
+  dnssec sync NAME               re-read the DNSSEC state and show it
+
+Options:
+  --server URL   the REST API, http://HOST[:PORT] (default $SATELLITE_API, else http://127.0.0.1:8053)
+  --token T      bearer token (default $SATELLITE_TOKEN)
+  --json         print the API's JSON as it is
+  -h, --help     this text
+
+Exit status: 0 ok, 1 the API refused (its message is printed), 2 usage, 3 cannot reach the API.
+)";
+}
+
+int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
+    auto options = parse_args(args, env);
+    if (!options) {
+        err << "satellitectl: " << options.error().message << "\n";
+        if (args.empty()) {
+            err << "\n" << usage();
+        } else {
+            err << "run `satellitectl --help` for the commands and options\n";
+        }
+        return kExitUsage;
+    }
+    if (options->help) {
+        out << usage();
+        return kExitOk;
+    }
+    auto url = parse_server_url(options->server);
+    if (!url) {
+        err << "satellitectl: " << url.error().message << "\n";
+        return kExitUsage;
+    }
+    return Program(*options, *url, out, err).run();
+}
+
+}  // namespace satellite::ctl

@@ -1,0 +1,62 @@
+// satellitectl's logic, apart from main() so tests can run it: argument
+// parsing, the HTTP exchange with the REST API, and human-readable output.
+#pragma once
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace satellite::ctl {
+
+// Exit codes (DESIGN.md §1 tools contract).
+constexpr int kExitOk = 0;
+constexpr int kExitApiError = 1;   // the API answered 4xx/5xx, or something unusable
+constexpr int kExitUsage = 2;
+constexpr int kExitNoServer = 3;   // cannot connect, or the connection failed
+
+constexpr const char* kDefaultServer = "http://127.0.0.1:8053";
+
+// Defaults from the environment: SATELLITE_API and SATELLITE_TOKEN ("" = unset).
+struct Env {
+    std::string server;
+    std::string token;
+};
+
+// Where the API is: http://HOST[:PORT][/PREFIX]; PORT defaults to 8053.
+struct ServerUrl {
+    std::string host;  // without brackets
+    std::string port;
+    std::string prefix;  // "" or "/something", prepended to every path
+};
+Result<ServerUrl> parse_server_url(const std::string& url);
+
+struct Options {
+    std::string server = kDefaultServer;
+    std::string token;
+    bool json = false;
+    bool help = false;
+    std::optional<int> algorithm;      // dnssec enable --algorithm N
+    std::vector<std::string> ds;       // dnssec confirm-ds --ds "TAG ALG DIGESTTYPE HEX"
+    std::vector<std::string> words;    // the command and its NAME
+};
+Result<Options> parse_args(const std::vector<std::string>& args, const Env& env);
+
+struct HttpReply {
+    unsigned status = 0;
+    std::string body;
+};
+
+// One request over one connection; an error means no usable answer (exit 3).
+Result<HttpReply> http_call(const ServerUrl& server, const std::string& token, const std::string& method,
+                            const std::string& path, const std::string& body);
+
+std::string usage();
+
+// The whole program: parses `args` (without argv[0]), talks to the API,
+// prints to `out`/`err`; returns the exit code.
+int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err);
+
+}  // namespace satellite::ctl
