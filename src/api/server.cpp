@@ -251,9 +251,8 @@ Status ServerImpl::start() {
             }
         }
     });
-    spdlog::info("REST API listening on {}", where.host.find(':') == std::string::npos
-                                                 ? where.host + ":" + std::to_string(port_)
-                                                 : "[" + where.host + "]:" + std::to_string(port_));
+    const bool v6 = where.host.find(':') != std::string::npos;
+    spdlog::debug("api: listening on {}{}{}:{}", v6 ? "[" : "", where.host, v6 ? "]" : "", port_);
     return {};
 }
 

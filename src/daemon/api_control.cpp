@@ -52,7 +52,8 @@ std::optional<api::ZoneInfo> ApiControl::zone(const std::string& name) {
 bool ApiControl::refresh(const std::string& name) {
     auto z = zone(name);
     if (!z || z->kind != "secondary") return false;
-    return zones_.refresh_now(z->name);
+    // On the control thread: a reload may be replacing the zone table.
+    return on_control(io_, stopping_, [this, n = z->name] { return zones_.refresh_now(n); }).value_or(false);
 }
 
 api::DnssecReply ApiControl::dnssec(const std::string& zone, api::DnssecOp op, const api::DnssecRequest& req) {

@@ -864,7 +864,7 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
             break;
         }
         case api::DnssecOp::ConfirmDsRemoved:
-            out = lc.confirm_ds_removed(now);
+            out = lc.confirm_ds_removed(now, t);
             break;
     }
     if (!out.ok()) {

@@ -133,6 +133,8 @@ Result<Lifecycle> Lifecycle::load(const std::string& state_dir, const dns::Name&
             if (!parse_enum(v, kStatusNames, lc.status_)) return damaged("unknown status \"" + v + "\"");
         } else if (word == "algorithm") {
             in >> lc.algorithm_;
+        } else if (word == "unsign_at") {
+            in >> lc.unsign_at_;
         } else if (word == "key") {
             std::string file, state;
             ManagedKey mk;
@@ -155,9 +157,10 @@ Status Lifecycle::save() const {
     auto dir = prepare_key_directory(state_dir_, zone_);
     if (!dir) return dir.error();
     std::ostringstream out;
-    out << "; Satellite DNSSEC state of " << zone_.to_string() << ". Written by satellited; do not edit.\n"
+    out << "; Satellite DNSSEC state of " << zone_.to_string() << " Written by satellited; do not edit.\n"
         << "status " << to_string(status_) << "\n"
         << "algorithm " << algorithm_ << "\n";
+    if (unsign_at_) out << "unsign_at " << unsign_at_ << "\n";
     for (const auto& k : keys_) {
         out << "key " << file_name(k.key.path) << " " << to_string(k.state) << " " << k.published_at << " "
             << k.active_at << " " << k.retire_at << " " << k.next_transition << "\n";
@@ -231,6 +234,7 @@ Outcome Lifecycle::enable(int algorithm, std::int64_t now) {
         keys_.push_back(std::move(*mk));
     }
     status_ = DnssecStatus::PendingDs;
+    unsign_at_ = 0;
     stored_ = true;
     if (auto s = save(); !s) return {500, s.error().message};
     return {200, "DNSSEC enabled"};
@@ -276,8 +280,9 @@ Outcome Lifecycle::rotate_ksk(std::int64_t now, const LifecycleTiming& t) {
         return {409, std::string("cannot rotate the KSK while ") + to_string(status_)};
     }
     for (const auto& k : keys_) {
-        if (k.key.role == KeyRole::Ksk && k.state == KeyState::Retire) {
-            return {409, "the previous KSK is still being retired; try again after it is removed"};
+        if (k.key.role == KeyRole::Ksk && (k.state == KeyState::Retire || k.state == KeyState::DsPublish)) {
+            return {409, "the previous KSK rollover is still finishing (KSK " + std::to_string(k.key.tag) + " " +
+                             to_string(k.state) + "); try again once it is done"};
         }
     }
     auto mk = make_key(KeyRole::Ksk, now);
@@ -344,16 +349,16 @@ Outcome Lifecycle::confirm_ds_published(const std::vector<DsRecord>& ds, std::in
     return {200, "DS publication confirmed"};
 }
 
-Outcome Lifecycle::confirm_ds_removed(std::int64_t now) {
-    (void)now;
-    if (status_ != DnssecStatus::PendingDisabled) {
-        return {409, std::string("nothing awaits a DS removal (status ") + to_string(status_) + ")"};
+Outcome Lifecycle::confirm_ds_removed(std::int64_t now, const LifecycleTiming& t) {
+    if (status_ != DnssecStatus::PendingDisabled || unsign_at_ != 0) {
+        return {409, std::string("nothing awaits a DS removal (status ") + to_string(status_) +
+                         (unsign_at_ ? ", removal already confirmed" : "") + ")"};
     }
-    for (const auto& k : keys_) ::unlink(k.key.path.c_str());
-    keys_.clear();
-    status_ = DnssecStatus::Disabled;
+    // Resolvers may hold the old DS for its TTL: stay signed until it is gone.
+    unsign_at_ = now + t.parent_ds_ttl + t.propagation_delay;
     if (auto s = save(); !s) return {500, s.error().message};
-    return {200, "DS removal confirmed: the zone is served unsigned and its keys are deleted"};
+    return {200, "DS removal confirmed: the zone goes unsigned and its keys are deleted in " +
+                     std::to_string(unsign_at_ - now) + " s, once caches have dropped the DS"};
 }
 
 void Lifecycle::remove_dead() {
@@ -369,6 +374,14 @@ void Lifecycle::remove_dead() {
 
 bool Lifecycle::advance(std::int64_t now, const LifecycleTiming& t) {
     bool changed = false;
+    if (status_ == DnssecStatus::PendingDisabled && unsign_at_ != 0 && unsign_at_ <= now) {
+        for (const auto& k : keys_) ::unlink(k.key.path.c_str());
+        keys_.clear();
+        unsign_at_ = 0;
+        status_ = DnssecStatus::Disabled;
+        (void)save();
+        return true;
+    }
     for (std::size_t i = 0; i < keys_.size(); ++i) {
         ManagedKey& k = keys_[i];
         if (k.next_transition == 0 || k.next_transition > now) continue;
@@ -453,6 +466,7 @@ std::int64_t Lifecycle::next_event(const LifecycleTiming& t) const {
     auto consider = [&](std::int64_t when) {
         if (when > 0 && (next == 0 || when < next)) next = when;
     };
+    consider(unsign_at_);
     for (const auto& k : keys_) {
         consider(k.next_transition);
         if (status_ == DnssecStatus::Active && k.state == KeyState::Active) {

@@ -7,7 +7,7 @@
 //
 //   disabled ─enable─► pending_ds ─confirm-ds─► active ─rotate-zsk─► rotating_zsk ─(old ZSK gone)─► active
 //                         │                       │  └─rotate-ksk─► rotating_ksk ─confirm-ds─► active
-//                         └─disable─► disabled    └─disable─► pending_disabled ─confirm-ds-removed─► disabled
+//                         └─disable─► disabled    └─disable─► pending_disabled ─confirm-ds-removed, DS TTL─► disabled
 //
 //   ZSK (pre-publication, RFC 7583 §3.2): publish ─(DNSKEY TTL + delay)─► active; old: retire ─(max TTL + delay)─► dead
 //   KSK (double-KSK, §3.3): publish ─(DNSKEY TTL + delay)─► ds_submit ─confirm─► ds_publish ─(DS TTL + delay)─► active;
@@ -87,7 +87,9 @@ public:
     Outcome rotate_zsk(std::int64_t now, const LifecycleTiming& t);
     Outcome rotate_ksk(std::int64_t now, const LifecycleTiming& t);
     Outcome confirm_ds_published(const std::vector<DsRecord>& ds, std::int64_t now, const LifecycleTiming& t);
-    Outcome confirm_ds_removed(std::int64_t now);
+    // The zone stays signed (delete CDS) until the parent's DS has left
+    // the caches (parent_ds_ttl + propagation_delay), then goes unsigned.
+    Outcome confirm_ds_removed(std::int64_t now, const LifecycleTiming& t);
 
     // Makes the timed moves due at `now` (and starts a ZSK roll when the
     // active ZSK has outlived zsk_lifetime). True when what is signed changed.
@@ -106,6 +108,7 @@ private:
     int algorithm_ = 13;
     std::vector<ManagedKey> keys_;
     bool stored_ = false;
+    std::int64_t unsign_at_ = 0;  // pending_disabled: when the DS is surely gone
 };
 
 }  // namespace satellite::modes

@@ -107,6 +107,8 @@ TEST_F(LifecycleTest, AWholeLifeUnderAControlledClock) {
     ASSERT_TRUE(lc.confirm_ds_published(both, now_, t_).ok());
     EXPECT_EQ(lc.status(), DnssecStatus::Active);
     EXPECT_EQ(count(lc, KeyRole::Ksk, KeyState::DsPublish), 1u);
+    // No second KSK roll while this one is still finishing.
+    EXPECT_EQ(lc.rotate_ksk(now_, t_).http_status, 409);
     EXPECT_FALSE(lc.advance(now_ + 7200 + 59, t_));
     ASSERT_TRUE(lc.advance(now_ + 7260, t_));
     EXPECT_EQ(count(lc, KeyRole::Ksk, KeyState::Retire), 1u);
@@ -122,11 +124,18 @@ TEST_F(LifecycleTest, AWholeLifeUnderAControlledClock) {
     EXPECT_EQ(lc.status(), DnssecStatus::PendingDisabled);
     EXPECT_TRUE(lc.signs());
     EXPECT_TRUE(lc.signing_keys().cds_delete);
-    ASSERT_TRUE(lc.confirm_ds_removed(now_).ok());
+    ASSERT_TRUE(lc.confirm_ds_removed(now_, t_).ok());
+    // Still signed until resolvers have dropped the parent's DS.
+    EXPECT_EQ(lc.status(), DnssecStatus::PendingDisabled);
+    EXPECT_EQ(lc.confirm_ds_removed(now_, t_).http_status, 409);
+    EXPECT_EQ(lc.next_event(t_), now_ + 7200 + 60);
+    EXPECT_FALSE(lc.advance(now_ + 7259, t_));
+    EXPECT_TRUE(lc.signs());
+    ASSERT_TRUE(lc.advance(now_ + 7260, t_));
     EXPECT_EQ(lc.status(), DnssecStatus::Disabled);
     EXPECT_FALSE(lc.signs());
     EXPECT_EQ(key_files(), 0u);
-    EXPECT_EQ(lc.confirm_ds_removed(now_).http_status, 409);
+    EXPECT_EQ(lc.confirm_ds_removed(now_, t_).http_status, 409);
 }
 
 TEST_F(LifecycleTest, AReloadInTheMiddleOfEachRollResumesIt) {
