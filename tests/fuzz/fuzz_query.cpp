@@ -16,10 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "dns/dnssec.hpp"
 #include "dns/message.hpp"
 #include "dns/types.hpp"
 #include "dns/zonefile.hpp"
+#include "modes/live.hpp"
 #include "serve/answer.hpp"
+#include "serve/online.hpp"
 #include "unit/dns/test_packet.hpp"
 #include "zone/catalog.hpp"
 #include "zone/snapshot.hpp"
@@ -95,10 +98,48 @@ zone::ServedZone served(const std::string& origin, const std::string& text) {
     return z;
 }
 
+// A live zone with compact denial (RFC 9824), signed by our signer with an
+// Ed25519 key (deterministic signatures, so the two runs per input agree).
+zone::ServedZone compact_zone() {
+    auto o = dns::Name::from_text("compact.test.");
+    auto recs = dns::parse_records(
+        "compact.test. 60 IN SOA ns1.compact.test. h.compact.test. 1 2 3 4 5\n"
+        "compact.test. 60 IN NS ns1.compact.test.\n"
+        "ns1.compact.test. 60 IN A 192.0.2.1\n"
+        "www.compact.test. 60 IN A 192.0.2.2\n"
+        "alias.compact.test. 60 IN CNAME nowhere.compact.test.\n"
+        "*.wild.compact.test. 60 IN TXT \"w\"\n"
+        "a.b.c.compact.test. 60 IN TXT \"deep\"\n"
+        "deleg.compact.test. 60 IN NS ns.deleg.compact.test.\n"
+        "ns.deleg.compact.test. 60 IN A 192.0.2.3\n"
+        "dn.compact.test. 60 IN DNAME example.com.\n",
+        *o);
+    if (!recs) throw std::runtime_error("compact.test.: " + recs.error().message);
+    modes::ZoneKeys keys;
+    for (bool ksk : {true, false}) {
+        modes::ZoneKey k;
+        k.role = ksk ? modes::KeyRole::Ksk : modes::KeyRole::Zsk;
+        k.key = *dns::SigningKey::generate(15);
+        k.dnskey = k.key->dnskey_rdata(ksk ? 257 : 256);
+        k.tag = dns::key_tag(k.dnskey);
+        keys.keys.push_back(std::move(k));
+    }
+    modes::LivePolicy policy;
+    policy.denial = modes::Denial::Compact;
+    policy.threads = 1;
+    auto signed_zone = modes::sign_zone(*o, *recs, keys, policy, nullptr, 1'800'000'000);
+    if (!signed_zone) throw std::runtime_error("compact.test.: " + signed_zone.error().message);
+    zone::ServedZone z;
+    z.origin = *o;
+    z.snapshot = signed_zone->snapshot;
+    return z;
+}
+
 const zone::Catalog& catalog() {
     static const zone::Catalog c = [] {
         std::vector<zone::ServedZone> zones;
         zones.push_back(served("example.com.", example_com()));
+        zones.push_back(compact_zone());
         zones.push_back(
             served("child.example.com.",
                    "child.example.com. 60 IN SOA ns1.example.com. h.example.com. 1 2 3 4 5\n"
@@ -135,6 +176,9 @@ void check(std::span<const std::uint8_t> query, serve::Transport tr, std::uint16
     const dns::ParseStatus st = dns::parse_query(query, q);
     serve::AnswerOptions opt;
     opt.udp_max_payload = udp_max;
+    static serve::OnlineSigner online(64);
+    opt.online = &online;
+    opt.now = 1'800'000'100;
     const std::size_t cap = tr == serve::Transport::Tcp ? 65535 : udp_max;
 
     auto resp = run(query, tr, opt, cap, 0x00);
