@@ -110,7 +110,9 @@ Result<PreflightReport> check_presigned(const dns::Name& origin, const dns::Reco
         // One check per RRSIG; with "full" they run in parallel on all cores
         // and the first bad one in zone order is reported.
         auto check = [&](std::size_t j) -> Status {
-            const auto& [key, index] = sigs[j];
+            // (No structured binding: clang 14 cannot capture one in a lambda.)
+            const auto& key = sigs[j].first;
+            const auto index = sigs[j].second;
             auto it = sets.find(key);
             const auto& r = records[index];
             auto rd = records.rdata(r);
