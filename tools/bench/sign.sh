@@ -9,7 +9,7 @@
 #   tools/bench/sign.sh --signers satellite,knot --algorithms 15 --records 0
 #   options: --names N (0: skip that zone)  --records N (0: skip that zone)
 #            --algorithms 13,15  --signers satellite,ldns,bind,knot  --threads N
-#            --runs N (median by wall time)  --timeout S (per signer run)
+#            --runs N (median of each figure)  --timeout S (per signer run)
 #            --openssl-seconds S  --verify (ldns-verify-zone every output)
 #            --signzone PATH  --seed N  --keep
 #
@@ -40,8 +40,11 @@
 # `openssl speed -seconds S ecdsap256|ed25519`, one core and -multi N.
 # Ratios: Satellite wall ÷ each peer's wall (< 1: Satellite faster), and
 # Satellite's sign-only signatures/s ÷ (openssl 1-core sign/s × cores).
-# Before each measurement the script checks that the machine is idle and
-# says so when it is not (the figures are then not comparable).
+# Before each measurement the script checks that the machine is idle, and
+# after it how much CPU the rest of the machine used meanwhile (all non-idle
+# time minus the signer's own); it says so, per measurement and again under
+# the results, when either is more than a trace (those figures are not
+# comparable: rerun on a quiet machine).
 # Loopback only; every wait is bounded; knotd is stopped on exit.
 set -euo pipefail
 export LC_ALL=C
