@@ -115,8 +115,13 @@ dns::RecordList Snapshot::to_records() const {
             const std::uint8_t* p = data_.data() + r.data;
             for (std::uint16_t k = 0; k < r.rr_count; ++k) {
                 std::uint16_t len = load16(p);
-                out.add({data_.data() + n.name, n.name_len}, r.type, dns::rrclass::IN, r.ttl,
-                        {p + 2, len});
+                std::uint32_t ttl = r.ttl;
+                if (r.type == dns::type::RRSIG && len >= 2) {
+                    // The node's RRSIGs are kept as one set (with the lowest
+                    // TTL); each goes out with its RRset's TTL (RFC 4034 §3).
+                    if (const Rrset* covered = find_rrset(n, load16(p + 2))) ttl = covered->ttl;
+                }
+                out.add({data_.data() + n.name, n.name_len}, r.type, dns::rrclass::IN, ttl, {p + 2, len});
                 p += 2 + len;
             }
         }

@@ -316,6 +316,30 @@ TEST_F(LiveTest, ASmallChangeResignsOnlyWhatItTouches) {
     EXPECT_EQ(audit(*n2.snapshot).bad, 0u);
 }
 
+// RFC 4034 §3: an RRSIG's TTL is its RRset's, also in what to_records()
+// gives dumps, re-signing and IXFR (the snapshot keeps a node's RRSIGs in
+// one set internally).
+TEST_F(LiveTest, WrittenRrsigsCarryTheirRrsetsTtl) {
+    auto k = keys();
+    auto z = sign(records(), k, {}, nullptr, now_);
+    auto recs = z.snapshot->to_records();
+    std::map<std::pair<std::string, std::uint16_t>, std::uint32_t> ttl_of;
+    for (const auto& r : recs.refs()) {
+        if (r.type != t::RRSIG) ttl_of[{dns::wire_name::to_string(recs.owner(r)), r.type}] = r.ttl;
+    }
+    std::size_t checked = 0;
+    for (const auto& r : recs.refs()) {
+        if (r.type != t::RRSIG) continue;
+        const auto covered = dns::load16(recs.rdata(r).data());
+        auto it = ttl_of.find({dns::wire_name::to_string(recs.owner(r)), covered});
+        ASSERT_NE(it, ttl_of.end());
+        EXPECT_EQ(r.ttl, it->second) << dns::wire_name::to_string(recs.owner(r)) << " RRSIG "
+                                     << dns::type_to_string(covered);
+        ++checked;
+    }
+    EXPECT_EQ(checked, z.made);
+}
+
 TEST_F(LiveTest, NewKeysMeanEverythingIsResigned) {
     auto k = keys();
     auto v1 = sign(records(), k, {}, nullptr, now_);
