@@ -714,13 +714,6 @@ std::vector<ZoneStatus> ZoneManager::status() const {
 
 namespace {
 
-std::string base64_of(const std::vector<std::uint8_t>& in) {
-    std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), in.data(), static_cast<int>(in.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
-
 std::string hex_upper(const std::vector<std::uint8_t>& in) {
     static const char* d = "0123456789ABCDEF";
     std::string out;
@@ -804,7 +797,7 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
         api::KeyInfo ki;
         ki.key_tag = k.key.tag;
         ki.algorithm = k.key.key->algorithm();
-        ki.public_key = base64_of(k.key.key->public_key());
+        ki.public_key = modes::base64(k.key.key->public_key());
         ki.key_type = k.key.role == modes::KeyRole::Ksk ? "KSK" : "ZSK";
         ki.created_at = k.key.created;
         const std::uint32_t lifetime = k.key.role == modes::KeyRole::Ksk ? sc.ksk_lifetime : sc.zsk_lifetime;

@@ -18,12 +18,6 @@ namespace {
 
 const char* role_name(KeyRole r) { return r == KeyRole::Ksk ? "ksk" : "zsk"; }
 
-std::string base64(const std::vector<std::uint8_t>& in) {
-    std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), in.data(), static_cast<int>(in.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -60,6 +54,13 @@ ZoneKey make_key(KeyRole role, std::shared_ptr<const dns::SigningKey> k, std::in
 }
 
 }  // namespace
+
+std::string base64(const std::vector<std::uint8_t>& in) {
+    std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), in.data(), static_cast<int>(in.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
 
 std::string key_directory(const std::string& state_dir, const dns::Name& zone) {
     std::string name = zone.lowered().to_string();

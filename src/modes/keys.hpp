@@ -51,6 +51,9 @@ struct ZoneKeys {
     }
 };
 
+// Base64 (RFC 4648) as key files and the API show public keys.
+std::string base64(const std::vector<std::uint8_t>& in);
+
 // <state_dir>/keys/<zone, lower case, without the final dot; "root" for .>
 std::string key_directory(const std::string& state_dir, const dns::Name& zone);
 
