@@ -70,6 +70,42 @@ struct DnssecReply {
     std::optional<KeyInfo> new_ksk, new_zsk, old_key, new_key;
 };
 
+// Multi-signer key exchange (RFC 8901 model 2; DESIGN.md §5 peer-keys).
+// One DNSKEY as a peer imports it: `dnskey` is the presentation record
+// ("example.com. 3600 IN DNSKEY 256 3 13 <base64>"), the rest its fields.
+struct PeerKeyInfo {
+    std::string dnskey;
+    std::uint16_t key_tag = 0;
+    std::string key_type;  // "KSK" (flags 257) | "ZSK" (flags 256)
+    std::uint16_t flags = 256;
+    std::uint8_t protocol = 3;
+    std::uint8_t algorithm = 0;
+    std::string public_key;  // base64
+    std::string source;      // imported keys: "api" | "primary"; "" for our own
+    std::int64_t added_at = 0;  // imported keys: unix seconds
+};
+
+enum class PeerKeyOp { Get, Add, Remove };
+
+struct PeerKeysRequest {
+    // Add: the records to import; Remove: the records to drop (or key_tag).
+    std::vector<std::string> dnskeys;  // presentation format
+    std::optional<std::uint16_t> key_tag;
+};
+
+// 200; 400 (a record that is not an acceptable peer DNSKEY; nothing is
+// changed), 404 (unknown zone, not multi-signer, no such peer key), 409
+// (a key tag names several peer keys), 500 (disk).
+struct PeerKeysReply {
+    int http_status = 200;
+    std::string message;
+    std::string zone;     // with the final dot
+    int algorithm = 0;    // the zone's signing algorithm
+    std::vector<PeerKeyInfo> keys;       // ours, as published in our DNSKEY RRset
+    std::vector<PeerKeyInfo> peer_keys;  // the other providers' keys we publish
+    std::size_t added = 0, removed = 0;
+};
+
 class Control {
 public:
     virtual ~Control() = default;
@@ -78,6 +114,7 @@ public:
     // Queues a refresh of a secondary zone; false if unknown (404) or not a secondary.
     virtual bool refresh(const std::string& name) = 0;
     virtual DnssecReply dnssec(const std::string& zone, DnssecOp op, const DnssecRequest& req) = 0;
+    virtual PeerKeysReply peer_keys(const std::string& zone, PeerKeyOp op, const PeerKeysRequest& req) = 0;
     // Prometheus text exposition (the daemon's counters and gauges).
     virtual std::string metrics() = 0;
 };

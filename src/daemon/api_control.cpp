@@ -65,6 +65,16 @@ api::DnssecReply ApiControl::dnssec(const std::string& zone, api::DnssecOp op, c
     return stopped;
 }
 
+api::PeerKeysReply ApiControl::peer_keys(const std::string& zone, api::PeerKeyOp op,
+                                         const api::PeerKeysRequest& req) {
+    auto reply = on_control(io_, stopping_, [this, zone, op, req] { return zones_.api_peer_keys(zone, op, req); });
+    if (reply) return *reply;
+    api::PeerKeysReply stopped;
+    stopped.http_status = 503;
+    stopped.message = "satellited is stopping";
+    return stopped;
+}
+
 std::string ApiControl::metrics() {
     return on_control(io_, stopping_, [this] { return zones_.api_metrics(); }).value_or(std::string());
 }

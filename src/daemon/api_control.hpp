@@ -18,6 +18,7 @@ public:
     std::optional<api::ZoneInfo> zone(const std::string& name) override;
     bool refresh(const std::string& name) override;
     api::DnssecReply dnssec(const std::string& zone, api::DnssecOp op, const api::DnssecRequest& req) override;
+    api::PeerKeysReply peer_keys(const std::string& zone, api::PeerKeyOp op, const api::PeerKeysRequest& req) override;
     std::string metrics() override;
     // Calls waiting for the control thread give up (it no longer runs).
     void stop() { stopping_ = true; }

@@ -897,6 +897,14 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
     return reply;
 }
 
+api::PeerKeysReply ZoneManager::api_peer_keys(const std::string& zone_name, api::PeerKeyOp,
+                                              const api::PeerKeysRequest&) {
+    api::PeerKeysReply reply;
+    reply.http_status = 404;
+    reply.message = "zone " + zone_name + " is not a multi-signer zone";
+    return reply;
+}
+
 std::string ZoneManager::api_metrics() const {
     std::string out;
     auto label = [](const std::string& zone) { return "{zone=\"" + zone + "\"}"; };

@@ -62,6 +62,7 @@ public:
     // The API's calls (api/control.hpp), made on the control thread.
     std::vector<api::ZoneInfo> api_zones() const;
     api::DnssecReply api_dnssec(const std::string& zone, api::DnssecOp op, const api::DnssecRequest& req);
+    api::PeerKeysReply api_peer_keys(const std::string& zone, api::PeerKeyOp op, const api::PeerKeysRequest& req);
     std::string api_metrics() const;
     void shutdown();
 

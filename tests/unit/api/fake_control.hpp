@@ -86,6 +86,10 @@ public:
         return reply;
     }
 
+    PeerKeysReply peer_keys(const std::string&, PeerKeyOp, const PeerKeysRequest&) override {
+        return peer_reply;
+    }
+
     std::string metrics() override {
         if (throw_on_metrics) throw std::runtime_error("metrics exploded");
         return "# TYPE satellite_zones gauge\nsatellite_zones 2\n";
@@ -104,6 +108,7 @@ public:
     // Scripted state; set before the requests that use it.
     std::vector<ZoneInfo> zone_list;
     DnssecReply reply;
+    PeerKeysReply peer_reply;
     bool throw_on_metrics = false;
 
 private:
