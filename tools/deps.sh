@@ -7,7 +7,7 @@ PKGS=(
   # build
   build-essential cmake ninja-build pkg-config clang
   libboost1.81-dev libboost-json1.81-dev libldns-dev libssl-dev libspdlog-dev
-  libtomlplusplus-dev libgtest-dev libgmock-dev
+  libtomlplusplus-dev libgtest-dev libgmock-dev libsystemd-dev
   # test peers and judges
   nsd knot knot-dnsutils bind9 bind9-dnsutils ldnsutils unbound dnsperf
   python3 python3-dnspython bc

@@ -49,6 +49,49 @@ Result<std::int64_t> integer_field(const json::object& o, std::string_view key, 
     return n;
 }
 
+// A DNSKEY record in presentation form, its surrounding blanks dropped.
+std::string_view trimmed(std::string_view s) {
+    const std::size_t first = s.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return {};
+    return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+// One element of "keys" (or the lone "dnskey") as a presentation record.
+Result<std::string> peer_key_record(const json::value& item, std::string_view zone_with_dot,
+                                    const std::string& where) {
+    if (item.is_string()) {
+        std::string_view text = trimmed(item.as_string());
+        if (text.empty()) return make_error(where + " is an empty string; give a DNSKEY record");
+        return std::string(text);
+    }
+    if (!item.is_object()) {
+        return make_error(where + " must be a DNSKEY record (a string) or an object with \"dnskey\"");
+    }
+    const json::object& o = item.as_object();
+    if (const json::value* dnskey = o.if_contains("dnskey")) {
+        if (!dnskey->is_string()) return make_error(where + ": \"dnskey\" must be a string");
+        std::string_view text = trimmed(dnskey->as_string());
+        if (text.empty()) return make_error(where + ": \"dnskey\" is empty");
+        return std::string(text);
+    }
+    // No record: compose it from the DNSKEY fields (RFC 4034 §2.2).
+    auto flags = integer_field(o, "flags", 0, 65535, where);
+    if (!flags) {
+        return make_error(flags.error().message +
+                          " (give \"dnskey\", or \"flags\", \"protocol\", \"algorithm\" and \"public_key\")");
+    }
+    auto protocol = integer_field(o, "protocol", 0, 255, where);
+    if (!protocol) return protocol.error();
+    auto algorithm = integer_field(o, "algorithm", 0, 255, where);
+    if (!algorithm) return algorithm.error();
+    const json::value* key = o.if_contains("public_key");
+    if (!key || !key->is_string()) return make_error(where + ": \"public_key\" must be a base64 string");
+    std::string_view public_key = trimmed(key->as_string());
+    if (public_key.empty()) return make_error(where + ": \"public_key\" is empty");
+    return std::string(zone_with_dot) + " 3600 IN DNSKEY " + std::to_string(*flags) + " " +
+           std::to_string(*protocol) + " " + std::to_string(*algorithm) + " " + std::string(public_key);
+}
+
 }  // namespace
 
 json::value time_json(std::int64_t unix_seconds) {
@@ -235,6 +278,79 @@ Result<DnssecRequest> parse_confirm_ds_body(std::string_view body) {
         d.algorithm = static_cast<std::uint8_t>(*alg);
         d.digest_type = static_cast<std::uint8_t>(*type);
         req.ds_records.push_back(std::move(d));
+    }
+    return req;
+}
+
+json::value peer_key_json(const PeerKeyInfo& k, bool imported) {
+    json::object o;
+    o["dnskey"] = k.dnskey;
+    o["key_tag"] = k.key_tag;
+    o["key_type"] = k.key_type;
+    o["flags"] = k.flags;
+    o["protocol"] = k.protocol;
+    o["algorithm"] = k.algorithm;
+    o["public_key"] = k.public_key;
+    if (imported) {
+        o["source"] = k.source;
+        o["added_at"] = time_json(k.added_at);
+    }
+    return o;
+}
+
+json::value peer_keys_json(const PeerKeysReply& r, PeerKeyOp op) {
+    auto list = [](const std::vector<PeerKeyInfo>& ks, bool imported) {
+        json::array a;
+        for (const auto& k : ks) a.push_back(peer_key_json(k, imported));
+        return a;
+    };
+    auto count = [](std::size_t n, std::string_view done) {
+        return std::to_string(n) + (n == 1 ? " peer key " : " peer keys ") + std::string(done);
+    };
+    json::object o;
+    o["zone"] = r.zone;
+    o["algorithm"] = r.algorithm;
+    o["keys"] = list(r.keys, false);
+    o["peer_keys"] = list(r.peer_keys, true);
+    switch (op) {
+    case PeerKeyOp::Get: break;
+    case PeerKeyOp::Add:
+        o["added"] = r.added;
+        o["message"] = r.message.empty() ? count(r.added, "added") : r.message;
+        break;
+    case PeerKeyOp::Remove:
+        o["removed"] = r.removed;
+        o["message"] = r.message.empty() ? count(r.removed, "removed") : r.message;
+        break;
+    }
+    return o;
+}
+
+Result<PeerKeysRequest> parse_peer_keys_body(std::string_view body, std::string_view zone_with_dot) {
+    auto o = parse_object(body);
+    if (!o) return o.error();
+    const json::value* keys = o->if_contains("keys");
+    const json::value* dnskey = o->if_contains("dnskey");
+    if (keys && dnskey) return make_error("give either \"keys\" or \"dnskey\", not both");
+    PeerKeysRequest req;
+    if (dnskey) {
+        if (!dnskey->is_string()) return make_error("\"dnskey\" must be a DNSKEY record (a string)");
+        auto record = peer_key_record(*dnskey, zone_with_dot, "\"dnskey\"");
+        if (!record) return record.error();
+        req.dnskeys.push_back(std::move(*record));
+        return req;
+    }
+    if (!keys) {
+        return make_error("request body needs \"keys\": a list of DNSKEY records (strings or objects with "
+                          "\"dnskey\"), or a single \"dnskey\"");
+    }
+    if (!keys->is_array()) return make_error("\"keys\" must be a list of DNSKEY records");
+    if (keys->as_array().empty()) return make_error("\"keys\" is empty; list at least one DNSKEY record");
+    std::size_t i = 0;
+    for (const auto& item : keys->as_array()) {
+        auto record = peer_key_record(item, zone_with_dot, "keys[" + std::to_string(i++) + "]");
+        if (!record) return record.error();
+        req.dnskeys.push_back(std::move(*record));
     }
     return req;
 }

@@ -1,5 +1,6 @@
 // The REST API's JSON bodies (seed 003 and DESIGN.md §5): Control's structs
-// to JSON, and the request bodies of enable and confirm-ds-published back.
+// to JSON, and the request bodies of enable, confirm-ds-published and
+// peer-keys back.
 #pragma once
 
 #include <cstdint>
@@ -34,5 +35,24 @@ Result<DnssecRequest> parse_enable_body(std::string_view body);
 // POST .../dnssec/confirm-ds-published: {"ds_records": [{"key_tag", "algorithm",
 // "digest_type", "digest"}, ...]}, at least one; digests come back upper case.
 Result<DnssecRequest> parse_confirm_ds_body(std::string_view body);
+
+// One DNSKEY of GET .../dnssec/peer-keys: {"dnskey", "key_tag", "key_type",
+// "flags", "protocol", "algorithm", "public_key"}, and for an imported key
+// also "source" and "added_at".
+boost::json::value peer_key_json(const PeerKeyInfo& key, bool imported);
+
+// The 2xx body of .../dnssec/peer-keys: {"zone", "algorithm", "keys",
+// "peer_keys"}, plus {"added", "message"} for Add and {"removed", "message"}
+// for Remove.
+boost::json::value peer_keys_json(const PeerKeysReply& reply, PeerKeyOp op);
+
+// POST (and DELETE with a body) .../dnssec/peer-keys: {"keys": [...]} or
+// {"dnskey": "..."}. Each element of "keys" is a DNSKEY presentation record
+// or an object with "dnskey", or lacking it "flags", "protocol", "algorithm"
+// and "public_key" (the record is then composed with `zone_with_dot` as its
+// owner and TTL 3600). A GET body is accepted as it is: its "peer_keys",
+// "zone", "algorithm" and unknown members are ignored. The records are only
+// shaped here; whether they are acceptable DNSKEYs is the control's call.
+Result<PeerKeysRequest> parse_peer_keys_body(std::string_view body, std::string_view zone_with_dot);
 
 }  // namespace satellite::api

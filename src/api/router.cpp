@@ -2,8 +2,11 @@
 // (405), token (401), permission (403), body (400), then the Control call.
 #include "api/router.hpp"
 
+#include <charconv>
+#include <cstdint>
 #include <exception>
 #include <optional>
+#include <vector>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -16,14 +19,20 @@ namespace json = boost::json;
 
 namespace {
 
-enum class Kind { Healthz, Metrics, Zones, Zone, Refresh, Dnssec };
+enum class Kind { Healthz, Metrics, Zones, Zone, Refresh, Dnssec, PeerKeys };
+
+// One method a path answers, and what a token needs to use it.
+struct Method {
+    std::string_view name;        // "GET", "POST", "DELETE"
+    std::string_view permission;  // "" = no token needed
+};
 
 struct Route {
     Kind kind;
-    std::string_view method;
-    std::string_view permission;  // "" = no token needed
+    std::vector<Method> methods;  // at least one
     std::string name;             // zone or domain_id from the path
     DnssecOp op = DnssecOp::Get;
+    std::optional<std::string> key_tag = std::nullopt;  // DELETE .../peer-keys/{key_tag}, unchecked
 };
 
 struct DnssecAction {
@@ -83,24 +92,66 @@ std::optional<std::vector<std::string>> segments(std::string_view path) {
 
 std::optional<Route> match(const std::vector<std::string>& s) {
     const std::size_t n = s.size();
-    if (n == 1 && s[0] == "healthz") return Route{Kind::Healthz, "GET", "", {}};
-    if (n == 1 && s[0] == "metrics") return Route{Kind::Metrics, "GET", "zone:read", {}};
+    if (n == 1 && s[0] == "healthz") return Route{Kind::Healthz, {{"GET", ""}}, {}};
+    if (n == 1 && s[0] == "metrics") return Route{Kind::Metrics, {{"GET", "zone:read"}}, {}};
     if (n < 3 || s[0] != "api" || s[1] != "v1") return std::nullopt;
     if (s[2] == "zones") {
-        if (n == 3) return Route{Kind::Zones, "GET", "zone:read", {}};
+        if (n == 3) return Route{Kind::Zones, {{"GET", "zone:read"}}, {}};
         if (s[3].empty()) return std::nullopt;
-        if (n == 4) return Route{Kind::Zone, "GET", "zone:read", s[3]};
-        if (n == 5 && s[4] == "refresh") return Route{Kind::Refresh, "POST", "zone:refresh", s[3]};
+        if (n == 4) return Route{Kind::Zone, {{"GET", "zone:read"}}, s[3]};
+        if (n == 5 && s[4] == "refresh") return Route{Kind::Refresh, {{"POST", "zone:refresh"}}, s[3]};
         return std::nullopt;
     }
     if (s[2] == "domains" && n >= 5 && !s[3].empty() && s[4] == "dnssec") {
-        if (n == 5) return Route{Kind::Dnssec, "GET", "dnssec:read", s[3], DnssecOp::Get};
+        if (n == 5) return Route{Kind::Dnssec, {{"GET", "dnssec:read"}}, s[3], DnssecOp::Get};
+        if (s[5] == "peer-keys") {
+            // RFC 8901 §2.1.2 model 2: each provider imports the others' ZSKs.
+            if (n == 6) {
+                return Route{Kind::PeerKeys,
+                             {{"GET", "dnssec:read"}, {"POST", "dnssec:rotate"}, {"DELETE", "dnssec:rotate"}},
+                             s[3]};
+            }
+            if (n == 7) return Route{Kind::PeerKeys, {{"DELETE", "dnssec:rotate"}}, s[3], DnssecOp::Get, s[6]};
+            return std::nullopt;
+        }
         if (n != 6) return std::nullopt;
         for (const auto& a : kDnssecActions) {
-            if (s[5] == a.word) return Route{Kind::Dnssec, "POST", a.permission, s[3], a.op};
+            if (s[5] == a.word) return Route{Kind::Dnssec, {{"POST", a.permission}}, s[3], a.op};
         }
     }
     return std::nullopt;
+}
+
+// The route's methods: "GET, POST or DELETE" for the 405 message with
+// `last_separator` " or ", the Allow header's list with ", " (RFC 9110 §10.2.1).
+std::string method_list(const std::vector<Method>& methods, std::string_view last_separator) {
+    std::string out;
+    for (std::size_t i = 0; i < methods.size(); ++i) {
+        if (i > 0) out += i + 1 == methods.size() ? last_separator : ", ";
+        out += methods[i].name;
+    }
+    return out;
+}
+
+// A key tag from the path: decimal 0-65535 (RFC 4034 §5.1).
+std::optional<std::uint16_t> parse_key_tag(std::string_view s) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size() || value > 65535) return std::nullopt;
+    return static_cast<std::uint16_t>(value);
+}
+
+// Text from the path, safe to echo in an error: printable ASCII, at most 24 characters.
+std::string echo(std::string_view s) {
+    std::string out;
+    for (char c : s.substr(0, 24)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+    return s.size() > 24 ? out + "..." : out;
+}
+
+PeerKeyOp peer_key_op(std::string_view method) {
+    if (method == "POST") return PeerKeyOp::Add;
+    if (method == "DELETE") return PeerKeyOp::Remove;
+    return PeerKeyOp::Get;
 }
 
 HttpResponse json_response(unsigned status, const json::value& v) {
@@ -113,6 +164,19 @@ HttpResponse json_response(unsigned status, const json::value& v) {
 std::string with_final_dot(std::string name) {
     if (name.empty() || name.back() != '.') name.push_back('.');
     return name;
+}
+
+// A Control reply's status as the HTTP answer: 2xx with `body()`, 4xx/5xx
+// (503 included) as {"error": message}, anything else a bug in the control.
+template <class MakeBody>
+HttpResponse control_answer(int status, const std::string& message, const HttpRequest& req, std::string_view path,
+                            MakeBody body) {
+    if (status >= 200 && status < 300) return json_response(static_cast<unsigned>(status), body());
+    if (status >= 400 && status < 600) {
+        return error_response(static_cast<unsigned>(status), message.empty() ? "request refused" : message);
+    }
+    spdlog::error("api: control answered {} {} with HTTP status {}", req.method, path, status);
+    return error_response(500, "internal error; see the server log");
 }
 
 }  // namespace
@@ -141,14 +205,18 @@ HttpResponse Router::route(const HttpRequest& req) {
     if (!segs) return error_response(400, "bad percent-encoding in the request path");
     auto route = match(*segs);
     if (!route) return error_response(404, "no such endpoint: " + std::string(path));
-    if (req.method != route->method) {
-        auto r = error_response(405, "use " + std::string(route->method) + " for " + std::string(path));
-        r.headers.emplace_back("Allow", std::string(route->method));
+    const Method* method = nullptr;
+    for (const auto& m : route->methods) {
+        if (req.method == m.name) method = &m;
+    }
+    if (!method) {
+        auto r = error_response(405, "use " + method_list(route->methods, " or ") + " for " + std::string(path));
+        r.headers.emplace_back("Allow", method_list(route->methods, ", "));
         return r;
     }
 
     std::string token_name;
-    if (!route->permission.empty()) {
+    if (!method->permission.empty()) {
         std::string_view secret = bearer_secret(req.authorization);
         const Tokens::Token* token = tokens_.find(secret);
         if (!token) {
@@ -160,9 +228,9 @@ HttpResponse Router::route(const HttpRequest& req) {
                                                            : R"(Bearer realm="satellite", error="invalid_token")");
             return r;
         }
-        if (!token->allows(route->permission)) {
+        if (!token->allows(method->permission)) {
             auto r = error_response(403, "token '" + token->name + "' lacks the permission '" +
-                                             std::string(route->permission) + "'");
+                                             std::string(method->permission) + "'");
             r.token_name = token->name;
             return r;
         }
@@ -219,15 +287,35 @@ HttpResponse Router::route(const HttpRequest& req) {
             break;
         }
         DnssecReply reply = control_.dnssec(with_final_dot(route->name), route->op, *body);
-        if (reply.http_status >= 200 && reply.http_status < 300) {
-            r = json_response(static_cast<unsigned>(reply.http_status), dnssec_json(route->name, route->op, reply));
-        } else if (reply.http_status >= 400 && reply.http_status < 600) {
-            r = error_response(static_cast<unsigned>(reply.http_status),
-                               reply.message.empty() ? "request refused" : reply.message);
-        } else {
-            spdlog::error("api: control answered {} {} with HTTP status {}", req.method, path, reply.http_status);
-            r = error_response(500, "internal error; see the server log");
+        r = control_answer(reply.http_status, reply.message, req, path,
+                           [&] { return dnssec_json(route->name, route->op, reply); });
+        break;
+    }
+    case Kind::PeerKeys: {
+        const PeerKeyOp op = peer_key_op(method->name);
+        const std::string zone = with_final_dot(route->name);
+        Result<PeerKeysRequest> body = PeerKeysRequest{};
+        if (route->key_tag) {
+            auto tag = parse_key_tag(*route->key_tag);
+            if (!tag) {
+                r = error_response(400, "key tag '" + echo(*route->key_tag) + "' must be a decimal number from 0 to 65535");
+                break;
+            }
+            body->key_tag = *tag;
+        } else if (op == PeerKeyOp::Remove && req.body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+            r = error_response(400, "DELETE " + std::string(path) +
+                                        " needs the records to remove: {\"dnskey\": \"...\"} or {\"keys\": [...]}, "
+                                        "or a key tag in the path (.../peer-keys/{key_tag})");
+            break;
+        } else if (op != PeerKeyOp::Get) {
+            body = parse_peer_keys_body(req.body, zone);
         }
+        if (!body) {
+            r = error_response(400, body.error().message);
+            break;
+        }
+        PeerKeysReply reply = control_.peer_keys(zone, op, *body);
+        r = control_answer(reply.http_status, reply.message, req, path, [&] { return peer_keys_json(reply, op); });
         break;
     }
     }

@@ -695,7 +695,8 @@ private:
         if (auto s = only_keys(t, "[[zone]]",
                                {"name", "primaries", "file", "tsig_key", "notify_allow", "mode",
                                 "allow_nsec3", "signing", "max_zone_records", "presigned_verify", "expiry_warning",
-                                "transfer_timeout"});
+                                "transfer_timeout", "peers", "peer_keys_from_primary", "parent_ds_check",
+                                "parent_ds_check_interval"});
             !s) {
             return s;
         }
@@ -782,13 +783,48 @@ private:
         if (const auto* node = t.get("mode")) {
             auto mode = as_choice(*node, "zone.mode", {"presigned", "live", "multi-signer"});
             if (!mode) return mode.error();
-            // Multi-signer lands in later work; never fall back silently.
-            if (*mode == "multi-signer") {
-                return at(*node, "zone.mode " + quote(*mode) +
-                                     " is not available yet in this build; use \"presigned\" "
-                                     "or \"live\"");
+            out.mode = *mode == "live"           ? Mode::Live
+                       : *mode == "multi-signer" ? Mode::MultiSigner
+                                                 : Mode::Presigned;
+        }
+        // RFC 8901 key exchange settings mean nothing outside multi-signer.
+        for (std::string_view key : {"peers", "peer_keys_from_primary"}) {
+            if (out.mode != Mode::MultiSigner && t.contains(key)) {
+                return at(*t.get(key), "zone." + std::string(key) +
+                                           " only applies to mode = \"multi-signer\"; remove it or "
+                                           "change the zone's mode");
             }
-            out.mode = *mode == "live" ? Mode::Live : Mode::Presigned;
+        }
+        for (std::string_view key : {"parent_ds_check", "parent_ds_check_interval"}) {
+            if (out.mode == Mode::Presigned && t.contains(key)) {
+                return at(*t.get(key), "zone." + std::string(key) +
+                                           " only applies to live and multi-signer zones (the primary signs a "
+                                           "presigned zone and owns its DS)");
+            }
+        }
+        if (const auto* node = t.get("parent_ds_check")) {
+            auto eps = as_endpoints(*node, "zone.parent_ds_check", PortRule::Optional);
+            if (!eps) return eps.error();
+            out.parent_ds_check = std::move(*eps);
+        }
+        if (const auto* node = t.get("parent_ds_check_interval")) {
+            auto v = as_duration(*node, "zone.parent_ds_check_interval");
+            if (!v) return v.error();
+            if (*v == 0) return at(*node, "zone.parent_ds_check_interval is 0; give a time such as \"10m\"");
+            out.parent_ds_check_interval = *v;
+        }
+        if (const auto* node = t.get("peers")) {
+            auto eps = as_endpoints(*node, "zone.peers", PortRule::Optional);
+            if (!eps) return eps.error();
+            out.peers = std::move(*eps);
+        }
+        if (const auto* node = t.get("peer_keys_from_primary")) {
+            auto v = as_bool(*node, "zone.peer_keys_from_primary");
+            if (!v) return v.error();
+            if (*v && out.primaries.empty()) {
+                return at(*node, "zone.peer_keys_from_primary needs primaries; this zone is read from a file");
+            }
+            out.peer_keys_from_primary = *v;
         }
         if (const auto* node = t.get("presigned_verify")) {
             auto v = as_choice(*node, "zone.presigned_verify", {"keys", "full", "off"});
@@ -855,7 +891,7 @@ private:
                 t, "[zone.signing]",
                 {"enabled", "algorithm", "denial", "nsec3_iterations", "nsec3_salt", "nsec3_opt_out",
                  "signature_validity", "signature_refresh", "zsk_lifetime", "ksk_lifetime",
-                 "propagation_delay", "parent_ds_ttl"});
+                 "propagation_delay", "parent_ds_ttl", "peer_publish_delay"});
             !s) {
             return s;
         }
@@ -920,7 +956,8 @@ private:
                                   DurationField{"zsk_lifetime", out.zsk_lifetime},
                                   DurationField{"ksk_lifetime", out.ksk_lifetime},
                                   DurationField{"propagation_delay", out.propagation_delay},
-                                  DurationField{"parent_ds_ttl", out.parent_ds_ttl}}) {
+                                  DurationField{"parent_ds_ttl", out.parent_ds_ttl},
+                                  DurationField{"peer_publish_delay", out.peer_publish_delay}}) {
             if (const auto* node = t.get(key)) {
                 auto v = as_duration(*node, "zone.signing." + std::string(key));
                 if (!v) return v.error();

@@ -71,6 +71,9 @@ struct Signing {
     // cache beyond the TTLs, and the TTL of our DS at the parent.
     std::uint32_t propagation_delay = 3600;
     std::uint32_t parent_ds_ttl = 86400;
+    // Multi-signer: how long the other providers take to publish a new key
+    // of ours; a new ZSK waits this long on top of the TTLs before it signs.
+    std::uint32_t peer_publish_delay = 3600;
 };
 
 struct Zone {
@@ -86,6 +89,15 @@ struct Zone {
     std::size_t max_zone_records = 5'000'000;  // a larger transfer is refused
     std::uint32_t transfer_timeout = 300;       // seconds for one transfer attempt
     std::optional<Signing> signing;  // [zone.signing]
+    // Multi-signer (RFC 8901): the other providers' servers, asked for their
+    // DNSKEY RRset before a new ZSK of ours signs; and whether DNSKEYs in
+    // the primary's zone are the other providers' keys.
+    std::vector<Endpoint> peers;
+    bool peer_keys_from_primary = false;
+    // Live and multi-signer: the parent's servers, asked for our DS RRset
+    // so DS publication and removal are confirmed without an operator.
+    std::vector<Endpoint> parent_ds_check;
+    std::uint32_t parent_ds_check_interval = 600;
 };
 
 struct Config {

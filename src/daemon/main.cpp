@@ -10,6 +10,7 @@
 #include "api/server.hpp"
 #include "daemon/api_control.hpp"
 #include "daemon/zones.hpp"
+#include "serve/query_counters.hpp"
 #include "serve/server.hpp"
 #include "util/log.hpp"
 #include "util/published.hpp"
@@ -66,6 +67,11 @@ int main(int argc, char** argv) {
         return 2;
     }
 
+    // Query counters per worker, by zone: every catalog from here on holds
+    // its zones' slots in them, and /metrics shows them (through the catalog).
+    auto counters = std::make_shared<serve::QueryCounters>();
+    zone::install_zone_stats(counters);
+
     boost::asio::io_context control;
     Published<zone::Catalog> catalog(
         std::make_unique<zone::Catalog>(std::vector<zone::ServedZone>{}));
@@ -79,6 +85,7 @@ int main(int argc, char** argv) {
     so.tcp_idle_timeout_ms = cfg->server.tcp_idle_timeout_ms;
     so.udp_max_payload = static_cast<std::uint16_t>(cfg->server.udp_max_payload);
     so.notify_sink = &zones;
+    so.counters = counters;
     serve::Server server(so, catalog);
     if (auto s = server.start(); !s) {
         spdlog::critical("{}", s.error().message);

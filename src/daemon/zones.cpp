@@ -14,10 +14,12 @@
 #include <fstream>
 #include <random>
 
+#include "dns/wire.hpp"
 #include "dns/zonefile.hpp"
 #include "modes/keys.hpp"
 #include "modes/live.hpp"
 #include "modes/modes.hpp"
+#include "modes/peer_keys.hpp"
 #include "zone/store.hpp"
 
 namespace satellite::daemon {
@@ -73,7 +75,8 @@ std::int64_t load_last_check(const std::string& dir, const dns::Name& origin) {
 }  // namespace
 
 struct ZoneManager::Zone {
-    explicit Zone(asio::io_context& io) : refresh_timer(io), expire_timer(io), resign_timer(io) {}
+    explicit Zone(asio::io_context& io)
+        : refresh_timer(io), expire_timer(io), resign_timer(io), peer_timer(io), parent_timer(io) {}
     config::Zone cfg;
     dns::Name origin;
     bool secondary = false;
@@ -89,6 +92,20 @@ struct ZoneManager::Zone {
     // timer that keeps signatures fresh.
     asio::steady_timer resign_timer;
     std::optional<modes::Lifecycle> lifecycle;
+    // Multi-signer: the other providers' keys (read on first use); our new
+    // ZSK that every peer serves, and when resolvers holding a peer's older
+    // DNSKEY RRset have surely fetched it again (the key may sign from then).
+    std::optional<modes::PeerKeys> peer_keys;
+    std::vector<std::uint8_t> peers_serve;
+    std::int64_t peers_ready_at = 0;
+    asio::steady_timer peer_timer;
+    bool peer_check_running = false;
+    int peer_wait_logged = -1;  // the key tag last reported as waiting for the peers
+    // parent_ds_check: the timer of the next look at the parent's DS RRset.
+    asio::steady_timer parent_timer;
+    bool parent_check_running = false;
+    std::int64_t parent_checked_at = 0;
+    std::string parent_problem;  // the last failure, said once
     std::int64_t next_resign = 0;
     std::uint32_t dnskey_ttl = 3600, max_ttl = 86400;  // of the data last signed
     bool busy = false, again = false, removed = false, queued = false;
@@ -127,13 +144,17 @@ modes::LivePolicy live_policy(const config::Signing& sc) {
     return p;
 }
 
+bool signs_here(config::Mode m) { return m == config::Mode::Live || m == config::Mode::MultiSigner; }
+
+bool same_rdata(const std::vector<std::uint8_t>& a, const std::vector<std::uint8_t>& b) { return a == b; }
+
 bool same_signing(const std::optional<config::Signing>& a, const std::optional<config::Signing>& b) {
     if (a.has_value() != b.has_value()) return false;
     if (!a) return true;
     return a->enabled == b->enabled && a->algorithm == b->algorithm && a->denial == b->denial &&
            a->nsec3_iterations == b->nsec3_iterations && a->nsec3_salt == b->nsec3_salt &&
            a->nsec3_opt_out == b->nsec3_opt_out && a->signature_validity == b->signature_validity &&
-           a->signature_refresh == b->signature_refresh;
+           a->signature_refresh == b->signature_refresh && a->peer_publish_delay == b->peer_publish_delay;
 }
 
 }  // namespace
@@ -147,6 +168,7 @@ modes::LifecycleTiming ZoneManager::timing(const Zone& z) const {
     t.parent_ds_ttl = sc.parent_ds_ttl;
     t.zsk_lifetime = sc.zsk_lifetime;
     t.ksk_lifetime = sc.ksk_lifetime;
+    if (z.cfg.mode == config::Mode::MultiSigner) t.peer_publish_delay = sc.peer_publish_delay;
     return t;
 }
 
@@ -175,8 +197,12 @@ Status ZoneManager::ensure_lifecycle(Zone& z) {
 Result<std::shared_ptr<const zone::Snapshot>> ZoneManager::prepare(Zone& z, const dns::RecordList& records,
                                                                   bool ours) {
     const config::Zone& cfg = z.cfg;
-    if (cfg.mode == config::Mode::Live) {
+    if (signs_here(cfg.mode)) {
         if (auto s = ensure_lifecycle(z); !s) return s.error();
+        const bool multi = cfg.mode == config::Mode::MultiSigner;
+        if (multi) {
+            if (auto s = ensure_peer_keys(z); !s) return s.error();
+        }
         const std::int64_t now = now_unix();
         // The TTLs the key timings wait for (RFC 7583 §2.1).
         std::uint32_t max_ttl = 0, soa_ttl = 3600;
@@ -186,7 +212,13 @@ Result<std::shared_ptr<const zone::Snapshot>> ZoneManager::prepare(Zone& z, cons
         }
         z.max_ttl = max_ttl;
         z.dnskey_ttl = soa_ttl;
-        if (z.lifecycle->advance(now, timing(z))) {
+        modes::PeersPublish peers_publish;
+        if (multi && !cfg.peers.empty()) {
+            peers_publish = [&z, now](const modes::ZoneKey& k) {
+                return same_rdata(z.peers_serve, k.dnskey) && now >= z.peers_ready_at;
+            };
+        }
+        if (z.lifecycle->advance(now, timing(z), peers_publish)) {
             spdlog::info("zone {}: DNSSEC status {}, keys {}", cfg.name, modes::to_string(z.lifecycle->status()),
                          describe_keys(*z.lifecycle));
         }
@@ -197,8 +229,11 @@ Result<std::shared_ptr<const zone::Snapshot>> ZoneManager::prepare(Zone& z, cons
         }
         auto t0 = std::chrono::steady_clock::now();
         const config::Signing sc = cfg.signing.value_or(config::Signing{});
-        auto signed_zone = modes::sign_zone(z.origin, records, z.lifecycle->signing_keys(), live_policy(sc),
-                                            z.snapshot.get(), now);
+        modes::ZoneKeys keys = z.lifecycle->signing_keys();
+        // RFC 8901 model 2: the other providers' keys are published (and
+        // their KSKs named by CDS/CDNSKEY) beside ours; ours sign.
+        if (multi) z.peer_keys->add_to(keys);
+        auto signed_zone = modes::sign_zone(z.origin, records, keys, live_policy(sc), z.snapshot.get(), now);
         if (!signed_zone) return signed_zone.error();
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
         spdlog::info("zone {}: signed serial {} ({} signatures made, {} kept) in {} ms{}", cfg.name,
@@ -224,9 +259,15 @@ Result<std::shared_ptr<const zone::Snapshot>> ZoneManager::prepare(Zone& z, cons
 // Signature upkeep: re-sign what is due, keep the rest, publish.
 void ZoneManager::arm_resign(Zone& z) {
     z.resign_timer.cancel();
-    if (z.cfg.mode != config::Mode::Live || !z.snapshot || !z.lifecycle) return;
+    if (!signs_here(z.cfg.mode) || !z.snapshot || !z.lifecycle) return;
+    arm_parent_check(z);
     std::int64_t when = z.next_resign;
-    const std::int64_t key_event = z.lifecycle->next_event(timing(z));
+    std::int64_t key_event = z.lifecycle->next_event(timing(z));
+    if (z.cfg.mode == config::Mode::MultiSigner && !z.cfg.peers.empty() && z.lifecycle->awaiting_peers(now_unix())) {
+        // Our new ZSK is due but a peer lacks it: ask the peers, not the clock.
+        key_event = 0;
+        check_peers(z);
+    }
     if (key_event != 0 && (when == 0 || key_event < when)) when = key_event;
     if (when == 0) return;
     const std::int64_t delay = std::max<std::int64_t>(1, when - now_unix());
@@ -238,6 +279,287 @@ void ZoneManager::arm_resign(Zone& z) {
         if (it == zones_.end() || it->second->removed) return;
         resign(*it->second, "signature refresh");
     });
+}
+
+// Multi-signer: asks every peer for its DNSKEY RRset (TCP, in parallel) and
+// keeps what all of them serve. When that now includes our waiting ZSK, the
+// zone is re-signed (the lifecycle moves the key on); else we ask again.
+void ZoneManager::check_peers(Zone& z) {
+    if (z.peer_check_running || z.cfg.peers.empty()) return;
+    z.peer_check_running = true;
+    z.peer_timer.cancel();
+    struct Round {
+        std::size_t left = 0;
+        std::vector<std::vector<std::vector<std::uint8_t>>> answers;
+        std::vector<std::string> problems;
+        std::uint32_t ttl = 0;  // the largest DNSKEY TTL a peer gave
+    };
+    auto round = std::make_shared<Round>();
+    round->left = z.cfg.peers.size();
+    round->answers.resize(z.cfg.peers.size());
+    const std::string key = z.origin.lowered().to_string();
+    for (std::size_t i = 0; i < z.cfg.peers.size(); ++i) {
+        const xfr::PrimaryAddress peer{z.cfg.peers[i].host, z.cfg.peers[i].port};
+        auto client = std::make_shared<xfr::QueryClient>(z.origin, dns::type::DNSKEY);
+        xfr::run_query(io_, peer, client, std::chrono::seconds(5), [this, key, round, client, i, peer](Status st) {
+            if (st) {
+                round->answers[i] = client->rdatas();
+                round->ttl = std::max(round->ttl, client->ttl());
+            } else {
+                round->problems.push_back(peer.to_string() + ": " + st.error().message);
+            }
+            if (--round->left != 0) return;
+            auto it = zones_.find(key);
+            if (stopping_ || it == zones_.end() || it->second->removed) return;
+            Zone& zone = *it->second;
+            zone.peer_check_running = false;
+            // What every peer serves.
+            std::vector<std::vector<std::uint8_t>> common = round->answers[0];
+            for (const auto& a : round->answers) {
+                std::erase_if(common, [&](const auto& rd) {
+                    return std::none_of(a.begin(), a.end(), [&](const auto& x) { return same_rdata(x, rd); });
+                });
+            }
+            if (!zone.lifecycle) return;
+            const std::int64_t now = now_unix();
+            const modes::ManagedKey* waiting = zone.lifecycle->awaiting_peers(now);
+            if (!waiting) return;
+            const config::Signing sc = zone.cfg.signing.value_or(config::Signing{});
+            auto ask_again_in = [&](std::int64_t seconds) {
+                zone.peer_timer.expires_after(std::chrono::seconds(std::max<std::int64_t>(1, seconds)));
+                zone.peer_timer.async_wait([this, key](boost::system::error_code ec) {
+                    if (ec || stopping_) return;
+                    auto it2 = zones_.find(key);
+                    if (it2 != zones_.end() && !it2->second->removed) check_peers(*it2->second);
+                });
+            };
+            const bool there = std::any_of(common.begin(), common.end(),
+                                           [&](const auto& rd) { return same_rdata(rd, waiting->key.dnskey); });
+            if (there) {
+                // A resolver may hold a peer's DNSKEY RRset from just before
+                // the key arrived there: wait until that copy has expired.
+                if (!same_rdata(zone.peers_serve, waiting->key.dnskey)) {
+                    zone.peers_serve = waiting->key.dnskey;
+                    zone.peers_ready_at = now + std::max(round->ttl, zone.dnskey_ttl) + sc.propagation_delay;
+                    spdlog::info("zone {}: every peer serves our new ZSK {}; it signs in {} s, when the peers' older "
+                                 "DNSKEY RRsets have left the caches",
+                                 zone.cfg.name, waiting->key.tag, zone.peers_ready_at - now);
+                }
+                if (now >= zone.peers_ready_at) {
+                    spdlog::info("zone {}: our new ZSK {} signs from now on", zone.cfg.name, waiting->key.tag);
+                    resign(zone, "the peers publish the new ZSK");
+                    return;
+                }
+                ask_again_in(zone.peers_ready_at - now);  // and make sure it is still there then
+                return;
+            }
+            zone.peers_serve.clear();
+            std::string why;
+            for (const auto& p : round->problems) why += "; " + p;
+            // Said once per key at warning level; each later attempt at debug.
+            const bool first = zone.peer_wait_logged != waiting->key.tag;
+            zone.peer_wait_logged = waiting->key.tag;
+            spdlog::log(first ? spdlog::level::warn : spdlog::level::debug,
+                        "zone {}: new ZSK {} waits: not every peer serves it in its DNSKEY RRset yet (import our "
+                         "GET .../dnssec/peer-keys there){}",
+                         zone.cfg.name, waiting->key.tag, why);
+            ask_again_in(std::clamp<std::int64_t>(sc.propagation_delay, 2, 60));
+        });
+    }
+}
+
+// parent_ds_check: while a DS is awaited (or its removal), look at the
+// parent's DS RRset every parent_ds_check_interval.
+void ZoneManager::arm_parent_check(Zone& z) {
+    if (z.cfg.parent_ds_check.empty() || !z.lifecycle || z.parent_check_running) return;
+    if (!z.lifecycle->awaiting_ds() && !z.lifecycle->awaiting_ds_removal()) {
+        z.parent_timer.cancel();
+        return;
+    }
+    const std::int64_t due = z.parent_checked_at + z.cfg.parent_ds_check_interval;
+    const std::int64_t delay = std::max<std::int64_t>(0, due - now_unix());
+    z.parent_timer.expires_after(std::chrono::seconds(delay));
+    const std::string key = z.origin.lowered().to_string();
+    z.parent_timer.async_wait([this, key](boost::system::error_code ec) {
+        if (ec || stopping_) return;
+        auto it = zones_.find(key);
+        if (it != zones_.end() && !it->second->removed) check_parent(*it->second);
+    });
+}
+
+// Asks every parent server for our DS RRset (TCP, in parallel). Published:
+// every server has a DS for each KSK that awaits one (RFC 7344 §4.1 wants
+// all of the parent's servers to agree); removed: none has a DS of ours.
+void ZoneManager::check_parent(Zone& z) {
+    if (z.parent_check_running) return;
+    z.parent_check_running = true;
+    struct Round {
+        std::size_t left = 0;
+        std::vector<std::vector<std::vector<std::uint8_t>>> answers;
+        std::vector<std::string> problems;
+    };
+    auto round = std::make_shared<Round>();
+    round->left = z.cfg.parent_ds_check.size();
+    round->answers.resize(round->left);
+    const std::string key = z.origin.lowered().to_string();
+    for (std::size_t i = 0; i < z.cfg.parent_ds_check.size(); ++i) {
+        const xfr::PrimaryAddress server{z.cfg.parent_ds_check[i].host, z.cfg.parent_ds_check[i].port};
+        auto client = std::make_shared<xfr::QueryClient>(z.origin, dns::type::DS);
+        xfr::run_query(io_, server, client, std::chrono::seconds(5), [this, key, round, client, i, server](Status st) {
+            if (st) {
+                round->answers[i] = client->rdatas();
+            } else {
+                round->problems.push_back(server.to_string() + ": " + st.error().message);
+            }
+            if (--round->left != 0) return;
+            auto it = zones_.find(key);
+            if (stopping_ || it == zones_.end() || it->second->removed) return;
+            Zone& zone = *it->second;
+            zone.parent_check_running = false;
+            zone.parent_checked_at = now_unix();
+            parent_answered(zone, round->answers, round->problems);
+            if (zone.snapshot) arm_resign(zone);
+        });
+    }
+}
+
+void ZoneManager::parent_answered(Zone& z, const std::vector<std::vector<std::vector<std::uint8_t>>>& answers,
+                                  const std::vector<std::string>& problems) {
+    if (!z.lifecycle) return;
+    modes::Lifecycle& lc = *z.lifecycle;
+    if (!problems.empty()) {
+        std::string why;
+        for (const auto& p : problems) why += (why.empty() ? "" : "; ") + p;
+        spdlog::log(why != z.parent_problem ? spdlog::level::warn : spdlog::level::debug,
+                    "zone {}: parent DS check failed ({}); asking again in {} s", z.cfg.name, why,
+                    z.cfg.parent_ds_check_interval);
+        z.parent_problem = why;
+        return;
+    }
+    z.parent_problem.clear();
+    // Which of our KSKs each server's DS RRset points at.
+    auto ours = [&](const std::vector<std::uint8_t>& ds, const modes::ManagedKey& k) {
+        if (ds.size() < 5 || k.key.role != modes::KeyRole::Ksk) return false;
+        return dns::ds_rdata(z.origin, k.key.dnskey, ds[3]) == ds;
+    };
+    const std::int64_t now = now_unix();
+    modes::Outcome out{0, ""};
+    if (lc.awaiting_ds()) {
+        std::vector<modes::DsRecord> confirmed;
+        bool everywhere = true;
+        for (const auto& k : lc.keys()) {
+            if (k.key.role != modes::KeyRole::Ksk || k.state != modes::KeyState::DsSubmit) continue;
+            for (const auto& set : answers) {
+                everywhere &= std::any_of(set.begin(), set.end(), [&](const auto& ds) { return ours(ds, k); });
+            }
+        }
+        if (!everywhere) {
+            spdlog::debug("zone {}: the parent does not publish the awaited DS yet", z.cfg.name);
+            return;
+        }
+        for (const auto& ds : answers.front()) {
+            for (const auto& k : lc.keys()) {
+                if (ours(ds, k)) {
+                    confirmed.push_back({dns::load16(ds.data()), ds[2], ds[3], {ds.begin() + 4, ds.end()}});
+                }
+            }
+        }
+        out = lc.confirm_ds_published(confirmed, now, timing(z));
+    } else if (lc.awaiting_ds_removal()) {
+        for (const auto& set : answers) {
+            for (const auto& ds : set) {
+                for (const auto& k : lc.keys()) {
+                    if (ours(ds, k)) return;  // still there
+                }
+            }
+        }
+        out = lc.confirm_ds_removed(now, timing(z));
+    } else {
+        return;
+    }
+    if (!out.ok()) {
+        spdlog::warn("zone {}: parent DS check: {}", z.cfg.name, out.message);
+        return;
+    }
+    spdlog::info("zone {}: parent DS check: {}; status {}, keys {}", z.cfg.name, out.message,
+                 modes::to_string(lc.status()), describe_keys(lc));
+    if (z.snapshot) resign(z, "parent DS check");
+}
+
+// Multi-signer: the peer keys kept in state_dir, read on first use.
+Status ZoneManager::ensure_peer_keys(Zone& z) {
+    if (z.peer_keys) return {};
+    auto pk = modes::PeerKeys::load(state_dir_, z.origin);
+    if (!pk) return make_error("peer keys: " + pk.error().message);
+    z.peer_keys = std::move(*pk);
+    return {};
+}
+
+// Our own keys' DNSKEY RDATAs and the algorithm peer keys must have.
+std::pair<std::vector<std::vector<std::uint8_t>>, int> ZoneManager::own_keys(const Zone& z) const {
+    std::vector<std::vector<std::uint8_t>> ours;
+    int algorithm = z.cfg.signing ? z.cfg.signing->algorithm : 13;
+    if (z.lifecycle) {
+        for (const auto& k : z.lifecycle->keys()) ours.push_back(k.key.dnskey);
+        if (z.lifecycle->signs()) algorithm = z.lifecycle->algorithm();
+    }
+    return {std::move(ours), algorithm};
+}
+
+// peer_keys_from_primary: the DNSKEYs at the apex of the primary's zone,
+// less our own, are the "primary" peer keys from now on. A key that fails
+// the checks is left out (and said so); the zone is still served.
+void ZoneManager::import_primary_keys(Zone& z, const dns::RecordList& records,
+                                      const std::vector<zone::ZoneDelta>* deltas) {
+    if (z.cfg.mode != config::Mode::MultiSigner || !z.cfg.peer_keys_from_primary) return;
+    if (!ensure_lifecycle(z) || !ensure_peer_keys(z)) return;
+    auto [ours, algorithm] = own_keys(z);
+    const dns::Name apex = z.origin.lowered();
+    auto apex_dnskeys = [&](const dns::RecordList& list) {
+        std::vector<std::vector<std::uint8_t>> out;
+        for (const auto& r : list.refs()) {
+            if (r.type != dns::type::DNSKEY || r.owner_len != apex.size() ||
+                !dns::wire_name::equal_ci(list.owner(r), apex.data())) {
+                continue;
+            }
+            auto rd = list.rdata(r);
+            std::vector<std::uint8_t> v(rd.begin(), rd.end());
+            if (std::any_of(ours.begin(), ours.end(), [&](const auto& o) { return same_rdata(o, v); })) continue;
+            out.push_back(std::move(v));
+        }
+        return out;
+    };
+    std::vector<std::vector<std::uint8_t>> wanted;
+    if (deltas) {
+        // IXFR: the primary's set is ours-from-primary, less what it removed, plus what it added.
+        for (const auto& k : z.peer_keys->keys()) {
+            if (k.source == "primary") wanted.push_back(k.dnskey);
+        }
+        for (const auto& d : *deltas) {
+            for (const auto& rd : apex_dnskeys(d.removed)) std::erase(wanted, rd);
+            for (auto& rd : apex_dnskeys(d.added)) wanted.push_back(std::move(rd));
+        }
+    } else {
+        wanted = apex_dnskeys(records);
+    }
+    std::vector<std::vector<std::uint8_t>> good;
+    for (auto& rd : wanted) {
+        if (auto s = modes::check_peer_key(rd, algorithm, ours); !s) {
+            spdlog::warn("zone {}: DNSKEY {} from the primary is not imported: {}", z.cfg.name,
+                         rd.size() >= 4 ? dns::key_tag(rd) : 0, s.error().message);
+            continue;
+        }
+        good.push_back(std::move(rd));
+    }
+    if (!z.peer_keys->set_from_primary(good, now_unix())) return;
+    if (auto s = z.peer_keys->save(); !s) {
+        spdlog::error("zone {}: cannot save peer keys: {}", z.cfg.name, s.error().message);
+    }
+    std::string tags;
+    for (const auto& k : z.peer_keys->keys()) {
+        if (k.source == "primary") tags += (tags.empty() ? "" : ", ") + std::to_string(k.tag);
+    }
+    spdlog::info("zone {}: peer keys from the primary now: {}", z.cfg.name, tags.empty() ? "none" : tags);
 }
 
 void ZoneManager::resign(Zone& z, const char* why) {
@@ -263,7 +585,7 @@ void ZoneManager::resign(Zone& z, const char* why) {
 // zone to <dir>/<zone>.zone, for ldns-verify-zone.
 void ZoneManager::dump(const Zone& z) const {
     const char* dir = std::getenv("SATELLITE_DUMP_DIR");
-    if (!dir || !*dir || !z.snapshot || z.cfg.mode != config::Mode::Live) return;
+    if (!dir || !*dir || !z.snapshot || !signs_here(z.cfg.mode)) return;
     std::string name = z.origin.lowered().to_string();
     if (name.size() > 1) name.pop_back();
     if (auto s = dns::write_zone_file(std::string(dir) + "/" + name + ".zone", z.snapshot->to_records()); !s) {
@@ -282,6 +604,8 @@ void ZoneManager::shutdown() {
         z->refresh_timer.cancel();
         z->expire_timer.cancel();
         z->resign_timer.cancel();
+        z->peer_timer.cancel();
+        z->parent_timer.cancel();
     }
 }
 
@@ -342,6 +666,8 @@ void ZoneManager::configure(const config::Config& cfg) {
             z->refresh_timer.cancel();
             z->expire_timer.cancel();
             z->resign_timer.cancel();
+            z->peer_timer.cancel();
+            z->parent_timer.cancel();
             spdlog::info("zone {} removed", z->origin.to_string());
         }
     }
@@ -578,6 +904,7 @@ void ZoneManager::succeeded(Zone& z, const std::string& primary, xfr::TransferCl
             spdlog::debug("zone {}: serial {} is current at {}", z.cfg.name, z.snapshot->serial(), primary);
             break;
         case xfr::TransferClient::Outcome::Full: {
+            import_primary_keys(z, client.full(), nullptr);
             auto snap = prepare(z, client.full());
             if (!snap) return reject("zone data refused: " + snap.error().message);
             install(z, *snap, primary);
@@ -593,6 +920,7 @@ void ZoneManager::succeeded(Zone& z, const std::string& primary, xfr::TransferCl
         case xfr::TransferClient::Outcome::Incremental: {
             auto records = zone::apply_deltas(z.snapshot->to_records(), client.deltas());
             if (!records) return reject(records.error().message);
+            import_primary_keys(z, *records, &client.deltas());
             // The records are our signed version plus the primary's changes.
             auto snap = prepare(z, *records, true);
             if (!snap) return reject("zone data refused after IXFR: " + snap.error().message);
@@ -777,18 +1105,41 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
         return reply;
     }
     Zone& z = *it->second;
-    if (z.cfg.mode != config::Mode::Live) {
+    if (!signs_here(z.cfg.mode)) {
         reply.http_status = 404;
         reply.message = "zone " + z.cfg.name + " is " + mode_name(z.cfg.mode) +
-                        "; its DNSSEC is managed elsewhere (only live zones are signed here)";
+                        "; its DNSSEC is managed elsewhere (only live and multi-signer zones are signed here)";
         return reply;
     }
-    if (op == api::DnssecOp::Sync) z.lifecycle.reset();  // re-read what is stored
+    const bool multi = z.cfg.mode == config::Mode::MultiSigner;
+    if (op == api::DnssecOp::Sync) {
+        z.lifecycle.reset();  // re-read what is stored
+        z.peer_keys.reset();
+    }
     if (auto s = ensure_lifecycle(z); !s) {
         reply.http_status = 500;
         reply.message = s.error().message;
         return reply;
     }
+    if (multi) {
+        if (auto s = ensure_peer_keys(z); !s) {
+            reply.http_status = 500;
+            reply.message = s.error().message;
+            return reply;
+        }
+    }
+    // Multi-signer: the DS set at the parent holds every provider's KSK
+    // (RFC 8901 §8); the other providers' part is theirs to check.
+    auto peer_ds = [&] {
+        std::vector<modes::DsRecord> out;
+        if (!multi) return out;
+        for (const auto& k : z.peer_keys->keys()) {
+            if (!k.is_ksk()) continue;
+            auto rd = dns::ds_rdata(z.origin, k.dnskey, 2);
+            out.push_back({k.tag, k.algorithm(), 2, std::vector<std::uint8_t>(rd.begin() + 4, rd.end())});
+        }
+        return out;
+    };
     modes::Lifecycle& lc = *z.lifecycle;
     const std::int64_t now = now_unix();
     const modes::LifecycleTiming t = timing(z);
@@ -851,7 +1202,16 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
                     out = {400, "DS digest \"" + d.digest + "\" is not hex"};
                     break;
                 }
-                ds.push_back(std::move(r));
+                // A DS of another provider's KSK is expected; ours are checked.
+                bool peers = false;
+                if (multi) {
+                    for (const auto& k : z.peer_keys->keys()) {
+                        if (!k.is_ksk() || k.tag != r.key_tag || k.algorithm() != r.algorithm) continue;
+                        auto rd = dns::ds_rdata(z.origin, k.dnskey, r.digest_type);
+                        peers |= rd.size() > 4 && std::equal(rd.begin() + 4, rd.end(), r.digest.begin(), r.digest.end());
+                    }
+                }
+                if (!peers) ds.push_back(std::move(r));
             }
             if (out.ok()) out = lc.confirm_ds_published(ds, now, t);
             break;
@@ -867,7 +1227,7 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
         return reply;
     }
     if (op != api::DnssecOp::Get) {
-        spdlog::info("zone {}: DNSSEC {}; status {}, keys {}", z.cfg.name, out.message.empty() ? "sync" : out.message,
+        spdlog::info("zone {}: {}; status {}, keys {}", z.cfg.name, out.message.empty() ? "DNSSEC sync" : out.message,
                      modes::to_string(lc.status()), describe_keys(lc));
         if (z.snapshot) resign(z, "DNSSEC change");  // serve what the new state says, now
     }
@@ -879,6 +1239,9 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
         (k.key.role == modes::KeyRole::Ksk ? reply.ksk : reply.zsk).push_back(key_info(k));
     }
     for (const auto& d : lc.ds_records()) reply.ds_records.push_back({d.key_tag, d.algorithm, d.digest_type, hex_upper(d.digest)});
+    if (lc.signs() && lc.status() != modes::DnssecStatus::PendingDisabled) {
+        for (const auto& d : peer_ds()) reply.ds_records.push_back({d.key_tag, d.algorithm, d.digest_type, hex_upper(d.digest)});
+    }
     if (op == api::DnssecOp::Enable) {
         reply.new_ksk = newest(modes::KeyRole::Ksk);
         reply.new_zsk = newest(modes::KeyRole::Zsk);
@@ -897,11 +1260,95 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
     return reply;
 }
 
-api::PeerKeysReply ZoneManager::api_peer_keys(const std::string& zone_name, api::PeerKeyOp,
-                                              const api::PeerKeysRequest&) {
+api::PeerKeysReply ZoneManager::api_peer_keys(const std::string& zone_name, api::PeerKeyOp op,
+                                              const api::PeerKeysRequest& req) {
     api::PeerKeysReply reply;
-    reply.http_status = 404;
-    reply.message = "zone " + zone_name + " is not a multi-signer zone";
+    auto fail = [&](int status, std::string message) {
+        reply.http_status = status;
+        reply.message = std::move(message);
+        if (status != 404) spdlog::warn("zone {}: peer-keys request refused ({}): {}", zone_name, status, reply.message);
+        return reply;
+    };
+    auto origin = dns::Name::from_text(zone_name.empty() || zone_name.back() != '.' ? zone_name + "." : zone_name);
+    auto it = origin ? zones_.find(origin->lowered().to_string()) : zones_.end();
+    if (it == zones_.end()) return fail(404, "zone " + zone_name + " is not served here");
+    Zone& z = *it->second;
+    if (z.cfg.mode != config::Mode::MultiSigner) {
+        return fail(404, "zone " + z.cfg.name + " is " + mode_name(z.cfg.mode) +
+                             "; peer keys belong to multi-signer zones (mode = \"multi-signer\")");
+    }
+    if (auto s = ensure_lifecycle(z); !s) return fail(500, s.error().message);
+    if (auto s = ensure_peer_keys(z); !s) return fail(500, s.error().message);
+    auto [ours, algorithm] = own_keys(z);
+    modes::PeerKeys& pk = *z.peer_keys;
+    const std::int64_t now = now_unix();
+
+    std::size_t changed = 0;
+    if (op == api::PeerKeyOp::Add || (op == api::PeerKeyOp::Remove && !req.key_tag)) {
+        // All or nothing: every record must be acceptable before one is taken.
+        std::vector<std::vector<std::uint8_t>> rdatas;
+        for (const auto& text : req.dnskeys) {
+            auto rd = op == api::PeerKeyOp::Add ? modes::parse_peer_dnskey(text, z.origin, algorithm, ours)
+                                                 : modes::parse_peer_dnskey(text, z.origin, algorithm, {});
+            if (!rd) return fail(400, rd.error().message);
+            rdatas.push_back(std::move(*rd));
+        }
+        if (rdatas.empty()) return fail(400, "no DNSKEY records given");
+        if (op == api::PeerKeyOp::Add) {
+            changed = pk.add(rdatas, "api", now);
+        } else {
+            for (const auto& rd : rdatas) changed += pk.remove(rd);
+            if (changed == 0) return fail(404, "none of these DNSKEY records is a peer key of " + z.cfg.name);
+        }
+    } else if (op == api::PeerKeyOp::Remove) {
+        std::size_t n = 0;
+        for (const auto& k : pk.keys()) n += k.tag == *req.key_tag;
+        if (n == 0) return fail(404, "zone " + z.cfg.name + " has no peer key with tag " + std::to_string(*req.key_tag));
+        if (n > 1) {
+            return fail(409, std::to_string(n) + " peer keys have tag " + std::to_string(*req.key_tag) +
+                                 "; remove the one you mean by its DNSKEY record");
+        }
+        changed = pk.remove_tag(*req.key_tag);
+    }
+    if (changed) {
+        if (auto s = pk.save(); !s) {
+            z.peer_keys.reset();  // what is on disk is the truth
+            return fail(500, "cannot save peer keys: " + s.error().message);
+        }
+        spdlog::info("zone {}: {} {} peer key(s); now {}", z.cfg.name, op == api::PeerKeyOp::Add ? "added" : "removed",
+                     changed, pk.keys().size());
+        if (z.snapshot && z.lifecycle->signs()) resign(z, "peer keys changed");
+    }
+
+    reply.zone = z.origin.to_string();
+    reply.algorithm = algorithm;
+    reply.message = op == api::PeerKeyOp::Get      ? ""
+                    : op == api::PeerKeyOp::Add    ? std::to_string(changed) + " peer key(s) added"
+                                                   : std::to_string(changed) + " peer key(s) removed";
+    (op == api::PeerKeyOp::Add ? reply.added : reply.removed) = changed;
+    const std::uint32_t ttl = z.dnskey_ttl;
+    auto info = [&](const std::vector<std::uint8_t>& rd) {
+        api::PeerKeyInfo ki;
+        ki.dnskey = modes::dnskey_text(z.origin, ttl, rd);
+        ki.key_tag = dns::key_tag(rd);
+        ki.flags = static_cast<std::uint16_t>(rd[0] << 8 | rd[1]);
+        ki.key_type = (ki.flags & 1) ? "KSK" : "ZSK";
+        ki.protocol = rd[2];
+        ki.algorithm = rd[3];
+        ki.public_key = modes::base64(std::vector<std::uint8_t>(rd.begin() + 4, rd.end()));
+        return ki;
+    };
+    if (z.lifecycle->signs()) {
+        for (const auto& k : z.lifecycle->signing_keys().keys) {
+            if (k.published) reply.keys.push_back(info(k.dnskey));
+        }
+    }
+    for (const auto& k : pk.keys()) {
+        api::PeerKeyInfo ki = info(k.dnskey);
+        ki.source = k.source;
+        ki.added_at = k.added_at;
+        reply.peer_keys.push_back(std::move(ki));
+    }
     return reply;
 }
 
@@ -939,6 +1386,9 @@ std::string ZoneManager::api_metrics() const {
             out += "satellite_dnssec_next_key_event_timestamp_seconds" + label(z->cfg.name) + " " + std::to_string(e) + "\n";
         }
     }
+    // The query workers' counters (serve/query_counters.hpp), through the
+    // catalog we serve: it holds its zones' slots in them.
+    if (const zone::ZoneStats* stats = catalog_.get()->stats()) out += stats->metrics_text();
     return out;
 }
 

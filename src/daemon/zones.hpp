@@ -25,6 +25,7 @@
 #include "util/published.hpp"
 #include "xfr/driver.hpp"
 #include "zone/catalog.hpp"
+#include "zone/update.hpp"
 
 namespace satellite::daemon {
 
@@ -86,6 +87,14 @@ private:
                                                           bool ours = false);
     void arm_resign(Zone& z);
     Status ensure_lifecycle(Zone& z);
+    Status ensure_peer_keys(Zone& z);
+    std::pair<std::vector<std::vector<std::uint8_t>>, int> own_keys(const Zone& z) const;
+    void import_primary_keys(Zone& z, const dns::RecordList& records, const std::vector<zone::ZoneDelta>* deltas);
+    void check_peers(Zone& z);
+    void arm_parent_check(Zone& z);
+    void check_parent(Zone& z);
+    void parent_answered(Zone& z, const std::vector<std::vector<std::vector<std::uint8_t>>>& answers,
+                         const std::vector<std::string>& problems);
     modes::LifecycleTiming timing(const Zone& z) const;
     void resign(Zone& z, const char* why);
     void dump(const Zone& z) const;

@@ -289,6 +289,25 @@ bool algorithm_fits(std::uint8_t alg, EVP_PKEY* k) {
     }
 }
 
+}  // namespace
+
+Status check_public_key(std::uint8_t alg, std::span<const std::uint8_t> field) {
+    Pkey k = public_key(alg, field);
+    if (!k) return make_error("the public key is not a well-formed algorithm " + std::to_string(alg) + " key");
+    if (!algorithm_fits(alg, k.get())) {
+        return make_error("the public key does not fit algorithm " + std::to_string(alg) +
+                          (alg == 8 || alg == 10 ? " (RSA keys must have 1024 to 4096 bits)" : ""));
+    }
+    // An EC point must lie on its curve (else no signature could verify).
+    std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, k.get(), nullptr));
+    if (!ctx || EVP_PKEY_public_check(ctx.get()) != 1) {
+        return make_error("the public key fails OpenSSL's public key check");
+    }
+    return {};
+}
+
+namespace {
+
 std::vector<std::uint8_t> bn_param(EVP_PKEY* k, const char* name) {
     BIGNUM* bn = nullptr;
     if (EVP_PKEY_get_bn_param(k, name, &bn) != 1) return {};

@@ -18,6 +18,10 @@ namespace satellite::dns {
 // RFC 4034 Appendix B.
 std::uint16_t key_tag(std::span<const std::uint8_t> dnskey_rdata);
 
+// Checks a DNSKEY public key field (RFC 3110, 6605, 8080) for `alg`: it
+// parses, has a size the algorithm allows, and (EC) lies on the curve.
+Status check_public_key(std::uint8_t alg, std::span<const std::uint8_t> field);
+
 // One RRset as stored: owner (any case), type, and its RDATAs.
 struct RrsetView {
     const std::uint8_t* owner;

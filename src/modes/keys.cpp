@@ -139,7 +139,10 @@ Status write_key_file(const std::string& path, const dns::Name& zone, const Zone
         << "created: " << k.created << "\n"
         << "public: " << base64(k.key->public_key()) << "\n"
         << k.key->to_pem();
-    const std::string text = out.str();
+    return write_private_file(path, out.str());
+}
+
+Status write_private_file(const std::string& path, const std::string& text) {
     const std::string tmp = path + ".tmp";
     ::unlink(tmp.c_str());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

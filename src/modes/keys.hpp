@@ -62,6 +62,10 @@ Result<ZoneKey> read_key_file(const std::string& path, const dns::Name& zone);
 // Writes a key file atomically (temp file, fsync, rename, fsync directory).
 Status write_key_file(const std::string& path, const dns::Name& zone, const ZoneKey& key);
 
+// Writes `text` to `path` atomically and privately (0600): a temp file,
+// fsync, rename, fsync of the directory.
+Status write_private_file(const std::string& path, const std::string& text);
+
 // Creates <state_dir>/keys/<zone>/ (0700) if needed and returns its path.
 Result<std::string> prepare_key_directory(const std::string& state_dir, const dns::Name& zone);
 // A new key of `role`, written to a fresh file in `dir`.

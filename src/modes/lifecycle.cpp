@@ -165,20 +165,7 @@ Status Lifecycle::save() const {
         out << "key " << file_name(k.key.path) << " " << to_string(k.state) << " " << k.published_at << " "
             << k.active_at << " " << k.retire_at << " " << k.next_transition << "\n";
     }
-    const std::string path = dir_ + "/state", tmp = path + ".tmp";
-    {
-        int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0) return make_error("cannot write " + tmp + ": " + std::strerror(errno));
-        const std::string text = out.str();
-        bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-        ok &= ::fsync(fd) == 0;
-        ok &= ::close(fd) == 0;
-        if (!ok) return make_error("cannot write " + tmp + ": " + std::strerror(errno));
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        return make_error("cannot rename " + tmp + ": " + std::strerror(errno));
-    }
-    return {};
+    return write_private_file(dir_ + "/state", out.str());
 }
 
 ZoneKeys Lifecycle::signing_keys() const {
@@ -267,7 +254,9 @@ Outcome Lifecycle::rotate_zsk(std::int64_t now, const LifecycleTiming& t) {
     auto mk = make_key(KeyRole::Zsk, now);
     if (!mk) return {500, mk.error().message};
     mk->state = KeyState::Publish;
-    mk->next_transition = now + t.dnskey_ttl + t.propagation_delay;  // RFC 7583 §3.2.1 Ipub
+    // RFC 7583 §3.2.1 Ipub; multi-signer adds the time the other providers
+    // take to publish the new key too (RFC 8901 §8).
+    mk->next_transition = now + t.dnskey_ttl + t.propagation_delay + t.peer_publish_delay;
     apply_flags(*mk);
     keys_.push_back(std::move(*mk));
     status_ = DnssecStatus::RotatingZsk;
@@ -372,7 +361,7 @@ void Lifecycle::remove_dead() {
     }
 }
 
-bool Lifecycle::advance(std::int64_t now, const LifecycleTiming& t) {
+bool Lifecycle::advance(std::int64_t now, const LifecycleTiming& t, const PeersPublish& peers_publish) {
     bool changed = false;
     if (status_ == DnssecStatus::PendingDisabled && unsign_at_ != 0 && unsign_at_ <= now) {
         for (const auto& k : keys_) ::unlink(k.key.path.c_str());
@@ -387,6 +376,8 @@ bool Lifecycle::advance(std::int64_t now, const LifecycleTiming& t) {
         if (k.next_transition == 0 || k.next_transition > now) continue;
         switch (k.state) {
             case KeyState::Publish:
+                // Multi-signer: not before every other provider serves it.
+                if (k.key.role == KeyRole::Zsk && peers_publish && !peers_publish(k.key)) continue;
                 if (k.key.role == KeyRole::Zsk) {
                     // The new ZSK is in every cache: it signs, the old one retires.
                     for (auto& old : keys_) {
@@ -459,6 +450,24 @@ bool Lifecycle::advance(std::int64_t now, const LifecycleTiming& t) {
     }
     if (changed) (void)save();
     return changed;
+}
+
+bool Lifecycle::awaiting_ds() const {
+    if (status_ != DnssecStatus::PendingDs && status_ != DnssecStatus::RotatingKsk) return false;
+    for (const auto& k : keys_) {
+        if (k.key.role == KeyRole::Ksk && k.state == KeyState::DsSubmit) return true;
+    }
+    return false;
+}
+
+const ManagedKey* Lifecycle::awaiting_peers(std::int64_t now) const {
+    for (const auto& k : keys_) {
+        if (k.key.role == KeyRole::Zsk && k.state == KeyState::Publish && k.next_transition != 0 &&
+            k.next_transition <= now) {
+            return &k;
+        }
+    }
+    return nullptr;
 }
 
 std::int64_t Lifecycle::next_event(const LifecycleTiming& t) const {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -46,7 +47,12 @@ struct LifecycleTiming {
     std::uint32_t parent_ds_ttl = 86400;
     std::uint32_t zsk_lifetime = 90 * 86400;  // 0: roll only on request
     std::uint32_t ksk_lifetime = 0;
+    std::uint32_t peer_publish_delay = 0;  // multi-signer: a new ZSK waits for the peers too
 };
+
+// Multi-signer: whether every other provider now serves this key of ours in
+// its DNSKEY RRset. Empty: no one to wait for.
+using PeersPublish = std::function<bool(const ZoneKey&)>;
 
 struct DsRecord {
     std::uint16_t key_tag = 0;
@@ -75,6 +81,11 @@ public:
     int algorithm() const { return algorithm_; }
     const std::vector<ManagedKey>& keys() const { return keys_; }
     bool signs() const { return status_ != DnssecStatus::Disabled; }
+    // What a look at the parent's DS RRset could settle now: a KSK waiting
+    // for its DS (pending_ds, rotating_ksk), or pending_disabled not yet
+    // told the DS is gone.
+    bool awaiting_ds() const;
+    bool awaiting_ds_removal() const { return status_ == DnssecStatus::PendingDisabled && unsign_at_ == 0; }
     // False when nothing was on disk: the config's `enabled` sets the start.
     bool stored() const { return stored_; }
     // The keys and their roles for the signer (valid while signs()).
@@ -92,8 +103,12 @@ public:
     Outcome confirm_ds_removed(std::int64_t now, const LifecycleTiming& t);
 
     // Makes the timed moves due at `now` (and starts a ZSK roll when the
-    // active ZSK has outlived zsk_lifetime). True when what is signed changed.
-    bool advance(std::int64_t now, const LifecycleTiming& t);
+    // active ZSK has outlived zsk_lifetime). A new ZSK that `peers_publish`
+    // says the peers lack stays published but unused. True when what is
+    // signed changed.
+    bool advance(std::int64_t now, const LifecycleTiming& t, const PeersPublish& peers_publish = {});
+    // Our new ZSK is due to sign but waits for the peers: its key, or null.
+    const ManagedKey* awaiting_peers(std::int64_t now) const;
     // The earliest timed move, or 0.
     std::int64_t next_event(const LifecycleTiming& t) const;
 

@@ -640,8 +640,10 @@ void write_additional(Response& r) {
     }
 }
 
-std::size_t finish(Response& r, std::size_t limit_with_opt) {
+std::size_t finish(Response& r, std::size_t limit_with_opt, const zone::ServedZone* zone,
+                   AnswerInfo* info) {
     const dns::Query& q = r.q;
+    if (info) *info = AnswerInfo{zone, r.rcode};
     r.w.set_limit(limit_with_opt);
     if (q.has_edns) {
         std::uint8_t opt[kOptLen] = {0, 0, 41, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -670,7 +672,7 @@ std::size_t finish(Response& r, std::size_t limit_with_opt) {
 
 std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> query,
                    Transport transport, const AnswerOptions& options,
-                   std::span<std::uint8_t> out) {
+                   std::span<std::uint8_t> out, AnswerInfo* info) {
     dns::Query q;
     dns::ParseStatus st = dns::parse_query(query, q);
     if (st == dns::ParseStatus::Drop) return 0;
@@ -697,33 +699,38 @@ std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> q
 
     if (st == dns::ParseStatus::FormErr) {
         r.rcode = dns::rcode::FORMERR;
-        return finish(r, limit);
+        return finish(r, limit, nullptr, info);
     }
     if (st == dns::ParseStatus::NotImp) {
         r.rcode = dns::rcode::NOTIMP;
-        return finish(r, limit);
+        return finish(r, limit, nullptr, info);
     }
+    // Answers decided before the lookup still count against the zone the
+    // name is in (only looked up when someone counts).
+    auto early = [&] {
+        return finish(r, limit, info ? catalog.find(q.qname_lc, q.qname_len) : nullptr, info);
+    };
     r.co = query_has_co(query, q);
     if (q.has_edns && q.edns_version > 0) {  // RFC 6891 §6.1.3
         r.rcode = dns::rcode::BADVERS;
-        return finish(r, limit);
+        return early();
     }
     if (q.opcode == dns::opcode::NOTIFY) {  // NOTIFY intake arrives with transfers
         r.rcode = dns::rcode::REFUSED;
-        return finish(r, limit);
+        return early();
     }
     if (q.qclass != dns::rrclass::IN && q.qclass != dns::rrclass::ANY) {
         r.rcode = dns::rcode::REFUSED;
-        return finish(r, limit);
+        return early();
     }
     switch (q.qtype) {
         case t::NXNAME:  // RFC 9824 §3.5: a meta type, never queried
             r.rcode = dns::rcode::FORMERR;
-            return finish(r, limit);
+            return early();
         case t::AXFR:
         case t::IXFR:
             r.rcode = dns::rcode::REFUSED;  // we do not serve transfers
-            return finish(r, limit);
+            return early();
         default:  // other meta types (OPT, TKEY, MAILA…) find no data: NODATA
 
             break;
@@ -739,11 +746,11 @@ std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> q
     }
     if (!zone) {
         r.rcode = dns::rcode::REFUSED;
-        return finish(r, limit);
+        return finish(r, limit, zone, info);
     }
     if (!zone->snapshot) {
         r.rcode = dns::rcode::SERVFAIL;
-        return finish(r, limit);
+        return finish(r, limit, zone, info);
     }
     // Data for class ANY is not authoritative (NSD and BIND clear AA too).
     r.aa = q.qclass == dns::rrclass::IN;
@@ -755,10 +762,10 @@ std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> q
         r.tc = false;
         r.aa = false;
         r.rcode = dns::rcode::SERVFAIL;
-        return finish(r, limit);
+        return finish(r, limit, zone, info);
     }
     if (!r.tc) write_additional(r);
-    return finish(r, limit);
+    return finish(r, limit, zone, info);
 }
 
 }  // namespace satellite::serve

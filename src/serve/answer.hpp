@@ -26,11 +26,21 @@ struct AnswerOptions {
     OnlineSigner* online = nullptr;
 };
 
+// What a response was, for the query counters (serve/query_counters.hpp).
+struct AnswerInfo {
+    // The zone answered from (for DS at a child apex, the parent), or for a
+    // query refused before the lookup the zone its name is in; nullptr when
+    // no zone we serve matches or the question could not be read.
+    const zone::ServedZone* zone = nullptr;
+    std::uint16_t rcode = 0;  // with the EDNS extended bits (RFC 6891 §6.1.3)
+};
+
 // Writes the response for `query` into `out` and returns its length, or 0
 // when the query deserves no response (too short, or itself a response).
 // `out` must hold 65535 bytes for TCP, udp_max_payload (≥ 512) for UDP.
+// With `info`, also says what the response was (left as is when 0).
 std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> query,
                    Transport transport, const AnswerOptions& options,
-                   std::span<std::uint8_t> out);
+                   std::span<std::uint8_t> out, AnswerInfo* info = nullptr);
 
 }  // namespace satellite::serve

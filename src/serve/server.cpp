@@ -72,8 +72,8 @@ Status ensure_unused(const ListenAddress& la) {
 class Worker {
 public:
     Worker(const ServerOptions& o, Published<zone::Catalog>& c, std::atomic<unsigned>& conns,
-           ServerStats& stats)
-        : options_(o), catalog_(c), tcp_connections_(conns), stats_(stats), io_(1),
+           QueryCounters::Worker& counts)
+        : options_(o), catalog_(c), tcp_connections_(conns), counts_(counts), io_(1),
           quiescent_timer_(io_) {
         answer_options_.udp_max_payload = o.udp_max_payload < 512 ? 512 : o.udp_max_payload;
         // RFC 9824 online signatures: this worker's signer and cache, and
@@ -194,10 +194,12 @@ private:
                     rl = answer_notify(*cat, query, ec ? nullptr : peer.data(), std::time(nullptr),
                                        w_.options_.notify_sink, reply);
                 } else {
-                    rl = answer(*cat, query, Transport::Tcp, w_.answer_options_, reply);
+                    AnswerInfo info;
+                    rl = answer(*cat, query, Transport::Tcp, w_.answer_options_, reply, &info);
+                    if (rl != 0) w_.count(info, Transport::Tcp);
                 }
-                w_.stats_.tcp_queries.fetch_add(1, std::memory_order_relaxed);
                 if (rl == 0) {
+                    w_.counts_.dropped();
                     out_.resize(o);
                 } else {
                     out_[o] = static_cast<std::uint8_t>(rl >> 8);
@@ -245,7 +247,7 @@ private:
                     boost::system::error_code ignored;
                     s.close(ignored);
                 } else {
-                    stats_.tcp_connections.fetch_add(1, std::memory_order_relaxed);
+                    counts_.tcp_connection();
                     s.set_option(tcp::no_delay(true), ec);
                     std::make_shared<TcpSession>(*this, std::move(s))->start();
                 }
@@ -281,12 +283,19 @@ private:
             for (int i = 0; i < n; ++i) {
                 std::uint8_t* sb = send_buf_.data() + std::size_t(i) * out_size;
                 std::span<const std::uint8_t> query{recv_buf_[i].data(), recv_hdr_[i].msg_len};
-                std::size_t rl =
-                    is_notify(query)
-                        ? answer_notify(*cat, query, reinterpret_cast<const sockaddr*>(&addrs_[i]),
-                                        std::time(nullptr), options_.notify_sink, {sb, out_size})
-                        : answer(*cat, query, Transport::Udp, answer_options_, {sb, out_size});
-                if (rl == 0) continue;
+                std::size_t rl;
+                if (is_notify(query)) {
+                    rl = answer_notify(*cat, query, reinterpret_cast<const sockaddr*>(&addrs_[i]),
+                                       std::time(nullptr), options_.notify_sink, {sb, out_size});
+                } else {
+                    AnswerInfo info;
+                    rl = answer(*cat, query, Transport::Udp, answer_options_, {sb, out_size}, &info);
+                    if (rl != 0) count(info, Transport::Udp);
+                }
+                if (rl == 0) {
+                    counts_.dropped();
+                    continue;
+                }
                 send_iov_[out] = {sb, rl};
                 send_hdr_[out].msg_hdr = {};
                 send_hdr_[out].msg_hdr.msg_name = &addrs_[i];
@@ -295,7 +304,6 @@ private:
                 send_hdr_[out].msg_hdr.msg_iovlen = 1;
                 ++out;
             }
-            stats_.udp_queries.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
             unsigned sent = 0;
             while (sent < out) {
                 int m = ::sendmmsg(fd, send_hdr_.data() + sent, out - sent, 0);
@@ -319,10 +327,16 @@ private:
         });
     }
 
+    // A query answered: by its zone's stats slot (valid while the catalog
+    // the zone came from is, i.e. until the next quiescent report).
+    void count(const AnswerInfo& info, Transport transport) {
+        counts_.answered(info.zone ? info.zone->stats_slot : 0, info.rcode, transport);
+    }
+
     const ServerOptions& options_;
     Published<zone::Catalog>& catalog_;
     std::atomic<unsigned>& tcp_connections_;
-    ServerStats& stats_;
+    QueryCounters::Worker& counts_;
     AnswerOptions answer_options_;
     OnlineSigner online_;
     asio::io_context io_;
@@ -340,7 +354,8 @@ private:
 };
 
 Server::Server(ServerOptions options, Published<zone::Catalog>& catalog)
-    : options_(std::move(options)), catalog_(catalog) {}
+    : options_(std::move(options)), catalog_(catalog),
+      counters_(options_.counters ? options_.counters : std::make_shared<QueryCounters>()) {}
 
 Server::~Server() { stop(); }
 
@@ -348,7 +363,8 @@ Status Server::start() {
     unsigned n = options_.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
                                        : options_.threads;
     for (unsigned i = 0; i < n; ++i) {
-        workers_.push_back(std::make_unique<Worker>(options_, catalog_, tcp_connections_, stats_));
+        workers_.push_back(
+            std::make_unique<Worker>(options_, catalog_, tcp_connections_, counters_->add_worker()));
     }
     for (const auto& la : options_.listen) {
         if (auto s = ensure_unused(la); !s) {

@@ -1,7 +1,8 @@
 // UDP and TCP listeners. One worker thread per `threads`, each with its own
-// io_context and its own SO_REUSEPORT sockets on every listen address, so
-// workers share nothing on the query path. Workers read the published
-// catalog and report quiescence to it from a timer (util/published.hpp).
+// io_context, its own SO_REUSEPORT sockets on every listen address and its
+// own query counters, so workers share nothing on the query path. Workers
+// read the published catalog and report quiescence to it from a timer
+// (util/published.hpp).
 #pragma once
 
 #include <atomic>
@@ -13,6 +14,7 @@
 
 #include "serve/answer.hpp"
 #include "serve/notify.hpp"
+#include "serve/query_counters.hpp"
 #include "util/published.hpp"
 #include "util/result.hpp"
 #include "zone/catalog.hpp"
@@ -31,12 +33,10 @@ struct ServerOptions {
     unsigned tcp_idle_timeout_ms = 10'000;
     std::uint16_t udp_max_payload = 1232;
     NotifySink* notify_sink = nullptr;  // receives accepted NOTIFYs
-};
-
-struct ServerStats {
-    std::atomic<std::uint64_t> udp_queries{0};
-    std::atomic<std::uint64_t> tcp_queries{0};
-    std::atomic<std::uint64_t> tcp_connections{0};
+    // Where the workers count queries. Zones are told apart when the
+    // catalogs take their stats slots in it (zone::install_zone_stats).
+    // nullptr: the server's own.
+    std::shared_ptr<QueryCounters> counters;
 };
 
 class Worker;
@@ -55,7 +55,7 @@ public:
 
     // Ports actually bound, in `listen` order (useful with port 0).
     std::vector<std::uint16_t> bound_ports() const { return bound_ports_; }
-    const ServerStats& stats() const { return stats_; }
+    const QueryCounters& counters() const { return *counters_; }
 
 private:
     ServerOptions options_;
@@ -64,7 +64,7 @@ private:
     std::vector<std::thread> threads_;
     std::vector<std::uint16_t> bound_ports_;
     std::atomic<unsigned> tcp_connections_{0};
-    ServerStats stats_;
+    std::shared_ptr<QueryCounters> counters_;
 };
 
 }  // namespace satellite::serve

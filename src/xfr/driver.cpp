@@ -17,9 +17,14 @@ std::string PrimaryAddress::to_string() const {
 
 namespace {
 
-class Exchange : public std::enable_shared_from_this<Exchange> {
+// One TCP conversation: `Client` writes the request and consumes each
+// length-framed message until it says Done (TransferClient, QueryClient).
+template <typename Client>
+class Exchange : public std::enable_shared_from_this<Exchange<Client>> {
+    using std::enable_shared_from_this<Exchange<Client>>::shared_from_this;
+
 public:
-    Exchange(asio::io_context& io, std::shared_ptr<TransferClient> c, TransferDone d)
+    Exchange(asio::io_context& io, std::shared_ptr<Client> c, TransferDone d)
         : sock_(io), timer_(io), client_(std::move(c)), done_(std::move(d)) {}
 
     void start(const PrimaryAddress& p, std::chrono::milliseconds timeout) {
@@ -64,14 +69,14 @@ private:
                          });
     }
     void read_message(std::size_t n) {
-        if (n < 12) return finish(make_error("short message from primary"));
+        if (n < 12) return finish(make_error("short message"));
         in_.resize(n);
         asio::async_read(sock_, asio::buffer(in_),
                          [self = shared_from_this()](boost::system::error_code e, std::size_t) {
                              if (e) return self->finish(make_error("connection closed mid-message"));
                              auto step = self->client_->consume(self->in_, std::time(nullptr));
                              if (!step) return self->finish(step.error());
-                             if (*step == TransferClient::Step::Done) return self->finish({});
+                             if (*step == Client::Step::Done) return self->finish({});
                              self->read_length();
                          });
     }
@@ -87,7 +92,7 @@ private:
 
     tcp::socket sock_;
     asio::steady_timer timer_;
-    std::shared_ptr<TransferClient> client_;
+    std::shared_ptr<Client> client_;
     TransferDone done_;
     std::vector<std::uint8_t> out_;
     std::uint8_t len_[2] = {0, 0};
@@ -100,7 +105,12 @@ private:
 void run_transfer(asio::io_context& io, const PrimaryAddress& primary,
                   std::shared_ptr<TransferClient> client, std::chrono::milliseconds timeout,
                   TransferDone done) {
-    std::make_shared<Exchange>(io, std::move(client), std::move(done))->start(primary, timeout);
+    std::make_shared<Exchange<TransferClient>>(io, std::move(client), std::move(done))->start(primary, timeout);
+}
+
+void run_query(asio::io_context& io, const PrimaryAddress& server, std::shared_ptr<QueryClient> client,
+               std::chrono::milliseconds timeout, TransferDone done) {
+    std::make_shared<Exchange<QueryClient>>(io, std::move(client), std::move(done))->start(server, timeout);
 }
 
 }  // namespace satellite::xfr

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "util/result.hpp"
+#include "xfr/query.hpp"
 #include "xfr/transfer.hpp"
 
 namespace satellite::xfr {
@@ -25,5 +26,9 @@ using TransferDone = std::function<void(Status)>;
 void run_transfer(boost::asio::io_context& io, const PrimaryAddress& primary,
                   std::shared_ptr<TransferClient> client, std::chrono::milliseconds timeout,
                   TransferDone done);
+
+// One question to `server` over TCP (QueryClient); `done` exactly once.
+void run_query(boost::asio::io_context& io, const PrimaryAddress& server, std::shared_ptr<QueryClient> client,
+               std::chrono::milliseconds timeout, TransferDone done);
 
 }  // namespace satellite::xfr

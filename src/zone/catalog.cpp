@@ -2,12 +2,32 @@
 #include "zone/catalog.hpp"
 
 #include <cstring>
+#include <mutex>
 
 namespace satellite::zone {
 
 namespace wn = dns::wire_name;
 
-Catalog::Catalog(std::vector<ServedZone> zones) : zones_(std::move(zones)) {
+namespace {
+
+std::mutex g_stats_mu;
+std::shared_ptr<ZoneStats> g_stats;
+
+}  // namespace
+
+void install_zone_stats(std::shared_ptr<ZoneStats> stats) {
+    std::lock_guard lock(g_stats_mu);
+    g_stats = std::move(stats);
+}
+
+std::shared_ptr<ZoneStats> installed_zone_stats() {
+    std::lock_guard lock(g_stats_mu);
+    return g_stats;
+}
+
+Catalog::Catalog(std::vector<ServedZone> zones, std::shared_ptr<ZoneStats> stats)
+    : zones_(std::move(zones)), stats_(std::move(stats)) {
+    for (auto& z : zones_) z.stats_slot = stats_ ? stats_->acquire(z.origin) : 0;
     std::size_t cap = 16;
     while (cap < zones_.size() * 2 + 2) cap *= 2;
     table_.assign(cap, 0);
@@ -20,6 +40,14 @@ Catalog::Catalog(std::vector<ServedZone> zones) : zones_(std::move(zones)) {
         std::uint64_t h = name_hash(l.data(), l.size()) & mask_;
         while (table_[h] != 0) h = (h + 1) & mask_;
         table_[h] = i + 1;
+    }
+}
+
+Catalog::~Catalog() {
+    // Published<> destroys a catalog only once no query worker can hold it,
+    // so no worker still counts into the slots given back here.
+    if (stats_) {
+        for (const auto& z : zones_) stats_->release(z.stats_slot);
     }
 }
 

@@ -1,6 +1,9 @@
 // The catalog: origin → zone, immutable once published. The serving side
 // finds the zone for a query by longest match; the control side builds a new
 // catalog beside the old one and publishes it (util/published.hpp).
+// Each zone also gets a stats slot: a small number that stays the origin's
+// while any catalog holding it lives, so per-zone counters on the query path
+// survive catalog swaps without a lookup by name.
 #pragma once
 
 #include <array>
@@ -28,17 +31,48 @@ struct ServedZone {
     bool secondary = false;
     std::vector<std::array<std::uint8_t, 16>> notify_allow;
     std::shared_ptr<const dns::TsigKey> tsig;
+    // Set by the Catalog from its ZoneStats (0: no slot). Equal for equal
+    // origins in every catalog alive at the same time.
+    std::uint32_t stats_slot = 0;
 };
+
+// Per-zone statistics kept beside the catalogs, which outlive them (the
+// query counters, serve/query_counters.hpp). A catalog holds a slot in them
+// for each of its zones while it lives. acquire() and release() are called
+// on the control side only, when a catalog is built or destroyed.
+class ZoneStats {
+public:
+    virtual ~ZoneStats() = default;
+    // The origin's slot, held once more; 0 when there is none to give.
+    virtual std::uint32_t acquire(const dns::Name& origin) = 0;
+    // One hold fewer; a slot no catalog holds may go to another origin.
+    virtual void release(std::uint32_t slot) = 0;
+    // The statistics in Prometheus text format, for the metrics page.
+    virtual std::string metrics_text() const = 0;
+};
+
+// The statistics catalogs take slots in by default, set once by the
+// daemon's wiring (nullptr: none, every zone gets slot 0).
+void install_zone_stats(std::shared_ptr<ZoneStats> stats);
+std::shared_ptr<ZoneStats> installed_zone_stats();
 
 class Catalog {
 public:
-    explicit Catalog(std::vector<ServedZone> zones);
+    explicit Catalog(std::vector<ServedZone> zones,
+                     std::shared_ptr<ZoneStats> stats = installed_zone_stats());
+    ~Catalog();
+    Catalog(const Catalog&) = delete;  // a copy would give its slots back twice
+    Catalog& operator=(const Catalog&) = delete;
+    Catalog(Catalog&&) = default;
+    Catalog& operator=(Catalog&&) = delete;
 
     // Longest-match zone for a lower-cased query name, or nullptr.
     const ServedZone* find(const std::uint8_t* lc, std::size_t len) const;
 
     const std::vector<ServedZone>& zones() const { return zones_; }
     const ServedZone* exact(const dns::Name& origin) const;
+    // Where the zones' stats slots are (nullptr: none).
+    const ZoneStats* stats() const { return stats_.get(); }
 
 private:
     std::vector<ServedZone> zones_;
@@ -46,6 +80,7 @@ private:
     std::uint64_t mask_ = 0;
     std::bitset<129> depths_;  // label counts that some origin has
     std::vector<std::vector<std::uint8_t>> lc_;  // lower-cased origins
+    std::shared_ptr<ZoneStats> stats_;           // where stats_slot came from
 };
 
 }  // namespace satellite::zone

@@ -5,7 +5,12 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 #include <map>
 #include <ostream>
 #include <sstream>
@@ -172,6 +177,42 @@ void print_ds(std::ostream& out, const std::string& zone, const json::array& ds)
     }
 }
 
+// One DNSKEY of a peer-keys body as a presentation line with its key tag,
+// type and, for an imported key, where it came from as a comment.
+void print_peer_keys(std::ostream& out, const json::array& keys, bool imported) {
+    if (keys.empty()) out << "none\n";
+    for (const auto& k : keys) {
+        out << field(k, "dnskey") << "  ; " << field(k, "key_type") << ", key tag " << field(k, "key_tag");
+        if (imported) out << ", source " << field(k, "source") << ", added " << field(k, "added_at");
+        out << "\n";
+    }
+}
+
+// A key tag given on the command line: decimal 0-65535 (RFC 4034 §5.1).
+std::optional<int> key_tag_arg(const std::string& s) {
+    auto v = to_int(s);
+    if (!v || *v < 0 || *v > 65535) return std::nullopt;
+    return v;
+}
+
+bool all_digits(const std::string& s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+// The text of FILE, or of `in` for "-".
+Result<std::string> read_input(const std::string& path, std::istream& in) {
+    if (path == "-") {
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (in.bad()) return make_error("cannot read standard input");
+        return text;
+    }
+    std::ifstream file(path, std::ios::binary);
+    if (!file) return make_error("cannot read " + path + ": " + std::strerror(errno));
+    std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    if (file.bad()) return make_error("cannot read " + path + ": " + std::strerror(errno));
+    return text;
+}
+
 struct Call {
     std::string method;
     std::string path;
@@ -180,34 +221,37 @@ struct Call {
 
 class Program {
 public:
-    Program(const Options& o, const ServerUrl& url, std::ostream& out, std::ostream& err)
-        : o_(o), url_(url), out_(out), err_(err) {}
+    Program(const Options& o, const ServerUrl& url, std::ostream& out, std::ostream& err, std::istream& in)
+        : o_(o), url_(url), out_(out), err_(err), in_(in) {}
 
     int run();
 
 private:
     // Makes the call; on success leaves the parsed body in `body`. Otherwise
     // prints why and returns the exit code to use.
-    std::optional<int> call(const Call& c, json::value& body, bool print_raw);
+    std::optional<int> call(const Call& c, json::value& body, bool print_raw, std::string* raw = nullptr);
 
     int zone_list();
     int zone_show(const std::string& name);
     int zone_refresh(const std::string& name);
     int dnssec(const std::string& action, const std::string& name);
     int confirm_ds(const std::string& name);
+    int peer_keys(const std::string& action, const std::string& name, const std::string& arg);
 
     const Options& o_;
     const ServerUrl& url_;
     std::ostream& out_;
     std::ostream& err_;
+    std::istream& in_;
 };
 
-std::optional<int> Program::call(const Call& c, json::value& body, bool print_raw) {
+std::optional<int> Program::call(const Call& c, json::value& body, bool print_raw, std::string* raw) {
     auto reply = http_call(url_, o_.token, c.method, c.path, c.body);
     if (!reply) {
         err_ << "satellitectl: " << reply.error().message << "\n";
         return kExitNoServer;
     }
+    if (raw) *raw = reply->body;
     if (print_raw && o_.json) out_ << reply->body << (reply->body.ends_with('\n') ? "" : "\n");
     boost::system::error_code ec;
     body = json::parse(reply->body, ec);
@@ -364,6 +408,53 @@ int Program::confirm_ds(const std::string& name) {
     return kExitOk;
 }
 
+// dnssec peer-keys list|export|add|remove: the multi-signer key exchange
+// (RFC 8901 §2.1.2 model 2). `export` on one provider feeds `add` on another.
+int Program::peer_keys(const std::string& action, const std::string& name, const std::string& arg) {
+    const std::string id = domain_id(name);
+    const std::string base = "/api/v1/domains/" + path_segment(id) + "/dnssec/peer-keys";
+    Call c{"GET", base, ""};
+    if (action == "add" || (action == "remove" && !all_digits(arg))) {
+        auto text = read_input(arg, in_);
+        if (!text) {
+            err_ << "satellitectl: " << text.error().message << "\n";
+            return kExitUsage;
+        }
+        auto body = peer_keys_body(*text, arg == "-" ? "standard input" : arg);
+        if (!body) {
+            err_ << "satellitectl: " << body.error().message << "\n";
+            return kExitUsage;
+        }
+        c = {action == "add" ? "POST" : "DELETE", base, *body};
+    } else if (action == "remove") {
+        c = {"DELETE", base + "/" + arg, ""};  // parse_args checked the key tag
+    }
+    json::value v;
+    std::string raw;
+    if (auto code = call(c, v, action != "export", &raw)) return *code;
+    if (action == "export") {
+        out_ << raw << (raw.ends_with('\n') ? "" : "\n");
+        return kExitOk;
+    }
+    if (o_.json) return kExitOk;
+
+    const std::string zone = member(v, "zone").is_string() ? field(v, "zone") : id + ".";
+    if (action == "list") {
+        print_fields(out_, {{"zone", zone},
+                            {"algorithm", member(v, "algorithm").is_int64() && member(v, "algorithm").get_int64() != 0
+                                              ? algorithm_name(member(v, "algorithm").get_int64())
+                                              : "-"}});
+        out_ << "\nOur keys (give them to the other providers: satellitectl dnssec peer-keys export " << id
+             << "):\n";
+        print_peer_keys(out_, array_field(v, "keys"), false);
+    } else {
+        out_ << zone << ": " << field(v, "message") << "\n";
+    }
+    out_ << "\nPeer keys (the other providers' keys we publish):\n";
+    print_peer_keys(out_, array_field(v, "peer_keys"), true);
+    return kExitOk;
+}
+
 int Program::run() {
     const auto& w = o_.words;
     auto need = [&](std::size_t n) { return w.size() == n; };
@@ -371,6 +462,9 @@ int Program::run() {
         if (w[1] == "list" && need(2)) return zone_list();
         if (w[1] == "show" && need(3)) return zone_show(w[2]);
         if ((w[1] == "refresh" || w[1] == "retransfer") && need(3)) return zone_refresh(w[2]);
+    }
+    if (w[0] == "dnssec" && w.size() >= 4 && w[1] == "peer-keys") {
+        return peer_keys(w[2], w[3], w.size() > 4 ? w[4] : std::string());
     }
     if (w[0] == "dnssec" && need(3)) return dnssec(w[1], w[2]);
     return kExitUsage;  // parse_args has checked the shape already
@@ -469,6 +563,24 @@ Result<Options> parse_args(const std::vector<std::string>& args, const Env& env)
         } else {
             return make_error("unknown zone command '" + w[1] + "'");
         }
+    } else if (w[0] == "dnssec" && w.size() >= 2 && w[1] == "peer-keys") {
+        if (w.size() < 3) return make_error("dnssec peer-keys needs a command: list, export, add, remove");
+        const std::string& sub = w[2];
+        if (sub == "list" || sub == "export") {
+            if (w.size() != 4) return make_error("dnssec peer-keys " + sub + " needs exactly one zone NAME");
+        } else if (sub == "add") {
+            if (w.size() != 5) return make_error("dnssec peer-keys add needs a zone NAME and a FILE (- for stdin)");
+        } else if (sub == "remove") {
+            if (w.size() != 5) {
+                return make_error("dnssec peer-keys remove needs a zone NAME and a KEYTAG (or a FILE of records, "
+                                  "- for stdin)");
+            }
+            if (all_digits(w[4]) && !key_tag_arg(w[4])) {
+                return make_error("key tag " + w[4] + " is out of range; key tags are 0 to 65535");
+            }
+        } else {
+            return make_error("unknown dnssec peer-keys command '" + sub + "'");
+        }
     } else if (w[0] == "dnssec") {
         static const std::vector<std::string> actions = {"status",     "enable",     "disable",
                                                          "rotate-zsk", "rotate-ksk", "confirm-ds",
@@ -556,6 +668,13 @@ Commands:
                                  --ds, confirms the DS records `dnssec status` lists
   dnssec confirm-ds-removed NAME say the parent no longer has our DS (ends disabling)
   dnssec sync NAME               re-read the DNSSEC state and show it
+  dnssec peer-keys list NAME     multi-signer: our DNSKEYs and the other providers' keys we publish
+  dnssec peer-keys export NAME   print the JSON to give the other providers (their `peer-keys add`)
+  dnssec peer-keys add NAME FILE|-
+                                 publish the other providers' keys: FILE (- = stdin) holds their
+                                 `export` JSON or DNSKEY records, one a line (; comments)
+  dnssec peer-keys remove NAME KEYTAG|FILE|-
+                                 stop publishing a peer key, by key tag or the records in FILE
 
 Options:
   --server URL   the REST API, http://HOST[:PORT] (default $SATELLITE_API, else http://127.0.0.1:8053)
@@ -563,11 +682,70 @@ Options:
   --json         print the API's JSON as it is
   -h, --help     this text
 
-Exit status: 0 ok, 1 the API refused (its message is printed), 2 usage, 3 cannot reach the API.
+Exit status: 0 ok, 1 the API refused (its message is printed), 2 usage or an unusable input
+file, 3 cannot reach the API.
 )";
 }
 
+Result<std::string> peer_keys_body(const std::string& text, const std::string& source) {
+    const std::size_t first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos) return make_error(source + " is empty; give DNSKEY records or an export");
+    if (text[first] == '{' || text[first] == '[') {
+        boost::system::error_code ec;
+        json::value v = json::parse(text, ec);
+        if (ec) return make_error(source + " is not valid JSON: " + ec.message());
+        if (v.is_object()) return text;  // as `export` printed it: the server takes it as it is
+        json::object body;
+        body["keys"] = std::move(v);
+        return json::serialize(body);
+    }
+    // DNSKEY records in presentation form (RFC 1035 §5.1): ';' starts a
+    // comment, parentheses continue a record over lines.
+    json::array keys;
+    std::istringstream lines(text);
+    std::string line, record;
+    int depth = 0;
+    std::size_t number = 0, start = 0;
+    while (std::getline(lines, line)) {
+        ++number;
+        line = line.substr(0, line.find(';'));
+        for (char& ch : line) {
+            if (ch == '(') ++depth;
+            if (ch == ')') --depth;
+            if (ch == '(' || ch == ')') ch = ' ';
+        }
+        if (depth < 0) return make_error(source + " line " + std::to_string(number) + ": ')' without '('");
+        if (record.empty()) start = number;
+        record += " " + line;
+        if (depth > 0) continue;
+        auto words = split_words(record);
+        record.clear();
+        if (words.empty()) continue;
+        bool is_dnskey = std::any_of(words.begin(), words.end(), [](std::string w) {
+            for (char& ch : w) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+            return w == "DNSKEY";
+        });
+        std::string joined;
+        for (const auto& w : words) joined += (joined.empty() ? "" : " ") + w;
+        if (!is_dnskey) {
+            return make_error(source + " line " + std::to_string(start) + ": not a DNSKEY record: " +
+                              joined.substr(0, 80));
+        }
+        keys.push_back(json::value(joined));
+    }
+    if (depth > 0) return make_error(source + " line " + std::to_string(start) + ": '(' is never closed");
+    if (keys.empty()) return make_error(source + " has no DNSKEY records");
+    json::object body;
+    body["keys"] = std::move(keys);
+    return json::serialize(body);
+}
+
 int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
+    return run(args, env, out, err, std::cin);
+}
+
+int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err,
+        std::istream& in) {
     auto options = parse_args(args, env);
     if (!options) {
         err << "satellitectl: " << options.error().message << "\n";
@@ -587,7 +765,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
         err << "satellitectl: " << url.error().message << "\n";
         return kExitUsage;
     }
-    return Program(*options, *url, out, err).run();
+    return Program(*options, *url, out, err, in).run();
 }
 
 }  // namespace satellite::ctl

@@ -14,7 +14,7 @@ namespace satellite::ctl {
 // Exit codes (DESIGN.md §1 tools contract).
 constexpr int kExitOk = 0;
 constexpr int kExitApiError = 1;   // the API answered 4xx/5xx, or something unusable
-constexpr int kExitUsage = 2;
+constexpr int kExitUsage = 2;      // a bad command line, or an input file that cannot be used
 constexpr int kExitNoServer = 3;   // cannot connect, or the connection failed
 
 constexpr const char* kDefaultServer = "http://127.0.0.1:8053";
@@ -56,7 +56,18 @@ Result<HttpReply> http_call(const ServerUrl& server, const std::string& token, c
 std::string usage();
 
 // The whole program: parses `args` (without argv[0]), talks to the API,
-// prints to `out`/`err`; returns the exit code.
+// prints to `out`/`err`, reads `in` for a "-" file; returns the exit code.
+int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err,
+        std::istream& in);
+// The same with standard input as `in`.
 int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err);
+
+// The body of `dnssec peer-keys add|remove` from a file's text: a JSON object
+// (a GET .../peer-keys body, as `export` prints it) goes as it is, a JSON list
+// as {"keys": list}, anything else is read as DNSKEY records in presentation
+// form, one a line (or spread over lines in parentheses), `;` comments and
+// blank lines skipped, and goes as {"keys": ["<record>", ...]}. `source`
+// names the input in messages.
+Result<std::string> peer_keys_body(const std::string& text, const std::string& source);
 
 }  // namespace satellite::ctl

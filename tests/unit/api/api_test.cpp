@@ -140,6 +140,9 @@ protected:
     Response post(const std::string& target, const std::string& body = "", const std::string& token = "secret-ops") {
         return Client(server_->bound_port()).request(http::verb::post, target, token, body);
     }
+    Response del(const std::string& target, const std::string& body = "", const std::string& token = "secret-ops") {
+        return Client(server_->bound_port()).request(http::verb::delete_, target, token, body);
+    }
 
     config::Api config_ = api_config();
     FakeControl control_;
@@ -402,6 +405,261 @@ TEST_F(ApiTest, ControlThatThrowsGives500AndTheServerLivesOn) {
     EXPECT_EQ(get("/healthz", "").result_int(), 200);
 }
 
+
+// ---- multi-signer key exchange: .../dnssec/peer-keys ----
+
+const std::string kPeerKeys = "/api/v1/domains/example.com/dnssec/peer-keys";
+const std::vector<std::string> kPeerKeyFields = {"dnskey",    "key_tag",   "key_type",  "flags",
+                                                 "protocol",  "algorithm", "public_key"};
+const std::vector<std::string> kImportedKeyFields = {"dnskey",    "key_tag",    "key_type", "flags",   "protocol",
+                                                     "algorithm", "public_key", "source",   "added_at"};
+
+TEST_F(ApiTest, PeerKeysGetShowsOurKeysAndThePeers) {
+    Response r = get(kPeerKeys);
+    ASSERT_EQ(r.result_int(), 200) << r.body();
+    EXPECT_EQ(r[http::field::content_type], "application/json");
+    json::value v = parse(r.body());
+    EXPECT_EQ(keys_of(v), (std::vector<std::string>{"zone", "algorithm", "keys", "peer_keys"}));
+    EXPECT_EQ(v.at("zone"), "example.com.");
+    EXPECT_EQ(v.at("algorithm"), 13);
+    ASSERT_EQ(v.at("keys").as_array().size(), 2u);
+    const json::value& ksk = v.at("keys").as_array()[0];
+    EXPECT_EQ(keys_of(ksk), kPeerKeyFields);
+    EXPECT_EQ(ksk.at("dnskey"), "example.com. 3600 IN DNSKEY 257 3 13 OURKSK");
+    EXPECT_EQ(ksk.at("key_tag"), 12345);
+    EXPECT_EQ(ksk.at("key_type"), "KSK");
+    EXPECT_EQ(ksk.at("flags"), 257);
+    EXPECT_EQ(ksk.at("protocol"), 3);
+    EXPECT_EQ(ksk.at("algorithm"), 13);
+    EXPECT_EQ(ksk.at("public_key"), "OURKSK");
+    EXPECT_EQ(v.at("keys").as_array()[1].at("key_type"), "ZSK");
+    ASSERT_EQ(v.at("peer_keys").as_array().size(), 2u);
+    const json::value& peer = v.at("peer_keys").as_array()[0];
+    EXPECT_EQ(keys_of(peer), kImportedKeyFields);
+    EXPECT_EQ(peer.at("dnskey"), "example.com. 3600 IN DNSKEY 256 3 13 PEERZSK");
+    EXPECT_EQ(peer.at("key_tag"), 4242);
+    EXPECT_EQ(peer.at("source"), "api");
+    EXPECT_EQ(peer.at("added_at"), "2026-04-23T10:00:00Z");
+    EXPECT_EQ(v.at("peer_keys").as_array()[1].at("source"), "primary");
+    EXPECT_EQ(v.at("peer_keys").as_array()[1].at("added_at"), "2026-04-23T11:00:00Z");
+
+    EXPECT_EQ(get(kPeerKeys + "/").result_int(), 200);
+    auto calls = control_.peer_key_calls();
+    ASSERT_EQ(calls.size(), 2u);
+    EXPECT_EQ(calls[0].zone, "example.com.");
+    EXPECT_EQ(calls[0].op, PeerKeyOp::Get);
+    EXPECT_TRUE(calls[0].request.dnskeys.empty());
+    EXPECT_FALSE(calls[0].request.key_tag.has_value());
+    EXPECT_TRUE(control_.calls().empty());
+}
+
+TEST_F(ApiTest, PeerKeysGetWithNoKeysHasEmptyLists) {
+    control_.peer_reply.keys.clear();
+    control_.peer_reply.peer_keys.clear();
+    Response r = get("/api/v1/domains/example.com./dnssec/peer-keys");
+    ASSERT_EQ(r.result_int(), 200);
+    EXPECT_EQ(r.body(), R"({"zone":"example.com.","algorithm":13,"keys":[],"peer_keys":[]})");
+    EXPECT_EQ(control_.peer_key_calls().at(0).zone, "example.com.");
+}
+
+// The contract of DESIGN.md §5: GET on provider A, POST the same bytes to provider B.
+TEST_F(ApiTest, PeerKeysGetBodyPostedAsItIsImportsOnlyTheKeys) {
+    Response got = get(kPeerKeys);
+    ASSERT_EQ(got.result_int(), 200);
+    control_.peer_reply.added = 2;
+    Response r = post(kPeerKeys, got.body());
+    ASSERT_EQ(r.result_int(), 200) << r.body();
+    json::value v = parse(r.body());
+    EXPECT_EQ(keys_of(v), (std::vector<std::string>{"zone", "algorithm", "keys", "peer_keys", "added", "message"}));
+    EXPECT_EQ(v.at("added"), 2);
+    EXPECT_EQ(v.at("message"), "2 peer keys added");
+    EXPECT_EQ(keys_of(v.at("peer_keys").as_array().at(0)), kImportedKeyFields);
+    auto calls = control_.peer_key_calls();
+    ASSERT_EQ(calls.size(), 2u);
+    EXPECT_EQ(calls[1].zone, "example.com.");
+    EXPECT_EQ(calls[1].op, PeerKeyOp::Add);
+    EXPECT_EQ(calls[1].request.dnskeys, (std::vector<std::string>{"example.com. 3600 IN DNSKEY 257 3 13 OURKSK",
+                                                                  "example.com. 3600 IN DNSKEY 256 3 13 OURZSK"}));
+    EXPECT_FALSE(calls[1].request.key_tag.has_value());
+
+    control_.peer_reply.added = 1;
+    control_.peer_reply.message = "1 peer key added to example.com.";
+    v = parse(post(kPeerKeys, got.body()).body());
+    EXPECT_EQ(v.at("message"), "1 peer key added to example.com.");
+}
+
+TEST_F(ApiTest, PeerKeysPostAcceptsStringsObjectsAndBareFields) {
+    Response r = post("/api/v1/domains/example.com./dnssec/peer-keys",
+                      R"({"keys": [" example.com. 3600 IN DNSKEY 256 3 13 AAAA\n",)"
+                      R"( {"dnskey": "example.com. 300 IN DNSKEY 256 3 13 BBBB", "flags": 257, "extra": [1]},)"
+                      R"( {"flags": 257, "protocol": 3, "algorithm": 13, "public_key": "CC CC", "key_tag": 7}],)"
+                      R"( "zone": "other.example.", "algorithm": 8, "peer_keys": ["ignored"], "future": {}})");
+    ASSERT_EQ(r.result_int(), 200) << r.body();
+    r = post(kPeerKeys, R"({"dnskey": "example.com. 3600 IN DNSKEY 256 3 13 DDDD"})");
+    ASSERT_EQ(r.result_int(), 200) << r.body();
+    EXPECT_EQ(parse(r.body()).at("message"), "0 peer keys added");
+    auto calls = control_.peer_key_calls();
+    ASSERT_EQ(calls.size(), 2u);
+    EXPECT_EQ(calls[0].zone, "example.com.");
+    EXPECT_EQ(calls[0].request.dnskeys, (std::vector<std::string>{"example.com. 3600 IN DNSKEY 256 3 13 AAAA",
+                                                                  "example.com. 300 IN DNSKEY 256 3 13 BBBB",
+                                                                  "example.com. 3600 IN DNSKEY 257 3 13 CC CC"}));
+    EXPECT_EQ(calls[1].op, PeerKeyOp::Add);
+    EXPECT_EQ(calls[1].request.dnskeys, std::vector<std::string>{"example.com. 3600 IN DNSKEY 256 3 13 DDDD"});
+}
+
+TEST_F(ApiTest, PeerKeysBodiesWithWrongTypesAre400AndNameTheElement) {
+    struct Case {
+        std::string body;
+        std::string error;  // a part of the message
+    };
+    const std::string k = R"("example.com. 3600 IN DNSKEY 256 3 13 AAAA")";
+    for (const auto& c : std::vector<Case>{
+             {"", "not valid JSON"},
+             {"{not json", "not valid JSON"},
+             {"[" + k + "]", "must be a JSON object"},
+             {"{}", "needs \"keys\""},
+             {R"({"peer_keys": [)" + k + "]}", "needs \"keys\""},
+             {R"({"keys": null})", "\"keys\" must be a list"},
+             {R"({"keys": )" + k + "}", "\"keys\" must be a list"},
+             {R"({"keys": []})", "\"keys\" is empty"},
+             {R"({"keys": [1]})", "keys[0] must be a DNSKEY record"},
+             {R"({"keys": [)" + k + R"(, null]})", "keys[1] must be a DNSKEY record"},
+             {R"({"keys": [)" + k + R"(, [)" + k + "]]}", "keys[1] must be a DNSKEY record"},
+             {R"({"keys": [)" + k + R"(, "  "]})", "keys[1] is an empty string"},
+             {R"({"keys": [{"dnskey": 256}]})", "keys[0]: \"dnskey\" must be a string"},
+             {R"({"keys": [{"dnskey": ""}]})", "keys[0]: \"dnskey\" is empty"},
+             {R"({"keys": [{}]})", "keys[0]: \"flags\" is missing"},
+             {R"({"keys": [{"flags": "256", "protocol": 3, "algorithm": 13, "public_key": "AA"}]})",
+              "keys[0]: \"flags\" must be an integer"},
+             {R"({"keys": [{"flags": 70000, "protocol": 3, "algorithm": 13, "public_key": "AA"}]})",
+              "keys[0]: \"flags\" must be from 0 to 65535"},
+             {R"({"keys": [{"flags": 256, "protocol": 3.0, "algorithm": 13, "public_key": "AA"}]})",
+              "keys[0]: \"protocol\" must be an integer"},
+             {R"({"keys": [{"flags": 256, "protocol": 3, "algorithm": 256, "public_key": "AA"}]})",
+              "keys[0]: \"algorithm\" must be from 0 to 255"},
+             {R"({"keys": [{"flags": 256, "protocol": 3, "algorithm": 13}]})",
+              "keys[0]: \"public_key\" must be a base64 string"},
+             {R"({"keys": [{"flags": 256, "protocol": 3, "algorithm": 13, "public_key": 5}]})",
+              "keys[0]: \"public_key\" must be a base64 string"},
+             {R"({"keys": [{"flags": 256, "protocol": 3, "algorithm": 13, "public_key": ""}]})",
+              "keys[0]: \"public_key\" is empty"},
+             {R"({"dnskey": 5})", "\"dnskey\" must be a DNSKEY record (a string)"},
+             {R"({"dnskey": {"dnskey": )" + k + "}}", "\"dnskey\" must be a DNSKEY record (a string)"},
+             {R"({"dnskey": ""})", "is an empty string"},
+             {R"({"dnskey": )" + k + R"(, "keys": [)" + k + "]}", "either \"keys\" or \"dnskey\""},
+         }) {
+        Response r = post(kPeerKeys, c.body);
+        EXPECT_EQ(r.result_int(), 400) << c.body;
+        EXPECT_NE(error_of(r).find(c.error), std::string::npos) << c.body << " -> " << error_of(r);
+        if (c.body.empty()) continue;  // DELETE without a body has its own message
+        Response d = del(kPeerKeys, c.body);
+        EXPECT_EQ(d.result_int(), 400) << "DELETE " << c.body;
+        EXPECT_EQ(error_of(d), error_of(r)) << c.body;
+    }
+    EXPECT_TRUE(control_.peer_key_calls().empty());
+}
+
+TEST_F(ApiTest, PeerKeysDeleteByKeyTagOrByRecord) {
+    control_.peer_reply.removed = 1;
+    Response r = del(kPeerKeys + "/4242");
+    ASSERT_EQ(r.result_int(), 200) << r.body();
+    json::value v = parse(r.body());
+    EXPECT_EQ(keys_of(v), (std::vector<std::string>{"zone", "algorithm", "keys", "peer_keys", "removed", "message"}));
+    EXPECT_EQ(v.at("removed"), 1);
+    EXPECT_EQ(v.at("message"), "1 peer key removed");
+    EXPECT_EQ(v.at("zone"), "example.com.");
+    EXPECT_EQ(v.at("peer_keys").as_array().size(), 2u);
+
+    EXPECT_EQ(del(kPeerKeys + "/0").result_int(), 200);
+    EXPECT_EQ(del(kPeerKeys + "/65535", R"({"ignored": true})").result_int(), 200);
+    EXPECT_EQ(del(kPeerKeys, R"({"dnskey": "example.com. 3600 IN DNSKEY 256 3 13 PEERZSK"})").result_int(), 200);
+    // A GET body removes exactly its "keys" too (e.g. a provider leaving the group).
+    EXPECT_EQ(del(kPeerKeys, get(kPeerKeys).body()).result_int(), 200);
+
+    auto calls = control_.peer_key_calls();
+    ASSERT_EQ(calls.size(), 6u);
+    EXPECT_EQ(calls[0].zone, "example.com.");
+    EXPECT_EQ(calls[0].op, PeerKeyOp::Remove);
+    EXPECT_EQ(calls[0].request.key_tag, 4242);
+    EXPECT_TRUE(calls[0].request.dnskeys.empty());
+    EXPECT_EQ(calls[1].request.key_tag, 0);
+    EXPECT_EQ(calls[2].request.key_tag, 65535);
+    EXPECT_TRUE(calls[2].request.dnskeys.empty());
+    EXPECT_EQ(calls[3].op, PeerKeyOp::Remove);
+    EXPECT_FALSE(calls[3].request.key_tag.has_value());
+    EXPECT_EQ(calls[3].request.dnskeys, std::vector<std::string>{"example.com. 3600 IN DNSKEY 256 3 13 PEERZSK"});
+    EXPECT_EQ(calls[4].op, PeerKeyOp::Get);
+    EXPECT_EQ(calls[5].op, PeerKeyOp::Remove);
+    EXPECT_EQ(calls[5].request.dnskeys.size(), 2u);
+    EXPECT_EQ(calls[5].request.dnskeys.at(0), "example.com. 3600 IN DNSKEY 257 3 13 OURKSK");
+}
+
+TEST_F(ApiTest, PeerKeysDeleteRefusesBadKeyTagsAndAMissingBody) {
+    for (const char* tag : {"70000", "65536", "abc", "-1", "+1", "12a", "0x10", "1.5", "%20", "99999999999999999999"}) {
+        Response r = del(kPeerKeys + "/" + tag);
+        EXPECT_EQ(r.result_int(), 400) << tag;
+        EXPECT_NE(error_of(r).find("must be a decimal number from 0 to 65535"), std::string::npos) << tag;
+    }
+    EXPECT_EQ(error_of(del(kPeerKeys + "/%FF%0A1")), "key tag '??1' must be a decimal number from 0 to 65535");
+    EXPECT_EQ(error_of(del(kPeerKeys + "/" + std::string(30, '7'))),
+              "key tag '777777777777777777777777...' must be a decimal number from 0 to 65535");
+    Response r = del(kPeerKeys, "");
+    EXPECT_EQ(r.result_int(), 400);
+    EXPECT_NE(error_of(r).find("needs the records to remove"), std::string::npos) << error_of(r);
+    EXPECT_EQ(del(kPeerKeys, " \r\n").result_int(), 400);
+    EXPECT_TRUE(control_.peer_key_calls().empty());
+}
+
+TEST_F(ApiTest, PeerKeysAuthComesBeforeTheBody) {
+    // No token: 401 even for a bad key tag or body; a token without the permission: 403.
+    Response none = del(kPeerKeys + "/abc", "", "");
+    EXPECT_EQ(none.result_int(), 401);
+    EXPECT_EQ(none[http::field::www_authenticate], R"(Bearer realm="satellite")");
+    EXPECT_EQ(post(kPeerKeys, "{bad", "").result_int(), 401);
+    EXPECT_EQ(get(kPeerKeys, "").result_int(), 401);
+
+    Response reader = post(kPeerKeys, "{bad", "secret-only-dnssec:read");
+    EXPECT_EQ(reader.result_int(), 403);
+    EXPECT_EQ(error_of(reader), "token 'only:dnssec:read' lacks the permission 'dnssec:rotate'");
+    EXPECT_EQ(del(kPeerKeys + "/abc", "", "secret-only-dnssec:read").result_int(), 403);
+    EXPECT_EQ(del(kPeerKeys + "/4242", "", "secret-but-dnssec:rotate").result_int(), 403);
+    Response rotator = get(kPeerKeys, "secret-only-dnssec:rotate");
+    EXPECT_EQ(rotator.result_int(), 403);
+    EXPECT_EQ(error_of(rotator), "token 'only:dnssec:rotate' lacks the permission 'dnssec:read'");
+    // Other permissions do not stand in for dnssec:rotate.
+    EXPECT_EQ(post(kPeerKeys, R"({"dnskey":"x"})", "secret-but-dnssec:rotate").result_int(), 403);
+    // Path before method before token: PUT without a token is 405, an unknown path 404.
+    EXPECT_EQ(Client(server_->bound_port()).request(http::verb::put, kPeerKeys, "").result_int(), 405);
+    EXPECT_EQ(get(kPeerKeys + "/1/2", "").result_int(), 404);
+    EXPECT_TRUE(control_.peer_key_calls().empty());
+
+    EXPECT_EQ(get(kPeerKeys, "secret-only-dnssec:read").result_int(), 200);
+    EXPECT_EQ(del(kPeerKeys + "/4242", "", "secret-only-dnssec:rotate").result_int(), 200);
+    EXPECT_EQ(control_.peer_key_calls().size(), 2u);
+}
+
+TEST_F(ApiTest, PeerKeysControlErrorsPassThroughAsErrorBodies) {
+    const std::string body = R"({"keys": ["example.com. 3600 IN DNSKEY 256 3 8 AAAA"]})";
+    for (int status : {400, 404, 409, 500, 503}) {
+        control_.peer_reply.http_status = status;
+        control_.peer_reply.message = "status " + std::to_string(status) + " from the control";
+        const std::string expected = R"({"error":"status )" + std::to_string(status) + R"( from the control"})";
+        for (Response r : {get(kPeerKeys), post(kPeerKeys, body), del(kPeerKeys + "/4242"), del(kPeerKeys, body)}) {
+            EXPECT_EQ(r.result_int(), status) << r.body();
+            EXPECT_EQ(r.body(), expected);
+        }
+    }
+    control_.peer_reply.http_status = 404;
+    control_.peer_reply.message.clear();
+    EXPECT_EQ(error_of(get(kPeerKeys)), "request refused");
+    control_.peer_reply.http_status = 302;  // not a status the control may give
+    Response r = post(kPeerKeys, body);
+    EXPECT_EQ(r.result_int(), 500);
+    EXPECT_EQ(error_of(r), "internal error; see the server log");
+    EXPECT_EQ(control_.peer_key_calls().size(), 22u);
+}
+
 // ---- auth ----
 
 struct RouteCase {
@@ -425,6 +683,12 @@ const std::vector<RouteCase> kRoutes = {
      R"({"ds_records":[{"key_tag":12345,"algorithm":13,"digest_type":2,"digest":"A1B2C3"}]})", "dnssec:enable"},
     {http::verb::post, "/api/v1/domains/example.com/dnssec/confirm-ds-removed", "", "dnssec:disable"},
     {http::verb::post, "/api/v1/domains/example.com/dnssec/sync", "", "dnssec:read"},
+    {http::verb::get, "/api/v1/domains/example.com/dnssec/peer-keys", "", "dnssec:read"},
+    {http::verb::post, "/api/v1/domains/example.com/dnssec/peer-keys",
+     R"({"keys":["example.com. 3600 IN DNSKEY 256 3 13 AAAA"]})", "dnssec:rotate"},
+    {http::verb::delete_, "/api/v1/domains/example.com/dnssec/peer-keys",
+     R"({"dnskey":"example.com. 3600 IN DNSKEY 256 3 13 AAAA"})", "dnssec:rotate"},
+    {http::verb::delete_, "/api/v1/domains/example.com/dnssec/peer-keys/4242", "", "dnssec:rotate"},
 };
 
 TEST_F(ApiTest, EveryRouteNeedsItsPermissionAndNothingElse) {
@@ -489,7 +753,8 @@ TEST_F(ApiTest, UnknownPathsAre404Json) {
     for (const char* target : {"/", "/api", "/api/v1", "/api/v2/zones", "/api/v1/zonez", "/api/v1/zones/a/b/c",
                                "/api/v1/zones//refresh", "/api/v1/domains/example.com",
                                "/api/v1/domains/example.com/dnssec/bogus", "/api/v1/domains//dnssec",
-                               "/api/v1/domains/example.com/dnssec/peer-keys", "/healthz/x"}) {
+                               "/api/v1/domains/example.com/dnssec/peer-keys/1/x",
+                               "/api/v1/domains/example.com/dnssec/bogus/1", "/healthz/x"}) {
         Response r = get(target);
         EXPECT_EQ(r.result_int(), 404) << target;
         EXPECT_EQ(r[http::field::content_type], "application/json") << target;
@@ -508,12 +773,24 @@ TEST_F(ApiTest, WrongMethodIs405WithAllow) {
                                           {http::verb::put, "/api/v1/zones/example.com", "GET"},
                                           {http::verb::get, "/api/v1/zones/example.com/refresh", "POST"},
                                           {http::verb::post, "/api/v1/domains/example.com/dnssec", "GET"},
-                                          {http::verb::get, "/api/v1/domains/example.com/dnssec/enable", "POST"}}) {
+                                          {http::verb::get, "/api/v1/domains/example.com/dnssec/enable", "POST"},
+                                          {http::verb::put, "/api/v1/domains/example.com/dnssec/peer-keys",
+                                           "GET, POST, DELETE"},
+                                          {http::verb::patch, "/api/v1/domains/example.com/dnssec/peer-keys",
+                                           "GET, POST, DELETE"},
+                                          {http::verb::get, "/api/v1/domains/example.com/dnssec/peer-keys/4242",
+                                           "DELETE"},
+                                          {http::verb::post, "/api/v1/domains/example.com/dnssec/peer-keys/4242",
+                                           "DELETE"}}) {
         Response r = Client(server_->bound_port()).request(c.method, c.target, "secret-ops");
         EXPECT_EQ(r.result_int(), 405) << c.target;
         EXPECT_EQ(r[http::field::allow], c.allow) << c.target;
     }
+    Response r = Client(server_->bound_port())
+                     .request(http::verb::put, "/api/v1/domains/example.com/dnssec/peer-keys", "secret-ops");
+    EXPECT_EQ(error_of(r), "use GET, POST or DELETE for /api/v1/domains/example.com/dnssec/peer-keys");
     EXPECT_TRUE(control_.calls().empty());
+    EXPECT_TRUE(control_.peer_key_calls().empty());
 }
 
 // ---- the server's limits ----

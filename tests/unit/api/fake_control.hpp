@@ -1,4 +1,5 @@
-// A Control for API tests: two zones, a scripted DNSSEC reply, every call recorded.
+// A Control for API tests: two zones, scripted DNSSEC and peer-keys replies,
+// every call recorded.
 #pragma once
 
 #include <algorithm>
@@ -17,6 +18,11 @@ public:
         std::string zone;
         DnssecOp op;
         DnssecRequest request;
+    };
+    struct PeerKeysCall {
+        std::string zone;
+        PeerKeyOp op;
+        PeerKeysRequest request;
     };
 
     FakeControl() {
@@ -46,6 +52,28 @@ public:
         reply.ksk = {key(12345, "KSK")};
         reply.zsk = {key(54321, "ZSK")};
         reply.ds_records = {DsInfo{12345, 13, 2, "A1B2C3"}};
+
+        // Ours: a KSK and a ZSK; the peer's: a ZSK added by API and one seen at the primary.
+        peer_reply.zone = "example.com.";
+        peer_reply.algorithm = 13;
+        peer_reply.keys = {peer_key(12345, 257, "OURKSK"), peer_key(54321, 256, "OURZSK")};
+        peer_reply.peer_keys = {peer_key(4242, 256, "PEERZSK", "api", 1776938400),
+                                peer_key(4343, 256, "PEERZSK2", "primary", 1776942000)};
+    }
+
+    static PeerKeyInfo peer_key(std::uint16_t tag, std::uint16_t flags, const std::string& public_key,
+                                const std::string& source = "", std::int64_t added_at = 0) {
+        PeerKeyInfo k;
+        k.dnskey = "example.com. 3600 IN DNSKEY " + std::to_string(flags) + " 3 13 " + public_key;
+        k.key_tag = tag;
+        k.key_type = flags == 257 ? "KSK" : "ZSK";
+        k.flags = flags;
+        k.protocol = 3;
+        k.algorithm = 13;
+        k.public_key = public_key;
+        k.source = source;
+        k.added_at = added_at;
+        return k;
     }
 
     static KeyInfo key(std::uint16_t tag, const std::string& type) {
@@ -86,7 +114,9 @@ public:
         return reply;
     }
 
-    PeerKeysReply peer_keys(const std::string&, PeerKeyOp, const PeerKeysRequest&) override {
+    PeerKeysReply peer_keys(const std::string& zone, PeerKeyOp op, const PeerKeysRequest& req) override {
+        std::lock_guard lock(mu_);
+        peer_calls.push_back({zone, op, req});
         return peer_reply;
     }
 
@@ -99,6 +129,10 @@ public:
     std::vector<DnssecCall> calls() {
         std::lock_guard lock(mu_);
         return dnssec_calls;
+    }
+    std::vector<PeerKeysCall> peer_key_calls() {
+        std::lock_guard lock(mu_);
+        return peer_calls;
     }
     std::vector<std::string> refreshes() {
         std::lock_guard lock(mu_);
@@ -121,6 +155,7 @@ private:
 
     std::mutex mu_;
     std::vector<DnssecCall> dnssec_calls;
+    std::vector<PeerKeysCall> peer_calls;
     std::vector<std::string> refreshed;
 };
 

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -14,6 +15,7 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 
+#include "api/json.hpp"
 #include "api/server.hpp"
 #include "fake_control.hpp"
 
@@ -22,6 +24,7 @@ namespace {
 
 using api::DnssecOp;
 using api::DsInfo;
+using api::PeerKeyOp;
 using api::testing::FakeControl;
 namespace json = boost::json;
 
@@ -58,6 +61,22 @@ protected:
         std::ostringstream out, err;
         int code = run(args, env, out, err);
         return {code, out.str(), err.str()};
+    }
+
+    // With `input` as standard input.
+    Outcome ctl_in(std::vector<std::string> args, const std::string& input) {
+        std::istringstream in(input);
+        std::ostringstream out, err;
+        int code = run(args, Env{url_, "secret-ops"}, out, err, in);
+        return {code, out.str(), err.str()};
+    }
+
+    // A file in the test's temporary directory holding `text`.
+    std::string write_file(const std::string& name, const std::string& text) {
+        const std::string path = ::testing::TempDir() + "satellitectl_" +
+                                 ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" + name;
+        std::ofstream(path, std::ios::binary) << text;
+        return path;
     }
 
     config::Api config_;
@@ -251,6 +270,16 @@ TEST_F(CtlTest, UsageErrorsExit2AndTouchNothing) {
              {"--server", "https://127.0.0.1:8053", "zone", "list"},
              {"--server", "http://127.0.0.1:99999", "zone", "list"},
              {"--server", "http://::1:8053", "zone", "list"},
+             {"dnssec", "peer-keys"},
+             {"dnssec", "peer-keys", "list"},
+             {"dnssec", "peer-keys", "list", "example.com", "extra"},
+             {"dnssec", "peer-keys", "export"},
+             {"dnssec", "peer-keys", "frob", "example.com"},
+             {"dnssec", "peer-keys", "add", "example.com"},
+             {"dnssec", "peer-keys", "add", "example.com", "a", "b"},
+             {"dnssec", "peer-keys", "remove", "example.com"},
+             {"dnssec", "peer-keys", "remove", "example.com", "70000"},
+             {"dnssec", "peer-keys", "list", "example.com", "--algorithm", "13"},
          }) {
         Outcome o = ctl(args);
         std::string joined;
@@ -259,10 +288,202 @@ TEST_F(CtlTest, UsageErrorsExit2AndTouchNothing) {
         EXPECT_TRUE(o.err.starts_with("satellitectl: ")) << joined << ": " << o.err;
     }
     EXPECT_TRUE(control_.calls().empty());
+    EXPECT_TRUE(control_.peer_key_calls().empty());
     Outcome help = ctl({"--help"});
     EXPECT_EQ(help.code, kExitOk);
     EXPECT_TRUE(help.out.starts_with("usage: satellitectl")) << help.out;
     EXPECT_TRUE(contains(help.out, "zone retransfer NAME           for now the same as `zone refresh`")) << help.out;
+    EXPECT_TRUE(contains(help.out, "  dnssec peer-keys list NAME     multi-signer:")) << help.out;
+    EXPECT_TRUE(contains(help.out, "  dnssec peer-keys export NAME   print the JSON")) << help.out;
+    EXPECT_TRUE(contains(help.out, "  dnssec peer-keys add NAME FILE|-\n")) << help.out;
+    EXPECT_TRUE(contains(help.out, "  dnssec peer-keys remove NAME KEYTAG|FILE|-\n")) << help.out;
+}
+
+// ---- dnssec peer-keys (multi-signer key exchange) ----
+
+TEST_F(CtlTest, PeerKeysListShowsRecordsWithTagTypeAndSource) {
+    Outcome o = ctl({"dnssec", "peer-keys", "list", "example.com."});
+    ASSERT_EQ(o.code, kExitOk) << o.err;
+    EXPECT_EQ(o.out,
+              "zone       example.com.\n"
+              "algorithm  13 (ECDSAP256SHA256)\n"
+              "\n"
+              "Our keys (give them to the other providers: satellitectl dnssec peer-keys export example.com):\n"
+              "example.com. 3600 IN DNSKEY 257 3 13 OURKSK  ; KSK, key tag 12345\n"
+              "example.com. 3600 IN DNSKEY 256 3 13 OURZSK  ; ZSK, key tag 54321\n"
+              "\n"
+              "Peer keys (the other providers' keys we publish):\n"
+              "example.com. 3600 IN DNSKEY 256 3 13 PEERZSK  ; ZSK, key tag 4242, source api, added "
+              "2026-04-23T10:00:00Z\n"
+              "example.com. 3600 IN DNSKEY 256 3 13 PEERZSK2  ; ZSK, key tag 4343, source primary, added "
+              "2026-04-23T11:00:00Z\n");
+    EXPECT_EQ(o.err, "");
+    auto calls = control_.peer_key_calls();
+    ASSERT_EQ(calls.size(), 1u);
+    EXPECT_EQ(calls[0].zone, "example.com.");
+    EXPECT_EQ(calls[0].op, PeerKeyOp::Get);
+
+    control_.peer_reply.peer_keys.clear();
+    o = ctl({"dnssec", "peer-keys", "list", "example.com"});
+    ASSERT_EQ(o.code, kExitOk) << o.err;
+    EXPECT_TRUE(o.out.ends_with("Peer keys (the other providers' keys we publish):\nnone\n")) << o.out;
+}
+
+TEST_F(CtlTest, PeerKeysListJsonAndExportPrintTheRawBody) {
+    const std::string body = json::serialize(api::peer_keys_json(control_.peer_reply, PeerKeyOp::Get)) + "\n";
+    Outcome o = ctl({"dnssec", "peer-keys", "list", "example.com", "--json"});
+    ASSERT_EQ(o.code, kExitOk) << o.err;
+    EXPECT_EQ(o.out, body);
+    o = ctl({"dnssec", "peer-keys", "export", "example.com"});
+    ASSERT_EQ(o.code, kExitOk) << o.err;
+    EXPECT_EQ(o.out, body);
+    EXPECT_EQ(ctl({"--json", "dnssec", "peer-keys", "export", "example.com"}).out, body);
+    EXPECT_EQ(control_.peer_key_calls().size(), 3u);
+}
+
+// DESIGN.md §5: `export` on provider A, `add` of that output on provider B.
+TEST_F(CtlTest, PeerKeysExportOfOneProviderIsAddOfTheOther) {
+    FakeControl other;
+    other.peer_reply.added = 2;
+    api::Server b(config_, other);
+    ASSERT_TRUE(b.start().ok());
+    const std::string url_b = "http://127.0.0.1:" + std::to_string(b.bound_port());
+
+    Outcome exported = ctl({"dnssec", "peer-keys", "export", "example.com"});
+    ASSERT_EQ(exported.code, kExitOk) << exported.err;
+    const std::string file = write_file("a.json", exported.out);
+    Outcome o = ctl({"dnssec", "peer-keys", "add", "example.com", file}, Env{url_b, "secret-ops"});
+    ASSERT_EQ(o.code, kExitOk) << o.err;
+    EXPECT_TRUE(o.out.starts_with("example.com.: 2 peer keys added\n\nPeer keys (the other providers' keys we "
+                                  "publish):\nexample.com. 3600 IN DNSKEY 256 3 13 PEERZSK  ; ZSK, key tag 4242"))
+        << o.out;
+    auto calls = other.peer_key_calls();
+    ASSERT_EQ(calls.size(), 1u);
+    EXPECT_EQ(calls[0].zone, "example.com.");
+    EXPECT_EQ(calls[0].op, PeerKeyOp::Add);
+    // A's own keys only; A's peers (B among them) are not imported back.
+    EXPECT_EQ(calls[0].request.dnskeys, (std::vector<std::string>{"example.com. 3600 IN DNSKEY 257 3 13 OURKSK",
+                                                                  "example.com. 3600 IN DNSKEY 256 3 13 OURZSK"}));
+    b.stop();
+}
+
+TEST_F(CtlTest, PeerKeysAddFromPresentationLines) {
+    const std::string file = write_file("keys.txt",
+                                        "; This is a zone-signing key, keyid 4242, for example.com.\n"
+                                        "; Created: 20260423100000 (Thu Apr 23 10:00:00 2026)\n"
+                                        "\n"
+                                        "example.com. IN DNSKEY 256 3 13 AAAA BBBB ; as BIND writes it\n"
+                                        "   \t\n"
+                                        "example.com.\t3600\tIN\tDNSKEY\t257 3 13 (\n"
+                                        "        CCCC\n"
+                                        "        DDDD ) ; KSK; key id = 4343\n"
+                                        "example.com. 3600 in dnskey 256 3 13 EEEE\r\n");
+    control_.peer_reply.message = "3 peer keys added to example.com.";
+    Outcome o = ctl({"dnssec", "peer-keys", "add", "example.com", file});
+    ASSERT_EQ(o.code, kExitOk) << o.err;
+    EXPECT_TRUE(o.out.starts_with("example.com.: 3 peer keys added to example.com.\n")) << o.out;
+    auto calls = control_.peer_key_calls();
+    ASSERT_EQ(calls.size(), 1u);
+    EXPECT_EQ(calls[0].op, PeerKeyOp::Add);
+    EXPECT_EQ(calls[0].request.dnskeys, (std::vector<std::string>{"example.com. IN DNSKEY 256 3 13 AAAA BBBB",
+                                                                  "example.com. 3600 IN DNSKEY 257 3 13 CCCC DDDD",
+                                                                  "example.com. 3600 in dnskey 256 3 13 EEEE"}));
+}
+
+TEST_F(CtlTest, PeerKeysAddFromStandardInput) {
+    Outcome o = ctl_in({"dnssec", "peer-keys", "add", "example.com", "-"},
+                       "example.com. 3600 IN DNSKEY 256 3 13 AAAA\n");
+    ASSERT_EQ(o.code, kExitOk) << o.err;
+    o = ctl_in({"--json", "dnssec", "peer-keys", "add", "example.com", "-"},
+               R"(["example.com. 3600 IN DNSKEY 256 3 13 BBBB"])");
+    ASSERT_EQ(o.code, kExitOk) << o.err;
+    boost::system::error_code ec;
+    json::value v = json::parse(o.out, ec);
+    ASSERT_FALSE(ec) << o.out;
+    EXPECT_EQ(v.at("message"), "0 peer keys added");
+    auto calls = control_.peer_key_calls();
+    ASSERT_EQ(calls.size(), 2u);
+    EXPECT_EQ(calls[0].request.dnskeys, std::vector<std::string>{"example.com. 3600 IN DNSKEY 256 3 13 AAAA"});
+    EXPECT_EQ(calls[1].request.dnskeys, std::vector<std::string>{"example.com. 3600 IN DNSKEY 256 3 13 BBBB"});
+}
+
+TEST_F(CtlTest, PeerKeysAddRefusesUnusableInputAndSendsNothing) {
+    struct Case {
+        std::string text;
+        std::string error;
+    };
+    for (const auto& c : std::vector<Case>{
+             {"", "is empty"},
+             {"; only a comment\n\n", "has no DNSKEY records"},
+             {"{\"keys\": [", "is not valid JSON"},
+             {"example.com. 3600 IN DNSKEY 256 3 13 AAAA\nexample.com. 3600 IN SOA a. b. 1 2 3 4 5\n",
+              "line 2: not a DNSKEY record: example.com. 3600 IN SOA a. b. 1 2 3 4 5"},
+             {"example.com. 3600 IN CDNSKEY 256 3 13 AAAA\n", "line 1: not a DNSKEY record"},
+             {"example.com. 3600 IN DNSKEY 256 3 13 (\n AAAA\n", "line 1: '(' is never closed"},
+             {"example.com. 3600 IN DNSKEY 256 3 13 AAAA )\n", "line 1: ')' without '('"},
+         }) {
+        const std::string file = write_file("bad", c.text);
+        Outcome o = ctl({"dnssec", "peer-keys", "add", "example.com", file});
+        EXPECT_EQ(o.code, kExitUsage) << c.text;
+        EXPECT_TRUE(o.err.starts_with("satellitectl: " + file)) << o.err;
+        EXPECT_TRUE(contains(o.err, c.error)) << c.text << " -> " << o.err;
+    }
+    Outcome o = ctl({"dnssec", "peer-keys", "add", "example.com", "/nonexistent/keys.txt"});
+    EXPECT_EQ(o.code, kExitUsage);
+    EXPECT_EQ(o.err, "satellitectl: cannot read /nonexistent/keys.txt: No such file or directory\n");
+    o = ctl_in({"dnssec", "peer-keys", "add", "example.com", "-"}, "\n");
+    EXPECT_EQ(o.code, kExitUsage);
+    EXPECT_EQ(o.err, "satellitectl: standard input is empty; give DNSKEY records or an export\n");
+    EXPECT_TRUE(control_.peer_key_calls().empty());
+}
+
+TEST_F(CtlTest, PeerKeysRemoveByKeyTagOrByRecords) {
+    control_.peer_reply.removed = 1;
+    Outcome o = ctl({"dnssec", "peer-keys", "remove", "example.com", "4242"});
+    ASSERT_EQ(o.code, kExitOk) << o.err;
+    EXPECT_TRUE(o.out.starts_with("example.com.: 1 peer key removed\n\nPeer keys")) << o.out;
+    const std::string file = write_file("gone.txt", "example.com. 3600 IN DNSKEY 256 3 13 PEERZSK2\n");
+    o = ctl({"dnssec", "peer-keys", "remove", "example.com", file});
+    ASSERT_EQ(o.code, kExitOk) << o.err;
+    o = ctl({"dnssec", "peer-keys", "remove", "example.com", "0"});
+    ASSERT_EQ(o.code, kExitOk) << o.err;
+    auto calls = control_.peer_key_calls();
+    ASSERT_EQ(calls.size(), 3u);
+    EXPECT_EQ(calls[0].op, PeerKeyOp::Remove);
+    EXPECT_EQ(calls[0].request.key_tag, 4242);
+    EXPECT_TRUE(calls[0].request.dnskeys.empty());
+    EXPECT_EQ(calls[1].op, PeerKeyOp::Remove);
+    EXPECT_FALSE(calls[1].request.key_tag.has_value());
+    EXPECT_EQ(calls[1].request.dnskeys, std::vector<std::string>{"example.com. 3600 IN DNSKEY 256 3 13 PEERZSK2"});
+    EXPECT_EQ(calls[2].request.key_tag, 0);
+}
+
+TEST_F(CtlTest, PeerKeysApiErrorsExit1WithTheMessage) {
+    const std::string file = write_file("k.txt", "example.com. 3600 IN DNSKEY 256 3 8 AAAA\n");
+    for (int status : {400, 404, 409}) {
+        control_.peer_reply.http_status = status;
+        control_.peer_reply.message = "refused with " + std::to_string(status);
+        const std::string expected = "satellitectl: HTTP " + std::to_string(status) + ": refused with " +
+                                     std::to_string(status) + "\n";
+        for (const auto& args : std::vector<std::vector<std::string>>{
+                 {"dnssec", "peer-keys", "list", "example.com"},
+                 {"dnssec", "peer-keys", "export", "example.com"},
+                 {"dnssec", "peer-keys", "add", "example.com", file},
+                 {"dnssec", "peer-keys", "remove", "example.com", "4242"}}) {
+            Outcome o = ctl(args);
+            EXPECT_EQ(o.code, kExitApiError) << args[2] << " " << status;
+            EXPECT_EQ(o.err, expected) << args[2];
+            EXPECT_EQ(o.out, "") << args[2];
+        }
+    }
+    EXPECT_EQ(control_.peer_key_calls().size(), 12u);
+    // The route's own 403: a token without dnssec:rotate.
+    Outcome o = ctl({"--token", "secret-reader", "dnssec", "peer-keys", "remove", "example.com", "1"});
+    EXPECT_EQ(o.code, kExitApiError);
+    EXPECT_EQ(o.err, "satellitectl: HTTP 403: token 'reader' lacks the permission 'dnssec:rotate'\n");
+    o = ctl({"dnssec", "peer-keys", "list", "example.com"},
+            Env{"http://127.0.0.1:" + std::to_string(closed_port()), "secret-ops"});
+    EXPECT_EQ(o.code, kExitNoServer);
 }
 
 TEST_F(CtlTest, NoServerExits3) {
@@ -317,6 +538,12 @@ TEST_F(CtlTest, TheBinaryTakesItsDefaultsFromTheEnvironment) {
     EXPECT_EQ(o.code, kExitNoServer) << o.out;
     o = binary(exe + " frobnicate");
     EXPECT_EQ(o.code, kExitUsage) << o.out;
+    o = binary("printf 'example.com. 3600 IN DNSKEY 256 3 13 AAAA ; peer B\\n' | SATELLITE_API=" + url_ +
+               " SATELLITE_TOKEN=secret-ops " + exe + " dnssec peer-keys add example.com -");
+    EXPECT_EQ(o.code, kExitOk) << o.out;
+    auto calls = control_.peer_key_calls();
+    ASSERT_EQ(calls.size(), 1u);
+    EXPECT_EQ(calls[0].request.dnskeys, std::vector<std::string>{"example.com. 3600 IN DNSKEY 256 3 13 AAAA"});
 }
 
 }  // namespace

@@ -804,13 +804,75 @@ permissions = []
 
 // --- modes and signing ----------------------------------------------------------
 
-TEST_F(ConfigTest, MultiSignerIsRefusedForNowAndUnknownModesAlways) {
+TEST_F(ConfigTest, UnknownModesAreRefused) {
     const std::string head = "[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\"]\n";
-    EXPECT_TRUE(fails_at(head + "mode = \"multi-signer\"\n[zone.signing]\nenabled = true\n", 4, 8,
-                         R"(zone.mode "multi-signer" is not available yet in this build)"));
     EXPECT_TRUE(
         fails_at(head + "mode = \"signed\"\n", 4, 8,
                  R"(zone.mode "signed" is unknown; use "presigned", "live" or "multi-signer")"));
+}
+
+TEST_F(ConfigTest, MultiSignerZoneTakesPeersAndPeerSettings) {
+    auto cfg = config::parse(R"(
+[[zone]]
+name = "example.com."
+primaries = ["192.0.2.1"]
+mode = "multi-signer"
+peers = ["127.0.0.22:5300", "[::1]:53"]
+peer_keys_from_primary = true
+[zone.signing]
+enabled = true
+peer_publish_delay = "2h"
+)",
+                             "/etc/satellite/satellite.toml");
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    const auto& z = cfg->zones.at(0);
+    EXPECT_EQ(z.mode, config::Mode::MultiSigner);
+    ASSERT_EQ(z.peers.size(), 2u);
+    EXPECT_EQ(z.peers[0].host, "127.0.0.22");
+    EXPECT_EQ(z.peers[0].port, 5300);
+    EXPECT_EQ(z.peers[1].host, "::1");
+    EXPECT_TRUE(z.peer_keys_from_primary);
+    ASSERT_TRUE(z.signing);
+    EXPECT_EQ(z.signing->peer_publish_delay, 7200u);
+}
+
+TEST_F(ConfigTest, PeerSettingsOnlyInMultiSignerZones) {
+    const std::string head = "[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\"]\n";
+    EXPECT_TRUE(fails_at(head + "mode = \"live\"\npeers = [\"127.0.0.2\"]\n", 5, 9,
+                         R"(zone.peers only applies to mode = "multi-signer")"));
+    EXPECT_TRUE(fails_at(head + "peer_keys_from_primary = true\n", 4, 26,
+                         R"(zone.peer_keys_from_primary only applies to mode = "multi-signer")"));
+    EXPECT_TRUE(fails_at(head + "mode = \"multi-signer\"\npeers = [\"not an address\"]\n", 5, 10, "zone.peers"));
+    EXPECT_TRUE(fails_at("[[zone]]\nname = \"example.com.\"\nfile = \"/etc/passwd\"\nmode = \"multi-signer\"\n"
+                         "peer_keys_from_primary = true\n",
+                         5, 26, "needs primaries"));
+}
+
+TEST_F(ConfigTest, ParentDsCheckBelongsToSigningZones) {
+    auto cfg = config::parse(R"(
+[[zone]]
+name = "example.com."
+primaries = ["192.0.2.1"]
+mode = "live"
+parent_ds_check = ["192.0.2.53", "[2001:db8::53]:5353"]
+parent_ds_check_interval = "30s"
+)",
+                             "/etc/satellite/satellite.toml");
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    const auto& z = cfg->zones.at(0);
+    ASSERT_EQ(z.parent_ds_check.size(), 2u);
+    EXPECT_EQ(z.parent_ds_check[0].host, "192.0.2.53");
+    EXPECT_EQ(z.parent_ds_check[0].port, 53);
+    EXPECT_EQ(z.parent_ds_check[1].host, "2001:db8::53");
+    EXPECT_EQ(z.parent_ds_check[1].port, 5353);
+    EXPECT_EQ(z.parent_ds_check_interval, 30u);
+
+    const std::string head = "[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\"]\n";
+    EXPECT_TRUE(fails_at(head + "parent_ds_check = [\"192.0.2.53\"]\n", 4, 19,
+                         "zone.parent_ds_check only applies to live and multi-signer zones"));
+    EXPECT_TRUE(fails_at(head + "mode = \"live\"\nparent_ds_check_interval = \"0\"\n", 5, 28,
+                         "zone.parent_ds_check_interval is 0"));
+    EXPECT_TRUE(fails_at(head + "mode = \"live\"\nparent_ds_check = \"192.0.2.53\"\n", 5, 19, "zone.parent_ds_check"));
 }
 
 TEST_F(ConfigTest, LiveZoneTakesItsSigningTable) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../dns/test_packet.hpp"
+#include "alloc_count.hpp"
 #include "dns/dnssec.hpp"
 #include "dns/types.hpp"
 #include "dns/wire.hpp"
@@ -25,24 +26,6 @@
 #include "serve/online.hpp"
 #include "zone/catalog.hpp"
 #include "zone/snapshot.hpp"
-
-// Counts operator new while enabled, to pin the query path's "no heap
-// allocation" (OpenSSL allocates with malloc and is not counted).
-namespace {
-std::atomic<bool> g_count_allocs{false};
-std::atomic<std::size_t> g_allocs{0};
-void* counted_alloc(std::size_t n) {
-    if (g_count_allocs.load(std::memory_order_relaxed)) g_allocs.fetch_add(1);
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-}  // namespace
-void* operator new(std::size_t n) { return counted_alloc(n); }
-void* operator new[](std::size_t n) { return counted_alloc(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace satellite::serve {
 namespace {
@@ -732,14 +715,12 @@ TEST_P(CompactTest, QueryPathDoesNotAllocate) {
     answer(*catalog_, queries[0], Transport::Udp, opt, out);
     answer(*catalog_, queries[2], Transport::Udp, opt, out);
     const auto made = signer_->signatures_made();
-    g_allocs = 0;
-    g_count_allocs = true;
+    satellite::testing::start_counting_allocs();
     std::size_t sizes[6];
     for (std::size_t i = 0; i < queries.size(); ++i) {
         sizes[i] = answer(*catalog_, queries[i], Transport::Udp, opt, out);
     }
-    g_count_allocs = false;
-    EXPECT_EQ(g_allocs.load(), 0u);
+    EXPECT_EQ(satellite::testing::stop_counting_allocs(), 0u);
     EXPECT_EQ(signer_->signatures_made(), made + 5);  // all but the cached warm.example
     for (std::size_t n : sizes) EXPECT_GT(n, 12u);
 }

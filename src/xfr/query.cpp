@@ -1,0 +1,83 @@
+#include "xfr/query.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "dns/message.hpp"
+#include "dns/types.hpp"
+#include "dns/wire.hpp"
+
+namespace satellite::xfr {
+
+using dns::load16;
+
+std::vector<std::uint8_t> QueryClient::request(std::uint16_t id, std::int64_t) {
+    id_ = id;
+    std::vector<std::uint8_t> m;
+    m.reserve(dns::kHeaderLen + qname_.size() + 4 + 11);
+    auto put16 = [&](std::uint16_t v) {
+        m.push_back(static_cast<std::uint8_t>(v >> 8));
+        m.push_back(static_cast<std::uint8_t>(v));
+    };
+    put16(id);
+    put16(0);  // a query, RD clear
+    put16(1);  // QDCOUNT
+    put16(0);
+    put16(0);
+    put16(1);  // ARCOUNT: OPT
+    m.insert(m.end(), qname_.data(), qname_.data() + qname_.size());
+    put16(qtype_);
+    put16(dns::rrclass::IN);
+    // RFC 6891 OPT: root owner, payload 1232, DO (RFC 3225).
+    m.push_back(0);
+    put16(dns::type::OPT);
+    put16(1232);
+    put16(0);
+    put16(0x8000);
+    put16(0);
+    return m;
+}
+
+Result<QueryClient::Step> QueryClient::consume(std::span<const std::uint8_t> msg, std::int64_t) {
+    if (msg.size() < dns::kHeaderLen) return make_error("short response");
+    const std::uint8_t* h = msg.data();
+    if (load16(h) != id_) return make_error("response ID does not match the query");
+    const std::uint16_t flags = load16(h + 2);
+    if (!(flags & dns::flag::QR)) return make_error("got a query, not a response");
+    if (flags & dns::flag::TC) return make_error("truncated response over TCP");
+    const unsigned rcode = flags & 0xf;
+    if (rcode != dns::rcode::NOERROR && rcode != dns::rcode::NXDOMAIN) {
+        return make_error("answered rcode " + std::to_string(rcode));
+    }
+    aa_ = (flags & dns::flag::AA) != 0;
+    const unsigned qd = load16(h + 4), an = load16(h + 6);
+    if (qd != 1) return make_error("response does not carry our question");
+    std::size_t pos = dns::kHeaderLen;
+    std::uint8_t name[dns::kMaxNameLen];
+    std::size_t name_len = 0;
+    pos = dns::read_name(msg, pos, name, &name_len);
+    if (pos == 0 || pos + 4 > msg.size()) return make_error("malformed question");
+    if (!dns::wire_name::equal_ci(name, qname_.data()) || load16(msg.data() + pos) != qtype_) {
+        return make_error("response is for another question");
+    }
+    pos += 4;
+    rdatas_.clear();
+    ttl_ = 0;
+    for (unsigned i = 0; i < an; ++i) {
+        pos = dns::read_name(msg, pos, name, &name_len);
+        if (pos == 0 || pos + 10 > msg.size()) return make_error("malformed answer record");
+        const std::uint16_t type = load16(msg.data() + pos), rclass = load16(msg.data() + pos + 2);
+        const std::size_t rdlen = load16(msg.data() + pos + 8);
+        pos += 10;
+        if (pos + rdlen > msg.size()) return make_error("answer record runs past the message");
+        if (type == qtype_ && rclass == dns::rrclass::IN && dns::wire_name::equal_ci(name, qname_.data())) {
+            ttl_ = std::max(ttl_, dns::load32(msg.data() + pos - 6));
+            rdatas_.emplace_back(msg.begin() + static_cast<std::ptrdiff_t>(pos),
+                                 msg.begin() + static_cast<std::ptrdiff_t>(pos + rdlen));
+        }
+        pos += rdlen;
+    }
+    return Step::Done;
+}
+
+}  // namespace satellite::xfr

@@ -1,0 +1,42 @@
+// One question over TCP to another server, for the control side only (never
+// the query path): a multi-signer peer's DNSKEY RRset, a parent's DS RRset.
+// The answer's RRset of the asked name and type comes back as RDATAs; no
+// validation here (the callers compare with what they expect).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "dns/name.hpp"
+#include "util/result.hpp"
+
+namespace satellite::xfr {
+
+class QueryClient {
+public:
+    enum class Step { More, Done };
+    QueryClient(const dns::Name& qname, std::uint16_t qtype) : qname_(qname), qtype_(qtype) {}
+
+    // The query: RD clear, EDNS0 with DO set (so DNSSEC records come along).
+    std::vector<std::uint8_t> request(std::uint16_t id, std::int64_t now);
+    // The response: an error unless it answers our question with NOERROR or
+    // NXDOMAIN (which has no records: the RRset is empty).
+    Result<Step> consume(std::span<const std::uint8_t> msg, std::int64_t now);
+
+    // The RDATAs of the answer's records at qname of qtype (class IN).
+    const std::vector<std::vector<std::uint8_t>>& rdatas() const { return rdatas_; }
+    bool authoritative() const { return aa_; }
+    // The largest TTL among those records (0 when none).
+    std::uint32_t ttl() const { return ttl_; }
+
+private:
+    dns::Name qname_;
+    std::uint16_t qtype_;
+    std::uint16_t id_ = 0;
+    bool aa_ = false;
+    std::uint32_t ttl_ = 0;
+    std::vector<std::vector<std::uint8_t>> rdatas_;
+};
+
+}  // namespace satellite::xfr

@@ -1,0 +1,99 @@
+// The control side's one-question client: the query it writes (EDNS0, DO)
+// and what it takes from a response (the asked RRset only), and the
+// responses it refuses.
+#include <gtest/gtest.h>
+
+#include "dns/types.hpp"
+#include "xfr/query.hpp"
+
+namespace satellite::xfr {
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+void put16(Bytes& m, std::uint16_t v) {
+    m.push_back(static_cast<std::uint8_t>(v >> 8));
+    m.push_back(static_cast<std::uint8_t>(v));
+}
+
+// A response to `query`: the question copied, then `answers` records.
+Bytes respond(const Bytes& query, std::uint16_t flags, const std::vector<Bytes>& answers) {
+    const std::size_t question_end = 12 + (query.size() - 12 - 11);  // less the OPT record
+    Bytes m(query.begin(), query.begin() + static_cast<std::ptrdiff_t>(question_end));
+    m[2] = static_cast<std::uint8_t>(flags >> 8);
+    m[3] = static_cast<std::uint8_t>(flags);
+    m[6] = 0;
+    m[7] = static_cast<std::uint8_t>(answers.size());
+    m[10] = m[11] = 0;
+    for (const auto& a : answers) m.insert(m.end(), a.begin(), a.end());
+    return m;
+}
+
+// owner as a pointer to the question name (offset 12) or given in full.
+Bytes record(const Bytes& owner, std::uint16_t type, const Bytes& rdata) {
+    Bytes r = owner;
+    put16(r, type);
+    put16(r, 1);
+    put16(r, 0);
+    put16(r, 300);
+    put16(r, static_cast<std::uint16_t>(rdata.size()));
+    r.insert(r.end(), rdata.begin(), rdata.end());
+    return r;
+}
+
+const Bytes kToQuestion = {0xc0, 12};
+
+TEST(QueryClient, AsksWithDoAndKeepsOnlyTheAskedRrset) {
+    auto zone = *dns::Name::from_text("Ms.Test.");
+    QueryClient c(zone, dns::type::DNSKEY);
+    Bytes q = c.request(0x1234, 0);
+    ASSERT_GE(q.size(), 12u + zone.size() + 4 + 11);
+    EXPECT_EQ(q[0], 0x12);
+    EXPECT_EQ(q[1], 0x34);
+    EXPECT_EQ(q[2] & 0x01, 0);  // RD clear
+    EXPECT_EQ(q[11], 1);        // ARCOUNT: the OPT record
+    EXPECT_EQ(q[q.size() - 4] & 0x80, 0x80);  // DO
+
+    const Bytes key1 = {1, 0, 3, 13, 0xaa, 0xbb}, key2 = {1, 1, 3, 13, 0xcc};
+    const Bytes other = {3, 'w', 'w', 'w', 0xc0, 12};
+    Bytes resp = respond(q, dns::flag::QR | dns::flag::AA,
+                         {record(kToQuestion, dns::type::DNSKEY, key1),
+                          record(kToQuestion, dns::type::RRSIG, {0, 48, 13, 2}),
+                          record(other, dns::type::DNSKEY, {1, 0, 3, 13, 9}),
+                          record(kToQuestion, dns::type::DNSKEY, key2)});
+    auto step = c.consume(resp, 0);
+    ASSERT_TRUE(step.ok()) << step.error().message;
+    EXPECT_EQ(*step, QueryClient::Step::Done);
+    EXPECT_TRUE(c.authoritative());
+    EXPECT_EQ(c.ttl(), 300u);
+    EXPECT_EQ(c.rdatas(), (std::vector<Bytes>{key1, key2}));
+}
+
+TEST(QueryClient, RefusesWhatIsNotAnAnswerToItsQuestion) {
+    auto zone = *dns::Name::from_text("ms.test.");
+    QueryClient c(zone, dns::type::DNSKEY);
+    Bytes q = c.request(7, 0);
+    auto fails = [&](Bytes resp, const std::string& why) {
+        auto s = c.consume(resp, 0);
+        if (s) return ::testing::AssertionFailure() << "accepted";
+        if (s.error().message.find(why) == std::string::npos) return ::testing::AssertionFailure() << s.error().message;
+        return ::testing::AssertionSuccess();
+    };
+    Bytes ok = respond(q, dns::flag::QR, {record(kToQuestion, dns::type::DNSKEY, {1, 0, 3, 13, 1})});
+    Bytes wrong_id = ok;
+    wrong_id[1] ^= 1;
+    EXPECT_TRUE(fails(wrong_id, "ID"));
+    EXPECT_TRUE(fails(respond(q, 0, {}), "not a response"));
+    EXPECT_TRUE(fails(respond(q, dns::flag::QR | dns::rcode::REFUSED, {}), "rcode 5"));
+    EXPECT_TRUE(fails(respond(q, dns::flag::QR | dns::flag::TC, {}), "truncated"));
+    EXPECT_TRUE(fails(Bytes(ok.begin(), ok.end() - 1), "runs past"));
+    EXPECT_TRUE(fails(Bytes(ok.begin(), ok.begin() + 5), "short"));
+    QueryClient other(*dns::Name::from_text("other.test."), dns::type::DNSKEY);
+    other.request(7, 0);
+    auto s = other.consume(ok, 0);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.error().message.find("another question"), std::string::npos) << s.error().message;
+}
+
+}  // namespace
+}  // namespace satellite::xfr
