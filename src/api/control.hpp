@@ -111,8 +111,9 @@ public:
     virtual ~Control() = default;
     virtual std::vector<ZoneInfo> zones() = 0;
     virtual std::optional<ZoneInfo> zone(const std::string& name) = 0;  // name with or without final dot
-    // Queues a refresh of a secondary zone; false if unknown (404) or not a secondary.
-    virtual bool refresh(const std::string& name) = 0;
+    // Queues a refresh of a secondary zone (full: a whole-zone AXFR whatever
+    // the serials say); false if unknown (404) or not a secondary.
+    virtual bool refresh(const std::string& name, bool full) = 0;
     virtual DnssecReply dnssec(const std::string& zone, DnssecOp op, const DnssecRequest& req) = 0;
     virtual PeerKeysReply peer_keys(const std::string& zone, PeerKeyOp op, const PeerKeysRequest& req) = 0;
     // Prometheus text exposition (the daemon's counters and gauges).

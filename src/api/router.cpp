@@ -19,7 +19,7 @@ namespace json = boost::json;
 
 namespace {
 
-enum class Kind { Healthz, Metrics, Zones, Zone, Refresh, Dnssec, PeerKeys };
+enum class Kind { Healthz, Metrics, Zones, Zone, Refresh, Retransfer, Dnssec, PeerKeys };
 
 // One method a path answers, and what a token needs to use it.
 struct Method {
@@ -100,6 +100,7 @@ std::optional<Route> match(const std::vector<std::string>& s) {
         if (s[3].empty()) return std::nullopt;
         if (n == 4) return Route{Kind::Zone, {{"GET", "zone:read"}}, s[3]};
         if (n == 5 && s[4] == "refresh") return Route{Kind::Refresh, {{"POST", "zone:refresh"}}, s[3]};
+        if (n == 5 && s[4] == "retransfer") return Route{Kind::Retransfer, {{"POST", "zone:refresh"}}, s[3]};
         return std::nullopt;
     }
     if (s[2] == "domains" && n >= 5 && !s[3].empty() && s[4] == "dnssec") {
@@ -260,11 +261,13 @@ HttpResponse Router::route(const HttpRequest& req) {
         r = z ? json_response(200, zone_json(*z)) : error_response(404, "unknown zone " + route->name);
         break;
     }
-    case Kind::Refresh: {
+    case Kind::Refresh:
+    case Kind::Retransfer: {
+        const bool full = route->kind == Kind::Retransfer;
         auto z = control_.zone(route->name);
         if (!z) {
             r = error_response(404, "unknown zone " + route->name);
-        } else if (!control_.refresh(route->name)) {
+        } else if (!control_.refresh(route->name, full)) {
             r = z->kind == "secondary"
                     ? error_response(404, "unknown zone " + route->name)  // removed meanwhile
                     : error_response(409, "zone " + z->name + " is loaded from " + z->source +
@@ -272,8 +275,8 @@ HttpResponse Router::route(const HttpRequest& req) {
         } else {
             json::object o;
             o["zone"] = z->name;
-            o["action"] = "refresh";
-            o["message"] = "refresh queued";
+            o["action"] = full ? "retransfer" : "refresh";
+            o["message"] = full ? "full transfer (AXFR) queued" : "refresh queued";
             r = json_response(202, o);
         }
         break;

@@ -49,11 +49,11 @@ std::optional<api::ZoneInfo> ApiControl::zone(const std::string& name) {
     return std::nullopt;
 }
 
-bool ApiControl::refresh(const std::string& name) {
+bool ApiControl::refresh(const std::string& name, bool full) {
     auto z = zone(name);
     if (!z || z->kind != "secondary") return false;
     // On the control thread: a reload may be replacing the zone table.
-    return on_control(io_, stopping_, [this, n = z->name] { return zones_.refresh_now(n); }).value_or(false);
+    return on_control(io_, stopping_, [this, n = z->name, full] { return zones_.refresh_now(n, full); }).value_or(false);
 }
 
 api::DnssecReply ApiControl::dnssec(const std::string& zone, api::DnssecOp op, const api::DnssecRequest& req) {

@@ -16,7 +16,7 @@ public:
     ApiControl(boost::asio::io_context& control, ZoneManager& zones) : io_(control), zones_(zones) {}
     std::vector<api::ZoneInfo> zones() override;
     std::optional<api::ZoneInfo> zone(const std::string& name) override;
-    bool refresh(const std::string& name) override;
+    bool refresh(const std::string& name, bool full) override;
     api::DnssecReply dnssec(const std::string& zone, api::DnssecOp op, const api::DnssecRequest& req) override;
     api::PeerKeysReply peer_keys(const std::string& zone, api::PeerKeyOp op, const api::PeerKeysRequest& req) override;
     std::string metrics() override;

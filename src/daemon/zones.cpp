@@ -109,6 +109,7 @@ struct ZoneManager::Zone {
     std::int64_t next_resign = 0;
     std::uint32_t dnskey_ttl = 3600, max_ttl = 86400;  // of the data last signed
     bool busy = false, again = false, removed = false, queued = false;
+    bool force_axfr = false;  // the next transfer is an AXFR (`zone retransfer`)
     std::int64_t last_check = 0, last_transfer = 0, last_failure = 0;
     std::int64_t next_refresh = 0, expires_at = 0;
     std::string last_error, source;
@@ -833,14 +834,16 @@ void ZoneManager::notify(const dns::Name& zone, std::optional<std::uint32_t> ser
     });
 }
 
-bool ZoneManager::refresh_now(const std::string& zone_name) {
+bool ZoneManager::refresh_now(const std::string& zone_name, bool full) {
     auto origin = dns::Name::from_text(zone_name);
     if (!origin) return false;
     std::string key = origin->lowered().to_string();
     if (zones_.find(key) == zones_.end()) return false;
-    asio::post(io_, [this, key] {
+    asio::post(io_, [this, key, full] {
         auto it = zones_.find(key);
-        if (it != zones_.end() && it->second->secondary) start_refresh(it->second, "operator request");
+        if (it == zones_.end() || !it->second->secondary) return;
+        it->second->force_axfr |= full;
+        start_refresh(it->second, full ? "operator request: full transfer" : "operator request");
     });
     return true;
 }
@@ -862,7 +865,9 @@ void ZoneManager::start_refresh(const std::shared_ptr<Zone>& z, const char* why)
     ++active_transfers_;
     z->started = std::chrono::steady_clock::now();
     spdlog::debug("zone {}: checking primaries ({})", z->cfg.name, why);
-    attempt(z, 0, z->snapshot ? xfr::TransferKind::Ixfr : xfr::TransferKind::Axfr);
+    const bool full = !z->snapshot || z->force_axfr;
+    z->force_axfr = false;
+    attempt(z, 0, full ? xfr::TransferKind::Axfr : xfr::TransferKind::Ixfr);
 }
 
 void ZoneManager::attempt(const std::shared_ptr<Zone>& z, std::size_t primary, xfr::TransferKind kind) {

@@ -56,8 +56,9 @@ public:
     void notify(const dns::Name& zone, std::optional<std::uint32_t> serial,
                 const std::string& from) override;
 
-    // Asks for a refresh now (API/CLI `zone refresh`).
-    bool refresh_now(const std::string& zone_name);
+    // Asks for a refresh now (API/CLI `zone refresh`); `full`: by AXFR
+    // whatever the serials say (`zone retransfer`).
+    bool refresh_now(const std::string& zone_name, bool full = false);
     std::vector<ZoneStatus> status() const;
 
     // The API's calls (api/control.hpp), made on the control thread.

@@ -233,7 +233,7 @@ private:
 
     int zone_list();
     int zone_show(const std::string& name);
-    int zone_refresh(const std::string& name);
+    int zone_refresh(const std::string& name, bool full);
     int dnssec(const std::string& action, const std::string& name);
     int confirm_ds(const std::string& name);
     int peer_keys(const std::string& action, const std::string& name, const std::string& arg);
@@ -311,9 +311,10 @@ int Program::zone_show(const std::string& name) {
     return kExitOk;
 }
 
-int Program::zone_refresh(const std::string& name) {
+int Program::zone_refresh(const std::string& name, bool full) {
     json::value v;
-    if (auto code = call({"POST", "/api/v1/zones/" + path_segment(name) + "/refresh", ""}, v, true)) return *code;
+    const std::string path = "/api/v1/zones/" + path_segment(name) + (full ? "/retransfer" : "/refresh");
+    if (auto code = call({"POST", path, ""}, v, true)) return *code;
     if (!o_.json) out_ << field(v, "zone") << ": " << field(v, "message") << "\n";
     return kExitOk;
 }
@@ -461,7 +462,7 @@ int Program::run() {
     if (w[0] == "zone" && w.size() >= 2) {
         if (w[1] == "list" && need(2)) return zone_list();
         if (w[1] == "show" && need(3)) return zone_show(w[2]);
-        if ((w[1] == "refresh" || w[1] == "retransfer") && need(3)) return zone_refresh(w[2]);
+        if ((w[1] == "refresh" || w[1] == "retransfer") && need(3)) return zone_refresh(w[2], w[1] == "retransfer");
     }
     if (w[0] == "dnssec" && w.size() >= 4 && w[1] == "peer-keys") {
         return peer_keys(w[2], w[3], w.size() > 4 ? w[4] : std::string());
@@ -656,7 +657,7 @@ Commands:
   zone list                      zones with serial, mode, last transfer, next refresh
   zone show NAME                 one zone in detail
   zone refresh NAME              queue a refresh (SOA check, then IXFR/AXFR if newer)
-  zone retransfer NAME           for now the same as `zone refresh` (POST .../refresh)
+  zone retransfer NAME           transfer the whole zone again by AXFR (POST .../retransfer)
   dnssec status NAME             DNSSEC state, keys and DS records
   dnssec enable NAME [--algorithm N]
                                  generate keys and sign (8 10 13 14 15; server default 13)

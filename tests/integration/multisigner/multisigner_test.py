@@ -1606,6 +1606,17 @@ def step_primary_keys(a, b, knot, third):
           tk not in k and k and ds_rd_key(ds_of(MS2, third.ksk)) not in
           {ds_json_key(d) for d in (g or {}).get("ds_records") or []}, f"{(g or {}).get('ds_records')}")
 
+    # zone retransfer: a whole-zone AXFR although the serial is current.
+    kmark = knot.log.mark()
+    r = a.api.call("POST", f"/api/v1/zones/{MS2.rstrip('.')}/retransfer")
+    expect(f"8 [a] POST /api/v1/zones/{MS2.rstrip('.')}/retransfer: 202", r, 202)
+    axfr = wait_until(lambda: knot.log.lines(lambda l: f"[{MS2}] AXFR, outgoing" in l and "started" in l, kmark), 15)
+    check(f"8 [a] {MS2}: retransfer made Knot send an AXFR (its log)", axfr,
+          f"knot log since: {knot.log.text(kmark)[-1500:]}")
+    check(f"8 [a] {MS2}: after the retransfer the same keys are served",
+          wait_until(lambda: ids_of(served_dnskey(a, MS2)) == own_a | {kid(api_key)}, 10),
+          f"served {sorted(tags_of(served_dnskey(a, MS2)))}")
+
 
 # -------------------------------------------------- 9: ldns-verify-zone ----
 def dump_records(path):

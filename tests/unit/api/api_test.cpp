@@ -224,6 +224,17 @@ TEST_F(ApiTest, RefreshQueuesOnlySecondaryZones) {
     EXPECT_EQ(control_.refreshes().size(), 1u);
 }
 
+TEST_F(ApiTest, RetransferAsksForAFullTransfer) {
+    Response r = post("/api/v1/zones/example.com/retransfer");
+    EXPECT_EQ(r.result_int(), 202);
+    EXPECT_EQ(r.body(), R"({"zone":"example.com.","action":"retransfer","message":"full transfer (AXFR) queued"})");
+    EXPECT_EQ(control_.refreshes(), std::vector<std::string>{"full example.com."});
+    EXPECT_EQ(post("/api/v1/zones/nowhere.example/retransfer").result_int(), 404);
+    EXPECT_EQ(post("/api/v1/zones/local.test/retransfer").result_int(), 409);
+    EXPECT_EQ(get("/api/v1/zones/example.com/retransfer").result_int(), 405);
+    EXPECT_EQ(control_.refreshes().size(), 1u);
+}
+
 TEST_F(ApiTest, DnssecGetAndSyncShowTheStateAsSeed003) {
     for (bool sync : {false, true}) {
         Response r = sync ? post("/api/v1/domains/example.com/dnssec/sync") : get("/api/v1/domains/example.com/dnssec");
@@ -674,6 +685,7 @@ const std::vector<RouteCase> kRoutes = {
     {http::verb::get, "/api/v1/zones", "", "zone:read"},
     {http::verb::get, "/api/v1/zones/example.com", "", "zone:read"},
     {http::verb::post, "/api/v1/zones/example.com/refresh", "", "zone:refresh"},
+    {http::verb::post, "/api/v1/zones/example.com/retransfer", "", "zone:refresh"},
     {http::verb::get, "/api/v1/domains/example.com/dnssec", "", "dnssec:read"},
     {http::verb::post, "/api/v1/domains/example.com/dnssec/enable", R"({"algorithm":13})", "dnssec:enable"},
     {http::verb::post, "/api/v1/domains/example.com/dnssec/disable", "", "dnssec:disable"},

@@ -100,11 +100,11 @@ public:
         return find(name);
     }
 
-    bool refresh(const std::string& name) override {
+    bool refresh(const std::string& name, bool full) override {
         std::lock_guard lock(mu_);
         auto z = find(name);
         if (!z || z->kind != "secondary") return false;
-        refreshed.push_back(z->name);
+        refreshed.push_back(full ? "full " + z->name : z->name);
         return true;
     }
 

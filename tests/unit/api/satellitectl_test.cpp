@@ -122,12 +122,14 @@ TEST_F(CtlTest, ZoneShowAndUnknownZone) {
     EXPECT_EQ(o.err, "satellitectl: HTTP 404: unknown zone nowhere.example\n");
 }
 
-TEST_F(CtlTest, RefreshAndRetransferQueueARefresh) {
+TEST_F(CtlTest, RefreshQueuesARefreshAndRetransferAFullTransfer) {
     Outcome o = ctl({"zone", "refresh", "example.com."});
     ASSERT_EQ(o.code, kExitOk) << o.err;
     EXPECT_EQ(o.out, "example.com.: refresh queued\n");
-    EXPECT_EQ(ctl({"zone", "retransfer", "example.com"}).code, kExitOk);
-    EXPECT_EQ(control_.refreshes(), (std::vector<std::string>{"example.com.", "example.com."}));
+    o = ctl({"zone", "retransfer", "example.com"});
+    EXPECT_EQ(o.code, kExitOk);
+    EXPECT_EQ(o.out, "example.com.: full transfer (AXFR) queued\n");
+    EXPECT_EQ(control_.refreshes(), (std::vector<std::string>{"example.com.", "full example.com."}));
     o = ctl({"zone", "refresh", "local.test"});
     EXPECT_EQ(o.code, kExitApiError);
     EXPECT_TRUE(contains(o.err, "HTTP 409")) << o.err;
@@ -292,7 +294,7 @@ TEST_F(CtlTest, UsageErrorsExit2AndTouchNothing) {
     Outcome help = ctl({"--help"});
     EXPECT_EQ(help.code, kExitOk);
     EXPECT_TRUE(help.out.starts_with("usage: satellitectl")) << help.out;
-    EXPECT_TRUE(contains(help.out, "zone retransfer NAME           for now the same as `zone refresh`")) << help.out;
+    EXPECT_TRUE(contains(help.out, "zone retransfer NAME           transfer the whole zone again by AXFR")) << help.out;
     EXPECT_TRUE(contains(help.out, "  dnssec peer-keys list NAME     multi-signer:")) << help.out;
     EXPECT_TRUE(contains(help.out, "  dnssec peer-keys export NAME   print the JSON")) << help.out;
     EXPECT_TRUE(contains(help.out, "  dnssec peer-keys add NAME FILE|-\n")) << help.out;
