@@ -70,12 +70,10 @@ int main(int argc, char** argv) {
     // Query counters per worker, by zone: every catalog from here on holds
     // its zones' slots in them, and /metrics shows them (through the catalog).
     auto counters = std::make_shared<serve::QueryCounters>();
-    zone::install_zone_stats(counters);
-
     boost::asio::io_context control;
     Published<zone::Catalog> catalog(
         std::make_unique<zone::Catalog>(std::vector<zone::ServedZone>{}));
-    daemon::ZoneManager zones(control, catalog);
+    daemon::ZoneManager zones(control, catalog, counters);
     zones.configure(*cfg);  // file zones and state_dir copies are served from here on
 
     serve::ServerOptions so;

@@ -594,8 +594,9 @@ void ZoneManager::dump(const Zone& z) const {
     }
 }
 
-ZoneManager::ZoneManager(asio::io_context& control, Published<zone::Catalog>& catalog)
-    : io_(control), catalog_(catalog) {}
+ZoneManager::ZoneManager(asio::io_context& control, Published<zone::Catalog>& catalog,
+                         std::shared_ptr<zone::ZoneStats> stats)
+    : io_(control), catalog_(catalog), stats_(std::move(stats)) {}
 
 ZoneManager::~ZoneManager() { shutdown(); }
 
@@ -688,7 +689,7 @@ void ZoneManager::publish() {
         s.tsig = z->tsig;
         served.push_back(std::move(s));
     }
-    catalog_.publish(std::make_unique<zone::Catalog>(std::move(served)));
+    catalog_.publish(std::make_unique<zone::Catalog>(std::move(served), stats_));
 }
 
 void ZoneManager::load_local_file(Zone& z) {

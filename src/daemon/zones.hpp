@@ -45,7 +45,9 @@ struct ZoneStatus {
 
 class ZoneManager final : public serve::NotifySink {
 public:
-    ZoneManager(boost::asio::io_context& control, Published<zone::Catalog>& catalog);
+    // Every catalog published takes its zones' query-counter slots in `stats`.
+    ZoneManager(boost::asio::io_context& control, Published<zone::Catalog>& catalog,
+                std::shared_ptr<zone::ZoneStats> stats = nullptr);
     ~ZoneManager() override;
 
     // Adds, removes and updates zones to match `cfg` and publishes the
@@ -102,6 +104,7 @@ private:
 
     boost::asio::io_context& io_;
     Published<zone::Catalog>& catalog_;
+    std::shared_ptr<zone::ZoneStats> stats_;
     std::string state_dir_;
     std::map<std::string, std::shared_ptr<Zone>> zones_;  // by lower-cased name
     std::map<std::string, std::shared_ptr<const dns::TsigKey>> keys_;

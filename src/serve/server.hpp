@@ -34,7 +34,7 @@ struct ServerOptions {
     std::uint16_t udp_max_payload = 1232;
     NotifySink* notify_sink = nullptr;  // receives accepted NOTIFYs
     // Where the workers count queries. Zones are told apart when the
-    // catalogs take their stats slots in it (zone::install_zone_stats).
+    // catalogs take their stats slots in it (the ZoneManager passes them to each catalog).
     // nullptr: the server's own.
     std::shared_ptr<QueryCounters> counters;
 };

@@ -2,28 +2,10 @@
 #include "zone/catalog.hpp"
 
 #include <cstring>
-#include <mutex>
 
 namespace satellite::zone {
 
 namespace wn = dns::wire_name;
-
-namespace {
-
-std::mutex g_stats_mu;
-std::shared_ptr<ZoneStats> g_stats;
-
-}  // namespace
-
-void install_zone_stats(std::shared_ptr<ZoneStats> stats) {
-    std::lock_guard lock(g_stats_mu);
-    g_stats = std::move(stats);
-}
-
-std::shared_ptr<ZoneStats> installed_zone_stats() {
-    std::lock_guard lock(g_stats_mu);
-    return g_stats;
-}
 
 Catalog::Catalog(std::vector<ServedZone> zones, std::shared_ptr<ZoneStats> stats)
     : zones_(std::move(zones)), stats_(std::move(stats)) {

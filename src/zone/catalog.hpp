@@ -51,15 +51,11 @@ public:
     virtual std::string metrics_text() const = 0;
 };
 
-// The statistics catalogs take slots in by default, set once by the
-// daemon's wiring (nullptr: none, every zone gets slot 0).
-void install_zone_stats(std::shared_ptr<ZoneStats> stats);
-std::shared_ptr<ZoneStats> installed_zone_stats();
-
 class Catalog {
 public:
-    explicit Catalog(std::vector<ServedZone> zones,
-                     std::shared_ptr<ZoneStats> stats = installed_zone_stats());
+    // `stats`: where the zones take their statistics slots (nullptr: none,
+    // every zone gets slot 0).
+    explicit Catalog(std::vector<ServedZone> zones, std::shared_ptr<ZoneStats> stats = nullptr);
     ~Catalog();
     Catalog(const Catalog&) = delete;  // a copy would give its slots back twice
     Catalog& operator=(const Catalog&) = delete;
