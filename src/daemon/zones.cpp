@@ -289,84 +289,66 @@ void ZoneManager::check_peers(Zone& z) {
     if (z.peer_check_running || z.cfg.peers.empty()) return;
     z.peer_check_running = true;
     z.peer_timer.cancel();
-    struct Round {
-        std::size_t left = 0;
-        std::vector<std::vector<std::vector<std::uint8_t>>> answers;
-        std::vector<std::string> problems;
-        std::uint32_t ttl = 0;  // the largest DNSKEY TTL a peer gave
-    };
-    auto round = std::make_shared<Round>();
-    round->left = z.cfg.peers.size();
-    round->answers.resize(z.cfg.peers.size());
+    std::vector<xfr::PrimaryAddress> peers;
+    for (const auto& p : z.cfg.peers) peers.push_back({p.host, p.port});
     const std::string key = z.origin.lowered().to_string();
-    for (std::size_t i = 0; i < z.cfg.peers.size(); ++i) {
-        const xfr::PrimaryAddress peer{z.cfg.peers[i].host, z.cfg.peers[i].port};
-        auto client = std::make_shared<xfr::QueryClient>(z.origin, dns::type::DNSKEY);
-        xfr::run_query(io_, peer, client, std::chrono::seconds(5), [this, key, round, client, i, peer](Status st) {
-            if (st) {
-                round->answers[i] = client->rdatas();
-                round->ttl = std::max(round->ttl, client->ttl());
-            } else {
-                round->problems.push_back(peer.to_string() + ": " + st.error().message);
+    xfr::ask_all(io_, peers, z.origin, dns::type::DNSKEY, std::chrono::seconds(5), [this, key](xfr::Answers round) {
+        auto it = zones_.find(key);
+        if (stopping_ || it == zones_.end() || it->second->removed) return;
+        Zone& zone = *it->second;
+        zone.peer_check_running = false;
+        // What every peer serves.
+        std::vector<std::vector<std::uint8_t>> common = round.rdatas[0];
+        for (const auto& a : round.rdatas) {
+            std::erase_if(common, [&](const auto& rd) {
+                return std::none_of(a.begin(), a.end(), [&](const auto& x) { return same_rdata(x, rd); });
+            });
+        }
+        if (!zone.lifecycle) return;
+        const std::int64_t now = now_unix();
+        const modes::ManagedKey* waiting = zone.lifecycle->awaiting_peers(now);
+        if (!waiting) return;
+        const config::Signing sc = zone.cfg.signing.value_or(config::Signing{});
+        auto ask_again_in = [&](std::int64_t seconds) {
+            zone.peer_timer.expires_after(std::chrono::seconds(std::max<std::int64_t>(1, seconds)));
+            zone.peer_timer.async_wait([this, key](boost::system::error_code ec) {
+                if (ec || stopping_) return;
+                auto it2 = zones_.find(key);
+                if (it2 != zones_.end() && !it2->second->removed) check_peers(*it2->second);
+            });
+        };
+        const bool there = std::any_of(common.begin(), common.end(),
+                                       [&](const auto& rd) { return same_rdata(rd, waiting->key.dnskey); });
+        if (there) {
+            // A resolver may hold a peer's DNSKEY RRset from just before
+            // the key arrived there: wait until that copy has expired.
+            if (!same_rdata(zone.peers_serve, waiting->key.dnskey)) {
+                zone.peers_serve = waiting->key.dnskey;
+                zone.peers_ready_at = now + std::max(round.ttl, zone.dnskey_ttl) + sc.propagation_delay;
+                spdlog::info("zone {}: every peer serves our new ZSK {}; it signs in {} s, when the peers' older "
+                             "DNSKEY RRsets have left the caches",
+                             zone.cfg.name, waiting->key.tag, zone.peers_ready_at - now);
             }
-            if (--round->left != 0) return;
-            auto it = zones_.find(key);
-            if (stopping_ || it == zones_.end() || it->second->removed) return;
-            Zone& zone = *it->second;
-            zone.peer_check_running = false;
-            // What every peer serves.
-            std::vector<std::vector<std::uint8_t>> common = round->answers[0];
-            for (const auto& a : round->answers) {
-                std::erase_if(common, [&](const auto& rd) {
-                    return std::none_of(a.begin(), a.end(), [&](const auto& x) { return same_rdata(x, rd); });
-                });
-            }
-            if (!zone.lifecycle) return;
-            const std::int64_t now = now_unix();
-            const modes::ManagedKey* waiting = zone.lifecycle->awaiting_peers(now);
-            if (!waiting) return;
-            const config::Signing sc = zone.cfg.signing.value_or(config::Signing{});
-            auto ask_again_in = [&](std::int64_t seconds) {
-                zone.peer_timer.expires_after(std::chrono::seconds(std::max<std::int64_t>(1, seconds)));
-                zone.peer_timer.async_wait([this, key](boost::system::error_code ec) {
-                    if (ec || stopping_) return;
-                    auto it2 = zones_.find(key);
-                    if (it2 != zones_.end() && !it2->second->removed) check_peers(*it2->second);
-                });
-            };
-            const bool there = std::any_of(common.begin(), common.end(),
-                                           [&](const auto& rd) { return same_rdata(rd, waiting->key.dnskey); });
-            if (there) {
-                // A resolver may hold a peer's DNSKEY RRset from just before
-                // the key arrived there: wait until that copy has expired.
-                if (!same_rdata(zone.peers_serve, waiting->key.dnskey)) {
-                    zone.peers_serve = waiting->key.dnskey;
-                    zone.peers_ready_at = now + std::max(round->ttl, zone.dnskey_ttl) + sc.propagation_delay;
-                    spdlog::info("zone {}: every peer serves our new ZSK {}; it signs in {} s, when the peers' older "
-                                 "DNSKEY RRsets have left the caches",
-                                 zone.cfg.name, waiting->key.tag, zone.peers_ready_at - now);
-                }
-                if (now >= zone.peers_ready_at) {
-                    spdlog::info("zone {}: our new ZSK {} signs from now on", zone.cfg.name, waiting->key.tag);
-                    resign(zone, "the peers publish the new ZSK");
-                    return;
-                }
-                ask_again_in(zone.peers_ready_at - now);  // and make sure it is still there then
+            if (now >= zone.peers_ready_at) {
+                spdlog::info("zone {}: our new ZSK {} signs from now on", zone.cfg.name, waiting->key.tag);
+                resign(zone, "the peers publish the new ZSK");
                 return;
             }
-            zone.peers_serve.clear();
-            std::string why;
-            for (const auto& p : round->problems) why += "; " + p;
-            // Said once per key at warning level; each later attempt at debug.
-            const bool first = zone.peer_wait_logged != waiting->key.tag;
-            zone.peer_wait_logged = waiting->key.tag;
-            spdlog::log(first ? spdlog::level::warn : spdlog::level::debug,
-                        "zone {}: new ZSK {} waits: not every peer serves it in its DNSKEY RRset yet (import our "
-                         "GET .../dnssec/peer-keys there){}",
-                         zone.cfg.name, waiting->key.tag, why);
-            ask_again_in(std::clamp<std::int64_t>(sc.propagation_delay, 2, 60));
-        });
-    }
+            ask_again_in(zone.peers_ready_at - now);  // and make sure it is still there then
+            return;
+        }
+        zone.peers_serve.clear();
+        std::string why;
+        for (const auto& p : round.problems) why += "; " + p;
+        // Said once per key at warning level; each later attempt at debug.
+        const bool first = zone.peer_wait_logged != waiting->key.tag;
+        zone.peer_wait_logged = waiting->key.tag;
+        spdlog::log(first ? spdlog::level::warn : spdlog::level::debug,
+                    "zone {}: new ZSK {} waits: not every peer serves it in its DNSKEY RRset yet (import our "
+                    "GET .../dnssec/peer-keys there){}",
+                    zone.cfg.name, waiting->key.tag, why);
+        ask_again_in(std::clamp<std::int64_t>(sc.propagation_delay, 2, 60));
+    });
 }
 
 // parent_ds_check: while a DS is awaited (or its removal), look at the
@@ -394,34 +376,18 @@ void ZoneManager::arm_parent_check(Zone& z) {
 void ZoneManager::check_parent(Zone& z) {
     if (z.parent_check_running) return;
     z.parent_check_running = true;
-    struct Round {
-        std::size_t left = 0;
-        std::vector<std::vector<std::vector<std::uint8_t>>> answers;
-        std::vector<std::string> problems;
-    };
-    auto round = std::make_shared<Round>();
-    round->left = z.cfg.parent_ds_check.size();
-    round->answers.resize(round->left);
+    std::vector<xfr::PrimaryAddress> servers;
+    for (const auto& p : z.cfg.parent_ds_check) servers.push_back({p.host, p.port});
     const std::string key = z.origin.lowered().to_string();
-    for (std::size_t i = 0; i < z.cfg.parent_ds_check.size(); ++i) {
-        const xfr::PrimaryAddress server{z.cfg.parent_ds_check[i].host, z.cfg.parent_ds_check[i].port};
-        auto client = std::make_shared<xfr::QueryClient>(z.origin, dns::type::DS);
-        xfr::run_query(io_, server, client, std::chrono::seconds(5), [this, key, round, client, i, server](Status st) {
-            if (st) {
-                round->answers[i] = client->rdatas();
-            } else {
-                round->problems.push_back(server.to_string() + ": " + st.error().message);
-            }
-            if (--round->left != 0) return;
-            auto it = zones_.find(key);
-            if (stopping_ || it == zones_.end() || it->second->removed) return;
-            Zone& zone = *it->second;
-            zone.parent_check_running = false;
-            zone.parent_checked_at = now_unix();
-            parent_answered(zone, round->answers, round->problems);
-            if (zone.snapshot) arm_resign(zone);
-        });
-    }
+    xfr::ask_all(io_, servers, z.origin, dns::type::DS, std::chrono::seconds(5), [this, key](xfr::Answers round) {
+        auto it = zones_.find(key);
+        if (stopping_ || it == zones_.end() || it->second->removed) return;
+        Zone& zone = *it->second;
+        zone.parent_check_running = false;
+        zone.parent_checked_at = now_unix();
+        parent_answered(zone, round.rdatas, round.problems);
+        if (zone.snapshot) arm_resign(zone);
+    });
 }
 
 void ZoneManager::parent_answered(Zone& z, const std::vector<std::vector<std::vector<std::uint8_t>>>& answers,

@@ -108,6 +108,32 @@ void run_transfer(asio::io_context& io, const PrimaryAddress& primary,
     std::make_shared<Exchange<TransferClient>>(io, std::move(client), std::move(done))->start(primary, timeout);
 }
 
+void ask_all(asio::io_context& io, const std::vector<PrimaryAddress>& servers, const dns::Name& qname,
+             std::uint16_t qtype, std::chrono::milliseconds timeout, std::function<void(Answers)> done) {
+    struct Round {
+        std::size_t left = 0;
+        Answers answers;
+        std::function<void(Answers)> done;
+    };
+    auto round = std::make_shared<Round>();
+    round->left = servers.size();
+    round->answers.rdatas.resize(servers.size());
+    round->done = std::move(done);
+    if (servers.empty()) return round->done(std::move(round->answers));
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+        auto client = std::make_shared<QueryClient>(qname, qtype);
+        run_query(io, servers[i], client, timeout, [round, client, i, server = servers[i]](Status st) {
+            if (st) {
+                round->answers.rdatas[i] = client->rdatas();
+                round->answers.ttl = std::max(round->answers.ttl, client->ttl());
+            } else {
+                round->answers.problems.push_back(server.to_string() + ": " + st.error().message);
+            }
+            if (--round->left == 0) round->done(std::move(round->answers));
+        });
+    }
+}
+
 void run_query(asio::io_context& io, const PrimaryAddress& server, std::shared_ptr<QueryClient> client,
                std::chrono::milliseconds timeout, TransferDone done) {
     std::make_shared<Exchange<QueryClient>>(io, std::move(client), std::move(done))->start(server, timeout);

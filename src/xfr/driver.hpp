@@ -31,4 +31,14 @@ void run_transfer(boost::asio::io_context& io, const PrimaryAddress& primary,
 void run_query(boost::asio::io_context& io, const PrimaryAddress& server, std::shared_ptr<QueryClient> client,
                std::chrono::milliseconds timeout, TransferDone done);
 
+// The same question to several servers at once; `done` once, after the last
+// has answered or failed.
+struct Answers {
+    std::vector<std::vector<std::vector<std::uint8_t>>> rdatas;  // per server, empty when it failed
+    std::vector<std::string> problems;                            // "server: why", per failed server
+    std::uint32_t ttl = 0;                                        // the largest TTL any gave
+};
+void ask_all(boost::asio::io_context& io, const std::vector<PrimaryAddress>& servers, const dns::Name& qname,
+             std::uint16_t qtype, std::chrono::milliseconds timeout, std::function<void(Answers)> done);
+
 }  // namespace satellite::xfr
