@@ -22,8 +22,13 @@
 #                 stable zone of step 5
 #     gone.test.  removed by a reload, chg.test. file changed by a reload,
 #     new.test.   added by a reload (step 5)
+#     auto.test.  live file zone, FAST timings, delegated from test. like
+#                 lc.test.; parent_ds_check = [Knot], interval 1s (step 6)
+#     down.test.  live file zone, FAST timings, `enabled = true`,
+#                 parent_ds_check = [a port where nothing listens until step
+#                 7 starts a stand-in parent there], interval 1s
 #   unbound: validating, trust anchor test. (Knot's KSK), stub-zones test. ->
-#   Knot and lc.test. -> satellited; aggressive-nsec off.
+#   Knot and lc.test., auto.test. -> satellited; aggressive-nsec off.
 #
 # Steps (numbered in the output):
 #   1  API contract: every endpoint of seed 003 (GET, enable, disable,
@@ -66,6 +71,25 @@
 #      config (refused, the running config kept): no failed or timed-out
 #      query; new.test. answers, gone.test. is REFUSED, chg.test. serves the
 #      new file; roll.test.'s DNSSEC state unchanged
+#   6  parent_ds_check (DESIGN §5 "Beyond the seed") on auto.test., with the
+#      query loop of step 2 on that zone and never a confirm-ds-* call: enable
+#      -> stays pending_ds for 3 intervals while the parent has no DS -> the
+#      parent publishes the DS -> active by itself (logged "parent DS check:
+#      DS publication confirmed") -> rotate-ksk -> the new KSK stays ds_submit
+#      while the parent has only the old DS -> the parent adds the new DS ->
+#      ds_publish by itself, active after DS TTL + delay, old KSK retired and
+#      removed -> the parent drops the old DS -> disable -> stays
+#      pending_disabled while the parent has our DS -> the parent drops it ->
+#      "DS removal confirmed", disabled, served unsigned no sooner than DS TTL
+#      + delay later. Judged like step 2 (no SERVFAIL/timeout, AD while the
+#      parent has our DS, no AD once unsigned, every RRSIG valid)
+#   7  a parent that fails (down.test., `enabled = true`): at a closed port
+#      "parent DS check failed" is logged, the zone stays pending_ds and the
+#      daemon serves; then a stand-in parent (TCP) on that port answers
+#      SERVFAIL and REFUSED (logged again, still pending_ds), NODATA and a DS
+#      set without ours (still pending_ds, asked every interval), our DS
+#      (active by itself), and after disable NXDOMAIN (disabled by itself);
+#      once disabled it is no longer asked
 #
 # Run through run.sh. Exit 0 when no check failed (1 otherwise, 77 a peer
 # binary missing); the last line is `N passed, M failed`.
@@ -113,6 +137,9 @@ PERMS_ALL = ["zone:read", "zone:refresh", "dnssec:read", "dnssec:enable", "dnsse
 
 LC, API_ZONE, ROLL, PLAIN = "lc.test.", "api.test.", "roll.test.", "plain.test."
 GONE, CHG, NEW = "gone.test.", "chg.test.", "new.test."
+# Step 6/7: zones whose DS at the parent satellited checks itself (parent_ds_check).
+AUTO, DOWN = "auto.test.", "down.test."
+CHECK_INTERVAL = 1  # s: their parent_ds_check_interval
 # Compressed timings (lc.test., api.test.): DNSKEY TTL = SOA TTL = 2, max TTL 4.
 FAST = dict(soa_ttl=2, max_ttl=4, delay=1, ds_ttl=2)
 # roll.test.: windows long enough for a restart in the middle of each state.
@@ -501,7 +528,7 @@ class Knot:
         self.conf = os.path.join(self.dir, "knot.conf")
         self.log = LogFile(os.path.join(self.dir, "knot.log"))
         self.proc = None
-        self.ds = []  # the DS set at lc.test. (text lines)
+        self.ds = {}  # label under test. (lc, auto) -> the DS set there (text lines)
         self.anchor = None
 
     def start(self):
@@ -511,7 +538,9 @@ class Knot:
                     "@        2 NS ns\n"
                     "ns       2 A 127.0.0.1\n"
                     "lc       2 NS ns1.lc\n"
-                    "ns1.lc   2 A 127.0.0.1\n")
+                    "ns1.lc   2 A 127.0.0.1\n"
+                    "auto     2 NS ns1.auto\n"
+                    "ns1.auto 2 A 127.0.0.1\n")
         with open(os.path.join(self.dir, "roll.test.zone"), "w") as f:
             f.write(zone_text(ROLL, SLOW["soa_ttl"], SLOW["max_ttl"]))
         c = [f"server:\n    rundir: {self.dir}\n    listen: {LOOP}@{self.port}\n    background-workers: 1",
@@ -545,36 +574,36 @@ class Knot:
                            timeout=30)
         return r.returncode, (r.stdout + r.stderr).strip()
 
-    def served_ds(self):
-        r = ask(self.port, "lc.test.", "DS", do=False)
+    def served_ds(self, label="lc"):
+        r = ask(self.port, f"{label}.test.", "DS", do=False)
         if r is None:
             return None
         return sorted(rd.to_text().upper() for rr in rrsets(r, "answer", T.DS) for rd in rr)
 
-    def set_ds(self, ds_lines):
-        """The parent's DS set for lc.test. becomes `ds_lines` ("tag alg type HEX")."""
+    def set_ds(self, ds_lines, label="lc"):
+        """The parent's DS set for {label}.test. becomes `ds_lines` ("tag alg type HEX")."""
         rc, out = self.knotc("zone-begin", "test.")
         if rc != 0:
             raise HarnessError(f"knotc zone-begin: {out}")
         try:
-            if self.ds:
-                rc, out = self.knotc("zone-unset", "test.", "lc", "DS")
+            if self.ds.get(label):
+                rc, out = self.knotc("zone-unset", "test.", label, "DS")
                 if rc != 0:
-                    raise HarnessError(f"knotc zone-unset lc DS: {out}")
+                    raise HarnessError(f"knotc zone-unset {label} DS: {out}")
             for line in ds_lines:
-                rc, out = self.knotc("zone-set", "test.", "lc", "2", "DS", *line.split())
+                rc, out = self.knotc("zone-set", "test.", label, "2", "DS", *line.split())
                 if rc != 0:
-                    raise HarnessError(f"knotc zone-set lc DS {line}: {out}")
+                    raise HarnessError(f"knotc zone-set {label} DS {line}: {out}")
             rc, out = self.knotc("zone-commit", "test.")
             if rc != 0:
                 raise HarnessError(f"knotc zone-commit: {out}")
         except HarnessError:
             self.knotc("zone-abort", "test.")
             raise
-        self.ds = list(ds_lines)
+        self.ds[label] = list(ds_lines)
         want = sorted(l.upper() for l in ds_lines)
-        if not wait_until(lambda: self.served_ds() == want, 10):
-            raise HarnessError(f"Knot serves DS {self.served_ds()} at lc.test., want {want}")
+        if not wait_until(lambda: self.served_ds(label) == want, 10):
+            raise HarnessError(f"Knot serves DS {self.served_ds(label)} at {label}.test., want {want}")
 
     def stop(self):
         stop_proc(self.proc)
@@ -603,7 +632,8 @@ class Unbound:
                  "    prefetch: no", "    serve-expired: no", "    trust-anchor-signaling: no",
                  "remote-control:", "    control-enable: no",
                  "stub-zone:", '    name: "test."', f"    stub-addr: {LOOP}@{self.knot_port}",
-                 "stub-zone:", f'    name: "{LC}"', f"    stub-addr: {LOOP}@{self.sat_port}"]
+                 "stub-zone:", f'    name: "{LC}"', f"    stub-addr: {LOOP}@{self.sat_port}",
+                 "stub-zone:", f'    name: "{AUTO}"', f"    stub-addr: {LOOP}@{self.sat_port}"]
         conf = os.path.join(self.dir, "unbound.conf")
         with open(conf, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -698,9 +728,13 @@ class Satellited:
         self.knot_port = knot_port
         self.notify_path = notify_path
         self.proc = None
-        self.zones = [LC, API_ZONE, ROLL, PLAIN, GONE, CHG]
+        self.zones = [LC, API_ZONE, ROLL, PLAIN, GONE, CHG, AUTO, DOWN]
+        # down.test.'s parent_ds_check: nothing listens there until step 7.
+        self.fake_parent_port = free_port()
         self.files = {}
         for z, text in ((LC, zone_text(LC, FAST["soa_ttl"], FAST["max_ttl"])),
+                        (AUTO, zone_text(AUTO, FAST["soa_ttl"], FAST["max_ttl"])),
+                        (DOWN, zone_text(DOWN, FAST["soa_ttl"], FAST["max_ttl"])),
                         (API_ZONE, zone_text(API_ZONE, FAST["soa_ttl"], FAST["max_ttl"])),
                         (PLAIN, zone_text(PLAIN, 30, 60)), (GONE, zone_text(GONE, 30, 60)),
                         (NEW, zone_text(NEW, 30, 60)), (CHG, zone_text(CHG, 30, 60, www="192.0.2.1")),
@@ -725,9 +759,14 @@ class Satellited:
                         "enabled = true", f'propagation_delay = "{SLOW["delay"]}s"',
                         f'parent_ds_ttl = "{SLOW["ds_ttl"]}s"', 'signature_validity = "1h"',
                         'signature_refresh = "30m"']
-            elif z in (LC, API_ZONE):
-                out += [f'file = "{self.files[z]}"', 'mode = "live"', "[zone.signing]",
-                        f'propagation_delay = "{FAST["delay"]}s"', f'parent_ds_ttl = "{FAST["ds_ttl"]}s"',
+            elif z in (LC, API_ZONE, AUTO, DOWN):
+                out += [f'file = "{self.files[z]}"', 'mode = "live"']
+                if z in (AUTO, DOWN):
+                    parent = self.knot_port if z == AUTO else self.fake_parent_port
+                    out += [f'parent_ds_check = ["{LOOP}:{parent}"]',
+                            f'parent_ds_check_interval = "{CHECK_INTERVAL}s"']
+                out += ["[zone.signing]"] + (["enabled = true"] if z == DOWN else [])
+                out += [f'propagation_delay = "{FAST["delay"]}s"', f'parent_ds_ttl = "{FAST["ds_ttl"]}s"',
                         'signature_validity = "1h"', 'signature_refresh = "30m"']
             else:
                 out.append(f'file = "{self.chg_file if z == CHG else self.files[z]}"')
@@ -1156,9 +1195,10 @@ class QueryLoop(threading.Thread):
     """Every ~0.2 s: DO=1 queries through unbound, and directly to satellited
     with every RRSIG validated."""
 
-    def __init__(self, sat_port, ub_port):
+    def __init__(self, sat_port, ub_port, zone=LC):
         super().__init__(daemon=True)
         self.sat_port, self.ub_port = sat_port, ub_port
+        self.zone = zone
         self.stopping = False
         self.ub = []      # dicts: t, name, type, kind, rcode, ad, ok, detail
         self.direct = []  # dicts: t, rrsigs, problems, detail
@@ -1177,8 +1217,9 @@ class QueryLoop(threading.Thread):
 
     def round(self):
         i = self.i
-        qs = [(f"www.{LC}", "A", "exists"), (f"nx{i}-{os.getpid()}.{LC}", "A", "nxdomain"),
-              (f"www.{LC}", "TXT", "nodata"), (f"mail.{LC}", "A", "exists")]
+        zone = self.zone
+        qs = [(f"www.{zone}", "A", "exists"), (f"nx{i}-{os.getpid()}.{zone}", "A", "nxdomain"),
+              (f"www.{zone}", "TXT", "nodata"), (f"mail.{zone}", "A", "exists")]
         for name, qt, kind in qs:
             t = time.time()
             r = ask(self.ub_port, name, qt, rd=True, timeout=3)
@@ -1198,13 +1239,13 @@ class QueryLoop(threading.Thread):
             self.ub.append(rec)
         # Direct: DNSKEY before, the answers, DNSKEY again when something does not fit.
         t = time.time()
-        before = ask(self.sat_port, LC, "DNSKEY")
+        before = ask(self.sat_port, zone, "DNSKEY")
         dk0 = rrsets(before, "answer", T.DNSKEY)[0] if before is not None and rrsets(before, "answer", T.DNSKEY) \
             else None
-        resps = [(f"{LC} DNSKEY", before)]
+        resps = [(f"{zone} DNSKEY", before)]
         for name, qt, _ in qs[:3]:
             resps.append((f"{name} {qt}", ask(self.sat_port, name, qt)))
-        resps.append((f"{LC} SOA", ask(self.sat_port, LC, "SOA")))
+        resps.append((f"{zone} SOA", ask(self.sat_port, zone, "SOA")))
         probs, n, dk1, fetched = [], 0, None, False
         for what, r in resps:
             if r is None:
@@ -1212,14 +1253,14 @@ class QueryLoop(threading.Thread):
                 continue
             if r.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
                 probs.append(f"{what}: rcode {dns.rcode.to_text(r.rcode())}")
-            k, p, unsigned = rrsig_problems(r, LC, dk0)
+            k, p, unsigned = rrsig_problems(r, zone, dk0)
             if p or (unsigned and dk0 is not None):
                 if not fetched:
-                    after = ask(self.sat_port, LC, "DNSKEY")
+                    after = ask(self.sat_port, zone, "DNSKEY")
                     dk1 = rrsets(after, "answer", T.DNSKEY)[0] if after is not None and \
                         rrsets(after, "answer", T.DNSKEY) else None
                     fetched = True
-                k, p2, unsigned2 = rrsig_problems(r, LC, dk1)
+                k, p2, unsigned2 = rrsig_problems(r, zone, dk1)
                 if p2:
                     probs += [f"{what}: {x} (nor with the DNSKEY set served just after: tags "
                               f"{sorted(tags_of(dk1))})" for x in p2]
@@ -1240,6 +1281,14 @@ class Timeline:
     def mark(self, label):
         self.marks.append((time.time(), label))
         info(f"[{time.strftime('%H:%M:%S')}] {label}")
+
+    def mark_at(self, t, label):
+        """A phase that began at `t` (seen afterwards, e.g. by polling GET)."""
+        if t is None:
+            return
+        self.marks.append((t, label))
+        self.marks.sort(key=lambda m: m[0])
+        info(f"[{time.strftime('%H:%M:%S', time.localtime(t))}] {label}")
 
 
 def step_life(sat, knot, ub, workdir):
@@ -1451,7 +1500,7 @@ def fmt(t, t0):
     return "never" if t is None else f"{t - t0:.1f} s"
 
 
-def judge_loop(loop, tl, t_first_ds, t_no_ds, t_unsigned, ub):
+def judge_loop(loop, tl, t_first_ds, t_no_ds, t_unsigned, ub, step="2"):
     ub_q, direct = loop.ub, loop.direct
     n_ad = sum(1 for q in ub_q if q["ad"])
     n_sigs = sum(d["rrsigs"] for d in direct)
@@ -1476,33 +1525,366 @@ def judge_loop(loop, tl, t_first_ds, t_no_ds, t_unsigned, ub):
     def describe(qs, n=4):
         return "; ".join(f"[{at(q['t'])}] {q['name']} {q['type']}: {q['rcode'] or 'timeout'}"
                          f"{' AD' if q['ad'] else ''}{q['detail'][:600]}" for q in qs[:n])
-    check("2 the query loop ran (>= 100 queries through unbound)", len(ub_q) >= 100, f"{len(ub_q)}")
+    check(f"{step} the query loop ran (>= 100 queries through unbound)", len(ub_q) >= 100, f"{len(ub_q)}")
     sf = [q for q in ub_q if q["rcode"] == "SERVFAIL"]
     vf = ub.log.lines(lambda l: "validation failure" in l)
-    check(f"2 no SERVFAIL from unbound ({len(ub_q)} queries)", not sf,
+    check(f"{step} no SERVFAIL from unbound ({len(ub_q)} queries)", not sf,
           f"{len(sf)} SERVFAIL: " + "; ".join(f"[{at(q['t'])}] {q['name']} {q['type']}" for q in sf[:6])
           + "\n      unbound: " + "\n      unbound: ".join(vf[:6]))
     to = [q for q in ub_q if q["rcode"] is None]
-    check("2 no query through unbound timed out", not to, f"{len(to)}: " + describe(to))
+    check(f"{step} no query through unbound timed out", not to, f"{len(to)}: " + describe(to))
     wrong = [q for q in ub_q if q["rcode"] not in (None, "SERVFAIL") and not q["ok"]]
-    check("2 every unbound answer has the expected rcode/data (www A, NXDOMAIN, NODATA)", not wrong,
+    check(f"{step} every unbound answer has the expected rcode/data (www A, NXDOMAIN, NODATA)", not wrong,
           f"{len(wrong)}: " + describe(wrong))
     if t_first_ds and t_no_ds:
         window = [q for q in ub_q if t_first_ds + SETTLE <= q["t"] <= t_no_ds]
         not_ad = [q for q in window if not q["ad"]]
-        check(f"2 every unbound answer AD while the parent has our DS ({len(window)} answers, from "
+        check(f"{step} every unbound answer AD while the parent has our DS ({len(window)} answers, from "
               f"{SETTLE:.0f} s after the first DS to its removal)", window and not not_ad,
               f"{len(not_ad)} without AD: " + describe(not_ad))
     if t_unsigned:
         late = [q for q in ub_q if q["t"] >= t_unsigned + SETTLE]
         ad = [q for q in late if q["ad"]]
-        check(f"2 no AD once the zone is unsigned and the parent has no DS ({len(late)} answers)", late and not ad,
+        check(f"{step} no AD once the zone is unsigned and the parent has no DS ({len(late)} answers)", late and not ad,
               describe(ad))
     bad = [d for d in direct if d["problems"]]
-    check(f"2 every RRSIG served directly validates with the served DNSKEY set; no unsigned RRset while signed "
+    check(f"{step} every RRSIG served directly validates with the served DNSKEY set; no unsigned RRset while signed "
           f"({len(direct)} rounds, {n_sigs} RRSIGs)", not bad and n_sigs > 0,
           f"{len(bad)} rounds with problems: " + " | ".join(f"[{at(d['t'])}] " + "; ".join(d["problems"][:3])
                                                             for d in bad[:3]))
+
+
+# ============================================================= steps 6, 7 ====
+def served_unsigned(port, zone):
+    """The zone's answers carry no DNSSEC records (None while they do)."""
+    rs = [ask(port, n, t) for n, t in ((zone, "DNSKEY"), (f"www.{zone}", "A"), (f"nope.{zone}", "A"), (zone, "SOA"))]
+    if any(r is None for r in rs):
+        return None
+    bad = [r for r in rs if any(rr.rdtype in (T.RRSIG, T.DNSKEY, T.NSEC, T.NSEC3, T.CDS, T.CDNSKEY)
+                                for rr in r.answer + r.authority)]
+    return None if bad else rs
+
+
+def log_lines(sat, zone, text, since):
+    """satellited's log lines since `since` about `zone` that contain `text`."""
+    z = zone.rstrip(".")
+    return sat.log.lines(lambda l: text in l and re.search(r"zone " + re.escape(z) + r"\.?:", l), since)
+
+
+def holds(api, zone, pred, seconds):
+    """Polls GET for `seconds`: (pred held on every body, the body that broke it or the last one)."""
+    seen = watch_keys(api, zone, lambda s: not pred(s), seconds)
+    bad = [g for _, g in seen if not pred(g)]
+    ok = bool(seen) and not bad and seen[-1][0] - seen[0][0] >= seconds - 0.5
+    return ok, bad[0] if bad else (seen[-1][1] if seen else None)
+
+
+def step_parent_check(sat, knot, ub):
+    """Step 6: auto.test. has parent_ds_check = Knot (the parent): enable, KSK
+    roll and disable without a single confirm-ds-* call, under unbound."""
+    api = sat.api
+    z = AUTO
+    label = z.split(".")[0]
+    iv = CHECK_INTERVAL
+    tl = Timeline()
+    loop = QueryLoop(sat.port, ub.port, z)
+    tl.mark(f"query loop on {z} started (zone unsigned, no DS at the parent)")
+    loop.start()
+    t_first_ds = t_no_ds = t_unsigned = None
+    mark = sat.log.mark()
+    try:
+        time.sleep(1)
+        r = api.post(z, "enable")
+        expect(f"6 [{z}] enable: 200", r, 200, {"ksk", "zsk", "ds_records"})
+        tl.mark("enabled (pending_ds; the parent has no DS)")
+        g = api.status(z)
+        ds1 = (g or {}).get("ds_records") or []
+        if not check(f"6 [{z}] pending_ds with one DS to publish", g and g["status"] == "pending_ds" and len(ds1) == 1,
+                     key_summary(g)):
+            return
+        k1, z1 = g["ksk"][0]["key_tag"], g["zsk"][0]["key_tag"]
+        check(f"6 [{z}] served DNSKEY = KSK {k1} + ZSK {z1}",
+              wait_until(lambda: tags_of(served_dnskey(sat.port, z)) == {k1, z1}, 5),
+              f"served {sorted(tags_of(served_dnskey(sat.port, z)))}")
+        wait = 3 * iv + 0.5
+        ok, g = holds(api, z, lambda s: s["status"] == "pending_ds", wait)
+        check(f"6 [{z}] stays pending_ds for {wait:.1f} s (3 check intervals) while the parent has no DS",
+              ok and not log_lines(sat, z, "DS publication confirmed", mark), key_summary(g))
+        check(f"6 [{z}] the checks of the parent (NODATA for the DS) are not logged as failures",
+              not log_lines(sat, z, "parent DS check failed", mark),
+              "\n      ".join(log_lines(sat, z, "parent DS check failed", mark)[:3]))
+
+        knot.set_ds([ds_text(d) for d in ds1], label)
+        t_first_ds = time.time()
+        tl.mark(f"parent publishes DS {k1} (no confirm-ds-published)")
+        g = wait_state(api, z, lambda s: s["status"] == "active", iv + 5)
+        t_active = time.time()
+        check(f"6 [{z}] active by itself within {iv + 5} s of the parent publishing the DS: KSK {k1}, ZSK {z1} active",
+              g and g["status"] == "active" and only_states(g, "ksk", {k1: "active"})
+              and only_states(g, "zsk", {z1: "active"}), f"after {t_active - t_first_ds:.1f} s: {key_summary(g)}")
+        if g and g["status"] == "active":
+            tl.mark("active (confirmed by satellited)")
+        info(f"{z} active {t_active - t_first_ds:.1f} s after the parent published the DS")
+        lines = wait_until(lambda: log_lines(sat, z, "parent DS check: DS publication confirmed", mark), 2)
+        check(f"6 [{z}] log: \"parent DS check: DS publication confirmed\"", lines and len(lines) == 1,
+              sat.log.tail(10, mark))
+        time.sleep(1)
+
+        # ---- KSK roll
+        r = api.post(z, "rotate-ksk")
+        expect(f"6 [{z}] rotate-ksk: 200 with ds_records", r, 200, {"new_key", "ds_records"})
+        e = r.json if isinstance(r.json, dict) else {}
+        k2 = (e.get("new_key") or {}).get("key_tag")
+        ds2 = e.get("ds_records") or []
+        tl.mark(f"rotate-ksk: new KSK {k2} (the parent has DS {k1} only)")
+        if not check(f"6 [{z}] rotate-ksk reply has the new KSK's DS", len(ds2) == 1 and ds2[0]["key_tag"] == k2,
+                     repr(r)):
+            return
+        wait = 2 * iv + 0.5
+        ok, g = holds(api, z, lambda s: s["status"] == "rotating_ksk" and
+                      (key_by_tag(s, k2) or {}).get("state") == "ds_submit", wait)
+        check(f"6 [{z}] rotating_ksk, new KSK {k2} stays ds_submit for {wait:.1f} s while the parent has only the "
+              f"old DS", ok and len(log_lines(sat, z, "DS publication confirmed", mark)) == 1, key_summary(g))
+        knot.set_ds([ds_text(d) for d in ds1 + ds2], label)
+        t_both = time.time()
+        tl.mark(f"parent publishes DS {k1} + {k2} (no confirm-ds-published)")
+        budget = iv + 4 + FAST["ds_ttl"] + FAST["delay"] + FAST["soa_ttl"] + FAST["delay"] + 5
+        seen = watch_keys(api, z, lambda s: [k["key_tag"] for k in s["ksk"]] == [k2], budget)
+        t_pub = first_seen(seen, lambda s: (key_by_tag(s, k2) or {}).get("state") == "ds_publish")
+        t_k2_active = first_seen(seen, lambda s: (key_by_tag(s, k2) or {}).get("state") == "active")
+        t_k1_retire = first_seen(seen, lambda s: (key_by_tag(s, k1) or {}).get("state") == "retire")
+        t_k1_gone = first_seen(seen, lambda s: key_by_tag(s, k1) is None)
+        g_pub = next((g for t, g in seen if t == t_pub), None)
+        check(f"6 [{z}] new KSK {k2} goes ds_publish by itself within {iv + 4} s of the parent publishing both DS "
+              f"(status active)", t_pub and t_pub - t_both <= iv + 4 and g_pub["status"] == "active",
+              f"ds_publish seen after {fmt(t_pub, t_both)}; {key_summary(g_pub or (seen[-1][1] if seen else None))}")
+        tl.mark_at(t_pub, f"{k2} ds_publish (confirmed by satellited)")
+        tl.mark_at(t_k2_active, f"{k2} active, {k1} retire")
+        check(f"6 [{z}] then {k2} active no sooner than DS TTL + delay ({FAST['ds_ttl'] + FAST['delay']} s) after "
+              f"ds_publish, {k1} retire, then removed",
+              t_pub and t_k2_active and t_k1_retire and t_k1_gone and
+              t_k2_active - t_pub >= FAST["ds_ttl"] + FAST["delay"] - 1.3 and t_k1_gone > t_k2_active,
+              f"(parent has both DS = 0) ds_publish {fmt(t_pub, t_both)}, active {fmt(t_k2_active, t_both)}, "
+              f"{k1} retire {fmt(t_k1_retire, t_both)}, gone {fmt(t_k1_gone, t_both)}")
+        g = seen[-1][1] if seen else None
+        check(f"6 [{z}] after the KSK roll: active, KSK {k2} only, DS = {k2}'s",
+              g and g["status"] == "active" and only_states(g, "ksk", {k2: "active"})
+              and [d["key_tag"] for d in g["ds_records"]] == [k2], key_summary(g))
+        check(f"6 [{z}] served DNSKEY = {k2} + {z1}, signed by {k2}",
+              wait_until(lambda: tags_of(served_dnskey(sat.port, z)) == {k2, z1}
+                         and sig_tags(ask(sat.port, z, "DNSKEY"), T.DNSKEY) == {k2}, 5),
+              show(ask(sat.port, z, "DNSKEY")))
+        tl.mark_at(t_k1_gone, f"KSK roll done ({k1} gone)")
+        knot.set_ds([ds_text(d) for d in ds2], label)
+        tl.mark(f"parent drops the old DS (DS {k2} only)")
+        time.sleep(2)
+
+        # ---- disable
+        mark_dis = sat.log.mark()
+        r = api.post(z, "disable")
+        expect(f"6 [{z}] disable: 200", r, 200)
+        tl.mark("disable (pending_disabled; the parent still has DS)")
+        wait = 3 * iv + 0.5
+        ok, g = holds(api, z, lambda s: s["status"] == "pending_disabled" and len(keys_of(s)) == 2, wait)
+        check(f"6 [{z}] pending_disabled, stays so for {wait:.1f} s while the parent still has our DS",
+              ok and not log_lines(sat, z, "DS removal confirmed", mark_dis), key_summary(g))
+        knot.set_ds([], label)
+        t_no_ds = time.time()
+        tl.mark("parent removes the DS (no confirm-ds-removed)")
+        lines = wait_until(lambda: log_lines(sat, z, "parent DS check: DS removal confirmed", mark_dis), iv + 4)
+        check(f"6 [{z}] log: \"parent DS check: DS removal confirmed\" within {iv + 4} s of the DS leaving the parent",
+              lines, sat.log.tail(10, mark_dis))
+        if lines:
+            tl.mark("DS removal confirmed (by satellited)")
+        g = wait_state(api, z, lambda s: s["status"] == "disabled" and not keys_of(s),
+                       iv + 4 + FAST["ds_ttl"] + FAST["delay"] + 3)
+        check(f"6 [{z}] disabled by itself, no keys", g and g["status"] == "disabled" and not keys_of(g),
+              f"{time.time() - t_no_ds:.1f} s after the DS left: {key_summary(g)}")
+        got = wait_until(lambda: served_unsigned(sat.port, z), 5, interval=0.1)
+        t_unsigned = time.time()
+        check(f"6 [{z}] served unsigned: no DNSKEY, RRSIG, NSEC, CDS in answers", got,
+              show(ask(sat.port, f"www.{z}", "A")))
+        check(f"6 [{z}] it stayed signed for the parent's DS TTL + delay ({FAST['ds_ttl'] + FAST['delay']} s) after "
+              f"the DS left the parent", got and t_unsigned - t_no_ds >= FAST["ds_ttl"] + FAST["delay"] - 1.05,
+              f"unsigned {t_unsigned - t_no_ds:.1f} s after the DS left")
+        tl.mark("served unsigned")
+        time.sleep(SETTLE + 1)
+    finally:
+        loop.stopping = True
+        loop.join(timeout=15)
+        tl.mark("query loop stopped")
+    n_checks = log_lines(sat, z, "parent DS check", mark)
+    info(f"{z}: {len(n_checks)} 'parent DS check' log lines")
+    judge_loop(loop, tl, t_first_ds, t_no_ds, t_unsigned, ub, step="6")
+
+
+class FakeParent(threading.Thread):
+    """A parent's authoritative server over TCP that answers every query as
+    `mode` says: servfail, refused, nodata, nxdomain, or ds (the DS RRset
+    `ds`, text lines). Each query is kept: (time, qname, qtype)."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((LOOP, port))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.mode, self.ds = "servfail", []
+        self.queries = []
+        self.errors = []
+        self.stopping = False
+
+    def run(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def recv_exact(conn, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = conn.recv(n - len(buf))
+            if not chunk:
+                return None
+            buf += chunk
+        return buf
+
+    def serve(self, conn):
+        try:
+            conn.settimeout(3)
+            while not self.stopping:
+                hdr = self.recv_exact(conn, 2)
+                if hdr is None:
+                    return
+                wire = self.recv_exact(conn, struct.unpack("!H", hdr)[0])
+                if wire is None:
+                    return
+                q = dns.message.from_wire(wire)
+                qn, qt = q.question[0].name, q.question[0].rdtype
+                self.queries.append((time.time(), qn.to_text(), T.to_text(qt)))
+                r = dns.message.make_response(q)
+                r.flags |= dns.flags.AA
+                mode = self.mode
+                if mode == "servfail":
+                    r.set_rcode(dns.rcode.SERVFAIL)
+                elif mode == "refused":
+                    r.set_rcode(dns.rcode.REFUSED)
+                elif mode == "nxdomain":
+                    r.set_rcode(dns.rcode.NXDOMAIN)
+                elif mode == "ds" and qt == T.DS:
+                    r.answer.append(dns.rrset.from_text_list(qn, 2, "IN", "DS", list(self.ds)))
+                out = r.to_wire()
+                conn.sendall(struct.pack("!H", len(out)) + out)
+        except (OSError, dns.exception.DNSException) as e:
+            self.errors.append(repr(e))
+        finally:
+            conn.close()
+
+    def stop(self):
+        self.stopping = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def step_parent_failing(sat):
+    """Step 7: down.test. (`enabled = true`) has parent_ds_check at a port
+    where nothing listens, then a stand-in parent that answers SERVFAIL,
+    REFUSED, NODATA, a wrong DS, our DS, then NXDOMAIN."""
+    api = sat.api
+    z = DOWN
+    port = sat.fake_parent_port
+    iv = CHECK_INTERVAL
+    g = api.status(z)
+    check(f"7 [{z}] `enabled = true`, parent_ds_check at a closed port (127.0.0.1:{port}): still pending_ds, "
+          f"KSK ds_submit", g and g["status"] == "pending_ds" and [k["state"] for k in g["ksk"]] == ["ds_submit"],
+          key_summary(g))
+    ds1 = (g or {}).get("ds_records") or []
+    lines = log_lines(sat, z, "parent DS check failed", 0)
+    check(f"7 [{z}] log: \"parent DS check failed\" naming 127.0.0.1:{port}",
+          any(f"{LOOP}:{port}" in l for l in lines), "\n      ".join(lines[:3]) or sat.log.tail(10))
+    if lines:
+        info(lines[0])
+    www = ask(sat.port, f"www.{z}", "A")
+    n, p, uns = rrsig_problems(www, z, served_dnskey(sat.port, z)) if www else (0, ["no response"], [])
+    plain = ask(sat.port, PLAIN, "SOA", do=False)
+    check(f"7 [{z}] the daemon keeps serving: www.{z} A signed and valid, {PLAIN} SOA, /healthz 200",
+          sat.alive() and n > 0 and not p and not uns and plain is not None and plain.rcode() == dns.rcode.NOERROR
+          and api.call("GET", "/healthz", None).status == 200, "; ".join(p + uns) + show(www))
+    if not check(f"7 [{z}] one DS to publish", len(ds1) == 1, key_summary(g)):
+        return
+    try:
+        fake = FakeParent(port)
+    except OSError as e:
+        raise HarnessError(f"cannot listen on 127.0.0.1:{port} for the stand-in parent: {e!r}")
+    fake.start()
+    try:
+        for mode, what in (("servfail", "SERVFAIL"), ("refused", "REFUSED")):
+            mark = sat.log.mark()
+            n0 = len(fake.queries)
+            fake.mode = mode
+            lines = wait_until(lambda: log_lines(sat, z, "parent DS check failed", mark), iv + 4)
+            g = api.status(z)
+            check(f"7 [{z}] the parent answers {what}: asked again, logged as \"parent DS check failed\", "
+                  f"still pending_ds", lines and len(fake.queries) > n0 and g and g["status"] == "pending_ds",
+                  f"{len(fake.queries) - n0} queries; {key_summary(g)}; " + ("\n      ".join(lines[:2]) or
+                                                                             sat.log.tail(8, mark)))
+            if lines:
+                info(lines[0])
+        wrong = dict(ds1[0])
+        wrong["digest"] = ("0" if wrong["digest"][0] != "0" else "1") + wrong["digest"][1:]
+        other = dict(ds1[0], key_tag=(ds1[0]["key_tag"] + 1) % 65536)
+        for mode, ds, what in (("nodata", [], "NODATA"), ("ds", [ds_text(wrong), ds_text(other)],
+                                                          "a DS set with neither our KSK's digest nor its tag")):
+            n0 = len(fake.queries)
+            fake.mode, fake.ds = mode, ds
+            wait = 2 * iv + 0.5
+            ok, g = holds(api, z, lambda s: s["status"] == "pending_ds", wait)
+            check(f"7 [{z}] the parent answers {what}: asked again, stays pending_ds for {wait:.1f} s",
+                  ok and len(fake.queries) - n0 >= 2, f"{len(fake.queries) - n0} queries; {key_summary(g)}")
+        qs = {(q[1].lower(), q[2]) for q in fake.queries}
+        check(f"7 [{z}] the stand-in parent was asked (over TCP) for {z} DS only", qs == {(z, "DS")}, f"{qs}")
+
+        mark = sat.log.mark()
+        fake.mode, fake.ds = "ds", [ds_text(ds1[0]), ds_text(other)]
+        t0 = time.time()
+        g = wait_state(api, z, lambda s: s["status"] == "active", iv + 4)
+        check(f"7 [{z}] the parent answers our DS (and another): active by itself within {iv + 4} s",
+              g and g["status"] == "active" and [k["state"] for k in keys_of(g)] == ["active", "active"],
+              f"after {time.time() - t0:.1f} s: {key_summary(g)}")
+        check(f"7 [{z}] log: \"parent DS check: DS publication confirmed\"",
+              wait_until(lambda: log_lines(sat, z, "parent DS check: DS publication confirmed", mark), 2),
+              sat.log.tail(8, mark))
+
+        r = api.post(z, "disable")
+        expect(f"7 [{z}] disable: 200", r, 200)
+        wait = 2 * iv + 0.5
+        ok, g = holds(api, z, lambda s: s["status"] == "pending_disabled", wait)
+        check(f"7 [{z}] stays pending_disabled for {wait:.1f} s while the parent answers our DS", ok, key_summary(g))
+        mark = sat.log.mark()
+        fake.mode = "nxdomain"
+        t0 = time.time()
+        g = wait_state(api, z, lambda s: s["status"] == "disabled" and not keys_of(s),
+                       iv + 4 + FAST["ds_ttl"] + FAST["delay"] + 2)
+        check(f"7 [{z}] the parent answers NXDOMAIN: DS removal confirmed by itself, then disabled",
+              g and g["status"] == "disabled" and not keys_of(g)
+              and log_lines(sat, z, "parent DS check: DS removal confirmed", mark),
+              f"after {time.time() - t0:.1f} s: {key_summary(g)}; {sat.log.tail(6, mark)}")
+        n0 = len(fake.queries)
+        time.sleep(iv + 1)
+        check(f"7 [{z}] once disabled the parent is not asked any more", len(fake.queries) - n0 <= 1,
+              f"{len(fake.queries) - n0} queries in {iv + 1} s")
+        if fake.errors:
+            info(f"stand-in parent: {len(fake.errors)} connections ended oddly: {'; '.join(fake.errors[:3])}")
+    finally:
+        fake.stop()
 
 
 # ================================================================ step 3 ====
@@ -1826,7 +2208,17 @@ def main():
         check(f"2 unbound resolves www.{LC} (insecure: no DS at the parent yet)",
               r is not None and r.rcode() == dns.rcode.NOERROR and not (r.flags & dns.flags.AD), show(r))
         step_life(sat, knot, ub, workdir)
+
+        print("--- 6: auto.test.: satellited checks the parent's DS itself (parent_ds_check)", flush=True)
+        r = ask(ub.port, f"www.{AUTO}", "A", rd=True)
+        check(f"6 unbound resolves www.{AUTO} (insecure: no DS at the parent yet)",
+              r is not None and r.rcode() == dns.rcode.NOERROR and not (r.flags & dns.flags.AD), show(r))
+        t6 = time.monotonic()
+        step_parent_check(sat, knot, ub)
         ub.stop()
+        print("--- 7: down.test.: parent_ds_check at a closed port, then a parent that fails", flush=True)
+        step_parent_failing(sat)
+        info(f"steps 6 and 7 took {time.monotonic() - t6:.0f} s")
 
         print("--- 3: restarts in the middle of each rollover", flush=True)
         step_restarts(sat, notify)

@@ -3,7 +3,9 @@
 # the REST API over a real socket, a full life (enable, ZSK roll, KSK roll,
 # disable) judged by a validating unbound below a signed Knot parent while a
 # query loop runs, restarts in the middle of each rollover, systemd notify
-# (READY/RELOADING/STOPPING) and SIGHUP reloads under query load. See
+# (READY/RELOADING/STOPPING), SIGHUP reloads under query load, and
+# parent_ds_check (satellited watching the parent's DS itself: a whole life
+# without confirm-ds-* calls, then a parent that is down or fails). See
 # lifecycle_test.py for the full list.
 #
 #   tests/integration/lifecycle/run.sh --satellited PATH [--keep] [--verbose]
