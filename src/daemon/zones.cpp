@@ -1198,6 +1198,10 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
         spdlog::warn("zone {}: DNSSEC request refused ({}): {}", z.cfg.name, out.http_status, out.message);
         return reply;
     }
+    if (!z.cfg.parent_ds_check.empty() &&
+        (op == api::DnssecOp::Enable || op == api::DnssecOp::RotateKsk || op == api::DnssecOp::Disable)) {
+        out.message += "; parent_ds_check will confirm the parent's DS change by itself";
+    }
     if (op != api::DnssecOp::Get) {
         spdlog::info("zone {}: {}; status {}, keys {}", z.cfg.name, out.message.empty() ? "DNSSEC sync" : out.message,
                      modes::to_string(lc.status()), describe_keys(lc));
