@@ -93,13 +93,10 @@
 #
 # Run through run.sh. Exit 0 when no check failed (1 otherwise, 77 a peer
 # binary missing); the last line is `N passed, M failed`.
-import argparse
 import base64
-import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import struct
@@ -127,8 +124,15 @@ except ImportError:
     sys.exit(77)
 
 sys.dont_write_bytecode = True
-LOOP = "127.0.0.1"
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import harness  # noqa: E402
+from harness import (CHECKS, HarnessError, LOOP, LogFile, N, StartFailure, add_sbin_to_path, arg_parser,  # noqa: E402
+                     ask, check, ds_body, finish_workdir, free_port, info, interrupt_on_sigterm, key_by_tag,
+                     key_summary, keys_of, record_abort, recv_exact, rrsets, show, sig_tags, skip, skip_reason, spawn,
+                     spawn_unbound, stop_all, stop_proc, stub_zone, tags_of, unbound_conf, wait_until)
+from harness import expect_http as expect  # noqa: E402
+
 VERBOSE = False
 T = dns.rdatatype
 
@@ -147,172 +151,7 @@ SLOW = dict(soa_ttl=6, max_ttl=8, delay=3, ds_ttl=4)
 SETTLE = 6.0  # s: caches of insecure answers (TTL <= 4) gone after the parent's DS appeared
 
 
-# ---------------------------------------------------------------- checks ----
-class Checks:
-    def __init__(self):
-        self.passed = self.failed = 0
-        self.failures = []
-        self.lock = threading.Lock()
-
-    def check(self, name, ok, detail=""):
-        with self.lock:
-            if ok:
-                print(f"PASS  {name}", flush=True)
-                self.passed += 1
-            else:
-                print(f"FAIL  {name}: {detail}", flush=True)
-                self.failed += 1
-                self.failures.append(name)
-        return bool(ok)
-
-
-CHECKS = Checks()
-check = CHECKS.check
-
-
-class HarnessError(Exception):
-    """Something the test needs (not the server under test) did not work."""
-
-
-class StartFailure(Exception):
-    """satellited itself did not start (a failed check)."""
-
-
-def info(text):
-    print(f"      {text}", flush=True)
-
-
-def wait_until(fn, timeout, interval=0.2):
-    end = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() >= end:
-            return v
-        time.sleep(interval)
-
-
-_used_ports = set()
-
-
-def free_port():
-    """A port free for TCP and UDP on 127.0.0.1."""
-    for _ in range(50):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            t.bind((LOOP, 0))
-            port = t.getsockname()[1]
-            u.bind((LOOP, port))
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-        if port not in _used_ports and port >= 1024:
-            _used_ports.add(port)
-            return port
-    raise HarnessError("no free port found")
-
-
-# ------------------------------------------------------------- processes ----
-_procs = []
-
-
-def spawn(argv, log_path, env=None):
-    with open(log_path, "ab") as logf:
-        p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-    _procs.append(p)
-    return p
-
-
-def stop_proc(p, timeout=15):
-    if p is None or p.poll() is not None:
-        return None if p is None else p.returncode
-    try:
-        p.send_signal(signal.SIGTERM)
-        return p.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait(timeout=5)
-        return "killed (did not exit within %d s of SIGTERM)" % timeout
-
-
-def stop_all():
-    for p in _procs:
-        if p.poll() is None:
-            try:
-                p.send_signal(signal.SIGTERM)
-                p.wait(timeout=5)
-            except Exception:
-                try:
-                    p.kill()
-                    p.wait(timeout=5)
-                except Exception:
-                    pass
-
-
-def run(argv, timeout=60):
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    if r.returncode != 0:
-        raise HarnessError(f"{' '.join(argv)} failed ({r.returncode}): {r.stdout}{r.stderr}")
-    return r.stdout
-
-
-class LogFile:
-    def __init__(self, path):
-        self.path = path
-
-    def text(self, since=0):
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(since)
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    def mark(self):
-        try:
-            return os.path.getsize(self.path)
-        except OSError:
-            return 0
-
-    def lines(self, pred, since=0):
-        return [l for l in self.text(since).splitlines() if pred(l)]
-
-    def tail(self, n=15, since=0):
-        return "\n      " + "\n      ".join(self.text(since).splitlines()[-n:])
-
-
 # --------------------------------------------------------------- queries ----
-def ask(port, name, rdtype, do=True, rd=False, timeout=2.0):
-    """One query over UDP (TCP when truncated); the response or None."""
-    q = dns.message.make_query(name, rdtype, want_dnssec=do, payload=1232, use_edns=0)
-    if not rd:
-        q.flags &= ~dns.flags.RD
-    try:
-        r = dns.query.udp(q, LOOP, port=port, timeout=timeout)
-        if r.flags & dns.flags.TC:
-            r = dns.query.tcp(q, LOOP, port=port, timeout=timeout)
-        return r
-    except (dns.exception.DNSException, OSError):
-        return None
-
-
-def show(r, limit=2500):
-    if r is None:
-        return "no response (timeout)"
-    t = r.to_text()
-    return ("\n" + t if len(t) <= limit else "\n" + t[:limit] + "\n...").replace("\n", "\n      ")
-
-
-def N(text):
-    return dns.name.from_text(text)
-
-
-def rrsets(r, section, rdtype, covers=None):
-    return [rr for rr in getattr(r, section) if rr.rdtype == rdtype and (covers is None or rr.covers == covers)]
-
-
 def served_dnskey(port, zone):
     """The DNSKEY RRset satellited serves (None: none, or no answer)."""
     r = ask(port, zone, "DNSKEY")
@@ -320,14 +159,6 @@ def served_dnskey(port, zone):
         return None
     s = rrsets(r, "answer", T.DNSKEY)
     return s[0] if s else None
-
-
-def tags_of(rrset):
-    return set() if rrset is None else {dns.dnssec.key_id(rd) for rd in rrset}
-
-
-def sig_tags(r, rdtype, section="answer"):
-    return {sig.key_tag for rr in rrsets(r, section, T.RRSIG, rdtype) for sig in rr} if r is not None else set()
 
 
 def rrsig_problems(r, zone, dnskey):
@@ -357,77 +188,9 @@ def rrsig_problems(r, zone, dnskey):
 
 
 # ------------------------------------------------------------------- API ----
-class Resp:
-    def __init__(self, status, body, headers):
-        self.status, self.text, self.headers = status, body, headers
-        try:
-            self.json = json.loads(body) if body else None
-        except ValueError:
-            self.json = None
-
-    def __repr__(self):
-        return f"HTTP {self.status} {self.text[:600]}"
-
-
-class Api:
-    def __init__(self, port):
-        self.port = port
-
-    def call(self, method, path, token=ADMIN, body=None, raw=None, auth=None):
-        headers = {}
-        if auth is not None:
-            headers["Authorization"] = auth
-        elif token is not None:
-            headers["Authorization"] = "Bearer " + token
-        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        conn = http.client.HTTPConnection(LOOP, self.port, timeout=20)
-        try:
-            conn.request(method, path, body=data, headers=headers)
-            r = conn.getresponse()
-            text = r.read().decode("utf-8", "replace")
-            return Resp(r.status, text, {k.lower(): v for k, v in r.getheaders()})
-        except (OSError, http.client.HTTPException) as e:
-            return Resp(None, f"connection failed: {e!r}", {})
-        finally:
-            conn.close()
-
-    @staticmethod
-    def dpath(zone, action=""):
-        return f"/api/v1/domains/{zone.rstrip('.')}/dnssec" + (f"/{action}" if action else "")
-
-    def get(self, zone, token=ADMIN):
-        return self.call("GET", self.dpath(zone), token)
-
-    def post(self, zone, action, body=None, token=ADMIN, raw=None):
-        return self.call("POST", self.dpath(zone, action), token, body=body, raw=raw)
-
-    def status(self, zone):
-        r = self.get(zone)
-        return r.json if r.status == 200 and isinstance(r.json, dict) else None
-
-
-def keys_of(g, kind=None):
-    if g is None:
-        return []
-    out = []
-    for t in ("ksk", "zsk"):
-        if kind is None or kind == t:
-            out += g.get(t) or []
-    return out
-
-
-def key_summary(g):
-    if g is None:
-        return "no GET body"
-    return f"status {g.get('status')}; " + ", ".join(
-        f"{k.get('key_type')} {k.get('key_tag')} {k.get('state')}" for k in keys_of(g))
-
-
-def ds_body(ds_list):
-    return {"ds_records": [{"key_tag": d["key_tag"], "algorithm": d["algorithm"], "digest_type": d["digest_type"],
-                            "digest": d["digest"]} for d in ds_list]}
+class Api(harness.Api):
+    token = ADMIN
+    repr_limit = 600
 
 
 def ds_text(d):
@@ -619,25 +382,11 @@ class Unbound:
         self.proc = None
 
     def start(self):
-        lines = ["server:", f"    interface: {LOOP}", f"    port: {self.port}", "    do-ip6: no",
-                 "    do-not-query-localhost: no", '    module-config: "validator iterator"',
-                 f'    trust-anchor: "test. DS {self.anchor}"', "    val-log-level: 2", f'    logfile: "{self.log.path}"',
-                 "    use-syslog: no", "    verbosity: 1", '    chroot: ""', '    username: ""',
-                 f'    directory: "{self.dir}"', f'    pidfile: "{self.dir}/unbound.pid"', "    num-threads: 1",
-                 "    access-control: 127.0.0.0/8 allow",
-                 # test. is one of unbound's default (RFC 6761) local zones: turn that off.
-                 '    local-zone: "test." nodefault',
-                 # Every missing name should reach the authority, not be synthesised from cached NSEC.
-                 "    aggressive-nsec: no",
-                 "    prefetch: no", "    serve-expired: no", "    trust-anchor-signaling: no",
-                 "remote-control:", "    control-enable: no",
-                 "stub-zone:", '    name: "test."', f"    stub-addr: {LOOP}@{self.knot_port}",
-                 "stub-zone:", f'    name: "{LC}"', f"    stub-addr: {LOOP}@{self.sat_port}",
-                 "stub-zone:", f'    name: "{AUTO}"', f"    stub-addr: {LOOP}@{self.sat_port}"]
-        conf = os.path.join(self.dir, "unbound.conf")
-        with open(conf, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        self.proc = spawn(["unbound", "-d", "-c", conf], os.path.join(self.dir, "unbound.out"))
+        lines = unbound_conf(self.dir, self.port, self.log.path, trust_anchor=f"test. DS {self.anchor}",
+                             extra=["    prefetch: no", "    serve-expired: no", "    trust-anchor-signaling: no"])
+        lines += (stub_zone("test.", f"{LOOP}@{self.knot_port}") + stub_zone(LC, f"{LOOP}@{self.sat_port}")
+                  + stub_zone(AUTO, f"{LOOP}@{self.sat_port}"))
+        self.proc = spawn_unbound(self.dir, lines)
 
         def up():
             r = ask(self.port, "test.", "SOA", rd=True, timeout=1)
@@ -806,24 +555,6 @@ class Satellited:
 
 
 # ================================================================ step 1 ====
-def expect(name, r, status, fields=None, detail=""):
-    """r has HTTP `status` (an int or a tuple) and, if given, the top-level fields."""
-    want = status if isinstance(status, tuple) else (status,)
-    probs = []
-    if r.status not in want:
-        probs.append(f"HTTP {r.status}, want {'/'.join(map(str, want))}")
-    if fields is not None:
-        if not isinstance(r.json, dict):
-            probs.append("body is not a JSON object")
-        else:
-            miss = set(fields) - set(r.json)
-            if miss:
-                probs.append(f"body lacks {sorted(miss)}")
-    if r.status is not None and r.status >= 400 and not (isinstance(r.json, dict) and r.json.get("error")):
-        probs.append("error body is not JSON {\"error\": ...}")
-    return check(name, not probs, "; ".join(probs) + f"; got {r!r}" + (f"; {detail}" if detail else ""))
-
-
 def wait_state(api, zone, pred, timeout):
     """Polls GET until pred(body) holds; the last body."""
     last = [None]
@@ -833,13 +564,6 @@ def wait_state(api, zone, pred, timeout):
         return last[0] is not None and pred(last[0])
     wait_until(f, timeout, interval=0.2)
     return last[0]
-
-
-def key_by_tag(g, tag):
-    for k in keys_of(g):
-        if k.get("key_tag") == tag:
-            return k
-    return None
 
 
 def only_states(g, kind, states):
@@ -1745,24 +1469,14 @@ class FakeParent(threading.Thread):
                 break
             threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
 
-    @staticmethod
-    def recv_exact(conn, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = conn.recv(n - len(buf))
-            if not chunk:
-                return None
-            buf += chunk
-        return buf
-
     def serve(self, conn):
         try:
             conn.settimeout(3)
             while not self.stopping:
-                hdr = self.recv_exact(conn, 2)
+                hdr = recv_exact(conn, 2)
                 if hdr is None:
                     return
-                wire = self.recv_exact(conn, struct.unpack("!H", hdr)[0])
+                wire = recv_exact(conn, struct.unpack("!H", hdr)[0])
                 if wire is None:
                     return
                 q = dns.message.from_wire(wire)
@@ -2147,31 +1861,20 @@ def step_reload(sat, notify):
 # ================================================================= main ====
 def main():
     global VERBOSE
-    ap = argparse.ArgumentParser(description="DNSSEC lifecycle end to end")
-    ap.add_argument("--satellited", default=os.path.join(HERE, "..", "..", "..", "build", "bin", "satellited"))
-    ap.add_argument("--keep", action="store_true", help="keep the work directory")
-    ap.add_argument("--verbose", action="store_true")
+    ap = arg_parser("DNSSEC lifecycle end to end", HERE)
     args = ap.parse_args()
     VERBOSE = args.verbose
-    os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
-    for tool in ["knotd", "knotc", "unbound"]:
-        if not shutil.which(tool):
-            print(f"SKIP: {tool} not installed", file=sys.stderr)
-            print("0 passed, 0 failed")
-            return 77
+    add_sbin_to_path()
     binary = os.path.abspath(args.satellited)
-    if not os.access(binary, os.X_OK):
-        print(f"SKIP: {binary} is not an executable (build satellited first)", file=sys.stderr)
-        print("0 passed, 0 failed")
-        return 77
+    why = skip_reason(["knotd", "knotc", "unbound"], binary)
+    if why:
+        return skip(why, "0 passed, 0 failed")
     ctl = os.path.join(os.path.dirname(binary), "satellitectl")
     if not os.access(ctl, os.X_OK):
         print(f"note: {ctl} not found; the satellitectl checks are skipped", flush=True)
         ctl = None
 
-    def on_signal(sig, _frame):
-        raise KeyboardInterrupt(f"signal {sig}")
-    signal.signal(signal.SIGTERM, on_signal)
+    interrupt_on_sigterm()
 
     workdir = tempfile.mkdtemp(prefix="satellite-lifecycle-")
     print(f"work directory: {workdir}; satellited: {binary}", flush=True)
@@ -2235,29 +1938,14 @@ def main():
               f"received {[m[3] for m in notify.since(nmark)]}")
         crit = sat.log.lines(lambda l: " critical " in l or "AddressSanitizer" in l or "runtime error" in l)
         check("satellited log has no critical/sanitizer lines", not crit, "\n      ".join(crit[:10]))
-    except StartFailure as e:
-        check("0 satellited starts", False, str(e))
-    except KeyboardInterrupt as e:
-        check("harness interrupted", False, str(e))
-        harness_error = True
-    except HarnessError as e:
-        check("harness set-up", False, str(e))
-        harness_error = True
-    except Exception:
-        check("harness", False, traceback.format_exc())
-        harness_error = True
+    except (Exception, KeyboardInterrupt) as e:
+        harness_error = record_abort(e, "0 satellited starts")
     finally:
         stop_all()
         if notify:
             notify.stop()
-        print(f"elapsed {time.monotonic() - t0:.0f} s")
-        if args.keep:
-            print(f"work directory kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    if CHECKS.failures:
-        print(f"failed ({len(CHECKS.failures)}): " + "; ".join(CHECKS.failures[:40])
-              + (" ..." if len(CHECKS.failures) > 40 else ""))
+        finish_workdir(workdir, t0, args.keep)
+    CHECKS.print_failures()
     if harness_error:
         print("harness error (see above)")
     print(f"{CHECKS.passed} passed, {CHECKS.failed} failed")

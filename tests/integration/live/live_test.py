@@ -52,15 +52,10 @@
 #
 # Run through run.sh. Exit 0 when no check failed (1 otherwise, 2 harness
 # error, 77 a peer binary missing); the last line is `N passed, M failed`.
-import argparse
-import base64
 import concurrent.futures
 import hashlib
 import os
 import re
-import shutil
-import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -71,11 +66,8 @@ import traceback
 
 try:
     import dns.dnssec
-    import dns.exception
     import dns.flags
-    import dns.message
     import dns.name
-    import dns.query
     import dns.rcode
     import dns.rdata
     import dns.rdataclass
@@ -88,8 +80,14 @@ except ImportError:
     sys.exit(2)
 
 sys.dont_write_bytecode = True
-LOOP = "127.0.0.1"
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from harness import (CHECKS, HarnessError, LOOP, LogFile, N, Nsec3Set, NsecSet, StartFailure,  # noqa: E402
+                     add_sbin_to_path, arg_parser, ask, ask_resolver, bitmap, check, check_config, delv, delv_ok,
+                     delv_summary, denial_ent, denial_nodata, denial_nxdomain, finish_workdir, free_port,
+                     interrupt_on_sigterm, record_abort, response_problems, run, sets, show, skip, skip_reason, spawn,
+                     spawn_unbound, stop_all, stop_proc, stub_zone, unbound_conf, validation_failures, wait_until)
+
 VERBOSE = False
 
 T = dns.rdatatype
@@ -126,138 +124,6 @@ def nsec3_params(z):
     return (5, "c0ffee") if z == "a10-nsec3.test." else (0, "")
 
 
-# ---------------------------------------------------------------- checks ----
-class Checks:
-    def __init__(self):
-        self.passed = self.failed = 0
-        self.failures = []
-        self.lock = threading.Lock()
-
-    def check(self, name, ok, detail=""):
-        with self.lock:
-            if ok:
-                print(f"PASS  {name}", flush=True)
-                self.passed += 1
-            else:
-                print(f"FAIL  {name}: {detail}", flush=True)
-                self.failed += 1
-                self.failures.append(name)
-        return bool(ok)
-
-
-CHECKS = Checks()
-check = CHECKS.check
-
-
-class HarnessError(Exception):
-    """Something the test needs (not the server under test) did not work: exit 2."""
-
-
-class StartFailure(Exception):
-    """satellited itself did not start: a failed check (exit 1), not a harness error."""
-
-
-def wait_until(fn, timeout, interval=0.2):
-    end = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() >= end:
-            return v
-        time.sleep(interval)
-
-
-_used_ports = set()
-
-
-def free_port():
-    """A port free for TCP and UDP on 127.0.0.1."""
-    for _ in range(50):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            t.bind((LOOP, 0))
-            port = t.getsockname()[1]
-            u.bind((LOOP, port))
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-        if port not in _used_ports and port >= 1024:
-            _used_ports.add(port)
-            return port
-    raise HarnessError("no free port found")
-
-
-# ------------------------------------------------------------- processes ----
-_procs = []
-
-
-def spawn(argv, log_path, env=None):
-    with open(log_path, "ab") as logf:
-        p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-    _procs.append(p)
-    return p
-
-
-def stop_proc(p, timeout=15):
-    if p is None or p.poll() is not None:
-        return None if p is None else p.returncode
-    try:
-        p.send_signal(signal.SIGTERM)
-        return p.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait(timeout=5)
-        return "killed (did not exit within %d s of SIGTERM)" % timeout
-
-
-def stop_all():
-    for p in _procs:
-        if p.poll() is None:
-            try:
-                p.send_signal(signal.SIGTERM)
-                p.wait(timeout=5)
-            except Exception:
-                try:
-                    p.kill()
-                    p.wait(timeout=5)
-                except Exception:
-                    pass
-
-
-def run(argv, cwd=None, timeout=60, input=None):
-    r = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, input=input)
-    if r.returncode != 0:
-        raise HarnessError(f"{' '.join(argv)} failed ({r.returncode}): {r.stdout}{r.stderr}")
-    return r.stdout
-
-
-class LogFile:
-    def __init__(self, path):
-        self.path = path
-
-    def text(self, since=0):
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(since)
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    def mark(self):
-        try:
-            return os.path.getsize(self.path)
-        except OSError:
-            return 0
-
-    def lines(self, pred, since=0):
-        return [l for l in self.text(since).splitlines() if pred(l)]
-
-    def tail(self, n=15, since=0):
-        return "\n      " + "\n      ".join(self.text(since).splitlines()[-n:])
-
-
 def signed_re(zone):
     """The contract's log line after each signing: (serial, made, kept)."""
     z = re.escape(zone.rstrip("."))
@@ -270,49 +136,6 @@ def signed_lines(log, zone, since=0):
 
 
 # --------------------------------------------------------------- queries ----
-def ask(port, name, rdtype, do=True, rd=False, timeout=2.0, tcp=False):
-    """One query over UDP (TCP when truncated); the response or None."""
-    if do:
-        q = dns.message.make_query(name, rdtype, want_dnssec=True, payload=1232)
-    else:
-        q = dns.message.make_query(name, rdtype, use_edns=0, payload=1232)
-    if not rd:
-        q.flags &= ~dns.flags.RD
-    try:
-        if tcp:
-            return dns.query.tcp(q, LOOP, port=port, timeout=timeout)
-        r = dns.query.udp(q, LOOP, port=port, timeout=timeout)
-        if r.flags & dns.flags.TC:
-            r = dns.query.tcp(q, LOOP, port=port, timeout=timeout)
-        return r
-    except (dns.exception.DNSException, OSError):
-        return None
-
-
-def show(r, limit=2500):
-    if r is None:
-        return "no response (timeout)"
-    t = r.to_text()
-    return ("\n" + t if len(t) <= limit else "\n" + t[:limit] + "\n...").replace("\n", "\n      ")
-
-
-def N(text):
-    return dns.name.from_text(text)
-
-
-def sets(r, section, rdtype=None, name=None, covers=None):
-    out = []
-    for rr in getattr(r, section):
-        if rdtype is not None and rr.rdtype != rdtype:
-            continue
-        if name is not None and rr.name != name:
-            continue
-        if covers is not None and rr.covers != covers:
-            continue
-        out.append(rr)
-    return out
-
-
 def soa_serial(port, zone, do=False):
     r = ask(port, zone, "SOA", do=do)
     if r is None or r.rcode() != dns.rcode.NOERROR:
@@ -507,9 +330,7 @@ class Satellited:
             f.write("\n".join(out))
 
     def check_config(self):
-        r = subprocess.run([self.binary, "--check-config", "--config", self.config], capture_output=True,
-                           text=True, timeout=30)
-        return r.returncode, (r.stdout + r.stderr).strip()
+        return check_config(self.binary, self.config)
 
     def start(self):
         mark = self.log.mark()
@@ -541,23 +362,10 @@ class Unbound:
         anchor = os.path.join(self.dir, "anchors.ds")
         with open(anchor, "w") as f:
             f.write("\n".join(self.anchors.values()) + "\n")
-        lines = ["server:", f"    interface: {LOOP}", f"    port: {self.port}", "    do-ip6: no",
-                 "    do-not-query-localhost: no", '    module-config: "validator iterator"',
-                 f'    trust-anchor-file: "{anchor}"', "    val-log-level: 2", f'    logfile: "{self.log.path}"',
-                 "    use-syslog: no", "    verbosity: 1", '    chroot: ""', '    username: ""',
-                 f'    directory: "{self.dir}"', f'    pidfile: "{self.dir}/unbound.pid"', "    num-threads: 1",
-                 "    access-control: 127.0.0.0/8 allow",
-                 # test. is one of unbound's default (RFC 6761) local zones: turn that off.
-                 '    local-zone: "test." nodefault',
-                 # Every query should reach the authority, not be synthesised from cached NSEC.
-                 "    aggressive-nsec: no",
-                 "remote-control:", "    control-enable: no"]
+        lines = unbound_conf(self.dir, self.port, self.log.path, trust_anchor_file=anchor)
         for z in self.anchors:
-            lines += ["stub-zone:", f'    name: "{z}"', f"    stub-addr: {LOOP}@{self.auth_port}"]
-        conf = os.path.join(self.dir, "unbound.conf")
-        with open(conf, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        self.proc = spawn(["unbound", "-d", "-c", conf], os.path.join(self.dir, "unbound.out"))
+            lines += stub_zone(z, f"{LOOP}@{self.auth_port}")
+        self.proc = spawn_unbound(self.dir, lines)
         probe = next(iter(self.anchors))
         if not wait_until(lambda: ask(self.port, probe, "SOA", rd=True, timeout=1) is not None
                           or self.proc.poll() is not None, 15) or self.proc.poll() is not None:
@@ -569,123 +377,7 @@ class Unbound:
 
 
 # ------------------------------------------------------- proof checkers ----
-def bitmap(rd):
-    """Type names in an NSEC/NSEC3 rdata's type bitmap (NXNAME = type 128)."""
-    words = rd.to_text().split()
-    types = words[1:] if rd.rdtype == NSEC else words[5:]
-    return {"NXNAME" if t in ("TYPE128", "NXNAME") else t for t in types}
-
-
-class NsecSet:
-    def __init__(self, r, section="authority"):
-        self.recs = [(rr.name, rd.next, bitmap(rd)) for rr in sets(r, section, NSEC) for rd in rr]
-
-    def covering(self, name):
-        out = []
-        for owner, nxt, types in self.recs:
-            inside = (owner < name < nxt) if owner < nxt else (name > owner or name < nxt)
-            if inside:
-                out.append((owner, nxt, types))
-        return out
-
-    def at(self, name):
-        return [(o, n, t) for o, n, t in self.recs if o == name]
-
-    def text(self):
-        return "; ".join(f"{o} -> {n} [{' '.join(sorted(t))}]" for o, n, t in self.recs) or "no NSEC"
-
-
-B32HEX = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789ABCDEFGHIJKLMNOPQRSTUV")
-
-
-class Nsec3Set:
-    def __init__(self, r, section="authority"):
-        self.recs = []
-        for rr in sets(r, section, NSEC3):
-            for rd in rr:
-                nxt = base64.b32encode(rd.next).decode().translate(B32HEX)
-                self.recs.append(dict(owner=rr.name.labels[0].decode().upper(), next=nxt, flags=rd.flags,
-                                      iters=rd.iterations, salt=rd.salt, types=bitmap(rd), name=rr.name))
-
-    def hash(self, name):
-        p = self.recs[0]
-        return dns.dnssec.nsec3_hash(name, p["salt"] or None, p["iters"], 1)
-
-    def matching(self, name):
-        if not self.recs:
-            return []
-        h = self.hash(name)
-        return [x for x in self.recs if x["owner"] == h]
-
-    def covering(self, name):
-        if not self.recs:
-            return []
-        h = self.hash(name)
-        out = []
-        for x in self.recs:
-            o, n = x["owner"], x["next"]
-            if (o < h < n) if o < n else (h > o or h < n):
-                out.append(x)
-        return out
-
-    def text(self):
-        return "; ".join(f"{x['owner'][:8]}..->{x['next'][:8]}.. flags={x['flags']} it={x['iters']} "
-                         f"salt={x['salt'].hex() or '-'} [{' '.join(sorted(x['types']))}]"
-                         for x in self.recs) or "no NSEC3"
-
-
-def next_closer(qname, ce):
-    return qname.split(len(ce.labels) + 1)[1]
-
-
-def wildcard_of(ce):
-    return dns.name.Name((b"*",) + ce.labels)
-
-
-def denial_nxdomain(r, kind, qname, ce):
-    probs = []
-    if kind == "nsec":
-        s = NsecSet(r)
-        if not s.covering(qname):
-            probs.append(f"no NSEC covers {qname}")
-        if not s.covering(wildcard_of(ce)):
-            probs.append(f"no NSEC covers the wildcard {wildcard_of(ce)}")
-        return probs, s.text()
-    s = Nsec3Set(r)
-    if not s.matching(ce):
-        probs.append(f"no NSEC3 matches the closest encloser {ce}")
-    if not s.covering(next_closer(qname, ce)):
-        probs.append(f"no NSEC3 covers the next closer name {next_closer(qname, ce)}")
-    if not s.covering(wildcard_of(ce)):
-        probs.append(f"no NSEC3 covers the wildcard {wildcard_of(ce)}")
-    return probs, s.text()
-
-
-def denial_nodata(r, kind, qname, qtype):
-    probs = []
-    s = NsecSet(r) if kind == "nsec" else Nsec3Set(r)
-    m = s.at(qname) if kind == "nsec" else s.matching(qname)
-    if not m:
-        probs.append(f"no {'NSEC' if kind == 'nsec' else 'NSEC3'} at {qname}")
-    for x in m:
-        types = x[2] if kind == "nsec" else x["types"]
-        if qtype in types or "CNAME" in types:
-            probs.append(f"the record at {qname} lists {qtype} or CNAME")
-    return probs, s.text()
-
-
-def denial_ent(r, kind, qname):
-    if kind == "nsec":
-        s = NsecSet(r)
-        ok = [x for x in s.covering(qname) if x[1].is_subdomain(qname)]
-        return ([] if ok else [f"no NSEC spans {qname} with a next name below it"]), s.text()
-    s = Nsec3Set(r)
-    m = s.matching(qname)
-    probs = [] if m else [f"no NSEC3 matches the empty non-terminal {qname}"]
-    probs += [f"NSEC3 for {qname} lists types {x['types']}" for x in m if x["types"]]
-    return probs, s.text()
-
-
+# (NSEC/NSEC3 sets and the NXDOMAIN, NODATA and ENT proofs: the harness.)
 def denial_no_ds(r, kind, cut):
     s = NsecSet(r) if kind == "nsec" else Nsec3Set(r)
     m = s.at(cut) if kind == "nsec" else s.matching(cut)
@@ -885,17 +577,7 @@ def step_direct(port, zone, zk, t_start):
     def expect(label, r, rcode="NOERROR", answer=(), aa=True, referral=False, soa=False, proof=None):
         if r is None:
             return check(label, False, "no response")
-        probs = []
-        got = dns.rcode.to_text(r.rcode())
-        if got != rcode:
-            probs.append(f"rcode {got}, want {rcode}")
-        if bool(r.flags & dns.flags.AA) != aa:
-            probs.append("AA set" if not aa else "AA not set")
-        if r.edns < 0 or not (r.ednsflags & dns.flags.DO):
-            probs.append("DO bit not echoed")
-        for t in answer:
-            if not sets(r, "answer", T.from_text(t)):
-                probs.append(f"no {t} in the answer")
+        probs = response_problems(r, rcode, aa, answer)
         if soa and not sets(r, "authority", T.SOA, apex):
             probs.append("no SOA in the authority section")
         probs += rrsig_problems(r, zk, t_start, VALIDITY, REFRESH, referral=referral)
@@ -1094,15 +776,9 @@ def step_resolver(unbound, zones):
     print("--- 4: unbound validating through satellited", flush=True)
     cases = [c for z in zones for c in resolver_cases(z)]
 
-    def one(c):
-        r = ask(unbound.port, c[0], c[1], do=True, rd=True, timeout=5)
-        if r is None:
-            r = ask(unbound.port, c[0], c[1], do=True, rd=True, timeout=5)
-        return r
-
     mark = unbound.log.mark()
     with concurrent.futures.ThreadPoolExecutor(max_workers=6) as ex:
-        results = list(ex.map(one, cases))
+        results = list(ex.map(lambda c: ask_resolver(unbound.port, c[0], c[1]), cases))
     for (qname, qtype, rcode, ans, why), r in zip(cases, results):
         name = f"4 unbound {qname} {qtype} ({why}): {rcode}, AD"
         if r is None:
@@ -1119,7 +795,7 @@ def step_resolver(unbound, zones):
         if not ans and sets(r, "answer", T.from_text(qtype)):
             probs.append(f"{qtype} in the answer")
         check(name, not probs, ", ".join(probs) + show(r) if VERBOSE or probs else "")
-    fails = unbound.log.lines(lambda l: "validation failure" in l or "bogus" in l.lower(), mark)
+    fails = validation_failures(unbound.log, mark)
     check("4 unbound logged no validation failure", not fails,
           "\n      " + "\n      ".join(fails[:15]) + (f"\n      ... {len(fails)} lines" if len(fails) > 15 else ""))
 
@@ -1131,25 +807,6 @@ def anchor_file(workdir, zk):
     with open(path, "w") as f:
         f.write(f'trust-anchors {{ "{zk.zone}" static-ds {tag} {alg} {dt} "{digest.upper()}"; }};\n')
     return path
-
-
-def delv(port, anchor, zone, qname, qtype):
-    argv = ["delv", "@" + LOOP, "-p", str(port), "-a", anchor, f"+root={zone}", qname, qtype]
-    try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=20)
-        return p.stdout + p.stderr
-    except subprocess.TimeoutExpired:
-        return "delv timed out"
-
-
-def delv_ok(out, want):
-    return any(l.strip() == "; " + w for l in out.splitlines() for w in want.split("|"))
-
-
-def delv_summary(out):
-    first = [l for l in out.splitlines()
-             if l.startswith(";") and ("validat" in l or "unsigned" in l or "resolution failed" in l)]
-    return " | ".join(first) or out[-600:]
 
 
 FULL, NEG = "fully validated", "negative response, fully validated"
@@ -1498,27 +1155,15 @@ def step_damaged(sat, keys):
 # ================================================================= main ====
 def main():
     global VERBOSE
-    ap = argparse.ArgumentParser(description="live signing end to end")
-    ap.add_argument("--satellited", default=os.path.join(HERE, "..", "..", "..", "build", "bin", "satellited"))
-    ap.add_argument("--keep", action="store_true", help="keep the work directory")
-    ap.add_argument("--verbose", action="store_true", help="print every direct response")
+    ap = arg_parser("live signing end to end", HERE, verbose_help="print every direct response")
     args = ap.parse_args()
     VERBOSE = args.verbose
-    os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
-    for tool in ["knotd", "knotc", "unbound", "delv", "dnssec-dsfromkey", "ldns-verify-zone"]:
-        if not shutil.which(tool):
-            print(f"SKIP: {tool} not installed", file=sys.stderr)
-            print("0 passed, 0 failed")
-            return 77
+    add_sbin_to_path()
     binary = os.path.abspath(args.satellited)
-    if not os.access(binary, os.X_OK):
-        print(f"SKIP: {binary} is not an executable (build satellited first)", file=sys.stderr)
-        print("0 passed, 0 failed")
-        return 77
-
-    def on_signal(sig, _frame):
-        raise KeyboardInterrupt(f"signal {sig}")
-    signal.signal(signal.SIGTERM, on_signal)
+    why = skip_reason(["knotd", "knotc", "unbound", "delv", "dnssec-dsfromkey", "ldns-verify-zone"], binary)
+    if why:
+        return skip(why, "0 passed, 0 failed")
+    interrupt_on_sigterm()
 
     workdir = tempfile.mkdtemp(prefix="satellite-live-")
     print(f"work directory: {workdir}; satellited: {binary}", flush=True)
@@ -1601,27 +1246,12 @@ def main():
         if step_restart(sat, keys):
             step_damaged(sat, keys)
         check("8 satellited still running at the end", sat.alive(), sat.log.tail(15))
-    except StartFailure as e:
-        check("0 satellited starts with the live-mode configuration", False, str(e))
-    except KeyboardInterrupt as e:
-        check("harness interrupted", False, str(e))
-        harness_error = True
-    except HarnessError as e:
-        check("harness set-up", False, str(e))
-        harness_error = True
-    except Exception:
-        check("harness", False, traceback.format_exc())
-        harness_error = True
+    except (Exception, KeyboardInterrupt) as e:
+        harness_error = record_abort(e, "0 satellited starts with the live-mode configuration")
     finally:
         stop_all()
-        print(f"elapsed {time.monotonic() - t0:.0f} s")
-        if args.keep:
-            print(f"work directory kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    if CHECKS.failures:
-        print(f"failed ({len(CHECKS.failures)}): " + "; ".join(CHECKS.failures[:40])
-              + (" ..." if len(CHECKS.failures) > 40 else ""))
+        finish_workdir(workdir, t0, args.keep)
+    CHECKS.print_failures()
     print(f"{CHECKS.passed} passed, {CHECKS.failed} failed")
     if harness_error:
         return 2

@@ -90,14 +90,9 @@
 #
 # Run through run.sh. Exit 0 when no check failed (1 otherwise, 77 a peer
 # binary missing); the last line is `N checks, M failed`.
-import argparse
 import base64
 import concurrent.futures
-import http.client
-import json
 import os
-import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -108,11 +103,8 @@ import traceback
 
 try:
     import dns.dnssec
-    import dns.exception
     import dns.flags
-    import dns.message
     import dns.name
-    import dns.query
     import dns.rcode
     import dns.rdata
     import dns.rdataclass
@@ -126,9 +118,17 @@ except ImportError:
     sys.exit(77)
 
 sys.dont_write_bytecode = True
-LOOP = "127.0.0.1"
-ADDR_A, ADDR_B = "127.0.0.21", "127.0.0.22"
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import harness  # noqa: E402
+from harness import (CHECKS, HarnessError, LOOP, LogFile, N, StartFailure, add_sbin_to_path, arg_parser,  # noqa: E402
+                     ask_resolver, check, check_config, ds_body, finish_workdir, free_port, info, interrupt_on_sigterm,
+                     key_by_tag, key_summary, keys_of, record_abort, rrsets, show, sig_tags, skip, skip_reason, spawn,
+                     spawn_unbound, stop_all, stop_proc, stub_zone, tags_of, unbound_conf, validation_failures,
+                     wait_until)
+from harness import expect_http as expect  # noqa: E402
+
+ADDR_A, ADDR_B = "127.0.0.21", "127.0.0.22"
 VERBOSE = False
 T = dns.rdatatype
 
@@ -144,168 +144,11 @@ DS_TTL = 1        # parent_ds_ttl
 ALG = 13
 
 
-# ---------------------------------------------------------------- checks ----
-class Checks:
-    def __init__(self):
-        self.passed = self.failed = 0
-        self.failures = []
-        self.lock = threading.Lock()
-
-    def check(self, name, ok, detail=""):
-        with self.lock:
-            if ok:
-                print(f"PASS  {name}", flush=True)
-                self.passed += 1
-            else:
-                print(f"FAIL  {name}: {detail}", flush=True)
-                self.failed += 1
-                self.failures.append(name)
-        return bool(ok)
-
-
-CHECKS = Checks()
-check = CHECKS.check
-
-
-class HarnessError(Exception):
-    """Something the test needs (not the server under test) did not work."""
-
-
-class StartFailure(Exception):
-    """satellited itself did not start (a failed check)."""
-
-
-def info(text):
-    print(f"      {text}", flush=True)
-
-
-def wait_until(fn, timeout, interval=0.2):
-    end = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() >= end:
-            return v
-        time.sleep(interval)
-
-
-_used_ports = set()
-
-
-def free_port(addr=LOOP):
-    """A port free for TCP and UDP on `addr`."""
-    for _ in range(50):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            t.bind((addr, 0))
-            port = t.getsockname()[1]
-            u.bind((addr, port))
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-        if port not in _used_ports and port >= 1024:
-            _used_ports.add(port)
-            return port
-    raise HarnessError(f"no free port found on {addr}")
-
-
-# ------------------------------------------------------------- processes ----
-_procs = []
-
-
-def spawn(argv, log_path, env=None):
-    with open(log_path, "ab") as logf:
-        p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-    _procs.append(p)
-    return p
-
-
-def stop_proc(p, timeout=15):
-    if p is None or p.poll() is not None:
-        return None if p is None else p.returncode
-    try:
-        p.send_signal(signal.SIGTERM)
-        return p.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait(timeout=5)
-        return "killed (did not exit within %d s of SIGTERM)" % timeout
-
-
-def stop_all():
-    for p in _procs:
-        if p.poll() is None:
-            try:
-                p.send_signal(signal.SIGTERM)
-                p.wait(timeout=5)
-            except Exception:
-                try:
-                    p.kill()
-                    p.wait(timeout=5)
-                except Exception:
-                    pass
-
-
-class LogFile:
-    def __init__(self, path):
-        self.path = path
-
-    def text(self, since=0):
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(since)
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    def mark(self):
-        try:
-            return os.path.getsize(self.path)
-        except OSError:
-            return 0
-
-    def lines(self, pred, since=0):
-        return [l for l in self.text(since).splitlines() if pred(l)]
-
-    def tail(self, n=15, since=0):
-        return "\n      " + "\n      ".join(self.text(since).splitlines()[-n:])
-
-
 # --------------------------------------------------------------- queries ----
-def ask(addr, port, name, rdtype, do=True, rd=False, timeout=2.0, tcp=False):
-    """One query over UDP (TCP when truncated); the response or None."""
-    q = dns.message.make_query(name, rdtype, want_dnssec=do, payload=1232, use_edns=0)
-    if not rd:
-        q.flags &= ~dns.flags.RD
-    try:
-        if tcp:
-            return dns.query.tcp(q, addr, port=port, timeout=timeout)
-        r = dns.query.udp(q, addr, port=port, timeout=timeout)
-        if r.flags & dns.flags.TC:
-            r = dns.query.tcp(q, addr, port=port, timeout=timeout)
-        return r
-    except (dns.exception.DNSException, OSError):
-        return None
-
-
-def show(r, limit=2500):
-    if r is None:
-        return "no response (timeout)"
-    t = r.to_text()
-    return ("\n" + t if len(t) <= limit else "\n" + t[:limit] + "\n...").replace("\n", "\n      ")
-
-
-def N(text):
-    return dns.name.from_text(text)
-
-
-def rrsets(r, section, rdtype, covers=None, name=None):
-    if r is None:
-        return []
-    return [rr for rr in getattr(r, section) if rr.rdtype == rdtype and (covers is None or rr.covers == covers)
-            and (name is None or rr.name == name)]
+def ask(addr, port, name, rdtype, **kw):
+    """harness.ask with the server's address first: the providers listen on
+    their own addresses."""
+    return harness.ask(port, name, rdtype, addr=addr, **kw)
 
 
 def kid(rd):
@@ -323,16 +166,8 @@ def served_dnskey(srv, zone):
     return s[0] if s else None
 
 
-def tags_of(rrset):
-    return set() if rrset is None else {ktag(rd) for rd in rrset}
-
-
 def ids_of(rrset):
     return set() if rrset is None else {kid(rd) for rd in rrset}
-
-
-def sig_tags(r, rdtype, section="answer"):
-    return {sig.key_tag for rr in rrsets(r, section, T.RRSIG, rdtype) for sig in rr} if r is not None else set()
 
 
 def b64(rd):
@@ -368,50 +203,8 @@ def ds_json_key(d):
 
 
 # ------------------------------------------------------------------- API ----
-class Resp:
-    def __init__(self, status, body, headers):
-        self.status, self.text, self.headers = status, body, headers
-        try:
-            self.json = json.loads(body) if body else None
-        except ValueError:
-            self.json = None
-
-    def __repr__(self):
-        return f"HTTP {self.status} {self.text[:700]}"
-
-
-class Api:
-    def __init__(self, addr, port):
-        self.addr, self.port = addr, port
-
-    def call(self, method, path, token=ADMIN, body=None, raw=None):
-        headers = {}
-        if token is not None:
-            headers["Authorization"] = "Bearer " + token
-        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        conn = http.client.HTTPConnection(self.addr, self.port, timeout=20)
-        try:
-            conn.request(method, path, body=data, headers=headers)
-            r = conn.getresponse()
-            text = r.read().decode("utf-8", "replace")
-            return Resp(r.status, text, {k.lower(): v for k, v in r.getheaders()})
-        except (OSError, http.client.HTTPException) as e:
-            return Resp(None, f"connection failed: {e!r}", {})
-        finally:
-            conn.close()
-
-    @staticmethod
-    def dpath(zone, action=""):
-        return f"/api/v1/domains/{zone.rstrip('.')}/dnssec" + (f"/{action}" if action else "")
-
-    def status(self, zone):
-        r = self.call("GET", self.dpath(zone))
-        return r.json if r.status == 200 and isinstance(r.json, dict) else None
-
-    def post(self, zone, action, body=None, raw=None, token=ADMIN):
-        return self.call("POST", self.dpath(zone, action), token, body=body, raw=raw)
+class Api(harness.Api):
+    token = ADMIN
 
     def pk_get(self, zone, token=ADMIN):
         return self.call("GET", self.dpath(zone, "peer-keys"), token)
@@ -426,35 +219,6 @@ class Api:
     def pk_delete(self, zone, tag=None, body=None, token=ADMIN):
         path = self.dpath(zone, "peer-keys") + (f"/{tag}" if tag is not None else "")
         return self.call("DELETE", path, token, body=body)
-
-
-def keys_of(g, kind=None):
-    if not isinstance(g, dict):
-        return []
-    out = []
-    for t in ("ksk", "zsk"):
-        if kind is None or kind == t:
-            out += g.get(t) or []
-    return out
-
-
-def key_by_tag(g, tag):
-    for k in keys_of(g):
-        if k.get("key_tag") == tag:
-            return k
-    return None
-
-
-def key_summary(g):
-    if not isinstance(g, dict):
-        return "no GET body"
-    return f"status {g.get('status')}; " + ", ".join(
-        f"{k.get('key_type')} {k.get('key_tag')} {k.get('state')}" for k in keys_of(g))
-
-
-def ds_body(ds_list):
-    return {"ds_records": [{"key_tag": d["key_tag"], "algorithm": d["algorithm"], "digest_type": d["digest_type"],
-                            "digest": d["digest"]} for d in ds_list]}
 
 
 PK_FIELDS = {"dnskey", "key_tag", "key_type", "flags", "protocol", "algorithm", "public_key"}
@@ -530,16 +294,6 @@ def pk_view(body):
     if not isinstance(body, dict):
         return None
     return (sorted(pk_ids(body, "keys")), sorted((i, k.get("source")) for i, k in pk_ids(body, "peer_keys").items()))
-
-
-def expect(name, r, status, detail=""):
-    want = status if isinstance(status, tuple) else (status,)
-    probs = []
-    if r.status not in want:
-        probs.append(f"HTTP {r.status}, want {'/'.join(map(str, want))}")
-    if r.status is not None and r.status >= 400 and not (isinstance(r.json, dict) and r.json.get("error")):
-        probs.append('error body is not JSON {"error": ...}')
-    return check(name, not probs, "; ".join(probs) + f"; got {r!r}" + (f"; {detail}" if detail else ""))
 
 
 # ------------------------------------------------------------ zone data ----
@@ -666,7 +420,7 @@ class Satellited:
         os.makedirs(self.dir)
         self.port = free_port(addr)
         self.api_port = free_port(addr)
-        self.api = Api(addr, self.api_port)
+        self.api = Api(self.api_port, addr)
         self.state = os.path.join(self.dir, "state")
         self.dump = os.path.join(self.dir, "dump")
         os.makedirs(self.dump)
@@ -704,9 +458,7 @@ class Satellited:
             f.write("\n".join(out))
 
     def check_config(self):
-        r = subprocess.run([self.binary, "--check-config", "--config", self.config], capture_output=True,
-                           text=True, timeout=30)
-        return r.returncode, (r.stdout + r.stderr).strip()
+        return check_config(self.binary, self.config)
 
     def start(self):
         mark = self.log.mark()
@@ -741,23 +493,10 @@ class Unbound:
         anchor = os.path.join(self.dir, "anchors.ds")
         with open(anchor, "w") as f:
             f.write("\n".join(self.anchors) + "\n")
-        lines = ["server:", f"    interface: {LOOP}", f"    port: {self.port}", "    do-ip6: no",
-                 "    do-not-query-localhost: no", '    module-config: "validator iterator"',
-                 f'    trust-anchor-file: "{anchor}"', "    val-log-level: 2", f'    logfile: "{self.log.path}"',
-                 "    use-syslog: no", "    verbosity: 1", '    chroot: ""', '    username: ""',
-                 f'    directory: "{self.dir}"', f'    pidfile: "{self.dir}/unbound.pid"', "    num-threads: 1",
-                 "    access-control: 127.0.0.0/8 allow",
-                 # test. is one of unbound's default (RFC 6761) local zones: turn that off.
-                 '    local-zone: "test." nodefault',
-                 # Every missing name should reach the authorities, not be synthesised from cached NSEC.
-                 "    aggressive-nsec: no",
-                 "    prefetch: no", "    serve-expired: no", "    trust-anchor-signaling: no",
-                 "remote-control:", "    control-enable: no",
-                 "stub-zone:", f'    name: "{MS}"'] + [f"    stub-addr: {a}@{p}" for a, p in self.stubs]
-        conf = os.path.join(self.dir, "unbound.conf")
-        with open(conf, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        self.proc = spawn(["unbound", "-d", "-c", conf], os.path.join(self.dir, "unbound.out"))
+        lines = unbound_conf(self.dir, self.port, self.log.path, trust_anchor_file=anchor,
+                             extra=["    prefetch: no", "    serve-expired: no", "    trust-anchor-signaling: no"])
+        lines += stub_zone(MS, *[f"{a}@{p}" for a, p in self.stubs])
+        self.proc = spawn_unbound(self.dir, lines)
 
         def up():
             r = ask(LOOP, self.port, MS, "SOA", rd=True, timeout=1)
@@ -1013,9 +752,7 @@ UB_CASES = [c for c in CASES]
 
 
 def ub_problems(ub, rel, qtype, rcode, kind):
-    r = ask(LOOP, ub.port, n(rel), qtype, rd=True, timeout=4)
-    if r is None:
-        r = ask(LOOP, ub.port, n(rel), qtype, rd=True, timeout=4)
+    r = ask_resolver(ub.port, n(rel), qtype, timeout=4)
     if r is None:
         return ["no answer from unbound"], None
     p = []
@@ -1043,7 +780,7 @@ def step_unbound(label, ubs, tag):
         for (rel, qtype, rcode, kind), (p, r) in zip(cases, results):
             check(f"{label} unbound-{ub.name} {n(rel)} {qtype} ({kind}): {rcode}, AD", not p,
                   ", ".join(p) + (show(r, 1500) if p else ""))
-        bogus = ub.log.lines(lambda l: "validation failure" in l or "bogus" in l.lower(), mark)
+        bogus = validation_failures(ub.log, mark)
         check(f"{label} unbound-{ub.name} logged no validation failure", not bogus,
               "\n      " + "\n      ".join(bogus[:10]))
 
@@ -1666,36 +1403,22 @@ def step_verify(sats):
 # ================================================================= main ====
 def main():
     global VERBOSE
-    ap = argparse.ArgumentParser(description="multi-signer (RFC 8901 model 2) end to end")
-    ap.add_argument("--satellited", default=os.path.join(HERE, "..", "..", "..", "build", "bin", "satellited"))
-    ap.add_argument("--keep", action="store_true", help="keep the work directory")
-    ap.add_argument("--verbose", action="store_true")
+    ap = arg_parser("multi-signer (RFC 8901 model 2) end to end", HERE)
     args = ap.parse_args()
     VERBOSE = args.verbose
-    os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
-    for tool in ["knotd", "knotc", "unbound", "ldns-verify-zone"]:
-        if not shutil.which(tool):
-            print(f"SKIP: {tool} not installed", file=sys.stderr)
-            print("0 checks, 0 failed")
-            return 77
+    add_sbin_to_path()
     binary = os.path.abspath(args.satellited)
-    if not os.access(binary, os.X_OK):
-        print(f"SKIP: {binary} is not an executable (build satellited first)", file=sys.stderr)
-        print("0 checks, 0 failed")
-        return 77
+    why = skip_reason(["knotd", "knotc", "unbound", "ldns-verify-zone"], binary)
+    if why:
+        return skip(why, "0 checks, 0 failed")
     for addr in (ADDR_A, ADDR_B):
         try:
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.bind((addr, 0))
             s.close()
         except OSError as e:
-            print(f"SKIP: cannot bind {addr} ({e}); the test needs 127.0.0.0/8 on lo", file=sys.stderr)
-            print("0 checks, 0 failed")
-            return 77
-
-    def on_signal(sig, _frame):
-        raise KeyboardInterrupt(f"signal {sig}")
-    signal.signal(signal.SIGTERM, on_signal)
+            return skip(f"cannot bind {addr} ({e}); the test needs 127.0.0.0/8 on lo", "0 checks, 0 failed")
+    interrupt_on_sigterm()
 
     workdir = tempfile.mkdtemp(prefix="satellite-multisigner-")
     print(f"work directory: {workdir}; satellited: {binary}", flush=True)
@@ -1785,29 +1508,14 @@ def main():
             check(f"[{s}] satellited still running at the end", s.alive(), s.log.tail(15))
             crit = s.log.lines(lambda l: " critical " in l or "AddressSanitizer" in l or "runtime error" in l)
             check(f"[{s}] satellited log has no critical/sanitizer lines", not crit, "\n      ".join(crit[:10]))
-    except StartFailure as e:
-        check("1 satellited starts", False, str(e))
-    except KeyboardInterrupt as e:
-        check("harness interrupted", False, str(e))
-        harness_error = True
-    except HarnessError as e:
-        check("harness set-up", False, str(e))
-        harness_error = True
-    except Exception:
-        check("harness", False, traceback.format_exc())
-        harness_error = True
+    except (Exception, KeyboardInterrupt) as e:
+        harness_error = record_abort(e, "1 satellited starts")
     finally:
         if loop is not None:
             loop.stopping = True
         stop_all()
-        print(f"elapsed {time.monotonic() - t0:.0f} s")
-        if args.keep:
-            print(f"work directory kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    if CHECKS.failures:
-        print(f"failed ({len(CHECKS.failures)}): " + "; ".join(CHECKS.failures[:40])
-              + (" ..." if len(CHECKS.failures) > 40 else ""))
+        finish_workdir(workdir, t0, args.keep)
+    CHECKS.print_failures()
     if harness_error:
         print("harness error (see above)")
     print(f"{CHECKS.passed + CHECKS.failed} checks, {CHECKS.failed} failed")

@@ -39,27 +39,19 @@
 # Run through run.sh. --authority nsd runs the same checks against NSD 4.6 as
 # the authority (the reference: it must pass); step 4 is satellited-only.
 # Exit 0 when no check failed; the last line is `N passed, M failed`.
-import argparse
-import base64
 import concurrent.futures
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 try:
     import dns.dnssec
-    import dns.exception
     import dns.flags
-    import dns.message
     import dns.name
-    import dns.query
     import dns.rcode
     import dns.rdatatype
     import dns.rrset
@@ -68,8 +60,16 @@ except ImportError:
     sys.exit(2)
 
 sys.dont_write_bytecode = True
-LOOP = "127.0.0.1"
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import harness  # noqa: E402
+from harness import (CHECKS, HarnessError, LOOP, LogFile, N, Nsec3Set, NsecSet, StartFailure,  # noqa: E402
+                     add_sbin_to_path, arg_parser, ask, ask_resolver, check, closest_encloser_problems, delv, delv_ok,
+                     delv_summary, denial_ent, denial_nodata, denial_nxdomain, finish_workdir, free_port,
+                     interrupt_on_sigterm, next_closer, record_abort, response_problems, run, sets, skip, skip_reason,
+                     spawn, spawn_unbound, stop_all, stub_zone, toml_zone, unbound_conf, validation_failures,
+                     wildcard_of)
+
 VERBOSE = False
 
 T = dns.rdatatype
@@ -77,157 +77,19 @@ RRSIG, NSEC, NSEC3 = T.RRSIG, T.NSEC, T.NSEC3
 DNSSEC_ONLY = (RRSIG, NSEC, NSEC3)
 
 
-# ---------------------------------------------------------------- checks ----
-class Checks:
-    def __init__(self):
-        self.passed = self.failed = 0
-        self.failures = []
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            print(f"PASS  {name}", flush=True)
-            self.passed += 1
-        else:
-            print(f"FAIL  {name}: {detail}", flush=True)
-            self.failed += 1
-            self.failures.append(name)
-        return bool(ok)
-
-
-CHECKS = Checks()
-check = CHECKS.check
-
-
-class HarnessError(Exception):
-    """Something the test needs (not the server under test) did not work: exit 2."""
-
-
-class StartFailure(Exception):
-    """satellited itself did not start: a failed check (exit 1), not a harness error."""
-
-
+# The shared harness with this suite's defaults: polls every 0.1 s, 10 s
+# for a daemon to stop (then its status after SIGKILL), responses cut at
+# 1800 characters.
 def wait_until(fn, timeout, interval=0.1):
-    end = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() >= end:
-            return v
-        time.sleep(interval)
-
-
-_used_ports = set()
-
-
-def free_port():
-    """A port free for TCP and UDP on 127.0.0.1."""
-    for _ in range(50):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            t.bind((LOOP, 0))
-            port = t.getsockname()[1]
-            u.bind((LOOP, port))
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-        if port not in _used_ports and port >= 1024:
-            _used_ports.add(port)
-            return port
-    raise HarnessError("no free port found")
-
-
-# ------------------------------------------------------------- processes ----
-_procs = []
-
-
-def spawn(argv, log_path, **kw):
-    with open(log_path, "ab") as logf:
-        p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kw)
-    _procs.append(p)
-    return p
+    return harness.wait_until(fn, timeout, interval)
 
 
 def stop_proc(p, timeout=10):
-    if p is None or p.poll() is not None:
-        return None if p is None else p.returncode
-    try:
-        p.send_signal(signal.SIGTERM)
-        return p.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        return p.wait(timeout=5)
-
-
-def stop_all():
-    for p in _procs:
-        if p.poll() is None:
-            try:
-                p.send_signal(signal.SIGTERM)
-                p.wait(timeout=5)
-            except Exception:
-                try:
-                    p.kill()
-                    p.wait(timeout=5)
-                except Exception:
-                    pass
-
-
-def run(argv, cwd=None, timeout=60):
-    r = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    if r.returncode != 0:
-        raise HarnessError(f"{' '.join(argv)} failed ({r.returncode}): {r.stdout}{r.stderr}")
-    return r.stdout
-
-
-class LogFile:
-    def __init__(self, path):
-        self.path = path
-
-    def text(self, since=0):
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(since)
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    def mark(self):
-        try:
-            return os.path.getsize(self.path)
-        except OSError:
-            return 0
-
-    def lines(self, pred, since=0):
-        return [l for l in self.text(since).splitlines() if pred(l)]
-
-
-# --------------------------------------------------------------- queries ----
-def ask(port, name, rdtype, do=True, edns=True, rd=False, timeout=2.0):
-    """One query over UDP (TCP when truncated); the response or None."""
-    if do:
-        q = dns.message.make_query(name, rdtype, want_dnssec=True, payload=1232)
-    elif edns:
-        q = dns.message.make_query(name, rdtype, use_edns=0, payload=1232)
-    else:
-        q = dns.message.make_query(name, rdtype, use_edns=False)
-    if not rd:
-        q.flags &= ~dns.flags.RD
-    try:
-        r = dns.query.udp(q, LOOP, port=port, timeout=timeout)
-        if r.flags & dns.flags.TC:
-            r = dns.query.tcp(q, LOOP, port=port, timeout=timeout)
-        return r
-    except (dns.exception.DNSException, OSError):
-        return None
+    return harness.stop_proc(p, timeout, report_kill=False)
 
 
 def show(r, limit=1800):
-    if r is None:
-        return "no response (timeout)"
-    t = r.to_text()
-    return ("\n" + t if len(t) <= limit else "\n" + t[:limit] + "\n...").replace("\n", "\n      ")
+    return harness.show(r, limit)
 
 
 def soa_serial(port, zone):
@@ -467,15 +329,7 @@ class Satellited:
         out = ["[server]", f'listen = ["{LOOP}:{self.port}"]', "threads = 1",
                f'state_dir = "{self.dir}/state"', "", "[log]", 'level = "info"', ""]
         for z in self.zones:
-            out.append("[[zone]]")
-            for k, v in z.items():
-                if isinstance(v, bool):
-                    out.append(f"{k} = {'true' if v else 'false'}")
-                elif isinstance(v, list):
-                    out.append(f"{k} = [" + ", ".join(f'"{x}"' for x in v) + "]")
-                else:
-                    out.append(f'{k} = "{v}"')
-            out.append("")
+            out += toml_zone(z)
         with open(self.config, "w") as f:
             f.write("\n".join(out))
         self.proc = spawn([self.binary, "--config", self.config], self.log.path)
@@ -507,23 +361,10 @@ class Unbound:
             f.write(self.zones.anchor_ds + "\n")
         stubs = [("test.", self.auth_port)] + [(z, self.auth_port) for z in CHILDREN]
         stubs += [(z, self.helper_port) for z in list(self.zones.unsigned) + [f"sec.{c}" for c in CHILDREN]]
-        lines = ["server:", f"    interface: {LOOP}", f"    port: {self.port}", "    do-ip6: no",
-                 "    do-not-query-localhost: no", '    module-config: "validator iterator"',
-                 f'    trust-anchor-file: "{anchor}"', "    val-log-level: 2", f'    logfile: "{self.log.path}"',
-                 "    use-syslog: no", "    verbosity: 1", '    chroot: ""', '    username: ""',
-                 f'    directory: "{self.dir}"', f'    pidfile: "{self.dir}/unbound.pid"', "    num-threads: 1",
-                 "    access-control: 127.0.0.0/8 allow",
-                 # test. is one of unbound's default (RFC 6761) local zones: turn that off.
-                 '    local-zone: "test." nodefault',
-                 # Every query should reach the authority, not be synthesised from cached NSEC.
-                 "    aggressive-nsec: no",
-                 "remote-control:", "    control-enable: no"]
+        lines = unbound_conf(self.dir, self.port, self.log.path, trust_anchor_file=anchor)
         for z, p in stubs:
-            lines += ["stub-zone:", f'    name: "{z}"', f"    stub-addr: {LOOP}@{p}"]
-        conf = os.path.join(self.dir, "unbound.conf")
-        with open(conf, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        self.proc = spawn(["unbound", "-d", "-c", conf], os.path.join(self.dir, "unbound.out"))
+            lines += stub_zone(z, f"{LOOP}@{p}")
+        self.proc = spawn_unbound(self.dir, lines)
         if not wait_until(lambda: ask(self.port, "ns.test.", "A", rd=True, timeout=1) is not None
                           or self.proc.poll() is not None, 10) or self.proc.poll() is not None:
             raise HarnessError(f"unbound did not start: {self.log.text()[-2000:]}")
@@ -533,23 +374,6 @@ class Unbound:
 
 
 # ------------------------------------------------------- proof checkers ----
-def N(text):
-    return dns.name.from_text(text)
-
-
-def sets(r, section, rdtype=None, name=None, covers=None):
-    out = []
-    for rr in getattr(r, section):
-        if rdtype is not None and rr.rdtype != rdtype:
-            continue
-        if name is not None and rr.name != name:
-            continue
-        if covers is not None and rr.covers != covers:
-            continue
-        out.append(rr)
-    return out
-
-
 def dnssec_records(r):
     """(section, name, type) of every RRSIG/NSEC/NSEC3 in a response."""
     return [(s, rr.name.to_text(), T.to_text(rr.rdtype)) for s in ("answer", "authority", "additional")
@@ -583,133 +407,6 @@ def signatures_problems(r, keys, referral=False):
     return probs
 
 
-def bitmap(rd):
-    """Type names in an NSEC/NSEC3 rdata's type bitmap."""
-    words = rd.to_text().split()
-    return set(words[1:] if rd.rdtype == NSEC else words[5:])
-
-
-class NsecSet:
-    def __init__(self, r, section="authority"):
-        self.recs = [(rr.name, rd.next, bitmap(rd)) for rr in sets(r, section, NSEC) for rd in rr]
-
-    def covering(self, name):
-        """The NSECs whose span has `name` strictly inside (RFC 4035 §5.4)."""
-        out = []
-        for owner, nxt, types in self.recs:
-            if owner < nxt:
-                inside = owner < name < nxt
-            else:  # the last NSEC of the chain points back at the apex
-                inside = name > owner or name < nxt
-            if inside:
-                out.append((owner, nxt, types))
-        return out
-
-    def at(self, name):
-        return [(o, n, t) for o, n, t in self.recs if o == name]
-
-    def text(self):
-        return "; ".join(f"{o} -> {n} [{' '.join(sorted(t))}]" for o, n, t in self.recs) or "no NSEC"
-
-
-B32HEX = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789ABCDEFGHIJKLMNOPQRSTUV")
-
-
-class Nsec3Set:
-    def __init__(self, r, section="authority"):
-        self.recs = []
-        for rr in sets(r, section, NSEC3):
-            for rd in rr:
-                nxt = base64.b32encode(rd.next).decode().translate(B32HEX)
-                self.recs.append(dict(owner=rr.name.labels[0].decode().upper(), next=nxt, flags=rd.flags,
-                                      iters=rd.iterations, salt=rd.salt, types=bitmap(rd), name=rr.name))
-
-    def hash(self, name):
-        p = self.recs[0]
-        return dns.dnssec.nsec3_hash(name, p["salt"] or None, p["iters"], 1)
-
-    def matching(self, name):
-        if not self.recs:
-            return []
-        h = self.hash(name)
-        return [x for x in self.recs if x["owner"] == h]
-
-    def covering(self, name):
-        if not self.recs:
-            return []
-        h = self.hash(name)
-        out = []
-        for x in self.recs:
-            o, n = x["owner"], x["next"]
-            inside = (o < h < n) if o < n else (h > o or h < n)
-            if inside:
-                out.append(x)
-        return out
-
-    def text(self):
-        return "; ".join(f"{x['owner'][:8]}..->{x['next'][:8]}.. flags={x['flags']} "
-                         f"[{' '.join(sorted(x['types']))}]" for x in self.recs) or "no NSEC3"
-
-
-def next_closer(qname, ce):
-    return qname.split(len(ce.labels) + 1)[1]
-
-
-def wildcard_of(ce):
-    return dns.name.Name((b"*",) + ce.labels)
-
-
-def denial_nxdomain(r, kind, qname, ce):
-    """RFC 4035 §3.1.3.2 (NSEC covering qname + NSEC proving no wildcard) or
-    RFC 5155 §7.2.2 (closest encloser proof + NSEC3 covering the wildcard)."""
-    probs = []
-    if kind == "nsec":
-        s = NsecSet(r)
-        if not s.covering(qname):
-            probs.append(f"no NSEC covers {qname}")
-        if not s.covering(wildcard_of(ce)):
-            probs.append(f"no NSEC covers the wildcard {wildcard_of(ce)}")
-        return probs, s.text()
-    s = Nsec3Set(r)
-    if not s.matching(ce):
-        probs.append(f"no NSEC3 matches the closest encloser {ce}")
-    if not s.covering(next_closer(qname, ce)):
-        probs.append(f"no NSEC3 covers the next closer name {next_closer(qname, ce)}")
-    if not s.covering(wildcard_of(ce)):
-        probs.append(f"no NSEC3 covers the wildcard {wildcard_of(ce)}")
-    return probs, s.text()
-
-
-def denial_nodata(r, kind, qname, qtype):
-    """RFC 4035 §3.1.3.1 (NSEC at qname without qtype/CNAME) or RFC 5155
-    §7.2.3 (the NSEC3 matching qname without qtype/CNAME)."""
-    probs = []
-    s = NsecSet(r) if kind == "nsec" else Nsec3Set(r)
-    m = s.at(qname) if kind == "nsec" else s.matching(qname)
-    if not m:
-        probs.append(f"no {'NSEC' if kind == 'nsec' else 'NSEC3'} at {qname}")
-    for x in m:
-        types = x[2] if kind == "nsec" else x["types"]
-        if qtype in types or "CNAME" in types:
-            probs.append(f"the record at {qname} lists {qtype} or CNAME")
-    return probs, s.text()
-
-
-def denial_ent(r, kind, qname):
-    """An empty non-terminal: NSEC whose span holds qname and whose next name
-    is below it (RFC 4035 §3.1.3.2 note; RFC 4592 §3.1) / NSEC3 matching it
-    (RFC 5155 §7.2.3: ENTs have NSEC3 records with empty bitmaps)."""
-    if kind == "nsec":
-        s = NsecSet(r)
-        ok = [x for x in s.covering(qname) if x[1].is_subdomain(qname)]
-        return ([] if ok else [f"no NSEC spans {qname} with a next name below it"]), s.text()
-    s = Nsec3Set(r)
-    m = s.matching(qname)
-    probs = [] if m else [f"no NSEC3 matches the empty non-terminal {qname}"]
-    probs += [f"NSEC3 for {qname} lists types {x['types']}" for x in m if x["types"]]
-    return probs, s.text()
-
-
 def denial_wildcard_answer(r, kind, qname, ce):
     """RFC 4035 §3.1.3.3 / RFC 5155 §7.2.6: prove no closer match."""
     if kind == "nsec":
@@ -735,10 +432,7 @@ def denial_wildcard_nodata(r, kind, qname, ce, qtype):
             probs.append(f"the NSEC at {wc} lists {qtype}")
         return probs, s.text()
     s = Nsec3Set(r)
-    if not s.matching(ce):
-        probs.append(f"no NSEC3 matches the closest encloser {ce}")
-    if not s.covering(next_closer(qname, ce)):
-        probs.append(f"no NSEC3 covers the next closer name {next_closer(qname, ce)}")
+    probs += closest_encloser_problems(s, qname, ce)
     m = s.matching(wc)
     if not m:
         probs.append(f"no NSEC3 matches the wildcard {wc}")
@@ -827,15 +521,9 @@ def step_resolver(unbound, auth_label):
     for zone in CHILDREN:
         cases += resolver_cases(zone)
 
-    def one(c):
-        r = ask(unbound.port, c[0], c[1], do=True, rd=True, timeout=5)
-        if r is None:  # one retry: the first query of a chain may wait on several fetches
-            r = ask(unbound.port, c[0], c[1], do=True, rd=True, timeout=5)
-        return r
-
     mark = unbound.log.mark()
     with concurrent.futures.ThreadPoolExecutor(max_workers=6) as ex:
-        results = list(ex.map(one, cases))
+        results = list(ex.map(lambda c: ask_resolver(unbound.port, c[0], c[1]), cases))
     for (qname, qtype, rcode, ad, ans, why), r in zip(cases, results):
         name = f"1 unbound {qname} {qtype} ({why}): {rcode}{', AD' if ad else ', no AD'}"
         if r is None:
@@ -850,7 +538,7 @@ def step_resolver(unbound, auth_label):
         if ans and not sets(r, "answer", T.from_text(ans)):
             probs.append(f"no {ans} in the answer")
         check(name, not probs, ", ".join(probs) + show(r) if VERBOSE or probs else "")
-    fails = unbound.log.lines(lambda l: "validation failure" in l or "bogus" in l.lower(), mark)
+    fails = validation_failures(unbound.log, mark)
     check("1 unbound logged no validation failure", not fails,
           "\n      " + "\n      ".join(fails[:15]) + (f"\n      ... {len(fails)} lines" if len(fails) > 15 else ""))
 
@@ -875,21 +563,10 @@ def step_delv(auth_port, anchor_file):
             cases += [(f"nope.{zone}", "A", nxu), (f"insec.{zone}", "DS", nxu),
                       (f"foo.wild.{zone}", "A", "fully validated|unsigned answer")]
 
-    def one(c):
-        argv = ["delv", "@" + LOOP, "-p", str(auth_port), "-a", anchor_file, "+root=test.", c[0], c[1]]
-        try:
-            p = subprocess.run(argv, capture_output=True, text=True, timeout=20)
-            return p.stdout + p.stderr
-        except subprocess.TimeoutExpired:
-            return "delv timed out"
-
     with concurrent.futures.ThreadPoolExecutor(max_workers=6) as ex:
-        outs = list(ex.map(one, cases))
+        outs = list(ex.map(lambda c: delv(auth_port, anchor_file, "test.", c[0], c[1]), cases))
     for (qname, qtype, want), out in zip(cases, outs):
-        first = [l for l in out.splitlines()
-                 if l.startswith(";") and ("validat" in l or "unsigned" in l or "resolution failed" in l)]
-        ok = any(l.strip() == "; " + w for l in out.splitlines() for w in want.split("|"))
-        check(f"2 delv {qname} {qtype}: {want.replace('|', ' or ')}", ok, " | ".join(first) or out[-600:])
+        check(f"2 delv {qname} {qtype}: {want.replace('|', ' or ')}", delv_ok(out, want), delv_summary(out))
 
 
 # ---------------------------------------------------- 3: direct checks ----
@@ -909,17 +586,7 @@ class Direct:
         DO echoed, SOA in authority for negative answers, and the denial proof."""
         if r is None:
             return check(label, False, "no response")
-        probs = []
-        got = dns.rcode.to_text(r.rcode())
-        if got != rcode:
-            probs.append(f"rcode {got}, want {rcode}")
-        if bool(r.flags & dns.flags.AA) != aa:
-            probs.append("AA set" if not aa else "AA not set")
-        if r.edns < 0 or not (r.ednsflags & dns.flags.DO):
-            probs.append("DO bit not echoed (RFC 3225 §3)")
-        for t in answer:
-            if not sets(r, "answer", T.from_text(t)):
-                probs.append(f"no {t} in the answer")
+        probs = response_problems(r, rcode, aa, answer, not_echoed="DO bit not echoed (RFC 3225 §3)")
         if soa is not None:
             if not sets(r, "authority", T.SOA, N(soa)):
                 probs.append(f"no SOA {soa} in the authority section")
@@ -1124,32 +791,18 @@ def step_optin(binary, workdir, knot, sat2_port):
 # ================================================================= main ====
 def main():
     global VERBOSE
-    ap = argparse.ArgumentParser(description="pre-signed DNSSEC end to end")
-    ap.add_argument("--satellited", default=os.path.join(HERE, "..", "..", "..", "build", "bin", "satellited"))
+    ap = arg_parser("pre-signed DNSSEC end to end", HERE, verbose_help="print every direct response")
     ap.add_argument("--authority", choices=["satellited", "nsd"], default="satellited")
-    ap.add_argument("--keep", action="store_true", help="keep the work directory")
-    ap.add_argument("--verbose", action="store_true", help="print every direct response")
     args = ap.parse_args()
     VERBOSE = args.verbose
-    os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+    add_sbin_to_path()
     tools = ["knotd", "knotc", "nsd", "unbound", "dnssec-keygen", "dnssec-signzone", "dnssec-dsfromkey", "delv",
              "ldns-verify-zone"]
-    for tool in tools:
-        if not shutil.which(tool):
-            print(f"SKIP: {tool} not installed", file=sys.stderr)
-            print("0 passed, 0 failed")
-            return 77
-    binary = None
-    if args.authority == "satellited":
-        binary = os.path.abspath(args.satellited)
-        if not os.access(binary, os.X_OK):
-            print(f"SKIP: {binary} is not an executable (build satellited first)", file=sys.stderr)
-            print("0 passed, 0 failed")
-            return 77
-
-    def on_signal(sig, _frame):
-        raise KeyboardInterrupt(f"signal {sig}")
-    signal.signal(signal.SIGTERM, on_signal)
+    binary = os.path.abspath(args.satellited) if args.authority == "satellited" else None
+    why = skip_reason(tools, binary)
+    if why:
+        return skip(why, "0 passed, 0 failed")
+    interrupt_on_sigterm()
 
     workdir = tempfile.mkdtemp(prefix="satellite-presigned-")
     print(f"work directory: {workdir}; authority: {args.authority}"
@@ -1201,27 +854,12 @@ def main():
             step_optin(binary, workdir, knot, sat2_port)
         else:
             print("--- 4: skipped (allow_nsec3 is satellited's setting)")
-    except StartFailure as e:
-        check("0 satellited starts with the test's configuration", False, str(e))
-    except KeyboardInterrupt as e:
-        check("harness interrupted", False, str(e))
-        harness_error = True
-    except HarnessError as e:
-        check("harness set-up", False, str(e))
-        harness_error = True
-    except Exception:
-        check("harness", False, traceback.format_exc())
-        harness_error = True
+    except (Exception, KeyboardInterrupt) as e:
+        harness_error = record_abort(e, "0 satellited starts with the test's configuration")
     finally:
         stop_all()
-        print(f"elapsed {time.monotonic() - t0:.0f} s")
-        if args.keep or CHECKS.failed:
-            print(f"logs kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    if CHECKS.failures:
-        print(f"failed ({len(CHECKS.failures)}): " + "; ".join(CHECKS.failures[:40])
-              + (" ..." if len(CHECKS.failures) > 40 else ""))
+        finish_workdir(workdir, t0, args.keep or CHECKS.failed, kept="logs kept in")
+    CHECKS.print_failures()
     print(f"{CHECKS.passed} passed, {CHECKS.failed} failed")
     if harness_error:
         return 2

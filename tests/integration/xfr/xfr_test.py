@@ -28,12 +28,10 @@
 # last line is `N passed, M failed`. Checks that fail because of a known
 # satellited bug are marked expected failures (XFAIL, with a FIXME naming
 # the bug) and count in neither number.
-import argparse
 import base64
 import hashlib
 import os
 import re
-import shutil
 import signal
 import socket
 import struct
@@ -59,75 +57,24 @@ except ImportError:
     sys.exit(2)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 from fake_primary import FakePrimary  # noqa: E402
-
-LOOP = "127.0.0.1"
-
-
-# ---------------------------------------------------------------- checks ----
-class Checks:
-    def __init__(self):
-        self.passed = self.failed = self.xfailed = 0
-        self.failures = []
-        self.xfails = []
-
-    def check(self, name, ok, detail="", xfail=None):
-        ok = bool(ok)
-        if ok and xfail:
-            print(f"XPASS {name}  (expected failure did not happen: remove the marker '{xfail}')", flush=True)
-            self.passed += 1
-        elif ok:
-            print(f"PASS  {name}", flush=True)
-            self.passed += 1
-        elif xfail:
-            print(f"XFAIL {name}: {detail}\n      FIXME: {xfail}", flush=True)
-            self.xfailed += 1
-            self.xfails.append(name)
-        else:
-            print(f"FAIL  {name}: {detail}", flush=True)
-            self.failed += 1
-            self.failures.append(name)
-        return ok
+import harness  # noqa: E402
+from harness import (CHECKS, LOOP, LogFile, add_sbin_to_path, arg_parser, check, finish_workdir,  # noqa: E402
+                     free_port, interrupt_on_sigterm, recv_exact, skip, skip_reason, spawn, stop_all, toml_zone)
 
 
-CHECKS = Checks()
-check = CHECKS.check
-
-
+# The shared harness with this suite's defaults: polls every 0.1 s, 10 s
+# for a daemon to stop (then its status after SIGKILL).
 def wait_until(fn, timeout, interval=0.1):
     """Polls fn() until it returns a true value or `timeout` seconds pass."""
-    end = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() >= end:
-            return v
-        time.sleep(interval)
+    return harness.wait_until(fn, timeout, interval)
 
 
-# ----------------------------------------------------------------- ports ----
-_used_ports = set()
-
-
-def free_port():
-    """A port free for both TCP and UDP on 127.0.0.1 (and 127.0.0.2 shares it)."""
-    for _ in range(50):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            t.bind((LOOP, 0))
-            port = t.getsockname()[1]
-            u.bind((LOOP, port))
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-        if port not in _used_ports and port >= 1024:
-            _used_ports.add(port)
-            return port
-    raise RuntimeError("no free port found")
+def stop_proc(p, timeout=10):
+    return harness.stop_proc(p, timeout, report_kill=False)
 
 
 # --------------------------------------------------------------- queries ----
@@ -185,20 +132,8 @@ def exchange(wire, port, tcp=False, source=None, timeout=2.0):
                 s.bind((source, 0))
             s.connect((LOOP, port))
             s.sendall(struct.pack("!H", len(wire)) + wire)
-            hdr = b""
-            while len(hdr) < 2:
-                part = s.recv(2 - len(hdr))
-                if not part:
-                    return None
-                hdr += part
-            n = struct.unpack("!H", hdr)[0]
-            buf = b""
-            while len(buf) < n:
-                part = s.recv(n - len(buf))
-                if not part:
-                    return None
-                buf += part
-            return buf
+            hdr = recv_exact(s, 2)
+            return None if hdr is None else recv_exact(s, struct.unpack("!H", hdr)[0])
         except OSError:
             return None
         finally:
@@ -237,71 +172,6 @@ def send_notify(port, zone, serial=None, key=None, tcp=False, source=None):
     return wire[3] & 0xF, wire, q
 
 
-# ------------------------------------------------------------- processes ----
-_procs = []  # every process we started: stopped at exit
-
-
-def spawn(argv, log_path, **kw):
-    logf = open(log_path, "ab")
-    p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kw)
-    logf.close()
-    _procs.append(p)
-    return p
-
-
-def stop_proc(p, sig=signal.SIGTERM, timeout=10):
-    if p is None or p.poll() is not None:
-        return None if p is None else p.returncode
-    try:
-        p.send_signal(sig)
-        return p.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        return p.wait(timeout=5)
-
-
-def stop_all():
-    for p in _procs:
-        if p.poll() is None:
-            try:
-                p.kill()
-                p.wait(timeout=5)
-            except Exception:
-                pass
-
-
-class LogFile:
-    def __init__(self, path):
-        self.path = path
-
-    def text(self, since=0):
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(since)
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    def mark(self):
-        try:
-            return os.path.getsize(self.path)
-        except OSError:
-            return 0
-
-    def find(self, regex, since=0):
-        return re.findall(regex, self.text(since), re.M)
-
-    def wait(self, regex, since=0, timeout=10.0):
-        """The first match (a string) of `regex` after offset `since`, or None."""
-        def probe():
-            m = re.search(regex, self.text(since), re.M)
-            return m.group(0) if m else None
-        return wait_until(probe, timeout)
-
-    def lines(self, regex, since=0):
-        return [l for l in self.text(since).splitlines() if re.search(regex, l)]
-
-
 def secret(n=32):
     return base64.b64encode(os.urandom(n)).decode()
 
@@ -326,15 +196,7 @@ class Satellited:
         for name, alg, sec in self.keys:
             out += ["[[tsig_key]]", f'name = "{name}"', f'algorithm = "{alg}"', f'secret = "{sec}"', ""]
         for z in self.zones:
-            out.append("[[zone]]")
-            for k, v in z.items():
-                if isinstance(v, str):
-                    out.append(f'{k} = "{v}"')
-                elif isinstance(v, list):
-                    out.append(f"{k} = [" + ", ".join(f'"{x}"' for x in v) + "]")
-                else:
-                    out.append(f"{k} = {v}")
-            out.append("")
+            out += toml_zone(z)
         with open(self.config, "w") as f:
             f.write("\n".join(out))
 
@@ -1060,20 +922,17 @@ def scenario_7_restart(w, binary, workdir):
 
 # =================================================================== main ====
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--satellited", default=os.path.join(HERE, "..", "..", "..", "build", "bin", "satellited"))
-    ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, configs)")
+    ap = arg_parser(__doc__, HERE, keep_help="keep the work directory (logs, configs)", verbose=False)
     ap.add_argument("--only", default="", help="comma-separated scenario numbers, e.g. 1,6")
     args = ap.parse_args()
     binary = os.path.abspath(args.satellited)
     if not os.access(binary, os.X_OK):
         print(f"error: {binary} is not an executable", file=sys.stderr)
         return 2
-    for tool in ("knotd", "knotc", "named", "nsupdate"):
-        if not shutil.which(tool, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin"):
-            print(f"SKIP: {tool} not installed", file=sys.stderr)
-            return 77
-    os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+    add_sbin_to_path()
+    why = skip_reason(("knotd", "knotc", "named", "nsupdate"))
+    if why:
+        return skip(why)
     only = set(args.only.split(",")) if args.only else None
     want = lambda n: only is None or str(n) in only  # noqa: E731
 
@@ -1082,9 +941,7 @@ def main():
     w = World()
     fakes = []
 
-    def on_signal(sig, _frame):
-        raise KeyboardInterrupt(f"signal {sig}")
-    signal.signal(signal.SIGTERM, on_signal)
+    interrupt_on_sigterm()
 
     t_begin = time.monotonic()
     try:
@@ -1179,14 +1036,10 @@ def main():
     except Exception:
         check("harness set-up", False, traceback.format_exc())
     finally:
-        stop_all()
+        stop_all(gentle=False)
         for f in fakes:
             f.stop()
-        print(f"elapsed {time.monotonic() - t_begin:.0f} s")
-        if args.keep or CHECKS.failed:
-            print(f"logs kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        finish_workdir(workdir, t_begin, args.keep or CHECKS.failed, kept="logs kept in")
     if CHECKS.failures:
         print("failed: " + "; ".join(CHECKS.failures))
     if CHECKS.xfailed:
