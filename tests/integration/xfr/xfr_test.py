@@ -904,7 +904,16 @@ def scenario_7_restart(w, binary, workdir):
           f"serial {serial_of(sat.port, z)} after {time.monotonic() - t1:.1f} s")
 
     # SIGTERM in the middle of a transfer: a prompt, clean exit; the copy on disk stays.
-    good3 = hashlib.sha256(open(state, "rb").read()).hexdigest() if os.path.exists(state) else None
+    # The zone is served before its copy is written: wait until the file is settled.
+    def state_hash():
+        return hashlib.sha256(open(state, "rb").read()).hexdigest() if os.path.exists(state) else None
+    good3 = state_hash()
+    for _ in range(50):  # at most 5 s
+        time.sleep(0.1)
+        now_hash = state_hash()
+        if now_hash == good3 and now_hash is not None:
+            break
+        good3 = now_hash
     zone.publish(4, [("www", 300, "A", "192.0.2.4"), ("marker", 300, "TXT", '"big v4"')], raw=big)
     p.mode[z] = "slow"
     t0 = time.monotonic()
