@@ -907,13 +907,14 @@ def scenario_7_restart(w, binary, workdir):
     # The zone is served before its copy is written: wait until the file is settled.
     def state_hash():
         return hashlib.sha256(open(state, "rb").read()).hexdigest() if os.path.exists(state) else None
-    good3 = state_hash()
-    for _ in range(50):  # at most 5 s
+    good3, steady = state_hash(), 0
+    for _ in range(50):  # unchanged for 1 s, at most 5 s
         time.sleep(0.1)
         now_hash = state_hash()
-        if now_hash == good3 and now_hash is not None:
-            break
+        steady = steady + 1 if now_hash == good3 and now_hash is not None else 0
         good3 = now_hash
+        if steady >= 10:
+            break
     zone.publish(4, [("www", 300, "A", "192.0.2.4"), ("marker", 300, "TXT", '"big v4"')], raw=big)
     p.mode[z] = "slow"
     t0 = time.monotonic()
