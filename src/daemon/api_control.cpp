@@ -29,6 +29,15 @@ auto on_control(boost::asio::io_context& io, const std::atomic<bool>& stopping, 
     return result.get();
 }
 
+// A reply that says the daemon stopped before the call could run.
+template <typename Reply>
+Reply stopping_reply() {
+    Reply r;
+    r.http_status = 503;
+    r.message = "satellited is stopping";
+    return r;
+}
+
 std::string canonical(std::string name) {
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (name.empty() || name.back() != '.') name += '.';
@@ -58,21 +67,13 @@ bool ApiControl::refresh(const std::string& name, bool full) {
 
 api::DnssecReply ApiControl::dnssec(const std::string& zone, api::DnssecOp op, const api::DnssecRequest& req) {
     auto reply = on_control(io_, stopping_, [this, zone, op, req] { return zones_.api_dnssec(zone, op, req); });
-    if (reply) return *reply;
-    api::DnssecReply stopped;
-    stopped.http_status = 503;
-    stopped.message = "satellited is stopping";
-    return stopped;
+    return reply ? *reply : stopping_reply<api::DnssecReply>();
 }
 
 api::PeerKeysReply ApiControl::peer_keys(const std::string& zone, api::PeerKeyOp op,
                                          const api::PeerKeysRequest& req) {
     auto reply = on_control(io_, stopping_, [this, zone, op, req] { return zones_.api_peer_keys(zone, op, req); });
-    if (reply) return *reply;
-    api::PeerKeysReply stopped;
-    stopped.http_status = 503;
-    stopped.message = "satellited is stopping";
-    return stopped;
+    return reply ? *reply : stopping_reply<api::PeerKeysReply>();
 }
 
 std::string ApiControl::metrics() {

@@ -145,6 +145,12 @@ modes::LivePolicy live_policy(const config::Signing& sc) {
     return p;
 }
 
+std::vector<xfr::PrimaryAddress> addresses(const std::vector<config::Endpoint>& endpoints) {
+    std::vector<xfr::PrimaryAddress> out;
+    for (const auto& e : endpoints) out.push_back({e.host, e.port});
+    return out;
+}
+
 bool signs_here(config::Mode m) { return m == config::Mode::Live || m == config::Mode::MultiSigner; }
 
 bool same_rdata(const std::vector<std::uint8_t>& a, const std::vector<std::uint8_t>& b) { return a == b; }
@@ -289,10 +295,8 @@ void ZoneManager::check_peers(Zone& z) {
     if (z.peer_check_running || z.cfg.peers.empty()) return;
     z.peer_check_running = true;
     z.peer_timer.cancel();
-    std::vector<xfr::PrimaryAddress> peers;
-    for (const auto& p : z.cfg.peers) peers.push_back({p.host, p.port});
     const std::string key = z.origin.lowered().to_string();
-    xfr::ask_all(io_, peers, z.origin, dns::type::DNSKEY, std::chrono::seconds(5), [this, key](xfr::Answers round) {
+    xfr::ask_all(io_, addresses(z.cfg.peers), z.origin, dns::type::DNSKEY, std::chrono::seconds(5), [this, key](xfr::Answers round) {
         auto it = zones_.find(key);
         if (stopping_ || it == zones_.end() || it->second->removed) return;
         Zone& zone = *it->second;
@@ -376,10 +380,8 @@ void ZoneManager::arm_parent_check(Zone& z) {
 void ZoneManager::check_parent(Zone& z) {
     if (z.parent_check_running) return;
     z.parent_check_running = true;
-    std::vector<xfr::PrimaryAddress> servers;
-    for (const auto& p : z.cfg.parent_ds_check) servers.push_back({p.host, p.port});
     const std::string key = z.origin.lowered().to_string();
-    xfr::ask_all(io_, servers, z.origin, dns::type::DS, std::chrono::seconds(5), [this, key](xfr::Answers round) {
+    xfr::ask_all(io_, addresses(z.cfg.parent_ds_check), z.origin, dns::type::DS, std::chrono::seconds(5), [this, key](xfr::Answers round) {
         auto it = zones_.find(key);
         if (stopping_ || it == zones_.end() || it->second->removed) return;
         Zone& zone = *it->second;
