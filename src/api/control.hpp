@@ -38,6 +38,7 @@ struct KeyInfo {
     bool active = false;
     std::string state;          // generate publish ready active retire dead ds_submit ...
     std::int64_t next_transition = 0;  // 0 = none planned
+    bool standby = false;       // a standby KSK (DS at the parent, not in DNSKEY)
 };
 
 struct DsInfo {

@@ -132,6 +132,7 @@ json::value key_json(const KeyInfo& k) {
     o["active"] = k.active;
     o["state"] = k.state;
     o["next_transition"] = time_json(k.next_transition);
+    o["standby"] = k.standby;
     return o;
 }
 

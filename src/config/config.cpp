@@ -891,7 +891,7 @@ private:
                 t, "[zone.signing]",
                 {"enabled", "algorithm", "denial", "nsec3_iterations", "nsec3_salt", "nsec3_opt_out",
                  "signature_validity", "signature_refresh", "zsk_lifetime", "ksk_lifetime",
-                 "propagation_delay", "parent_ds_ttl", "peer_publish_delay"});
+                 "propagation_delay", "parent_ds_ttl", "peer_publish_delay", "standby_ksk"});
             !s) {
             return s;
         }
@@ -899,6 +899,11 @@ private:
             auto v = as_bool(*node, "zone.signing.enabled");
             if (!v) return v.error();
             out.enabled = *v;
+        }
+        if (const auto* node = t.get("standby_ksk")) {
+            auto v = as_bool(*node, "zone.signing.standby_ksk");
+            if (!v) return v.error();
+            out.standby_ksk = *v;
         }
         if (const auto* node = t.get("algorithm")) {
             // RFC 8624 §3.1: the algorithms worth signing with today.

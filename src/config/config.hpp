@@ -74,6 +74,9 @@ struct Signing {
     // Multi-signer: how long the other providers take to publish a new key
     // of ours; a new ZSK waits this long on top of the TTLs before it signs.
     std::uint32_t peer_publish_delay = 3600;
+    // Keep a standby KSK: its DS goes to the parent ahead of need, so a KSK
+    // roll (an emergency one too) waits only for the DNSKEY TTL.
+    bool standby_ksk = false;
 };
 
 struct Zone {

@@ -161,7 +161,8 @@ bool same_signing(const std::optional<config::Signing>& a, const std::optional<c
     return a->enabled == b->enabled && a->algorithm == b->algorithm && a->denial == b->denial &&
            a->nsec3_iterations == b->nsec3_iterations && a->nsec3_salt == b->nsec3_salt &&
            a->nsec3_opt_out == b->nsec3_opt_out && a->signature_validity == b->signature_validity &&
-           a->signature_refresh == b->signature_refresh && a->peer_publish_delay == b->peer_publish_delay;
+           a->signature_refresh == b->signature_refresh && a->peer_publish_delay == b->peer_publish_delay &&
+           a->standby_ksk == b->standby_ksk;
 }
 
 }  // namespace
@@ -175,6 +176,7 @@ modes::LifecycleTiming ZoneManager::timing(const Zone& z) const {
     t.parent_ds_ttl = sc.parent_ds_ttl;
     t.zsk_lifetime = sc.zsk_lifetime;
     t.ksk_lifetime = sc.ksk_lifetime;
+    t.standby_ksk = sc.standby_ksk;
     if (z.cfg.mode == config::Mode::MultiSigner) t.peer_publish_delay = sc.peer_publish_delay;
     return t;
 }
@@ -1128,8 +1130,10 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
         const std::uint32_t lifetime = k.key.role == modes::KeyRole::Ksk ? sc.ksk_lifetime : sc.zsk_lifetime;
         ki.expires_at = lifetime && k.active_at ? k.active_at + lifetime : 0;
         ki.active = k.state == modes::KeyState::Active ||
-                    (k.key.role == modes::KeyRole::Ksk && (k.state == modes::KeyState::DsSubmit ||
-                                                            k.state == modes::KeyState::DsPublish));
+                    (k.key.role == modes::KeyRole::Ksk && !k.standby &&
+                     (k.state == modes::KeyState::DsSubmit || k.state == modes::KeyState::DsPublish ||
+                      k.state == modes::KeyState::KeyPublish));
+        ki.standby = k.standby;
         ki.state = modes::to_string(k.state);
         ki.next_transition = k.next_transition;
         return ki;

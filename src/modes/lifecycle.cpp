@@ -16,7 +16,8 @@ namespace {
 
 constexpr const char* kStatusNames[] = {"disabled", "pending_ds", "active", "rotating_zsk", "rotating_ksk",
                                         "pending_disabled"};
-constexpr const char* kStateNames[] = {"publish", "ready", "active", "retire", "dead", "ds_submit", "ds_publish"};
+constexpr const char* kStateNames[] = {"publish", "ready",      "active",   "retire",     "dead",
+                                       "ds_submit", "ds_publish", "ds_ready", "key_publish"};
 
 template <typename E, std::size_t N>
 bool parse_enum(const std::string& text, const char* const (&names)[N], E& out) {
@@ -48,6 +49,15 @@ void apply_flags(ManagedKey& k) {
             break;
         case KeyState::DsSubmit:
         case KeyState::DsPublish:
+        case KeyState::DsReady:
+            // A standby KSK is offered to the parent only: its DNSKEY stays
+            // out of the zone until a roll needs it.
+            z.published = z.signing = !k.standby;
+            z.in_cds = true;
+            break;
+        case KeyState::KeyPublish:
+            // The standby's DS is in every cache: its DNSKEY goes in and it
+            // signs the DNSKEY RRset beside the old KSK.
             z.published = z.signing = z.in_cds = true;
             break;
         case KeyState::Retire:
@@ -141,6 +151,11 @@ Result<Lifecycle> Lifecycle::load(const std::string& state_dir, const dns::Name&
             in >> file >> state >> mk.published_at >> mk.active_at >> mk.retire_at >> mk.next_transition;
             if (!in) return damaged("bad key line \"" + line + "\"");
             if (!parse_enum(state, kStateNames, mk.state)) return damaged("unknown key state \"" + state + "\"");
+            std::string flag;
+            if (in >> flag) {
+                if (flag != "standby") return damaged("unknown key flag \"" + flag + "\"");
+                mk.standby = true;
+            }
             auto k = read_key_file(lc.dir_ + "/" + file, zone);
             if (!k) return k.error();
             mk.key = std::move(*k);
@@ -163,7 +178,7 @@ Status Lifecycle::save() const {
     if (unsign_at_) out << "unsign_at " << unsign_at_ << "\n";
     for (const auto& k : keys_) {
         out << "key " << file_name(k.key.path) << " " << to_string(k.state) << " " << k.published_at << " "
-            << k.active_at << " " << k.retire_at << " " << k.next_transition << "\n";
+            << k.active_at << " " << k.retire_at << " " << k.next_transition << (k.standby ? " standby" : "") << "\n";
     }
     return write_private_file(dir_ + "/state", out.str());
 }
@@ -268,12 +283,17 @@ Outcome Lifecycle::rotate_ksk(std::int64_t now, const LifecycleTiming& t) {
     if (status_ != DnssecStatus::Active) {
         return {409, std::string("cannot rotate the KSK while ") + to_string(status_)};
     }
-    for (const auto& k : keys_) {
-        if (k.key.role == KeyRole::Ksk && (k.state == KeyState::Retire || k.state == KeyState::DsPublish)) {
+    ManagedKey* spare = nullptr;
+    for (auto& k : keys_) {
+        if (k.key.role != KeyRole::Ksk) continue;
+        if (k.standby) {
+            spare = &k;
+        } else if (k.state == KeyState::Retire || k.state == KeyState::DsPublish || k.state == KeyState::KeyPublish) {
             return {409, "the previous KSK rollover is still finishing (KSK " + std::to_string(k.key.tag) + " " +
                              to_string(k.state) + "); try again once it is done"};
         }
     }
+    if (spare) return roll_to_standby(*spare, now, t);
     auto mk = make_key(KeyRole::Ksk, now);
     if (!mk) return {500, mk.error().message};
     // Double-KSK (RFC 7583 §3.3.2): the new KSK is published and its DS is
@@ -289,16 +309,44 @@ Outcome Lifecycle::rotate_ksk(std::int64_t now, const LifecycleTiming& t) {
     return {200, "KSK rollover started: publish the new DS at the parent, then confirm it"};
 }
 
-Outcome Lifecycle::confirm_ds_published(const std::vector<DsRecord>& ds, std::int64_t now, const LifecycleTiming& t) {
-    if (status_ != DnssecStatus::PendingDs && status_ != DnssecStatus::RotatingKsk) {
-        return {409, std::string("nothing awaits a DS confirmation (status ") + to_string(status_) + ")"};
+// The standby KSK takes over. Its DS is at the parent (ds_ready), or on its
+// way (ds_publish): its DNSKEY goes in now and it becomes the KSK once both
+// have reached the caches. Not yet confirmed (ds_submit): it is published
+// and the roll goes on as a double-KSK roll, waiting for its DS.
+Outcome Lifecycle::roll_to_standby(ManagedKey& k, std::int64_t now, const LifecycleTiming& t) {
+    const std::string tag = std::to_string(k.key.tag);
+    std::string message;
+    k.standby = false;
+    k.published_at = now;
+    if (k.state == KeyState::DsSubmit) {
+        message = "KSK rollover started with the standby KSK " + tag +
+                  ", whose DS is not confirmed yet: it is published now; publish its DS at the parent, then "
+                  "confirm it";
+    } else {
+        const std::int64_t published = now + t.dnskey_ttl + t.propagation_delay;
+        k.next_transition = k.state == KeyState::DsPublish ? std::max(k.next_transition, published) : published;
+        k.state = KeyState::KeyPublish;
+        message = "KSK rollover started with the standby KSK " + tag +
+                  ": its DS is already at the parent; it is published now and becomes the KSK in " +
+                  std::to_string(k.next_transition - now) + " s, once caches have its DNSKEY";
     }
-    if (ds.empty()) return {400, "no DS records given"};
+    apply_flags(k);
+    status_ = DnssecStatus::RotatingKsk;
+    if (auto s = save(); !s) return {500, s.error().message};
+    return {200, message};
+}
+
+Outcome Lifecycle::confirm_ds_published(const std::vector<DsRecord>& ds, std::int64_t now, const LifecycleTiming& t) {
     // Every DS given must match one of our KSKs (RFC 4034 §5.2 digest).
     ManagedKey* waiting = nullptr;
     for (auto& k : keys_) {
         if (k.key.role == KeyRole::Ksk && k.state == KeyState::DsSubmit) waiting = &k;
     }
+    const bool for_standby = waiting && waiting->standby && status_ == DnssecStatus::Active;
+    if (!for_standby && status_ != DnssecStatus::PendingDs && (status_ != DnssecStatus::RotatingKsk || !waiting)) {
+        return {409, std::string("nothing awaits a DS confirmation (status ") + to_string(status_) + ")"};
+    }
+    if (ds.empty()) return {400, "no DS records given"};
     bool names_waiting = false;
     for (const auto& d : ds) {
         bool matched = false;
@@ -319,6 +367,16 @@ Outcome Lifecycle::confirm_ds_published(const std::vector<DsRecord>& ds, std::in
     if (waiting && !names_waiting) {
         return {400, "the DS records do not include the KSK " + std::to_string(waiting->key.tag) +
                          " that awaits confirmation"};
+    }
+    if (for_standby) {
+        // The standby is ready once the parent's new DS set is in the caches.
+        waiting->state = KeyState::DsPublish;
+        waiting->next_transition = now + t.parent_ds_ttl + t.propagation_delay;
+        apply_flags(*waiting);
+        if (auto s = save(); !s) return {500, s.error().message};
+        return {200, "DS publication of the standby KSK " + std::to_string(waiting->key.tag) +
+                         " confirmed; it is ready for a KSK rollover in " +
+                         std::to_string(waiting->next_transition - now) + " s"};
     }
     if (status_ == DnssecStatus::PendingDs) {
         for (auto& k : keys_) {
@@ -395,8 +453,15 @@ bool Lifecycle::advance(std::int64_t now, const LifecycleTiming& t, const PeersP
                 }
                 break;
             case KeyState::DsPublish:
+                if (k.standby) {
+                    k.state = KeyState::DsReady;
+                    k.next_transition = 0;
+                    break;
+                }
+                [[fallthrough]];
+            case KeyState::KeyPublish:
                 for (auto& old : keys_) {
-                    if (&old != &k && old.key.role == KeyRole::Ksk &&
+                    if (&old != &k && old.key.role == KeyRole::Ksk && !old.standby &&
                         (old.state == KeyState::Active || old.state == KeyState::DsSubmit)) {
                         old.state = KeyState::Retire;
                         old.retire_at = now;
@@ -428,6 +493,14 @@ bool Lifecycle::advance(std::int64_t now, const LifecycleTiming& t, const PeersP
             }
             if (!rolling) status_ = DnssecStatus::Active;
         }
+        if (status_ == DnssecStatus::RotatingKsk) {
+            bool rolling = false;
+            for (const auto& k : keys_) {
+                rolling |= k.key.role == KeyRole::Ksk && !k.standby &&
+                           (k.state == KeyState::DsSubmit || k.state == KeyState::KeyPublish);
+            }
+            if (!rolling) status_ = DnssecStatus::Active;
+        }
     }
     // Scheduled rollovers.
     if (status_ == DnssecStatus::Active && t.zsk_lifetime > 0) {
@@ -448,12 +521,51 @@ bool Lifecycle::advance(std::int64_t now, const LifecycleTiming& t, const PeersP
             }
         }
     }
+    changed |= keep_standby(now, t);
     if (changed) (void)save();
     return changed;
 }
 
+// standby_ksk: one standby KSK once the zone is active and no KSK roll is
+// under way; without it, a standby that is not yet in use is dropped (its DS
+// leaves CDS; a DS without its DNSKEY harms no validation).
+bool Lifecycle::keep_standby(std::int64_t now, const LifecycleTiming& t) {
+    if (!t.standby_ksk) {
+        bool dropped = false;
+        for (auto& k : keys_) {
+            if (k.standby) {
+                k.state = KeyState::Dead;
+                dropped = true;
+            }
+        }
+        if (dropped) remove_dead();
+        return dropped;
+    }
+    if (status_ != DnssecStatus::Active || standby()) return false;
+    for (const auto& k : keys_) {
+        if (k.key.role == KeyRole::Ksk && k.state != KeyState::Active) return false;
+    }
+    auto mk = make_key(KeyRole::Ksk, now);
+    if (!mk) return false;  // tried again at the next signing
+    mk->state = KeyState::DsSubmit;
+    mk->standby = true;
+    apply_flags(*mk);
+    keys_.push_back(std::move(*mk));
+    return true;
+}
+
+const ManagedKey* Lifecycle::standby() const {
+    for (const auto& k : keys_) {
+        if (k.standby) return &k;
+    }
+    return nullptr;
+}
+
 bool Lifecycle::awaiting_ds() const {
-    if (status_ != DnssecStatus::PendingDs && status_ != DnssecStatus::RotatingKsk) return false;
+    if (status_ != DnssecStatus::PendingDs && status_ != DnssecStatus::RotatingKsk &&
+        status_ != DnssecStatus::Active) {
+        return false;
+    }
     for (const auto& k : keys_) {
         if (k.key.role == KeyRole::Ksk && k.state == KeyState::DsSubmit) return true;
     }

@@ -12,6 +12,11 @@
 //   ZSK (pre-publication, RFC 7583 §3.2): publish ─(DNSKEY TTL + delay)─► active; old: retire ─(max TTL + delay)─► dead
 //   KSK (double-KSK, §3.3): publish ─(DNSKEY TTL + delay)─► ds_submit ─confirm─► ds_publish ─(DS TTL + delay)─► active;
 //                           old: retire ─(DNSKEY TTL + delay)─► dead
+//   Standby KSK (RFC 7583 §3.3.1 double-DS, kept ready; OpenDNSSEC's states): its DS goes to the
+//   parent before its DNSKEY goes in the zone, so a roll needs no wait on the parent:
+//     ds_submit ─confirm─► ds_publish ─(DS TTL + delay)─► ds_ready ─rotate-ksk─► key_publish
+//     ─(DNSKEY TTL + delay)─► active; the old KSK retires, and a new standby starts in ds_submit.
+//   A standby is in CDS/CDNSKEY (the DS set the parent should hold, RFC 7344 §3) but not in DNSKEY.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +33,7 @@ namespace satellite::modes {
 enum class DnssecStatus { Disabled, PendingDs, Active, RotatingZsk, RotatingKsk, PendingDisabled };
 const char* to_string(DnssecStatus s);
 
-enum class KeyState { Publish, Ready, Active, Retire, Dead, DsSubmit, DsPublish };
+enum class KeyState { Publish, Ready, Active, Retire, Dead, DsSubmit, DsPublish, DsReady, KeyPublish };
 const char* to_string(KeyState s);
 
 struct ManagedKey {
@@ -38,6 +43,7 @@ struct ManagedKey {
     std::int64_t active_at = 0;
     std::int64_t retire_at = 0;
     std::int64_t next_transition = 0;  // 0: waits for an operator (or nothing)
+    bool standby = false;  // a standby KSK: DS at the parent, DNSKEY not yet in the zone
 };
 
 struct LifecycleTiming {
@@ -48,6 +54,7 @@ struct LifecycleTiming {
     std::uint32_t zsk_lifetime = 90 * 86400;  // 0: roll only on request
     std::uint32_t ksk_lifetime = 0;
     std::uint32_t peer_publish_delay = 0;  // multi-signer: a new ZSK waits for the peers too
+    bool standby_ksk = false;  // keep a standby KSK whose DS is already at the parent
 };
 
 // Multi-signer: whether every other provider now serves this key of ours in
@@ -82,8 +89,8 @@ public:
     const std::vector<ManagedKey>& keys() const { return keys_; }
     bool signs() const { return status_ != DnssecStatus::Disabled; }
     // What a look at the parent's DS RRset could settle now: a KSK waiting
-    // for its DS (pending_ds, rotating_ksk), or pending_disabled not yet
-    // told the DS is gone.
+    // for its DS (pending_ds, rotating_ksk, a standby in ds_submit), or
+    // pending_disabled not yet told the DS is gone.
     bool awaiting_ds() const;
     bool awaiting_ds_removal() const { return status_ == DnssecStatus::PendingDisabled && unsign_at_ == 0; }
     // False when nothing was on disk: the config's `enabled` sets the start.
@@ -103,19 +110,24 @@ public:
     Outcome confirm_ds_removed(std::int64_t now, const LifecycleTiming& t);
 
     // Makes the timed moves due at `now` (and starts a ZSK roll when the
-    // active ZSK has outlived zsk_lifetime). A new ZSK that `peers_publish`
+    // active ZSK has outlived zsk_lifetime; creates a standby KSK when
+    // t.standby_ksk asks for one and none is there, drops it when not). A new ZSK that `peers_publish`
     // says the peers lack stays published but unused. True when what is
     // signed changed.
     bool advance(std::int64_t now, const LifecycleTiming& t, const PeersPublish& peers_publish = {});
     // Our new ZSK is due to sign but waits for the peers: its key, or null.
     const ManagedKey* awaiting_peers(std::int64_t now) const;
+    // The standby KSK (any standby state), or null.
+    const ManagedKey* standby() const;
     // The earliest timed move, or 0.
     std::int64_t next_event(const LifecycleTiming& t) const;
 
 private:
     Lifecycle() = default;
     Result<ManagedKey> make_key(KeyRole role, std::int64_t now);
+    Outcome roll_to_standby(ManagedKey& k, std::int64_t now, const LifecycleTiming& t);
     void remove_dead();
+    bool keep_standby(std::int64_t now, const LifecycleTiming& t);
     std::string state_dir_;
     dns::Name zone_;
     std::string dir_;

@@ -175,9 +175,9 @@ Result<SignedZone> sign_zone(const dns::Name& origin, const dns::RecordList& rec
     Generated::Set cds{apex_owner, t::CDS, key_ttl, true, {}};
     Generated::Set cdnskey{apex_owner, t::CDNSKEY, key_ttl, true, {}};
     for (const auto& k : keys.keys) {
-        if (!k.published) continue;
-        dnskeys.rdatas.push_back(k.dnskey);
-        // RFC 7344 §4: CDS and CDNSKEY name the KSKs the parent should point at.
+        if (k.published) dnskeys.rdatas.push_back(k.dnskey);
+        // RFC 7344 §3: CDS and CDNSKEY name the KSKs the parent should point
+        // at, a standby KSK (not yet in DNSKEY) among them.
         if (k.role == KeyRole::Ksk && k.in_cds && !keys.cds_delete) {
             cds.rdatas.push_back(dns::ds_rdata(origin, k.dnskey, 2));
             cdnskey.rdatas.push_back(k.dnskey);

@@ -157,8 +157,9 @@ void print_keys(std::ostream& out, const json::value& state) {
         {"TYPE", "TAG", "ALG", "STATE", "ACTIVE", "CREATED", "EXPIRES", "NEXT CHANGE"}};
     for (const char* list : {"ksk", "zsk"}) {
         for (const auto& k : array_field(state, list)) {
-            rows.push_back({field(k, "key_type"), field(k, "key_tag"), field(k, "algorithm"), field(k, "state"),
-                            field(k, "active"), field(k, "created_at"), field(k, "expires_at"),
+            std::string state = field(k, "state");
+            if (field(k, "standby") == "yes") state += " (standby)";
+            rows.push_back({field(k, "key_type"), field(k, "key_tag"), field(k, "algorithm"), state, field(k, "active"), field(k, "created_at"), field(k, "expires_at"),
                             field(k, "next_transition")});
         }
     }

@@ -24,11 +24,13 @@
 #     new.test.   added by a reload (step 5)
 #     auto.test.  live file zone, FAST timings, delegated from test. like
 #                 lc.test.; parent_ds_check = [Knot], interval 1s (step 6)
+#     sb.test.    like auto.test. (parent_ds_check = [Knot]) with
+#                 standby_ksk = true (step 8)
 #     down.test.  live file zone, FAST timings, `enabled = true`,
 #                 parent_ds_check = [a port where nothing listens until step
 #                 7 starts a stand-in parent there], interval 1s
 #   unbound: validating, trust anchor test. (Knot's KSK), stub-zones test. ->
-#   Knot and lc.test., auto.test. -> satellited; aggressive-nsec off.
+#   Knot and lc.test., auto.test., sb.test. -> satellited; aggressive-nsec off.
 #
 # Steps (numbered in the output):
 #   1  API contract: every endpoint of seed 003 (GET, enable, disable,
@@ -90,6 +92,18 @@
 #      set without ours (still pending_ds, asked every interval), our DS
 #      (active by itself), and after disable NXDOMAIN (disabled by itself);
 #      once disabled it is no longer asked
+#   8  standby KSK (DESIGN §4; OpenDNSSEC's ds_submit / ds_publish / ds_ready /
+#      key_publish) on sb.test., parent_ds_check = Knot, query loop as in step
+#      2, never a confirm-ds-* call: enable -> the parent publishes the DS ->
+#      active -> a standby KSK appears (ds_submit, standby: true): in CDS and
+#      CDNSKEY, not in DNSKEY; it stays ds_submit while the parent lacks its DS
+#      -> the parent adds it -> ds_publish by itself -> ds_ready no sooner
+#      than DS TTL + delay later, status active throughout, DNSKEY unchanged
+#      -> rotate-ksk: the reply's new key is the standby, its DS the one
+#      already at the parent; key_publish: its DNSKEY served and signing
+#      beside the old KSK -> active no sooner than DNSKEY TTL + delay later,
+#      with the parent's DS set untouched; the old KSK retires and goes ->
+#      the next standby appears in ds_submit, in CDS. Judged like step 2
 #
 # Run through run.sh. Exit 0 when no check failed (1 otherwise, 77 a peer
 # binary missing); the last line is `N passed, M failed`.
@@ -143,6 +157,8 @@ LC, API_ZONE, ROLL, PLAIN = "lc.test.", "api.test.", "roll.test.", "plain.test."
 GONE, CHG, NEW = "gone.test.", "chg.test.", "new.test."
 # Step 6/7: zones whose DS at the parent satellited checks itself (parent_ds_check).
 AUTO, DOWN = "auto.test.", "down.test."
+# Step 8: a zone with a standby KSK, its DS checked at Knot like auto.test.
+SB = "sb.test."
 CHECK_INTERVAL = 1  # s: their parent_ds_check_interval
 # Compressed timings (lc.test., api.test.): DNSKEY TTL = SOA TTL = 2, max TTL 4.
 FAST = dict(soa_ttl=2, max_ttl=4, delay=1, ds_ttl=2)
@@ -303,7 +319,9 @@ class Knot:
                     "lc       2 NS ns1.lc\n"
                     "ns1.lc   2 A 127.0.0.1\n"
                     "auto     2 NS ns1.auto\n"
-                    "ns1.auto 2 A 127.0.0.1\n")
+                    "ns1.auto 2 A 127.0.0.1\n"
+                    "sb       2 NS ns1.sb\n"
+                    "ns1.sb   2 A 127.0.0.1\n")
         with open(os.path.join(self.dir, "roll.test.zone"), "w") as f:
             f.write(zone_text(ROLL, SLOW["soa_ttl"], SLOW["max_ttl"]))
         c = [f"server:\n    rundir: {self.dir}\n    listen: {LOOP}@{self.port}\n    background-workers: 1",
@@ -385,7 +403,7 @@ class Unbound:
         lines = unbound_conf(self.dir, self.port, self.log.path, trust_anchor=f"test. DS {self.anchor}",
                              extra=["    prefetch: no", "    serve-expired: no", "    trust-anchor-signaling: no"])
         lines += (stub_zone("test.", f"{LOOP}@{self.knot_port}") + stub_zone(LC, f"{LOOP}@{self.sat_port}")
-                  + stub_zone(AUTO, f"{LOOP}@{self.sat_port}"))
+                  + stub_zone(AUTO, f"{LOOP}@{self.sat_port}") + stub_zone(SB, f"{LOOP}@{self.sat_port}"))
         self.proc = spawn_unbound(self.dir, lines)
 
         def up():
@@ -477,13 +495,14 @@ class Satellited:
         self.knot_port = knot_port
         self.notify_path = notify_path
         self.proc = None
-        self.zones = [LC, API_ZONE, ROLL, PLAIN, GONE, CHG, AUTO, DOWN]
+        self.zones = [LC, API_ZONE, ROLL, PLAIN, GONE, CHG, AUTO, DOWN, SB]
         # down.test.'s parent_ds_check: nothing listens there until step 7.
         self.fake_parent_port = free_port()
         self.files = {}
         for z, text in ((LC, zone_text(LC, FAST["soa_ttl"], FAST["max_ttl"])),
                         (AUTO, zone_text(AUTO, FAST["soa_ttl"], FAST["max_ttl"])),
                         (DOWN, zone_text(DOWN, FAST["soa_ttl"], FAST["max_ttl"])),
+                        (SB, zone_text(SB, FAST["soa_ttl"], FAST["max_ttl"])),
                         (API_ZONE, zone_text(API_ZONE, FAST["soa_ttl"], FAST["max_ttl"])),
                         (PLAIN, zone_text(PLAIN, 30, 60)), (GONE, zone_text(GONE, 30, 60)),
                         (NEW, zone_text(NEW, 30, 60)), (CHG, zone_text(CHG, 30, 60, www="192.0.2.1")),
@@ -508,13 +527,14 @@ class Satellited:
                         "enabled = true", f'propagation_delay = "{SLOW["delay"]}s"',
                         f'parent_ds_ttl = "{SLOW["ds_ttl"]}s"', 'signature_validity = "1h"',
                         'signature_refresh = "30m"']
-            elif z in (LC, API_ZONE, AUTO, DOWN):
+            elif z in (LC, API_ZONE, AUTO, DOWN, SB):
                 out += [f'file = "{self.files[z]}"', 'mode = "live"']
-                if z in (AUTO, DOWN):
-                    parent = self.knot_port if z == AUTO else self.fake_parent_port
+                if z in (AUTO, DOWN, SB):
+                    parent = self.fake_parent_port if z == DOWN else self.knot_port
                     out += [f'parent_ds_check = ["{LOOP}:{parent}"]',
                             f'parent_ds_check_interval = "{CHECK_INTERVAL}s"']
                 out += ["[zone.signing]"] + (["enabled = true"] if z == DOWN else [])
+                out += ["standby_ksk = true"] if z == SB else []
                 out += [f'propagation_delay = "{FAST["delay"]}s"', f'parent_ds_ttl = "{FAST["ds_ttl"]}s"',
                         'signature_validity = "1h"', 'signature_refresh = "30m"']
             else:
@@ -1442,6 +1462,153 @@ def step_parent_check(sat, knot, ub):
     judge_loop(loop, tl, t_first_ds, t_no_ds, t_unsigned, ub, step="6")
 
 
+def served_set(port, zone, rdtype):
+    """The rdata texts (upper case) of the zone's apex RRset of `rdtype`."""
+    r = ask(port, zone, rdtype)
+    if r is None:
+        return None
+    return sorted(rd.to_text().upper() for rr in rrsets(r, "answer", T.from_text(rdtype)) for rd in rr)
+
+
+def step_standby(sat, knot, ub):
+    """Step 8: sb.test. keeps a standby KSK; its DS goes to the parent first,
+    and a KSK roll then waits only for the DNSKEY TTL."""
+    api = sat.api
+    z = SB
+    label = z.split(".")[0]
+    iv = CHECK_INTERVAL
+    tl = Timeline()
+    loop = QueryLoop(sat.port, ub.port, z)
+    tl.mark(f"query loop on {z} started (zone unsigned, no DS at the parent)")
+    loop.start()
+    t_first_ds = None
+    try:
+        time.sleep(1)
+        r = api.post(z, "enable")
+        expect(f"8 [{z}] enable: 200", r, 200, {"ksk", "zsk", "ds_records"})
+        g = api.status(z)
+        ds1 = (g or {}).get("ds_records") or []
+        if not check(f"8 [{z}] pending_ds, one KSK and no standby yet",
+                     g and g["status"] == "pending_ds" and len(ds1) == 1 and len(g["ksk"]) == 1
+                     and g["ksk"][0].get("standby") is False, key_summary(g)):
+            return
+        k1, z1 = g["ksk"][0]["key_tag"], g["zsk"][0]["key_tag"]
+        knot.set_ds([ds_text(d) for d in ds1], label)
+        t_first_ds = time.time()
+        tl.mark(f"parent publishes DS {k1}")
+
+        # ---- active, and a standby KSK appears (ds_submit): CDS yes, DNSKEY no
+        def standby_of(s):
+            return next((k for k in (s or {}).get("ksk") or [] if k.get("standby")), None)
+        g = wait_state(api, z, lambda s: s["status"] == "active" and standby_of(s), iv + 6)
+        sb = standby_of(g)
+        if not check(f"8 [{z}] active by itself, then a standby KSK in ds_submit (standby: true, active: false)",
+                     g and g["status"] == "active" and sb and sb["state"] == "ds_submit" and sb["active"] is False
+                     and (key_by_tag(g, k1) or {}).get("state") == "active", key_summary(g)):
+            return
+        ks = sb["key_tag"]
+        tl.mark(f"active; standby KSK {ks} ds_submit")
+        ds_ks = [d for d in g["ds_records"] if d["key_tag"] == ks]
+        check(f"8 [{z}] GET ds_records = DS {k1} + standby DS {ks}",
+              sorted(d["key_tag"] for d in g["ds_records"]) == sorted([k1, ks]) and len(ds_ks) == 1
+              and not ds_problems(z, g["ds_records"], g["ksk"]), repr(g["ds_records"]))
+        want_cds = sorted(ds_text(d).upper() for d in g["ds_records"])
+        check(f"8 [{z}] served CDS names {k1} and the standby {ks}; CDNSKEY has both KSKs",
+              wait_until(lambda: served_set(sat.port, z, "CDS") == want_cds
+                         and len(served_set(sat.port, z, "CDNSKEY") or []) == 2, 5),
+              f"CDS {served_set(sat.port, z, 'CDS')}, want {want_cds}")
+        check(f"8 [{z}] served DNSKEY = {k1} + {z1} only (the standby is not published), signed by {k1}",
+              tags_of(served_dnskey(sat.port, z)) == {k1, z1}
+              and sig_tags(ask(sat.port, z, "DNSKEY"), T.DNSKEY) == {k1}, show(ask(sat.port, z, "DNSKEY")))
+        wait = 2 * iv + 0.5
+        ok, g = holds(api, z, lambda s: s["status"] == "active" and (key_by_tag(s, ks) or {}).get("state")
+                      == "ds_submit", wait)
+        check(f"8 [{z}] the standby stays ds_submit for {wait:.1f} s while the parent has only DS {k1}", ok,
+              key_summary(g))
+
+        # ---- the parent takes the standby's DS: ds_publish, then ds_ready
+        knot.set_ds([ds_text(d) for d in ds1 + ds_ks], label)
+        t_both = time.time()
+        tl.mark(f"parent publishes DS {k1} + standby {ks}")
+        seen = watch_keys(api, z, lambda s: (key_by_tag(s, ks) or {}).get("state") == "ds_ready",
+                          iv + 4 + FAST["ds_ttl"] + FAST["delay"] + 4)
+        t_pub = first_seen(seen, lambda s: (key_by_tag(s, ks) or {}).get("state") == "ds_publish")
+        t_ready = first_seen(seen, lambda s: (key_by_tag(s, ks) or {}).get("state") == "ds_ready")
+        check(f"8 [{z}] standby {ks}: ds_publish by itself within {iv + 4} s of the parent publishing its DS, "
+              f"ds_ready no sooner than DS TTL + delay ({FAST['ds_ttl'] + FAST['delay']} s) later",
+              t_pub and t_ready and t_pub - t_both <= iv + 4
+              and t_ready - t_pub >= FAST["ds_ttl"] + FAST["delay"] - 1.3,
+              f"ds_publish {fmt(t_pub, t_both)}, ds_ready {fmt(t_ready, t_both)}; "
+              f"{key_summary(seen[-1][1] if seen else None)}")
+        check(f"8 [{z}] status active and KSK {k1} active all along; the standby never published",
+              seen and all(g["status"] == "active" and (key_by_tag(g, k1) or {}).get("state") == "active"
+                           and (key_by_tag(g, ks) or {}).get("standby") is True for _, g in seen)
+              and tags_of(served_dnskey(sat.port, z)) == {k1, z1},
+              key_summary(next((g for _, g in seen if g["status"] != "active"), None)))
+        tl.mark_at(t_pub, f"standby {ks} ds_publish")
+        tl.mark_at(t_ready, f"standby {ks} ds_ready")
+        g = api.status(z)
+        check(f"8 [{z}] ds_ready waits for no timed move (next_transition null)",
+              g and (key_by_tag(g, ks) or {}).get("next_transition") is None, repr(key_by_tag(g, ks)))
+
+        # ---- the roll: key_publish, then active, without a change at the parent
+        mark_roll = sat.log.mark()
+        parent_ds = knot.served_ds(label)
+        r = api.post(z, "rotate-ksk")
+        t_roll = time.time()
+        expect(f"8 [{z}] rotate-ksk: 200 with new_key and ds_records", r, 200, {"new_key", "ds_records"})
+        e = r.json if isinstance(r.json, dict) else {}
+        check(f"8 [{z}] rotate-ksk reply: new_key = the standby {ks}, old_key = {k1}, ds_records = its DS",
+              (e.get("new_key") or {}).get("key_tag") == ks and (e.get("old_key") or {}).get("key_tag") == k1
+              and [d["key_tag"] for d in e.get("ds_records") or []] == [ks], repr(r))
+        tl.mark(f"rotate-ksk: standby {ks} key_publish")
+        g = api.status(z)
+        check(f"8 [{z}] rotating_ksk; {ks} key_publish (no longer standby), {k1} active",
+              g and g["status"] == "rotating_ksk" and (key_by_tag(g, ks) or {}).get("state") == "key_publish"
+              and (key_by_tag(g, ks) or {}).get("standby") is False
+              and (key_by_tag(g, k1) or {}).get("state") == "active", key_summary(g))
+        check(f"8 [{z}] served DNSKEY = {k1} + {ks} + {z1}, signed by both KSKs",
+              wait_until(lambda: tags_of(served_dnskey(sat.port, z)) == {k1, ks, z1}
+                         and sig_tags(ask(sat.port, z, "DNSKEY"), T.DNSKEY) == {k1, ks}, 5),
+              show(ask(sat.port, z, "DNSKEY")))
+        budget = FAST["soa_ttl"] + FAST["delay"] + FAST["soa_ttl"] + FAST["delay"] + 6
+        seen = watch_keys(api, z, lambda s: key_by_tag(s, k1) is None and standby_of(s), budget)
+        t_active = first_seen(seen, lambda s: (key_by_tag(s, ks) or {}).get("state") == "active")
+        t_gone = first_seen(seen, lambda s: key_by_tag(s, k1) is None)
+        t_next = first_seen(seen, standby_of)
+        check(f"8 [{z}] {ks} active no sooner than DNSKEY TTL + delay ({FAST['soa_ttl'] + FAST['delay']} s) after "
+              f"rotate-ksk; {k1} retired, then gone; status active",
+              t_active and t_gone and t_active - t_roll >= FAST["soa_ttl"] + FAST["delay"] - 1.3 and t_gone > t_active
+              and seen[-1][1]["status"] == "active",
+              f"active {fmt(t_active, t_roll)}, {k1} gone {fmt(t_gone, t_roll)}; "
+              f"{key_summary(seen[-1][1] if seen else None)}")
+        tl.mark_at(t_active, f"{ks} active, {k1} retire")
+        tl.mark_at(t_gone, f"{k1} gone")
+        check(f"8 [{z}] the roll needed no change at the parent and no DS confirmation",
+              knot.served_ds(label) == parent_ds and not log_lines(sat, z, "DS publication confirmed", mark_roll),
+              f"parent DS {knot.served_ds(label)}")
+        g = seen[-1][1] if seen else None
+        nxt = standby_of(g)
+        check(f"8 [{z}] the next standby KSK appears once the old KSK is gone (ds_submit), in CDS",
+              nxt and t_next and t_next >= t_gone and nxt["key_tag"] not in (k1, ks) and nxt["state"] == "ds_submit"
+              and sorted(d["key_tag"] for d in g["ds_records"]) == sorted([ks, nxt["key_tag"]]), key_summary(g))
+        if nxt:
+            want_cds = sorted(ds_text(d).upper() for d in g["ds_records"])
+            check(f"8 [{z}] served CDS = DS {ks} + the next standby; DNSKEY = {ks} + {z1}, signed by {ks}",
+                  wait_until(lambda: served_set(sat.port, z, "CDS") == want_cds
+                             and tags_of(served_dnskey(sat.port, z)) == {ks, z1}
+                             and sig_tags(ask(sat.port, z, "DNSKEY"), T.DNSKEY) == {ks}, 5),
+                  f"CDS {served_set(sat.port, z, 'CDS')}, DNSKEY {sorted(tags_of(served_dnskey(sat.port, z)))}")
+        knot.set_ds([ds_text(d) for d in ds_ks], label)
+        tl.mark(f"parent drops DS {k1} (DS {ks} only)")
+        time.sleep(3)
+    finally:
+        loop.stopping = True
+        loop.join(timeout=15)
+        tl.mark("query loop stopped")
+    judge_loop(loop, tl, t_first_ds, time.time(), None, ub, step="8")
+
+
 class FakeParent(threading.Thread):
     """A parent's authoritative server over TCP that answers every query as
     `mode` says: servfail, refused, nodata, nxdomain, or ds (the DS RRset
@@ -1918,6 +2085,8 @@ def main():
               r is not None and r.rcode() == dns.rcode.NOERROR and not (r.flags & dns.flags.AD), show(r))
         t6 = time.monotonic()
         step_parent_check(sat, knot, ub)
+        print("--- 8: sb.test.: a standby KSK (ds_submit, ds_publish, ds_ready, key_publish)", flush=True)
+        step_standby(sat, knot, ub)
         ub.stop()
         print("--- 7: down.test.: parent_ds_check at a closed port, then a parent that fails", flush=True)
         step_parent_failing(sat)

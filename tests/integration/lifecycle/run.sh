@@ -16,7 +16,7 @@
 # knotc), unbound; satellitectl next to satellited is used when present.
 # Everything listens on 127.0.0.1, ports picked at run time; every daemon it
 # starts is stopped on exit (and on SIGTERM/SIGINT); the work directory is
-# removed unless --keep. A run takes about 3 minutes.
+# removed unless --keep. A run takes about 3.5 minutes.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 py=/usr/bin/python3

@@ -116,7 +116,8 @@ std::string error_of(const Response& r) {
 }
 
 const std::vector<std::string> kKeyFields = {"key_tag",    "algorithm", "public_key", "key_type",       "created_at",
-                                             "expires_at", "active",    "state",      "next_transition"};
+                                             "expires_at", "active",    "state",      "next_transition",
+                                             "standby"};
 const std::vector<std::string> kDsFields = {"key_tag", "algorithm", "digest_type", "digest"};
 
 class ApiTest : public ::testing::Test {

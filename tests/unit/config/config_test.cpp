@@ -836,6 +836,19 @@ peer_publish_delay = "2h"
     EXPECT_EQ(z.signing->peer_publish_delay, 7200u);
 }
 
+TEST_F(ConfigTest, StandbyKskIsABooleanOfSigning) {
+    const std::string head = "[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\"]\nmode = \"live\"\n"
+                             "[zone.signing]\n";
+    auto cfg = config::parse(head + "standby_ksk = true\n", "/etc/satellite/satellite.toml");
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    ASSERT_TRUE(cfg->zones.at(0).signing);
+    EXPECT_TRUE(cfg->zones.at(0).signing->standby_ksk);
+    auto plain = config::parse(head + "enabled = true\n", "/etc/satellite/satellite.toml");
+    ASSERT_TRUE(plain) << plain.error().message;
+    EXPECT_FALSE(plain->zones.at(0).signing->standby_ksk);
+    EXPECT_TRUE(fails_at(head + "standby_ksk = \"yes\"\n", 6, 15, "zone.signing.standby_ksk"));
+}
+
 TEST_F(ConfigTest, PeerSettingsOnlyInMultiSignerZones) {
     const std::string head = "[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\"]\n";
     EXPECT_TRUE(fails_at(head + "mode = \"live\"\npeers = [\"127.0.0.2\"]\n", 5, 9,

@@ -192,5 +192,195 @@ TEST_F(LifecycleTest, DisableBeforeTheDsWasConfirmedIsImmediate) {
     EXPECT_EQ(lc.disable(now_).http_status, 409);
 }
 
+const ManagedKey* find_state(const Lifecycle& lc, KeyState st) {
+    for (const auto& k : lc.keys()) {
+        if (k.key.role == KeyRole::Ksk && k.state == st) return &k;
+    }
+    return nullptr;
+}
+
+std::vector<DsRecord> ds_of(const Lifecycle& lc, std::uint16_t tag) {
+    std::vector<DsRecord> out;
+    for (const auto& d : lc.ds_records()) {
+        if (d.key_tag == tag) out.push_back(d);
+    }
+    return out;
+}
+
+// Standby KSK (OpenDNSSEC's states, DESIGN.md §4): its DS goes to the
+// parent first; a KSK roll then waits only for the DNSKEY TTL, not the
+// parent, and the next standby follows once the roll is over.
+TEST_F(LifecycleTest, AStandbyKskMakesTheKskRollWaitOnlyForTheDnskeyTtl) {
+    t_.standby_ksk = true;
+    Lifecycle lc = load();
+    ASSERT_TRUE(lc.enable(13, now_).ok());
+    EXPECT_FALSE(lc.advance(now_, t_));  // pending_ds: no standby yet
+    EXPECT_EQ(lc.standby(), nullptr);
+    ASSERT_TRUE(lc.confirm_ds_published(lc.ds_records(), now_, t_).ok());
+    const std::uint16_t old_ksk = lc.signing_keys().ksk().tag;
+
+    // Active: a standby KSK appears, its DS offered, its DNSKEY not published.
+    ASSERT_TRUE(lc.advance(now_, t_));
+    ASSERT_NE(lc.standby(), nullptr);
+    const std::uint16_t standby = lc.standby()->key.tag;
+    EXPECT_EQ(lc.standby()->state, KeyState::DsSubmit);
+    EXPECT_FALSE(lc.standby()->key.published);
+    EXPECT_FALSE(lc.standby()->key.signing);
+    EXPECT_TRUE(lc.standby()->key.in_cds);
+    EXPECT_EQ(lc.status(), DnssecStatus::Active);
+    EXPECT_TRUE(lc.awaiting_ds());
+    EXPECT_EQ(lc.ds_records().size(), 2u);
+    EXPECT_EQ(lc.signing_keys().ksk().tag, old_ksk);
+    EXPECT_FALSE(lc.advance(now_, t_));  // one standby is enough
+    EXPECT_EQ(key_files(), 3u);
+
+    // Its DS confirmed: ds_publish, then ds_ready once the parent's DS TTL is over.
+    EXPECT_EQ(lc.confirm_ds_published(ds_of(lc, old_ksk), now_, t_).http_status, 400);
+    ASSERT_TRUE(lc.confirm_ds_published(lc.ds_records(), now_, t_).ok());
+    EXPECT_EQ(lc.standby()->state, KeyState::DsPublish);
+    EXPECT_EQ(lc.status(), DnssecStatus::Active);
+    EXPECT_FALSE(lc.awaiting_ds());
+    EXPECT_EQ(lc.confirm_ds_published(lc.ds_records(), now_, t_).http_status, 409);
+    EXPECT_EQ(lc.next_event(t_), now_ + 7200 + 60);
+    EXPECT_FALSE(lc.advance(now_ + 7259, t_));
+    ASSERT_TRUE(lc.advance(now_ + 7260, t_));
+    EXPECT_EQ(lc.standby()->state, KeyState::DsReady);
+    EXPECT_FALSE(lc.standby()->key.published);
+    EXPECT_EQ(lc.next_event(t_), 0);
+
+    // The roll: the standby's DNSKEY goes in and signs beside the old KSK.
+    now_ += 10'000;
+    ASSERT_TRUE(lc.rotate_ksk(now_, t_).ok());
+    EXPECT_EQ(lc.status(), DnssecStatus::RotatingKsk);
+    EXPECT_EQ(lc.standby(), nullptr);
+    const ManagedKey* incoming = find_state(lc, KeyState::KeyPublish);
+    ASSERT_NE(incoming, nullptr);
+    EXPECT_EQ(incoming->key.tag, standby);
+    EXPECT_TRUE(incoming->key.published);
+    EXPECT_TRUE(incoming->key.signing);
+    EXPECT_EQ(count(lc, KeyRole::Ksk, KeyState::Active), 1u);
+    EXPECT_EQ(lc.rotate_ksk(now_, t_).http_status, 409);
+    EXPECT_EQ(lc.confirm_ds_published(lc.ds_records(), now_, t_).http_status, 409);  // no DS to wait for
+    EXPECT_EQ(lc.disable(now_).http_status, 409);
+    EXPECT_EQ(lc.next_event(t_), now_ + 300 + 60);
+    EXPECT_FALSE(lc.advance(now_ + 359, t_));
+    ASSERT_TRUE(lc.advance(now_ + 360, t_));
+    EXPECT_EQ(lc.status(), DnssecStatus::Active);
+    ASSERT_NE(find_state(lc, KeyState::Active), nullptr);
+    EXPECT_EQ(find_state(lc, KeyState::Active)->key.tag, standby);
+    ASSERT_NE(find_state(lc, KeyState::Retire), nullptr);
+    EXPECT_EQ(find_state(lc, KeyState::Retire)->key.tag, old_ksk);
+    EXPECT_EQ(lc.standby(), nullptr);  // not while the old KSK is still retiring
+    ASSERT_EQ(lc.ds_records().size(), 1u);
+    EXPECT_EQ(lc.ds_records()[0].key_tag, standby);
+
+    // The old KSK dies; the next standby starts.
+    ASSERT_TRUE(lc.advance(now_ + 720, t_));
+    EXPECT_EQ(count(lc, KeyRole::Ksk, KeyState::Retire), 0u);
+    ASSERT_NE(lc.standby(), nullptr);
+    EXPECT_NE(lc.standby()->key.tag, standby);
+    EXPECT_EQ(lc.standby()->state, KeyState::DsSubmit);
+    EXPECT_EQ(lc.ds_records().size(), 2u);
+    EXPECT_EQ(key_files(), 3u);
+
+    // It survives a reload as a standby.
+    const std::uint16_t next = lc.standby()->key.tag;
+    {
+        Lifecycle again = load();
+        ASSERT_NE(again.standby(), nullptr);
+        EXPECT_EQ(again.standby()->key.tag, next);
+        EXPECT_FALSE(again.standby()->key.published);
+        EXPECT_TRUE(again.awaiting_ds());
+    }
+    // standby_ksk off: the unused standby goes, its DS leaves CDS.
+    t_.standby_ksk = false;
+    ASSERT_TRUE(lc.advance(now_ + 800, t_));
+    EXPECT_EQ(lc.standby(), nullptr);
+    EXPECT_EQ(lc.ds_records().size(), 1u);
+    EXPECT_EQ(key_files(), 2u);
+    EXPECT_FALSE(lc.awaiting_ds());
+}
+
+// A restart in each standby state resumes it: the flag, the state and the
+// time of the next move come back from disk.
+TEST_F(LifecycleTest, AReloadInEachStandbyStateResumesIt) {
+    t_.standby_ksk = true;
+    std::uint16_t standby = 0;
+    {
+        Lifecycle lc = load();
+        ASSERT_TRUE(lc.enable(13, now_).ok());
+        ASSERT_TRUE(lc.confirm_ds_published(lc.ds_records(), now_, t_).ok());
+        ASSERT_TRUE(lc.advance(now_, t_));
+        standby = lc.standby()->key.tag;
+        ASSERT_TRUE(lc.confirm_ds_published(lc.ds_records(), now_, t_).ok());
+    }
+    {
+        Lifecycle lc = load();
+        ASSERT_NE(lc.standby(), nullptr);
+        EXPECT_EQ(lc.standby()->key.tag, standby);
+        EXPECT_EQ(lc.standby()->state, KeyState::DsPublish);
+        EXPECT_FALSE(lc.standby()->key.published);
+        EXPECT_EQ(lc.next_event(t_), now_ + 7260);
+        ASSERT_TRUE(lc.advance(now_ + 7260, t_));
+    }
+    {
+        Lifecycle lc = load();
+        ASSERT_NE(lc.standby(), nullptr);
+        EXPECT_EQ(lc.standby()->state, KeyState::DsReady);
+        EXPECT_EQ(lc.ds_records().size(), 2u);
+        ASSERT_TRUE(lc.rotate_ksk(now_ + 8000, t_).ok());
+    }
+    {
+        Lifecycle lc = load();
+        EXPECT_EQ(lc.status(), DnssecStatus::RotatingKsk);
+        EXPECT_EQ(lc.standby(), nullptr);
+        const ManagedKey* k = find_state(lc, KeyState::KeyPublish);
+        ASSERT_NE(k, nullptr);
+        EXPECT_EQ(k->key.tag, standby);
+        EXPECT_TRUE(k->key.published);
+        EXPECT_EQ(lc.next_event(t_), now_ + 8000 + 360);
+        ASSERT_TRUE(lc.advance(now_ + 8360, t_));
+        EXPECT_EQ(lc.status(), DnssecStatus::Active);
+    }
+}
+
+// A roll asked for before the standby's DS is confirmed is a double-KSK roll
+// with the standby as the new key; one asked for while its DS propagates
+// waits for that too.
+TEST_F(LifecycleTest, AStandbyNotYetReadyStillServesTheRoll) {
+    t_.standby_ksk = true;
+    {
+        Lifecycle lc = load();
+        ASSERT_TRUE(lc.enable(13, now_).ok());
+        ASSERT_TRUE(lc.confirm_ds_published(lc.ds_records(), now_, t_).ok());
+        ASSERT_TRUE(lc.advance(now_, t_));
+        const std::uint16_t standby = lc.standby()->key.tag;
+        ASSERT_TRUE(lc.rotate_ksk(now_, t_).ok());
+        EXPECT_EQ(lc.status(), DnssecStatus::RotatingKsk);
+        EXPECT_EQ(lc.standby(), nullptr);
+        const ManagedKey* incoming = find_state(lc, KeyState::DsSubmit);
+        ASSERT_NE(incoming, nullptr);
+        EXPECT_EQ(incoming->key.tag, standby);
+        EXPECT_TRUE(incoming->key.published);
+        EXPECT_EQ(key_files(), 3u);  // no other new key
+        ASSERT_TRUE(lc.confirm_ds_published(lc.ds_records(), now_, t_).ok());
+        EXPECT_EQ(count(lc, KeyRole::Ksk, KeyState::DsPublish), 1u);
+    }
+    fs::remove_all(dir_);
+    {
+        Lifecycle lc = load();
+        ASSERT_TRUE(lc.enable(13, now_).ok());
+        ASSERT_TRUE(lc.confirm_ds_published(lc.ds_records(), now_, t_).ok());
+        ASSERT_TRUE(lc.advance(now_, t_));
+        ASSERT_TRUE(lc.confirm_ds_published(lc.ds_records(), now_, t_).ok());  // DS TTL runs to now + 7260
+        ASSERT_TRUE(lc.rotate_ksk(now_ + 100, t_).ok());
+        ASSERT_NE(find_state(lc, KeyState::KeyPublish), nullptr);
+        EXPECT_EQ(lc.next_event(t_), now_ + 7260);  // the later of the DS and the DNSKEY waits
+        EXPECT_FALSE(lc.advance(now_ + 7259, t_));
+        ASSERT_TRUE(lc.advance(now_ + 7260, t_));
+        EXPECT_EQ(lc.status(), DnssecStatus::Active);
+    }
+}
+
 }  // namespace
 }  // namespace satellite::modes

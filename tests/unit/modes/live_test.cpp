@@ -350,5 +350,39 @@ TEST_F(LiveTest, NewKeysMeanEverythingIsResigned) {
     EXPECT_EQ(audit(*v2.snapshot).bad, 0u);
 }
 
+// A standby KSK (DESIGN.md §4): named by CDS and CDNSKEY, so the parent
+// takes its DS, but neither in DNSKEY nor signing anything.
+TEST_F(LiveTest, AStandbyKskIsInCdsButNotInDnskey) {
+    auto k = keys();
+    auto standby = generate_key(key_directory(dir_.string(), origin_), origin_, KeyRole::Ksk, 13, now_);
+    ASSERT_TRUE(standby.ok()) << standby.error().message;
+    standby->published = standby->signing = false;
+    standby->in_cds = true;
+    k.keys.push_back(*standby);
+    auto v = sign(records(), k, {}, nullptr, now_);
+    const zone::Snapshot& s = *v.snapshot;
+    const auto& apex = s.node(s.apex());
+    auto contains = [&](std::uint16_t type, const std::vector<std::uint8_t>& want) {
+        const auto* rs = s.find_rrset(apex, type);
+        if (!rs) return false;
+        for (auto rd : rdatas(s, *rs)) {
+            if (std::equal(rd.begin(), rd.end(), want.begin(), want.end())) return true;
+        }
+        return false;
+    };
+    EXPECT_FALSE(contains(t::DNSKEY, standby->dnskey));
+    EXPECT_TRUE(contains(t::DNSKEY, k.ksk().dnskey));
+    EXPECT_TRUE(contains(t::CDNSKEY, standby->dnskey));
+    EXPECT_TRUE(contains(t::CDNSKEY, k.ksk().dnskey));
+    EXPECT_TRUE(contains(t::CDS, dns::ds_rdata(origin_, standby->dnskey, 2)));
+    EXPECT_TRUE(contains(t::CDS, dns::ds_rdata(origin_, k.ksk().dnskey, 2)));
+    ASSERT_NE(s.find_rrset(apex, t::CDS), nullptr);
+    EXPECT_EQ(s.find_rrset(apex, t::CDS)->rr_count, 2u);
+    // Nothing is signed by the standby: every RRSIG verifies with the served DNSKEYs.
+    Audit a = audit(s);
+    EXPECT_EQ(a.bad, 0u);
+    EXPECT_GT(a.signed_sets, 0u);
+}
+
 }  // namespace
 }  // namespace satellite::modes
