@@ -22,6 +22,9 @@
 #include <string_view>
 #include <utility>
 
+#include "dns/name.hpp"
+#include "dns/validate.hpp"
+
 namespace satellite::config {
 namespace {
 
@@ -696,7 +699,7 @@ private:
                                {"name", "primaries", "file", "tsig_key", "notify_allow", "mode",
                                 "allow_nsec3", "signing", "max_zone_records", "presigned_verify", "expiry_warning",
                                 "transfer_timeout", "peers", "peer_keys_from_primary", "parent_ds_check",
-                                "parent_ds_check_interval"});
+                                "parent_ds_check_interval", "parent_trust_anchor"});
             !s) {
             return s;
         }
@@ -795,7 +798,7 @@ private:
                                            "change the zone's mode");
             }
         }
-        for (std::string_view key : {"parent_ds_check", "parent_ds_check_interval"}) {
+        for (std::string_view key : {"parent_ds_check", "parent_ds_check_interval", "parent_trust_anchor"}) {
             if (out.mode == Mode::Presigned && t.contains(key)) {
                 return at(*t.get(key), "zone." + std::string(key) +
                                            " only applies to live and multi-signer zones (the primary signs a "
@@ -812,6 +815,31 @@ private:
             if (!v) return v.error();
             if (*v == 0) return at(*node, "zone.parent_ds_check_interval is 0; give a time such as \"10m\"");
             out.parent_ds_check_interval = *v;
+        }
+        if (const auto* node = t.get("parent_trust_anchor")) {
+            if (out.parent_ds_check.empty()) {
+                return at(*node, "zone.parent_trust_anchor needs parent_ds_check (the servers it checks)");
+            }
+            auto array = as_array(*node, "zone.parent_trust_anchor",
+                                  R"(write e.g. ["example. DS 12345 13 2 <hex>"])");
+            if (!array) return array.error();
+            dns::TrustAnchor anchor;
+            for (const auto& element : **array) {
+                auto line = as_string(element, "zone.parent_trust_anchor");
+                if (!line) return line.error();
+                if (auto s = dns::add_trust_anchor(anchor, *line); !s) {
+                    return at(element, "zone.parent_trust_anchor: " + s.error().message);
+                }
+                out.parent_trust_anchor.push_back(*line);
+            }
+            auto zone = dns::Name::from_text(out.name);
+            if (out.parent_trust_anchor.empty()) {
+                return at(*node, "zone.parent_trust_anchor is empty; give the parent's DS or DNSKEY records");
+            }
+            if (zone && (!zone->is_subdomain_of(anchor.zone) || zone->equals(anchor.zone))) {
+                return at(*node, "zone.parent_trust_anchor is for " + anchor.zone.to_string() + ", which is not "
+                                 "above " + out.name + "; give the anchor of the zone that holds its DS");
+            }
         }
         if (const auto* node = t.get("peers")) {
             auto eps = as_endpoints(*node, "zone.peers", PortRule::Optional);

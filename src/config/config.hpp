@@ -101,6 +101,10 @@ struct Zone {
     // so DS publication and removal are confirmed without an operator.
     std::vector<Endpoint> parent_ds_check;
     std::uint32_t parent_ds_check_interval = 600;
+    // The parent zone's trust anchor ("parent. DS ..." / "parent. DNSKEY ..."
+    // lines): each server's DS answer then counts only when it validates
+    // (RRSIGs, or an NSEC/NSEC3 proof that there is no DS).
+    std::vector<std::string> parent_trust_anchor;
 };
 
 struct Config {

@@ -15,6 +15,7 @@
 #include <random>
 
 #include "dns/wire.hpp"
+#include "dns/validate.hpp"
 #include "dns/zonefile.hpp"
 #include "modes/keys.hpp"
 #include "modes/live.hpp"
@@ -379,11 +380,19 @@ void ZoneManager::arm_parent_check(Zone& z) {
 // Asks every parent server for our DS RRset (TCP, in parallel). Published:
 // every server has a DS for each KSK that awaits one (RFC 7344 §4.1 wants
 // all of the parent's servers to agree); removed: none has a DS of ours.
+//
+// With parent_trust_anchor, each server is first asked for the parent's
+// DNSKEY RRset, which must validate from the anchor; its DS answer then
+// counts only when signed by those keys, and "no DS" only with an
+// NSEC/NSEC3 proof (RFC 4035 §5.4, RFC 5155 §8). An answer that does not
+// validate is a failed server: logged, asked again.
 void ZoneManager::check_parent(Zone& z) {
     if (z.parent_check_running) return;
     z.parent_check_running = true;
     const std::string key = z.origin.lowered().to_string();
-    xfr::ask_all(io_, addresses(z.cfg.parent_ds_check), z.origin, dns::type::DS, std::chrono::seconds(5), [this, key](xfr::Answers round) {
+    const auto servers = addresses(z.cfg.parent_ds_check);
+    constexpr auto kTimeout = std::chrono::seconds(5);
+    auto finish = [this, key](xfr::Answers round) {
         auto it = zones_.find(key);
         if (stopping_ || it == zones_.end() || it->second->removed) return;
         Zone& zone = *it->second;
@@ -391,6 +400,53 @@ void ZoneManager::check_parent(Zone& z) {
         zone.parent_checked_at = now_unix();
         parent_answered(zone, round.rdatas, round.problems);
         if (zone.snapshot) arm_resign(zone);
+    };
+    if (z.cfg.parent_trust_anchor.empty()) {
+        xfr::ask_all(io_, servers, z.origin, dns::type::DS, kTimeout, finish);
+        return;
+    }
+    auto anchor = std::make_shared<dns::TrustAnchor>();
+    for (const auto& line : z.cfg.parent_trust_anchor) (void)dns::add_trust_anchor(*anchor, line);  // checked by config
+    xfr::ask_all(io_, servers, anchor->zone, dns::type::DNSKEY, kTimeout,
+                 [this, key, servers, anchor, finish, kTimeout](xfr::Answers keys_round) {
+        auto it = zones_.find(key);
+        if (stopping_ || it == zones_.end() || it->second->removed) return;
+        const dns::Name origin = it->second->origin;
+        const std::int64_t now = now_unix();
+        // Each server's DS answer is checked with the keys that server gave.
+        auto keys = std::make_shared<std::vector<std::vector<std::vector<std::uint8_t>>>>(servers.size());
+        auto problems = std::make_shared<std::vector<std::string>>(keys_round.problems);
+        auto usable = std::make_shared<std::vector<bool>>(servers.size(), false);
+        for (std::size_t i = 0; i < servers.size(); ++i) {
+            if (!keys_round.answered[i]) continue;  // its failure is among the problems
+            auto v = dns::validated_dnskeys(*anchor, keys_round.responses[i], now);
+            if (!v) {
+                problems->push_back(servers[i].to_string() + ": " + anchor->zone.to_string() +
+                                    " DNSKEY does not validate from parent_trust_anchor: " + v.error().message);
+                continue;
+            }
+            (*keys)[i] = std::move(*v);
+            (*usable)[i] = true;
+        }
+        xfr::ask_all(io_, servers, origin, dns::type::DS, kTimeout,
+                     [servers, anchor, origin, keys, problems, usable, finish](xfr::Answers round) {
+            const std::int64_t now = now_unix();
+            xfr::Answers checked;
+            checked.rdatas.resize(servers.size());
+            checked.problems = *problems;
+            for (const auto& p : round.problems) checked.problems.push_back(p);
+            for (std::size_t i = 0; i < servers.size(); ++i) {
+                if (!(*usable)[i] || !round.answered[i]) continue;
+                auto proof = dns::validated_ds(origin, anchor->zone, (*keys)[i], round.responses[i], now);
+                if (!proof) {
+                    checked.problems.push_back(servers[i].to_string() + ": the DS answer does not validate: " +
+                                               proof.error().message);
+                    continue;
+                }
+                checked.rdatas[i] = std::move(proof->ds);
+            }
+            finish(std::move(checked));
+        });
     });
 }
 

@@ -587,4 +587,20 @@ std::vector<std::uint8_t> ds_rdata(const Name& owner, std::span<const std::uint8
     return rd;
 }
 
+std::array<std::uint8_t, 20> nsec3_hash(const std::uint8_t* lc, std::size_t len,
+                                        std::span<const std::uint8_t> salt, std::uint16_t iterations) {
+    std::array<std::uint8_t, 20> h{};
+    std::uint8_t buf[kMaxNameLen + 255];
+    std::memcpy(buf, lc, len);
+    if (!salt.empty()) std::memcpy(buf + len, salt.data(), salt.size());
+    unsigned out_len = 0;
+    EVP_Digest(buf, len + salt.size(), h.data(), &out_len, EVP_sha1(), nullptr);
+    for (unsigned i = 0; i < iterations; ++i) {
+        std::memcpy(buf, h.data(), 20);
+        if (!salt.empty()) std::memcpy(buf + 20, salt.data(), salt.size());
+        EVP_Digest(buf, 20 + salt.size(), h.data(), &out_len, EVP_sha1(), nullptr);
+    }
+    return h;
+}
+
 }  // namespace satellite::dns

@@ -3,6 +3,7 @@
 // 13, 14 and 15, key generation, DS digests. Pure functions; no I/O.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -110,5 +111,10 @@ bool sign_rrset(Signer& signer, std::uint16_t key_tag, const Name& zone, const R
 // (SHA-256, RFC 4509) or 4 (SHA-384, RFC 6605). Empty for other types.
 std::vector<std::uint8_t> ds_rdata(const Name& owner, std::span<const std::uint8_t> dnskey_rdata,
                                    std::uint8_t digest_type);
+
+// RFC 5155 §5: the NSEC3 hash (iterated SHA-1) of a lower-cased wire name.
+std::array<std::uint8_t, 20> nsec3_hash(const std::uint8_t* lc, std::size_t len,
+                                        std::span<const std::uint8_t> salt,
+                                        std::uint16_t iterations);
 
 }  // namespace satellite::dns

@@ -1,7 +1,5 @@
 #include "modes/live.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -114,22 +112,6 @@ struct Generated {
 };
 
 }  // namespace
-
-std::array<std::uint8_t, 20> nsec3_hash(const std::uint8_t* lc, std::size_t len,
-                                        std::span<const std::uint8_t> salt, std::uint16_t iterations) {
-    std::array<std::uint8_t, 20> h{};
-    std::uint8_t buf[dns::kMaxNameLen + 255];
-    std::memcpy(buf, lc, len);
-    if (!salt.empty()) std::memcpy(buf + len, salt.data(), salt.size());
-    unsigned out_len = 0;
-    EVP_Digest(buf, len + salt.size(), h.data(), &out_len, EVP_sha1(), nullptr);
-    for (unsigned i = 0; i < iterations; ++i) {
-        std::memcpy(buf, h.data(), 20);
-        if (!salt.empty()) std::memcpy(buf + 20, salt.data(), salt.size());
-        EVP_Digest(buf, 20 + salt.size(), h.data(), &out_len, EVP_sha1(), nullptr);
-    }
-    return h;
-}
 
 Result<std::shared_ptr<const zone::Snapshot>> strip_signer_records(const dns::Name& origin,
                                                                   const dns::RecordList& records) {
@@ -298,7 +280,7 @@ Result<SignedZone> sign_zone(const dns::Name& origin, const dns::RecordList& rec
             if (n.flags & Node::Occluded) continue;
             if (policy.nsec3_opt_out && (n.flags & Node::Cut) && !u.find_rrset(n, t::DS)) continue;
             auto lc = lower_name(i);
-            hashed.push_back({nsec3_hash(lc.data(), lc.size(), policy.nsec3_salt, policy.nsec3_iterations), i});
+            hashed.push_back({dns::nsec3_hash(lc.data(), lc.size(), policy.nsec3_salt, policy.nsec3_iterations), i});
         }
         std::sort(hashed.begin(), hashed.end(), [](const Hashed& a, const Hashed& b) { return a.hash < b.hash; });
         hashed.erase(std::unique(hashed.begin(), hashed.end(),

@@ -56,9 +56,4 @@ Result<SignedZone> sign_zone(const dns::Name& origin, const dns::RecordList& rec
 Result<std::shared_ptr<const zone::Snapshot>> strip_signer_records(const dns::Name& origin,
                                                                   const dns::RecordList& records);
 
-// RFC 5155 §5: the NSEC3 hash of a lower-cased wire name.
-std::array<std::uint8_t, 20> nsec3_hash(const std::uint8_t* lc, std::size_t len,
-                                        std::span<const std::uint8_t> salt,
-                                        std::uint16_t iterations);
-
 }  // namespace satellite::modes

@@ -118,6 +118,8 @@ void ask_all(asio::io_context& io, const std::vector<PrimaryAddress>& servers, c
     auto round = std::make_shared<Round>();
     round->left = servers.size();
     round->answers.rdatas.resize(servers.size());
+    round->answers.responses.resize(servers.size());
+    round->answers.answered.resize(servers.size(), false);
     round->done = std::move(done);
     if (servers.empty()) return round->done(std::move(round->answers));
     for (std::size_t i = 0; i < servers.size(); ++i) {
@@ -125,6 +127,8 @@ void ask_all(asio::io_context& io, const std::vector<PrimaryAddress>& servers, c
         run_query(io, servers[i], client, timeout, [round, client, i, server = servers[i]](Status st) {
             if (st) {
                 round->answers.rdatas[i] = client->rdatas();
+                round->answers.responses[i] = client->records();
+                round->answers.answered[i] = true;
                 round->answers.ttl = std::max(round->answers.ttl, client->ttl());
             } else {
                 round->answers.problems.push_back(server.to_string() + ": " + st.error().message);

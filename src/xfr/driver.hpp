@@ -37,6 +37,8 @@ struct Answers {
     std::vector<std::vector<std::vector<std::uint8_t>>> rdatas;  // per server, empty when it failed
     std::vector<std::string> problems;                            // "server: why", per failed server
     std::uint32_t ttl = 0;                                        // the largest TTL any gave
+    std::vector<dns::ResponseRecords> responses;                   // per server, whole (for validation)
+    std::vector<bool> answered;                                   // per server: false when it failed
 };
 void ask_all(boost::asio::io_context& io, const std::vector<PrimaryAddress>& servers, const dns::Name& qname,
              std::uint16_t qtype, std::chrono::milliseconds timeout, std::function<void(Answers)> done);

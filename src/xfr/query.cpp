@@ -50,7 +50,7 @@ Result<QueryClient::Step> QueryClient::consume(std::span<const std::uint8_t> msg
         return make_error("answered rcode " + std::to_string(rcode));
     }
     aa_ = (flags & dns::flag::AA) != 0;
-    const unsigned qd = load16(h + 4), an = load16(h + 6);
+    const unsigned qd = load16(h + 4), an = load16(h + 6), ns = load16(h + 8);
     if (qd != 1) return make_error("response does not carry our question");
     std::size_t pos = dns::kHeaderLen;
     std::uint8_t name[dns::kMaxNameLen];
@@ -63,18 +63,28 @@ Result<QueryClient::Step> QueryClient::consume(std::span<const std::uint8_t> msg
     pos += 4;
     rdatas_.clear();
     ttl_ = 0;
-    for (unsigned i = 0; i < an; ++i) {
+    records_ = {};
+    records_.rcode = rcode;
+    for (unsigned i = 0; i < an + ns; ++i) {
+        const char* section = i < an ? "answer" : "authority";
         pos = dns::read_name(msg, pos, name, &name_len);
-        if (pos == 0 || pos + 10 > msg.size()) return make_error("malformed answer record");
+        if (pos == 0 || pos + 10 > msg.size()) return make_error(std::string("malformed ") + section + " record");
         const std::uint16_t type = load16(msg.data() + pos), rclass = load16(msg.data() + pos + 2);
+        const std::uint32_t ttl = dns::load32(msg.data() + pos + 4);
         const std::size_t rdlen = load16(msg.data() + pos + 8);
         pos += 10;
-        if (pos + rdlen > msg.size()) return make_error("answer record runs past the message");
-        if (type == qtype_ && rclass == dns::rrclass::IN && dns::wire_name::equal_ci(name, qname_.data())) {
-            ttl_ = std::max(ttl_, dns::load32(msg.data() + pos - 6));
-            rdatas_.emplace_back(msg.begin() + static_cast<std::ptrdiff_t>(pos),
-                                 msg.begin() + static_cast<std::ptrdiff_t>(pos + rdlen));
+        if (pos + rdlen > msg.size()) return make_error(std::string(section) + " record runs past the message");
+        const auto rd_begin = msg.begin() + static_cast<std::ptrdiff_t>(pos);
+        const auto rd_end = rd_begin + static_cast<std::ptrdiff_t>(rdlen);
+        if (i < an && type == qtype_ && rclass == dns::rrclass::IN && dns::wire_name::equal_ci(name, qname_.data())) {
+            ttl_ = std::max(ttl_, ttl);
+            rdatas_.emplace_back(rd_begin, rd_end);
         }
+        // The DNSSEC types' RDATA names are never compressed (RFC 4034
+        // §3.1.7, §4.1.1), so their RDATA is usable as it came.
+        auto& list = i < an ? records_.answer : records_.authority;
+        list.push_back({std::vector<std::uint8_t>(name, name + name_len), type, rclass, ttl,
+                        std::vector<std::uint8_t>(rd_begin, rd_end)});
         pos += rdlen;
     }
     return Step::Done;

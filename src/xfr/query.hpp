@@ -1,7 +1,8 @@
 // One question over TCP to another server, for the control side only (never
 // the query path): a multi-signer peer's DNSKEY RRset, a parent's DS RRset.
-// The answer's RRset of the asked name and type comes back as RDATAs; no
-// validation here (the callers compare with what they expect).
+// The answer's RRset of the asked name and type comes back as RDATAs, and
+// the answer and authority sections whole for a caller that validates them
+// (dns/validate.hpp); no validation here.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "dns/name.hpp"
+#include "dns/validate.hpp"
 #include "util/result.hpp"
 
 namespace satellite::xfr {
@@ -29,6 +31,8 @@ public:
     bool authoritative() const { return aa_; }
     // The largest TTL among those records (0 when none).
     std::uint32_t ttl() const { return ttl_; }
+    // The rcode and every record of the answer and authority sections.
+    const dns::ResponseRecords& records() const { return records_; }
 
 private:
     dns::Name qname_;
@@ -37,6 +41,7 @@ private:
     bool aa_ = false;
     std::uint32_t ttl_ = 0;
     std::vector<std::vector<std::uint8_t>> rdatas_;
+    dns::ResponseRecords records_;
 };
 
 }  // namespace satellite::xfr

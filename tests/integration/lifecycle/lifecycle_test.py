@@ -29,6 +29,9 @@
 #     down.test.  live file zone, FAST timings, `enabled = true`,
 #                 parent_ds_check = [a port where nothing listens until step
 #                 7 starts a stand-in parent there], interval 1s
+#     forged.test. live file zone, FAST timings, `enabled = true`,
+#                 parent_ds_check = [a stand-in parent], parent_trust_anchor =
+#                 test.'s DS (step 9)
 #   unbound: validating, trust anchor test. (Knot's KSK), stub-zones test. ->
 #   Knot and lc.test., auto.test., sb.test. -> satellited; aggressive-nsec off.
 #
@@ -104,6 +107,14 @@
 #      beside the old KSK -> active no sooner than DNSKEY TTL + delay later,
 #      with the parent's DS set untouched; the old KSK retires and goes ->
 #      the next standby appears in ds_submit, in CDS. Judged like step 2
+#   9  parent_trust_anchor (DESIGN §5 "validated when a trust anchor is
+#      configured") on forged.test.: a stand-in parent relays DNSKEY queries
+#      to Knot and answers the DS itself. Our true DS unsigned: refused
+#      ("does not validate"), stays pending_ds; Knot's signed NODATA relayed:
+#      validates, still pending_ds; Knot publishes the DS: active by itself;
+#      disable, an unsigned NXDOMAIN: stays pending_disabled; Knot's signed
+#      DS relayed: stays; Knot drops the DS (NSEC proof relayed): removal
+#      confirmed, disabled. (auto.test. of step 6 also has the anchor.)
 #
 # Run through run.sh. Exit 0 when no check failed (1 otherwise, 77 a peer
 # binary missing); the last line is `N passed, M failed`.
@@ -159,6 +170,8 @@ GONE, CHG, NEW = "gone.test.", "chg.test.", "new.test."
 AUTO, DOWN = "auto.test.", "down.test."
 # Step 8: a zone with a standby KSK, its DS checked at Knot like auto.test.
 SB = "sb.test."
+# Step 9: a zone whose parent_ds_check validates from test.'s trust anchor.
+FORGED = "forged.test."
 CHECK_INTERVAL = 1  # s: their parent_ds_check_interval
 # Compressed timings (lc.test., api.test.): DNSKEY TTL = SOA TTL = 2, max TTL 4.
 FAST = dict(soa_ttl=2, max_ttl=4, delay=1, ds_ttl=2)
@@ -321,7 +334,9 @@ class Knot:
                     "auto     2 NS ns1.auto\n"
                     "ns1.auto 2 A 127.0.0.1\n"
                     "sb       2 NS ns1.sb\n"
-                    "ns1.sb   2 A 127.0.0.1\n")
+                    "ns1.sb   2 A 127.0.0.1\n"
+                    "forged   2 NS ns1.forged\n"
+                    "ns1.forged 2 A 127.0.0.1\n")
         with open(os.path.join(self.dir, "roll.test.zone"), "w") as f:
             f.write(zone_text(ROLL, SLOW["soa_ttl"], SLOW["max_ttl"]))
         c = [f"server:\n    rundir: {self.dir}\n    listen: {LOOP}@{self.port}\n    background-workers: 1",
@@ -495,7 +510,9 @@ class Satellited:
         self.knot_port = knot_port
         self.notify_path = notify_path
         self.proc = None
-        self.zones = [LC, API_ZONE, ROLL, PLAIN, GONE, CHG, AUTO, DOWN, SB]
+        self.zones = [LC, API_ZONE, ROLL, PLAIN, GONE, CHG, AUTO, DOWN, SB, FORGED]
+        self.parent_anchor = None  # test.'s DS, set once Knot runs
+        self.forged_parent_port = free_port()
         # down.test.'s parent_ds_check: nothing listens there until step 7.
         self.fake_parent_port = free_port()
         self.files = {}
@@ -503,6 +520,7 @@ class Satellited:
                         (AUTO, zone_text(AUTO, FAST["soa_ttl"], FAST["max_ttl"])),
                         (DOWN, zone_text(DOWN, FAST["soa_ttl"], FAST["max_ttl"])),
                         (SB, zone_text(SB, FAST["soa_ttl"], FAST["max_ttl"])),
+                        (FORGED, zone_text(FORGED, FAST["soa_ttl"], FAST["max_ttl"])),
                         (API_ZONE, zone_text(API_ZONE, FAST["soa_ttl"], FAST["max_ttl"])),
                         (PLAIN, zone_text(PLAIN, 30, 60)), (GONE, zone_text(GONE, 30, 60)),
                         (NEW, zone_text(NEW, 30, 60)), (CHG, zone_text(CHG, 30, 60, www="192.0.2.1")),
@@ -527,13 +545,15 @@ class Satellited:
                         "enabled = true", f'propagation_delay = "{SLOW["delay"]}s"',
                         f'parent_ds_ttl = "{SLOW["ds_ttl"]}s"', 'signature_validity = "1h"',
                         'signature_refresh = "30m"']
-            elif z in (LC, API_ZONE, AUTO, DOWN, SB):
+            elif z in (LC, API_ZONE, AUTO, DOWN, SB, FORGED):
                 out += [f'file = "{self.files[z]}"', 'mode = "live"']
-                if z in (AUTO, DOWN, SB):
-                    parent = self.fake_parent_port if z == DOWN else self.knot_port
+                if z in (AUTO, DOWN, SB, FORGED):
+                    parent = {DOWN: self.fake_parent_port, FORGED: self.forged_parent_port}.get(z, self.knot_port)
                     out += [f'parent_ds_check = ["{LOOP}:{parent}"]',
                             f'parent_ds_check_interval = "{CHECK_INTERVAL}s"']
-                out += ["[zone.signing]"] + (["enabled = true"] if z == DOWN else [])
+                if z in (AUTO, FORGED):
+                    out += [f'parent_trust_anchor = ["test. DS {self.parent_anchor}"]']
+                out += ["[zone.signing]"] + (["enabled = true"] if z in (DOWN, FORGED) else [])
                 out += ["standby_ksk = true"] if z == SB else []
                 out += [f'propagation_delay = "{FAST["delay"]}s"', f'parent_ds_ttl = "{FAST["ds_ttl"]}s"',
                         'signature_validity = "1h"', 'signature_refresh = "30m"']
@@ -1622,6 +1642,7 @@ class FakeParent(threading.Thread):
         self.sock.listen(16)
         self.sock.settimeout(0.2)
         self.mode, self.ds = "servfail", []
+        self.proxy_port = None  # DNSKEY queries (all, in mode "proxy") go there
         self.queries = []
         self.errors = []
         self.stopping = False
@@ -1649,9 +1670,13 @@ class FakeParent(threading.Thread):
                 q = dns.message.from_wire(wire)
                 qn, qt = q.question[0].name, q.question[0].rdtype
                 self.queries.append((time.time(), qn.to_text(), T.to_text(qt)))
+                mode = self.mode
+                if self.proxy_port and (qt == T.DNSKEY or mode == "proxy"):
+                    out = dns.query.tcp(q, LOOP, port=self.proxy_port, timeout=3).to_wire()
+                    conn.sendall(struct.pack("!H", len(out)) + out)
+                    continue
                 r = dns.message.make_response(q)
                 r.flags |= dns.flags.AA
-                mode = self.mode
                 if mode == "servfail":
                     r.set_rcode(dns.rcode.SERVFAIL)
                 elif mode == "refused":
@@ -1673,6 +1698,83 @@ class FakeParent(threading.Thread):
             self.sock.close()
         except OSError:
             pass
+
+
+def step_forged_parent(sat, knot):
+    """Step 9: forged.test. checks its DS at a stand-in parent with
+    parent_trust_anchor = test.'s DS. The stand-in relays DNSKEY queries to
+    Knot (the real, signed test. keys) and answers DS queries itself:
+    unsigned answers, true or not, are refused; Knot's own answers, relayed,
+    validate."""
+    api = sat.api
+    z = FORGED
+    label = z.split(".")[0]
+    iv = CHECK_INTERVAL
+    g = api.status(z)
+    ds1 = (g or {}).get("ds_records") or []
+    if not check(f"9 [{z}] `enabled = true` with parent_trust_anchor: pending_ds, one DS to publish",
+                 g and g["status"] == "pending_ds" and len(ds1) == 1, key_summary(g)):
+        return
+    try:
+        fake = FakeParent(sat.forged_parent_port)
+    except OSError as e:
+        raise HarnessError(f"cannot listen on 127.0.0.1:{sat.forged_parent_port} for the stand-in parent: {e!r}")
+    fake.proxy_port = knot.port
+    fake.start()
+    try:
+        # Our true DS, but unsigned: a spoofed answer must not count.
+        mark = sat.log.mark()
+        n0 = len(fake.queries)
+        fake.mode, fake.ds = "ds", [ds_text(ds1[0])]
+        wait = 3 * iv + 0.5
+        ok, g = holds(api, z, lambda s: s["status"] == "pending_ds", wait)
+        lines = log_lines(sat, z, "does not validate", mark)
+        check(f"9 [{z}] the stand-in answers our true DS unsigned: stays pending_ds for {wait:.1f} s, logged "
+              f"\"does not validate\"", ok and lines and not log_lines(sat, z, "DS publication confirmed", mark),
+              f"{key_summary(g)}; " + ("\n      ".join(lines[:2]) or sat.log.tail(8, mark)))
+        if lines:
+            info(lines[0])
+        qs = {(q[1].lower(), q[2]) for q in fake.queries[n0:]}
+        check(f"9 [{z}] satellited asked for test. DNSKEY (relayed to Knot) and {z} DS",
+              qs == {("test.", "DNSKEY"), (z, "DS")}, f"{qs}")
+        # Knot's own answer, relayed: NODATA with its NSEC proof, then the DS.
+        mark = sat.log.mark()
+        fake.mode = "proxy"
+        time.sleep(2 * iv + 0.5)
+        g = api.status(z)
+        check(f"9 [{z}] Knot's signed NODATA (relayed) validates: no \"does not validate\" since, still pending_ds",
+              g and g["status"] == "pending_ds" and not log_lines(sat, z, "does not validate", mark),
+              f"{key_summary(g)}; " + "\n      ".join(log_lines(sat, z, "does not validate", mark)[:2]))
+        knot.set_ds([ds_text(d) for d in ds1], label)
+        t0 = time.time()
+        g = wait_state(api, z, lambda s: s["status"] == "active", iv + 5)
+        check(f"9 [{z}] Knot publishes the DS (signed, relayed): active by itself",
+              g and g["status"] == "active", f"after {time.time() - t0:.1f} s: {key_summary(g)}")
+
+        # Removal: an unsigned NXDOMAIN is not a proof; Knot's NSEC NODATA is.
+        r = api.post(z, "disable")
+        expect(f"9 [{z}] disable: 200", r, 200)
+        mark = sat.log.mark()
+        fake.mode = "nxdomain"
+        wait = 3 * iv + 0.5
+        ok, g = holds(api, z, lambda s: s["status"] == "pending_disabled", wait)
+        check(f"9 [{z}] the stand-in answers an unsigned NXDOMAIN: stays pending_disabled for {wait:.1f} s",
+              ok and log_lines(sat, z, "does not validate", mark)
+              and not log_lines(sat, z, "DS removal confirmed", mark), key_summary(g))
+        fake.mode = "proxy"
+        ok, g = holds(api, z, lambda s: s["status"] == "pending_disabled", 2 * iv + 0.5)
+        check(f"9 [{z}] Knot still has the DS (relayed, signed): stays pending_disabled", ok, key_summary(g))
+        mark = sat.log.mark()
+        knot.set_ds([], label)
+        lines = wait_until(lambda: log_lines(sat, z, "parent DS check: DS removal confirmed", mark), iv + 5)
+        check(f"9 [{z}] Knot drops the DS: its NSEC proof of no DS (relayed) validates, \"DS removal confirmed\"",
+              lines, sat.log.tail(8, mark))
+        g = wait_state(api, z, lambda s: s["status"] == "disabled", iv + 4 + FAST["ds_ttl"] + FAST["delay"] + 3)
+        check(f"9 [{z}] then disabled", g and g["status"] == "disabled", key_summary(g))
+        if fake.errors:
+            info(f"stand-in parent: {len(fake.errors)} connections ended oddly: {'; '.join(fake.errors[:3])}")
+    finally:
+        fake.stop()
 
 
 def step_parent_failing(sat):
@@ -2056,6 +2158,7 @@ def main():
         print(f"knot up on {knot.port}: parent test. anchor DS {knot.anchor} ({time.monotonic() - t0:.1f} s)",
               flush=True)
         sat = Satellited(binary, workdir, knot.port, notify.path)
+        sat.parent_anchor = knot.anchor
         sat.write_config()
         mark, ready, answered, nmark = sat.start(notify)
         print(f"satellited up on {sat.port}, API {sat.api_port} ({time.monotonic() - t0:.1f} s)", flush=True)
@@ -2090,7 +2193,9 @@ def main():
         ub.stop()
         print("--- 7: down.test.: parent_ds_check at a closed port, then a parent that fails", flush=True)
         step_parent_failing(sat)
-        info(f"steps 6 and 7 took {time.monotonic() - t6:.0f} s")
+        print("--- 9: forged.test.: parent_trust_anchor refuses what does not validate", flush=True)
+        step_forged_parent(sat, knot)
+        info(f"steps 6 to 9 took {time.monotonic() - t6:.0f} s")
 
         print("--- 3: restarts in the middle of each rollover", flush=True)
         step_restarts(sat, notify)

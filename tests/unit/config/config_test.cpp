@@ -888,6 +888,27 @@ parent_ds_check_interval = "30s"
     EXPECT_TRUE(fails_at(head + "mode = \"live\"\nparent_ds_check = \"192.0.2.53\"\n", 5, 19, "zone.parent_ds_check"));
 }
 
+TEST_F(ConfigTest, ParentTrustAnchorIsCheckedAtLoad) {
+    const std::string ds = "com. DS 19718 13 2 8ACBB0CD28F41250A80A491389424D341522D946B0DA0C0291F2D3D771D7805A";
+    const std::string head = "[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\"]\nmode = \"live\"\n";
+    const std::string check = "parent_ds_check = [\"192.0.2.53\"]\n";
+    auto cfg = config::parse(head + check + "parent_trust_anchor = [\"" + ds + "\"]\n", "/etc/satellite/satellite.toml");
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    ASSERT_EQ(cfg->zones.at(0).parent_trust_anchor.size(), 1u);
+    EXPECT_EQ(cfg->zones.at(0).parent_trust_anchor[0], ds);
+
+    EXPECT_TRUE(fails_at(head + "parent_trust_anchor = [\"" + ds + "\"]\n", 5, 23,
+                         "zone.parent_trust_anchor needs parent_ds_check"));
+    EXPECT_TRUE(fails_at(head + check + "parent_trust_anchor = [\"com. DS 1 13 2 XYZ\"]\n", 6, 24,
+                         "zone.parent_trust_anchor"));
+    EXPECT_TRUE(fails_at(head + check + "parent_trust_anchor = [\"com. A 192.0.2.1\"]\n", 6, 24,
+                         "zone.parent_trust_anchor"));
+    const std::string org = "org. DS 19718 13 2 8ACBB0CD28F41250A80A491389424D341522D946B0DA0C0291F2D3D771D7805A";
+    EXPECT_TRUE(fails_at(head + check + "parent_trust_anchor = [\"" + org + "\"]\n", 6, 23,
+                         "is for org., which is not above example.com."));
+    EXPECT_TRUE(fails_at(head + check + "parent_trust_anchor = []\n", 6, 23, "zone.parent_trust_anchor is empty"));
+}
+
 TEST_F(ConfigTest, LiveZoneTakesItsSigningTable) {
     auto cfg = config::parse(R"(
 [[zone]]

@@ -185,7 +185,7 @@ TEST_F(LiveTest, NsecChainIsClosedAndInCanonicalOrder) {
 TEST_F(LiveTest, Nsec3HashMatchesRfc5155AppendixA) {
     auto name = dns::Name::from_text("example.");
     const std::vector<std::uint8_t> salt = {0xaa, 0xbb, 0xcc, 0xdd};
-    auto h = nsec3_hash(name->data(), name->size(), salt, 12);
+    auto h = dns::nsec3_hash(name->data(), name->size(), salt, 12);
     // 0p9mhaveqvm6t7vbl5lop2u3t2rp3tom in base32hex
     const std::uint8_t want[20] = {0x06, 0x53, 0x68, 0xab, 0xee, 0xd7, 0xec, 0x6e, 0x9f, 0xeb,
                                    0xa9, 0x6b, 0x8c, 0x8b, 0xc3, 0xe8, 0xb7, 0x91, 0xf7, 0x16};

@@ -67,6 +67,35 @@ TEST(QueryClient, AsksWithDoAndKeepsOnlyTheAskedRrset) {
     EXPECT_TRUE(c.authoritative());
     EXPECT_EQ(c.ttl(), 300u);
     EXPECT_EQ(c.rdatas(), (std::vector<Bytes>{key1, key2}));
+    // The whole answer section is kept too, for a validating caller.
+    ASSERT_EQ(c.records().answer.size(), 4u);
+    EXPECT_EQ(c.records().answer[1].type, dns::type::RRSIG);
+    EXPECT_EQ(c.records().answer[2].owner, (Bytes{3, 'w', 'w', 'w', 2, 'M', 's', 4, 'T', 'e', 's', 't', 0}));
+    EXPECT_TRUE(c.records().authority.empty());
+}
+
+// NODATA / NXDOMAIN: the authority section (SOA, NSEC, RRSIGs) is what
+// proves the absence; it comes back whole, names decompressed.
+TEST(QueryClient, KeepsTheAuthoritySectionOfADenial) {
+    auto child = *dns::Name::from_text("c.test.");
+    QueryClient c(child, dns::type::DS);
+    Bytes q = c.request(7, 0);
+    const Bytes nsec = {1, 'd', 4, 't', 'e', 's', 't', 0, 0, 1, 0x20};  // next d.test.; bitmap: NS
+    Bytes resp = respond(q, dns::flag::QR | dns::flag::AA, {});
+    resp[9] = 2;  // NSCOUNT
+    auto add = [&](const Bytes& r) { resp.insert(resp.end(), r.begin(), r.end()); };
+    add(record(kToQuestion, dns::type::NSEC, nsec));
+    add(record(kToQuestion, dns::type::RRSIG, {0, 47, 13, 2}));
+    ASSERT_TRUE(c.consume(resp, 0).ok());
+    EXPECT_TRUE(c.rdatas().empty());
+    EXPECT_EQ(c.records().rcode, 0u);
+    ASSERT_EQ(c.records().authority.size(), 2u);
+    EXPECT_EQ(c.records().authority[0].type, dns::type::NSEC);
+    EXPECT_EQ(c.records().authority[0].owner, (Bytes{1, 'c', 4, 't', 'e', 's', 't', 0}));
+    EXPECT_EQ(c.records().authority[0].ttl, 300u);
+    // RDATA is kept as it came (DNSSEC types carry no compression pointers).
+    EXPECT_EQ(c.records().authority[0].rdata, nsec);
+    EXPECT_EQ(c.records().authority[1].type, dns::type::RRSIG);
 }
 
 TEST(QueryClient, RefusesWhatIsNotAnAnswerToItsQuestion) {
