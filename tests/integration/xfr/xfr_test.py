@@ -827,7 +827,9 @@ def scenario_7_restart(w, binary, workdir):
     sat.start()
     check("7.1 restart: initial AXFR (serial 1)", wait_serial(sat.port, z, 1, 10), f"serial {serial_of(sat.port, z)}")
     state = os.path.join(sat.state_dir, "zones", "big.test.zone")
-    if not os.path.exists(state):
+    # The zone is served first and its copy written after (a write never
+    # delays serving): under load the file may come a little later.
+    if not wait_until(lambda: os.path.exists(state), 20):
         cands = os.listdir(os.path.join(sat.state_dir, "zones")) if os.path.isdir(os.path.join(sat.state_dir, "zones")) else []
         check("7.1 restart: state file written", False, f"{state} missing; zones/ has {cands}")
         return
