@@ -167,6 +167,23 @@ TEST_F(CtlTest, DnssecStatusShowsKeysAndDs) {
     EXPECT_EQ(calls[0].op, DnssecOp::Get);
 }
 
+// A standby KSK (DS at the parent, DNSKEY not yet published) is marked as
+// such, in the table and in --json.
+TEST_F(CtlTest, DnssecStatusMarksAStandbyKsk) {
+    api::KeyInfo standby = FakeControl::key(777, "KSK");
+    standby.active = false;
+    standby.state = "ds_ready";
+    standby.standby = true;
+    control_.reply.ksk.push_back(standby);
+    Outcome o = ctl({"dnssec", "status", "example.com."});
+    ASSERT_EQ(o.code, kExitOk) << o.err;
+    EXPECT_TRUE(contains(o.out, "KSK   777    13   ds_ready (standby)  no ")) << o.out;
+    EXPECT_TRUE(contains(o.out, "KSK   12345  13   active              yes ")) << o.out;
+    Outcome j = ctl({"--json", "dnssec", "status", "example.com."});
+    ASSERT_EQ(j.code, kExitOk) << j.err;
+    EXPECT_TRUE(contains(j.out, R"("state":"ds_ready","next_transition":null,"standby":true)")) << j.out;
+}
+
 TEST_F(CtlTest, DnssecEnableWithAlgorithm) {
     control_.reply.message = "DNSSEC enabled";
     control_.reply.new_ksk = FakeControl::key(111, "KSK");
