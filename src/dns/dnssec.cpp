@@ -603,4 +603,23 @@ std::array<std::uint8_t, 20> nsec3_hash(const std::uint8_t* lc, std::size_t len,
     return h;
 }
 
+std::optional<std::array<std::uint8_t, 20>> nsec3_label_hash(const std::uint8_t* label) {
+    if (label[0] != 32) return std::nullopt;
+    std::array<std::uint8_t, 20> h{};
+    std::uint64_t acc = 0;
+    unsigned bits = 0, out = 0;
+    for (unsigned i = 1; i <= 32; ++i) {
+        const std::uint8_t c = ascii_lower(label[i]);
+        const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'v' ? c - 'a' + 10 : -1;
+        if (v < 0) return std::nullopt;
+        acc = (acc << 5) | static_cast<unsigned>(v);
+        bits += 5;
+        if (bits >= 8) {
+            bits -= 8;
+            h[out++] = static_cast<std::uint8_t>(acc >> bits);
+        }
+    }
+    return h;
+}
+
 }  // namespace satellite::dns

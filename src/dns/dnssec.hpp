@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -116,5 +117,9 @@ std::vector<std::uint8_t> ds_rdata(const Name& owner, std::span<const std::uint8
 std::array<std::uint8_t, 20> nsec3_hash(const std::uint8_t* lc, std::size_t len,
                                         std::span<const std::uint8_t> salt,
                                         std::uint16_t iterations);
+
+// The hash an NSEC3 owner's first label spells (RFC 5155 §3.3: base32hex,
+// RFC 4648 §7, any case), or nullopt when the label is not 32 such characters.
+std::optional<std::array<std::uint8_t, 20>> nsec3_label_hash(const std::uint8_t* label);
 
 }  // namespace satellite::dns

@@ -266,26 +266,6 @@ Result<Proof> nsec_denial(const Name& child, const Name& parent, const std::vect
     return Proof::NotFound;
 }
 
-// RFC 4648 §7 base32hex, any case: the 32 characters of an NSEC3 owner label.
-std::optional<Hash> decode_hash_label(const std::uint8_t* label) {
-    if (label[0] != 32) return std::nullopt;
-    Hash h{};
-    std::uint64_t acc = 0;
-    unsigned bits = 0, out = 0;
-    for (unsigned i = 1; i <= 32; ++i) {
-        const std::uint8_t c = ascii_lower(label[i]);
-        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'v' ? c - 'a' + 10 : -1;
-        if (v < 0) return std::nullopt;
-        acc = (acc << 5) | static_cast<unsigned>(v);
-        bits += 5;
-        if (bits >= 8) {
-            bits -= 8;
-            h[out++] = static_cast<std::uint8_t>(acc >> bits);
-        }
-    }
-    return h;
-}
-
 struct Nsec3 {
     Name owner;
     Hash hash;     // of the owner, from its first label
@@ -308,7 +288,7 @@ Result<Proof> nsec3_denial(const Name& child, const Name& parent, const std::vec
         auto owner = Name::from_wire(r.owner);
         // Only hashed owners directly under the parent belong to its chain.
         if (!owner || owner->label_count() != hashed_labels || !owner->is_subdomain_of(parent)) continue;
-        const auto hash = decode_hash_label(owner->data());
+        const auto hash = nsec3_label_hash(owner->data());
         if (!hash) continue;
         const std::string at = "NSEC3 at " + owner->to_string();
         // RFC 5155 §3.2: algorithm, flags, iterations, salt, hash, bitmap.

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dns/dnssec.hpp"
 #include "dns/types.hpp"
 #include "dns/wire.hpp"
 
@@ -519,25 +520,7 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
             for (std::uint32_t ni = 0; ni < nn; ++ni) {
                 const Node& nd = s.nodes_[ni];
                 if (!s.find_rrset(nd, dns::type::NSEC3)) continue;
-                const std::uint8_t* label = s.data_.data() + nd.name_lc;
-                if (label[0] != 32) continue;
-                Snapshot::Nsec3Hash h{};
-                std::uint64_t acc = 0;
-                int bits = 0;
-                std::size_t out = 0;
-                bool ok = true;
-                for (int i = 1; i <= 32 && ok; ++i) {
-                    char c = static_cast<char>(label[i]);
-                    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'v' ? c - 'a' + 10 : -1;
-                    if (v < 0) ok = false;
-                    acc = (acc << 5) | static_cast<unsigned>(v);
-                    bits += 5;
-                    if (bits >= 8) {
-                        bits -= 8;
-                        h[out++] = static_cast<std::uint8_t>(acc >> bits);
-                    }
-                }
-                if (ok && out == Snapshot::kNsec3HashLen) s.nsec3_.push_back({h, ni});
+                if (auto h = dns::nsec3_label_hash(s.data_.data() + nd.name_lc)) s.nsec3_.push_back({*h, ni});
             }
             std::sort(s.nsec3_.begin(), s.nsec3_.end());
         }

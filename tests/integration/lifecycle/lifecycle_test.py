@@ -1343,6 +1343,15 @@ def holds(api, zone, pred, seconds):
     return ok, bad[0] if bad else (seen[-1][1] if seen else None)
 
 
+def start_query_loop(sat, ub, zone):
+    """The step-2 query loop on `zone`, started, with its timeline."""
+    tl = Timeline()
+    loop = QueryLoop(sat.port, ub.port, zone)
+    tl.mark(f"query loop on {zone} started (zone unsigned, no DS at the parent)")
+    loop.start()
+    return tl, loop
+
+
 def step_parent_check(sat, knot, ub):
     """Step 6: auto.test. has parent_ds_check = Knot (the parent): enable, KSK
     roll and disable without a single confirm-ds-* call, under unbound."""
@@ -1350,10 +1359,7 @@ def step_parent_check(sat, knot, ub):
     z = AUTO
     label = z.split(".")[0]
     iv = CHECK_INTERVAL
-    tl = Timeline()
-    loop = QueryLoop(sat.port, ub.port, z)
-    tl.mark(f"query loop on {z} started (zone unsigned, no DS at the parent)")
-    loop.start()
+    tl, loop = start_query_loop(sat, ub, z)
     t_first_ds = t_no_ds = t_unsigned = None
     mark = sat.log.mark()
     try:
@@ -1497,10 +1503,7 @@ def step_standby(sat, knot, ub):
     z = SB
     label = z.split(".")[0]
     iv = CHECK_INTERVAL
-    tl = Timeline()
-    loop = QueryLoop(sat.port, ub.port, z)
-    tl.mark(f"query loop on {z} started (zone unsigned, no DS at the parent)")
-    loop.start()
+    tl, loop = start_query_loop(sat, ub, z)
     t_first_ds = None
     try:
         time.sleep(1)

@@ -47,6 +47,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.tsig
+from harness import recv_exact  # tests/integration/lib, on the path of xfr_test.py
 
 MAX_MSG = 16000  # bytes of records per message (well under 64 KiB)
 SILENT_LIMIT = 60.0  # a silent connection is held at most this long
@@ -228,22 +229,13 @@ class FakePrimary:
                 n = self._nconn
             threading.Thread(target=self._serve, args=(c, n), daemon=True).start()
 
-    def _recv_exact(self, c, n):
-        buf = b""
-        while len(buf) < n:
-            part = c.recv(n - len(buf))
-            if not part:
-                return None
-            buf += part
-        return buf
-
     def _serve(self, c, n):
         try:
             c.settimeout(10)
-            hdr = self._recv_exact(c, 2)
+            hdr = recv_exact(c, 2)
             if hdr is None:
                 return
-            wire = self._recv_exact(c, struct.unpack("!H", hdr)[0])
+            wire = recv_exact(c, struct.unpack("!H", hdr)[0])
             if wire is None:
                 return
             keyring = {z.tsig.name: z.tsig for z in self.zones.values() if z.tsig}
