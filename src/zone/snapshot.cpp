@@ -3,8 +3,6 @@
 // so that answering a query is lookups and copies only.
 #include "zone/snapshot.hpp"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -79,19 +77,7 @@ std::uint32_t Snapshot::predecessor(const std::uint8_t* lc, std::size_t len) con
 }
 
 Snapshot::Nsec3Hash Snapshot::nsec3_hash(const std::uint8_t* lc, std::size_t len) const {
-    // RFC 5155 §5: IH(salt, x, 0) = H(x || salt); IH(salt, x, k) = H(IH(k-1) || salt).
-    Nsec3Hash h;
-    std::uint8_t buf[dns::kMaxNameLen + 255];
-    const std::size_t salt = nsec3_salt_.size();  // often empty (RFC 9276)
-    std::memcpy(buf, lc, len);
-    if (salt) std::memcpy(buf + len, nsec3_salt_.data(), salt);
-    SHA1(buf, len + salt, h.data());
-    for (unsigned i = 0; i < nsec3_iterations_; ++i) {
-        std::memcpy(buf, h.data(), kNsec3HashLen);
-        if (salt) std::memcpy(buf + kNsec3HashLen, nsec3_salt_.data(), salt);
-        SHA1(buf, kNsec3HashLen + salt, h.data());
-    }
-    return h;
+    return dns::nsec3_hash(lc, len, nsec3_salt_, nsec3_iterations_);
 }
 
 std::uint32_t Snapshot::nsec3_match(const Nsec3Hash& h) const {
