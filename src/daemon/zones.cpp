@@ -851,7 +851,7 @@ void ZoneManager::notify(const dns::Name& zone, std::optional<std::uint32_t> ser
         auto it = zones_.find(key);
         if (it == zones_.end() || stopping_) return;
         auto& z = it->second;
-        if (serial && z->snapshot && !xfr::serial_newer(*serial, z->snapshot->serial()) && !z->expired) {
+        if (serial && z->snapshot && !dns::serial_newer(*serial, z->snapshot->serial()) && !z->expired) {
             spdlog::info("zone {}: NOTIFY from {} with serial {}, which we have", z->cfg.name, from, *serial);
             return;
         }
