@@ -946,10 +946,14 @@ void ZoneManager::refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep 
                 auto zp = still_wanted(wz, gen);
                 if (!zp) return;
                 auto& policy = zp->refresh->policy;
-                if (!s) return refresh_step(zp, policy.soa_failed(p, s.error().message));
-                if (!client->soa_serial()) return refresh_step(zp, policy.soa_failed(p, "the answer has no SOA"));
-                if (!client->authoritative()) {
-                    return refresh_step(zp, policy.soa_failed(p, "the answer is not authoritative (AA clear)"));
+                std::string why = !s                          ? s.error().message
+                                  : !client->soa_serial()     ? "the answer has no SOA"
+                                  : !client->authoritative()  ? "the answer is not authoritative (AA clear)"
+                                                              : "";
+                if (!why.empty()) {
+                    spdlog::warn("zone {}: SOA query to {} failed: {}", zp->cfg.name,
+                                 zp->refresh->primaries[p].to_string(), why);
+                    return refresh_step(zp, policy.soa_failed(p, why));
                 }
                 refresh_step(zp, policy.soa_answered(p, *client->soa_serial()));
             });
@@ -1012,11 +1016,17 @@ void ZoneManager::transfer(const std::shared_ptr<Zone>& z, std::size_t primary, 
                           auto zp = still_wanted(wz, gen);
                           if (!zp) return;
                           auto& policy = zp->refresh->policy;
-                          if (!s) return refresh_step(zp, policy.transfer_failed(primary, kind, s.error().message));
+                          auto fail = [&](const std::string& why) {
+                              spdlog::warn("zone {}: {} from {} failed: {}", zp->cfg.name,
+                                           kind == xfr::TransferKind::Axfr ? "AXFR" : "IXFR",
+                                           zp->refresh->primaries[primary].to_string(), why);
+                              refresh_step(zp, policy.transfer_failed(primary, kind, why));
+                          };
+                          if (!s) return fail(s.error().message);
                           auto step = policy.transferred(primary, kind, client->outcome(), client->new_serial());
                           if (step.what != xfr::RefreshStep::Do::Install) return refresh_step(zp, step);
                           if (auto refused = install_transfer(*zp, primary, *client, step.backwards); !refused) {
-                              return refresh_step(zp, policy.transfer_failed(primary, kind, refused.error().message));
+                              return fail(refused.error().message);
                           }
                           // Served: a successful refresh.
                           zp->refresh.reset();
