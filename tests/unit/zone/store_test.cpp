@@ -84,7 +84,9 @@ TEST_F(StoreTest, AFileWrittenBeforeTheMarkerReadsAsNotSignedByUs) {
         "2c0e03777777036f6c64047465737400000100010000003c0004c0000207b23f"
         "4209f0c7861da158afba4a0d3f409c26e81c6bf38c8024172fd3381a71b5";
     std::string bytes;
-    for (std::size_t i = 0; i < hex.size(); i += 2) bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    }
     const dns::Name old = *dns::Name::from_text("old.test.");
     const std::string path = stored_zone_path(dir_.string(), old);
     fs::create_directories(fs::path(path).parent_path());
