@@ -1003,6 +1003,11 @@ void ZoneManager::arm_expire(Zone& z) {
         if (it == zones_.end() || it->second->removed) return;
         Zone& zz = *it->second;
         if (zz.expired() || !zz.snapshot) return;
+        // A wait that had already fired when a check re-armed the timer
+        // still arrives here: only a deadline that has passed counts.
+        if (std::chrono::system_clock::now() < std::chrono::system_clock::time_point(std::chrono::seconds(zz.expires_at))) {
+            return;
+        }
         zz.state.phase = zone::Phase::Expired;
         spdlog::error("zone {} expired: no successful check with a primary for {} s (SOA expire); "
                       "answering SERVFAIL until a transfer succeeds",
