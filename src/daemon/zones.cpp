@@ -56,6 +56,7 @@ struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
     std::vector<std::array<std::uint8_t, 16>> notify_allow;
     std::vector<xfr::PrimaryAddress> primaries;
     std::shared_ptr<const zone::Snapshot> snapshot;
+    std::shared_ptr<zone::ZoneSlot> slot = std::make_shared<zone::ZoneSlot>();  // what queries see
     zone::ZoneState state;
     // Bumped when a reload changes what a transfer depends on (primaries,
     // TSIG key): a refresh started before then drops its result.
@@ -657,7 +658,7 @@ void ZoneManager::resign(Zone& z, const char* why) {
                 after_build(zz, *b, true);
                 zz.snapshot = b->snapshot;
                 zz.state.served = zz.snapshot->serial();
-                publish();
+                publish(zz);
                 dump(zz);
                 arm_resign(zz);
                 store_served(zz);
@@ -771,31 +772,29 @@ void ZoneManager::configure(const config::Config& cfg) {
         }
     }
     zones_ = std::move(next);
-    publish();
+    publish_catalog();
 }
 
-void ZoneManager::publish_soon() {
-    if (publish_queued_) return;
-    publish_queued_ = true;
-    asio::post(io_, [this] {
-        publish_queued_ = false;
-        if (!stopping_) publish();
-    });
-}
-
-void ZoneManager::publish() {
+// The zone set (or a zone's serving settings) changed: a new catalog, whose
+// zones keep their slots and so the versions they serve.
+void ZoneManager::publish_catalog() {
     std::vector<zone::ServedZone> served;
     served.reserve(zones_.size());
     for (const auto& [k, z] : zones_) {
         zone::ServedZone s;
         s.origin = z->origin;
-        s.snapshot = z->expired() ? nullptr : z->snapshot;
+        s.slot = z->slot;
         s.secondary = z->secondary;
         s.notify_allow = z->notify_allow;
         s.tsig = z->tsig;
         served.push_back(std::move(s));
     }
     catalog_.publish(std::make_unique<zone::Catalog>(std::move(served), stats_));
+}
+
+// A new version of one zone (or its expiry): one pointer swap in its slot.
+void ZoneManager::publish(Zone& z) {
+    catalog_.retire(z.slot->swap(z.serving() ? z.snapshot : nullptr));
 }
 
 void ZoneManager::load_local_file(Zone& z) {
@@ -835,7 +834,7 @@ void ZoneManager::load_local_file(Zone& z) {
                 zz.state.served = zz.snapshot->serial();
                 zz.state.last_transfer = now_unix();
                 zz.state.succeeded(zz.state.last_transfer);
-                publish_soon();
+                publish(zz);
                 dump(zz);
                 arm_resign(zz);
             });
@@ -968,7 +967,7 @@ void ZoneManager::load_from_disk(Zone& z) {
                 spdlog::info("zone {}: serving serial {} from {} ({} records, received {} s ago)", z.cfg.name,
                              z.snapshot->serial(), state_dir_, z.snapshot->record_count(),
                              now - z.state.last_transfer);
-                publish_soon();
+                publish(z);
                 arm_expire(z);
                 schedule_refresh(z, std::max<std::int64_t>(0, z.state.last_check + z.snapshot->refresh() - now));
                 if (signs_here(z.cfg.mode) && d.resigned) store_served(z);
@@ -1013,7 +1012,7 @@ void ZoneManager::arm_expire(Zone& z) {
                       "answering SERVFAIL until a transfer succeeds",
                       zz.cfg.name, zz.snapshot->expire());
         save_state(zz);
-        publish();
+        publish(zz);
     };
     if (left <= std::chrono::system_clock::duration::zero()) {
         // Already past: expire now, but after configure() has placed the zone.
@@ -1142,7 +1141,7 @@ void ZoneManager::refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep 
             spdlog::debug("zone {}: serial {} is current at {}", z->cfg.name, z->snapshot->serial(),
                           run.primaries[step.primary].to_string());
             save_state(*z);
-            if (was_expired) publish();
+            if (was_expired) publish(*z);
             break;
         }
         case Do::Install:  // transfer() installs before it asks the policy; not reached
@@ -1350,7 +1349,7 @@ void ZoneManager::install(Zone& z, std::shared_ptr<const zone::Snapshot> snap, c
     z.state.phase = zone::Phase::Ok;
     z.state.last_check = z.state.last_transfer = now;
     z.source = primary;
-    publish();
+    publish(z);
     dump(z);
     arm_resign(z);
     spdlog::info("zone {}: serving serial {} from {} ({} records){} in {} ms", z.cfg.name,

@@ -69,8 +69,8 @@ public:
 private:
     struct Zone;
     struct RefreshRun;
-    void publish();
-    void publish_soon();  // once, after the handlers already queued (many zones load at once)
+    void publish_catalog();
+    void publish(Zone& z);
     void load_local_file(Zone& z);
     void load_from_disk(Zone& z);
     void save_state(Zone& z);
@@ -117,7 +117,6 @@ private:
     unsigned active_transfers_ = 0;
     std::deque<std::weak_ptr<Zone>> waiting_;
     bool stopping_ = false;
-    bool publish_queued_ = false;
     std::size_t loads_in_flight_ = 0;
     std::mt19937 rng_{std::random_device{}()};  // timer jitter
     // Heavy work (signing, verification, snapshot builds, disk writes); last,
