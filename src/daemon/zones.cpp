@@ -517,7 +517,7 @@ void ZoneManager::parent_answered(Zone& z, const std::vector<std::vector<std::ve
         return dns::ds_rdata(z.origin, k.key.dnskey, ds[3]) == ds;
     };
     const std::int64_t now = now_unix();
-    modes::Outcome out{0, ""};
+    modes::Outcome out;
     if (lc.awaiting_ds()) {
         std::vector<modes::DsRecord> confirmed;
         bool everywhere = true;
@@ -1399,6 +1399,17 @@ bool parse_hex(const std::string& text, std::vector<std::uint8_t>& out) {
     return true;
 }
 
+// The lifecycle's refusals as the API's statuses (seed 003).
+int http_status(modes::Refusal r) {
+    switch (r) {
+        case modes::Refusal::None: return 200;
+        case modes::Refusal::Invalid: return 400;
+        case modes::Refusal::Conflict: return 409;
+        case modes::Refusal::Storage: return 500;
+    }
+    return 500;
+}
+
 const char* mode_name(config::Mode m) {
     return m == config::Mode::Live ? "live" : m == config::Mode::MultiSigner ? "multi-signer" : "presigned";
 }
@@ -1512,7 +1523,7 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
         return std::nullopt;
     };
     std::optional<api::KeyInfo> before;
-    modes::Outcome out{200, ""};
+    modes::Outcome out{modes::Refusal::None, ""};
     switch (op) {
         case api::DnssecOp::Get:
         case api::DnssecOp::Sync:
@@ -1536,7 +1547,7 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
             for (const auto& d : req.ds_records) {
                 modes::DsRecord r{d.key_tag, d.algorithm, d.digest_type, {}};
                 if (!parse_hex(d.digest, r.digest)) {
-                    out = {400, "DS digest \"" + d.digest + "\" is not hex"};
+                    out = {modes::Refusal::Invalid, "DS digest \"" + d.digest + "\" is not hex"};
                     break;
                 }
                 // A DS of another provider's KSK is expected; ours are checked.
@@ -1558,9 +1569,9 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
             break;
     }
     if (!out.ok()) {
-        reply.http_status = out.http_status;
+        reply.http_status = http_status(out.refused);
         reply.message = out.message;
-        spdlog::warn("zone {}: DNSSEC request refused ({}): {}", z.cfg.name, out.http_status, out.message);
+        spdlog::warn("zone {}: DNSSEC request refused ({}): {}", z.cfg.name, reply.http_status, out.message);
         return reply;
     }
     if (!z.cfg.parent_ds_check.empty() &&
