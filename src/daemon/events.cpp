@@ -3,6 +3,8 @@
 #include "daemon/events.hpp"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
+#include <chrono>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -146,6 +148,47 @@ void EventScheduler::finish(ZoneId id) {
         index_zone(id);
     else
         free_.push_back(id);
+}
+
+EventLoop::EventLoop(EventScheduler& scheduler, boost::asio::io_context& io, const Clock& clock,
+                     Handler handler)
+    : scheduler_(scheduler), io_(io), clock_(clock), handler_(std::move(handler)), timer_(io) {}
+
+// Due times are Unix seconds on `clock`, the timer runs on the steady clock:
+// arm for the difference (capped, so a far or odd due time just re-arms).
+void EventLoop::changed() {
+    if (stopped_) return;
+    timer_.cancel();
+    auto next = scheduler_.next_due();
+    if (!next) return;
+    std::int64_t wait = *next - clock_.now_unix();
+    if (wait <= 0) {
+        if (posted_) return;
+        posted_ = true;
+        boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
+            if (alive.expired()) return;
+            posted_ = false;
+            fire();
+        });
+        return;
+    }
+    constexpr std::int64_t kMaxWait = 24 * 3600;
+    timer_.expires_after(std::chrono::seconds(std::min(wait, kMaxWait)));
+    timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+        if (ec || alive.expired()) return;
+        fire();
+    });
+}
+
+void EventLoop::stop() {
+    stopped_ = true;
+    timer_.cancel();
+}
+
+void EventLoop::fire() {
+    if (stopped_) return;
+    for (auto [zone, event] : scheduler_.take_due(clock_.now_unix())) handler_(zone, event);
+    changed();
 }
 
 }  // namespace satellite::daemon

@@ -1,20 +1,26 @@
 // Per-zone events (DESIGN §6, Knot's src/knot/events/): each zone has a fixed
 // set of events with one due time each, run one at a time per zone, zones
 // concurrently. EventScheduler is the pure bookkeeping (no I/O, no threads, no
-// locks) so it is tested on a manual clock.
+// locks) so it is tested on a manual clock; EventLoop is the thin Asio driver.
 //
 //   schedule(zone, event, at) ──► index (due, zone, event) ──► take_due(now) ──► zone running
 //        (while running: due times kept, out of the index)          handler ... finish(zone) ─┘
 #pragma once
 
 #include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <utility>
 #include <vector>
+
+#include "util/clock.hpp"
 
 namespace satellite::daemon {
 
@@ -81,6 +87,37 @@ private:
     std::vector<ZoneId> free_;  // removed ids, not running, ready for reuse
     std::size_t live_ = 0;
     std::set<Entry> index_;  // due events of live zones that are not running
+};
+
+// Drives an EventScheduler from an io_context: one steady_timer armed for the
+// scheduler's next due time (read on `clock`), the handler called for each
+// event taken. Everything (handler, finish(), changed()) runs on the
+// io_context's thread; the handler calls scheduler.finish(id) when the event
+// ends (possibly later, from another handler) and then loop.changed().
+class EventLoop {
+public:
+    using Handler = std::function<void(ZoneId, ZoneEvent)>;
+
+    EventLoop(EventScheduler& scheduler, boost::asio::io_context& io, const Clock& clock, Handler handler);
+    EventLoop(const EventLoop&) = delete;
+    EventLoop& operator=(const EventLoop&) = delete;
+
+    // The schedule changed: re-arm the timer for next_due (at once if already due).
+    void changed();
+    // Cancels the timer; later changed() calls do nothing (shutdown).
+    void stop();
+
+private:
+    void fire();
+
+    EventScheduler& scheduler_;
+    boost::asio::io_context& io_;
+    const Clock& clock_;
+    Handler handler_;
+    boost::asio::steady_timer timer_;
+    bool posted_ = false;
+    bool stopped_ = false;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // expires with the loop: late waits/posts do nothing
 };
 
 }  // namespace satellite::daemon
