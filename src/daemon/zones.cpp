@@ -47,8 +47,6 @@ std::int64_t file_mtime(const std::string& path) {
 }  // namespace
 
 struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
-    explicit Zone(asio::io_context& io)
-        : refresh_timer(io), expire_timer(io), resign_timer(io), peer_timer(io), parent_timer(io) {}
     config::Zone cfg;
     dns::Name origin;
     bool secondary = false;
@@ -63,11 +61,9 @@ struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
     std::uint64_t xfr_generation = 0;
     std::unique_ptr<RefreshRun> refresh;  // the refresh under way, if any
     std::int64_t file_mtime = -1;
-    asio::steady_timer refresh_timer;
-    asio::steady_timer expire_timer;
+    ZoneId id = 0;  // its events in the scheduler
     // Live signing: the zone's keys (read or made on first use) and the
     // timer that keeps signatures fresh.
-    asio::steady_timer resign_timer;
     std::optional<modes::Lifecycle> lifecycle;
     // Multi-signer: the other providers' keys (read on first use); our new
     // ZSK that every peer serves, and when resolvers holding a peer's older
@@ -75,11 +71,9 @@ struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
     std::optional<modes::PeerKeys> peer_keys;
     std::vector<std::uint8_t> peers_serve;
     std::int64_t peers_ready_at = 0;
-    asio::steady_timer peer_timer;
     bool peer_check_running = false;
     int peer_wait_logged = -1;  // the key tag last reported as waiting for the peers
-    // parent_ds_check: the timer of the next look at the parent's DS RRset.
-    asio::steady_timer parent_timer;
+    // parent_ds_check (its DS check event):
     bool parent_check_running = false;
     std::int64_t parent_checked_at = 0;
     std::string parent_problem;  // the last failure, said once
@@ -315,7 +309,7 @@ void ZoneManager::when_idle(const std::string& zone_name, std::function<void()> 
 
 // Signature upkeep: re-sign what is due, keep the rest, publish.
 void ZoneManager::arm_resign(Zone& z) {
-    z.resign_timer.cancel();
+    events_.cancel(z.id, ZoneEvent::Resign);
     if (!signs_here(z.cfg.mode) || !z.snapshot || !z.lifecycle) return;
     arm_parent_check(z);
     std::int64_t when = z.next_resign;
@@ -327,15 +321,7 @@ void ZoneManager::arm_resign(Zone& z) {
     }
     if (key_event != 0 && (when == 0 || key_event < when)) when = key_event;
     if (when == 0) return;
-    const std::int64_t delay = std::max<std::int64_t>(1, when - now_unix());
-    z.resign_timer.expires_after(std::chrono::seconds(delay));
-    std::string key = z.origin.lowered().to_string();
-    z.resign_timer.async_wait([this, key](boost::system::error_code ec) {
-        if (ec || stopping_) return;
-        auto it = zones_.find(key);
-        if (it == zones_.end() || it->second->removed) return;
-        resign(*it->second, "signature refresh");
-    });
+    schedule(z, ZoneEvent::Resign, std::max<std::int64_t>(1, when - now_unix()));
 }
 
 // Multi-signer: asks every peer for its DNSKEY RRset (TCP, in parallel) and
@@ -344,7 +330,7 @@ void ZoneManager::arm_resign(Zone& z) {
 void ZoneManager::check_peers(Zone& z) {
     if (z.peer_check_running || z.cfg.peers.empty()) return;
     z.peer_check_running = true;
-    z.peer_timer.cancel();
+    events_.cancel(z.id, ZoneEvent::DnskeySync);
     const std::string key = z.origin.lowered().to_string();
     xfr::ask_all(io_, addresses(z.cfg.peers), z.origin, dns::type::DNSKEY, std::chrono::seconds(5), [this, key](xfr::Answers round) {
         auto it = zones_.find(key);
@@ -364,12 +350,7 @@ void ZoneManager::check_peers(Zone& z) {
         if (!waiting) return;
         const config::Signing sc = zone.cfg.signing.value_or(config::Signing{});
         auto ask_again_in = [&](std::int64_t seconds) {
-            zone.peer_timer.expires_after(std::chrono::seconds(std::max<std::int64_t>(1, seconds)));
-            zone.peer_timer.async_wait([this, key](boost::system::error_code ec) {
-                if (ec || stopping_) return;
-                auto it2 = zones_.find(key);
-                if (it2 != zones_.end() && !it2->second->removed) check_peers(*it2->second);
-            });
+            schedule(zone, ZoneEvent::DnskeySync, std::max<std::int64_t>(1, seconds));
         };
         const bool there = std::any_of(common.begin(), common.end(),
                                        [&](const auto& rd) { return same_rdata(rd, waiting->key.dnskey); });
@@ -410,18 +391,11 @@ void ZoneManager::check_peers(Zone& z) {
 void ZoneManager::arm_parent_check(Zone& z) {
     if (z.cfg.parent_ds_check.empty() || !z.lifecycle || z.parent_check_running) return;
     if (!z.lifecycle->awaiting_ds() && !z.lifecycle->awaiting_ds_removal()) {
-        z.parent_timer.cancel();
+        events_.cancel(z.id, ZoneEvent::DsCheck);
         return;
     }
     const std::int64_t due = z.parent_checked_at + z.cfg.parent_ds_check_interval;
-    const std::int64_t delay = std::max<std::int64_t>(0, due - now_unix());
-    z.parent_timer.expires_after(std::chrono::seconds(delay));
-    const std::string key = z.origin.lowered().to_string();
-    z.parent_timer.async_wait([this, key](boost::system::error_code ec) {
-        if (ec || stopping_) return;
-        auto it = zones_.find(key);
-        if (it != zones_.end() && !it->second->removed) check_parent(*it->second);
-    });
+    schedule(z, ZoneEvent::DsCheck, std::max<std::int64_t>(0, due - now_unix()));
 }
 
 // Asks every parent server for our DS RRset (TCP, in parallel). Published:
@@ -661,7 +635,7 @@ void ZoneManager::resign(Zone& z, const char* why) {
                 publish(zz);
                 dump(zz);
                 arm_resign(zz);
-                store_served(zz);
+                schedule(zz, ZoneEvent::Flush, 0, true);
             });
     });
 }
@@ -683,19 +657,14 @@ ZoneManager::ZoneManager(asio::io_context& control, Published<zone::Catalog>& ca
     : io_(control),
       catalog_(catalog),
       stats_(std::move(stats)),
+      loop_(events_, control, clock_, [this](ZoneId id, ZoneEvent e) { on_event(id, e); }),
       workers_(std::max(2u, std::thread::hardware_concurrency())) {}
 
 ZoneManager::~ZoneManager() { shutdown(); }
 
 void ZoneManager::shutdown() {
     stopping_ = true;
-    for (auto& [k, z] : zones_) {
-        z->refresh_timer.cancel();
-        z->expire_timer.cancel();
-        z->resign_timer.cancel();
-        z->peer_timer.cancel();
-        z->parent_timer.cancel();
-    }
+    loop_.stop();
 }
 
 void ZoneManager::configure(const config::Config& cfg) {
@@ -717,7 +686,10 @@ void ZoneManager::configure(const config::Config& cfg) {
         if (auto it = zones_.find(key); it != zones_.end() && it->second->secondary == secondary) {
             z = it->second;
         } else {
-            z = std::make_shared<Zone>(io_);
+            z = std::make_shared<Zone>();
+            z->id = events_.add_zone();
+            if (by_id_.size() <= z->id) by_id_.resize(z->id + 1);
+            by_id_[z->id] = z;
             z->origin = origin;
             z->secondary = secondary;
         }
@@ -747,10 +719,10 @@ void ZoneManager::configure(const config::Config& cfg) {
             if (auto b = serve::parse_address(a)) z->notify_allow.push_back(*b);
         }
         next[key] = z;
-        if (!secondary) {
-            load_local_file(*z);
-        } else if (fresh) {
-            load_from_disk(*z);
+        if (!secondary || fresh) {
+            // Loads run as the zone's load event; start-up waits for them.
+            ++loads_in_flight_;
+            schedule(*z, ZoneEvent::Load, 0, true);
         }
         if (resign_now && z->snapshot) {
             // A changed mode or [zone.signing]: sign (or unsign) the data we have.
@@ -763,11 +735,9 @@ void ZoneManager::configure(const config::Config& cfg) {
     for (auto& [k, z] : zones_) {
         if (next.find(k) == next.end() || next[k] != z) {
             z->removed = true;
-            z->refresh_timer.cancel();
-            z->expire_timer.cancel();
-            z->resign_timer.cancel();
-            z->peer_timer.cancel();
-            z->parent_timer.cancel();
+            if (events_.due(z->id, ZoneEvent::Load)) --loads_in_flight_;
+            events_.remove_zone(z->id);
+            if (z->id < by_id_.size()) by_id_[z->id].reset();
             spdlog::info("zone {} removed", z->origin.to_string());
         }
     }
@@ -970,21 +940,47 @@ void ZoneManager::load_from_disk(Zone& z) {
                 publish(z);
                 arm_expire(z);
                 schedule_refresh(z, std::max<std::int64_t>(0, z.state.last_check + z.snapshot->refresh() - now));
-                if (signs_here(z.cfg.mode) && d.resigned) store_served(z);
+                if (signs_here(z.cfg.mode) && d.resigned) schedule(z, ZoneEvent::Flush, 0, true);
             });
     });
 }
 
 void ZoneManager::schedule_refresh(Zone& z, std::int64_t delay_s) {
     z.next_refresh = now_unix() + delay_s;
-    z.refresh_timer.expires_after(std::chrono::seconds(delay_s));
-    // During configure() the zone is not in zones_ yet: find it when the timer fires.
-    z.refresh_timer.async_wait([this, key = z.key()](boost::system::error_code ec) {
-        if (ec || stopping_) return;
-        auto it = zones_.find(key);
-        if (it == zones_.end() || it->second->removed) return;
-        start_refresh(it->second, "refresh timer");
-    });
+    schedule(z, ZoneEvent::Refresh, delay_s);
+}
+
+void ZoneManager::schedule(Zone& z, ZoneEvent e, std::int64_t delay_s, bool earlier) {
+    events_.schedule(z.id, e, now_unix() + delay_s,
+                     earlier ? EventScheduler::When::Earlier : EventScheduler::When::Replace);
+    loop_.changed();
+}
+
+// One zone event is due (DESIGN.md §6). Each starts its work here; what
+// takes longer (a transfer, a build) goes on in the zone's own sequence, so
+// the event ends at once and the zone's next event is not held up by it.
+void ZoneManager::on_event(ZoneId id, ZoneEvent e) {
+    events_.finish(id);
+    auto z = id < by_id_.size() ? by_id_[id].lock() : nullptr;
+    if (!z || z->removed || stopping_) return;
+    spdlog::trace("zone {}: event {}", z->cfg.name, to_string(e));
+    switch (e) {
+        case ZoneEvent::Load:
+            if (z->secondary) {
+                load_from_disk(*z);
+            } else {
+                load_local_file(*z);
+            }
+            --loads_in_flight_;  // the load's own work is counted from here on
+            break;
+        case ZoneEvent::Refresh: start_refresh(z, "refresh timer"); break;
+        case ZoneEvent::Notify: start_refresh(z, "NOTIFY"); break;
+        case ZoneEvent::Expire: expire(*z); break;
+        case ZoneEvent::Resign: resign(*z, "signature refresh"); break;
+        case ZoneEvent::DnskeySync: check_peers(*z); break;
+        case ZoneEvent::DsCheck: check_parent(*z); break;
+        case ZoneEvent::Flush: store_served(*z); break;
+    }
 }
 
 // RFC 1034 §4.3.5: with no confirmation from a primary for SOA expire, the
@@ -992,37 +988,21 @@ void ZoneManager::schedule_refresh(Zone& z, std::int64_t delay_s) {
 void ZoneManager::arm_expire(Zone& z) {
     if (!z.snapshot) return;
     z.expires_at = z.state.last_check + z.snapshot->expire();
-    // The last check is known to the second: expire at the end of that
-    // second, never before (short test timers would otherwise lose up to 1 s).
-    const auto left = std::chrono::system_clock::time_point(std::chrono::seconds(z.expires_at + 1)) -
-                      std::chrono::system_clock::now();
-    auto on_expire = [this, key = z.key()](boost::system::error_code ec) {
-        if (ec || stopping_) return;
-        auto it = zones_.find(key);
-        if (it == zones_.end() || it->second->removed) return;
-        Zone& zz = *it->second;
-        if (zz.expired() || !zz.snapshot) return;
-        // A wait that had already fired when a check re-armed the timer
-        // still arrives here: only a deadline that has passed counts.
-        if (std::chrono::system_clock::now() < std::chrono::system_clock::time_point(std::chrono::seconds(zz.expires_at))) {
-            return;
-        }
-        zz.state.phase = zone::Phase::Expired;
-        spdlog::error("zone {} expired: no successful check with a primary for {} s (SOA expire); "
-                      "answering SERVFAIL until a transfer succeeds",
-                      zz.cfg.name, zz.snapshot->expire());
-        save_state(zz);
-        publish(zz);
-    };
-    if (left <= std::chrono::system_clock::duration::zero()) {
-        // Already past: expire now, but after configure() has placed the zone.
-        asio::post(io_, [on_expire] { on_expire({}); });
-        return;
-    }
-    z.expire_timer.expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(left));
-    z.expire_timer.async_wait(on_expire);
+    // The last check is known to the second: expire once that second has
+    // passed too, never before (short test timers would lose up to 1 s).
+    events_.schedule(z.id, ZoneEvent::Expire, z.expires_at + 1);
+    loop_.changed();
 }
 
+void ZoneManager::expire(Zone& z) {
+    if (z.expired() || !z.snapshot || now_unix() <= z.expires_at) return;
+    z.state.phase = zone::Phase::Expired;
+    spdlog::error("zone {} expired: no successful check with a primary for {} s (SOA expire); "
+                  "answering SERVFAIL until a transfer succeeds",
+                  z.cfg.name, z.snapshot->expire());
+    save_state(z);
+    publish(z);
+}
 void ZoneManager::save_state(Zone& z) {
     if (!z.secondary) return;
     if (auto s = zone::save_zone_state(state_dir_, z.origin, z.state); !s) {
@@ -1042,7 +1022,7 @@ void ZoneManager::notify(const dns::Name& zone, std::optional<std::uint32_t> ser
         }
         spdlog::info("zone {}: NOTIFY from {}{}", z->cfg.name, from,
                      serial ? " (serial " + std::to_string(*serial) + ")" : std::string());
-        start_refresh(z, "NOTIFY");
+        schedule(*z, ZoneEvent::Notify, 0, true);  // NOTIFYs close together: one check
     });
 }
 
@@ -1288,7 +1268,7 @@ void ZoneManager::install_transfer(Zone& z, std::size_t primary_index, std::shar
 // copy is rewritten once the journal has grown.
 void ZoneManager::store_transfer(Zone& z, const std::string& primary, std::shared_ptr<xfr::TransferClient> client,
                                  std::optional<dns::RecordList> records) {
-    if (signs_here(z.cfg.mode)) return store_served(z);
+    if (signs_here(z.cfg.mode)) return schedule(z, ZoneEvent::Flush, 0, true);
     const std::uint32_t serial = z.snapshot->serial();
     const std::uint64_t limit = std::max<std::uint64_t>(1 << 20, z.snapshot->record_count() * 16);
     offload<std::uint32_t>(

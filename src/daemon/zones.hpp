@@ -22,10 +22,12 @@
 #include <vector>
 
 #include "api/control.hpp"
+#include "daemon/events.hpp"
 #include "config/config.hpp"
 #include "modes/lifecycle.hpp"
 #include "modes/pipeline.hpp"
 #include "serve/notify.hpp"
+#include "util/clock.hpp"
 #include "util/published.hpp"
 #include "xfr/driver.hpp"
 #include "xfr/refresh.hpp"
@@ -75,7 +77,11 @@ private:
     void load_from_disk(Zone& z);
     void save_state(Zone& z);
     void schedule_refresh(Zone& z, std::int64_t delay_s);
+    // The zone's event `e` in `delay_s` seconds (`earlier`: unless already due sooner).
+    void schedule(Zone& z, ZoneEvent e, std::int64_t delay_s, bool earlier = false);
+    void on_event(ZoneId id, ZoneEvent e);
     void arm_expire(Zone& z);
+    void expire(Zone& z);
     void start_refresh(const std::shared_ptr<Zone>& z, const char* why);
     std::shared_ptr<Zone> still_wanted(const std::weak_ptr<Zone>& wz, std::uint64_t generation);
     void refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep step);
@@ -119,6 +125,11 @@ private:
     bool stopping_ = false;
     std::size_t loads_in_flight_ = 0;
     std::mt19937 rng_{std::random_device{}()};  // timer jitter
+    // The zones' events (DESIGN.md §6): one scheduler, one timer for all.
+    SystemClock clock_;
+    EventScheduler events_;
+    std::vector<std::weak_ptr<Zone>> by_id_;  // by ZoneId
+    EventLoop loop_;
     // Heavy work (signing, verification, snapshot builds, disk writes); last,
     // so it is joined before anything its jobs' results refer to is gone.
     boost::asio::thread_pool workers_;
