@@ -35,7 +35,6 @@ namespace {
 
 constexpr unsigned kMaxConcurrentTransfers = 8;
 
-std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 std::int64_t file_mtime(const std::string& path) {
     struct stat st{};
@@ -297,6 +296,13 @@ void ZoneManager::offload(Zone& z, std::function<Result<T>()> work, std::functio
     });
 }
 
+std::optional<zone::ZoneState> ZoneManager::zone_state(const std::string& zone_name) const {
+    auto origin = dns::Name::from_text(zone_name.empty() || zone_name.back() != '.' ? zone_name + "." : zone_name);
+    auto it = origin ? zones_.find(origin->lowered().to_string()) : zones_.end();
+    if (it == zones_.end()) return std::nullopt;
+    return it->second->state;
+}
+
 void ZoneManager::when_idle(const std::string& zone_name, std::function<void()> cb) {
     auto origin = dns::Name::from_text(zone_name.empty() || zone_name.back() != '.' ? zone_name + "." : zone_name);
     auto it = origin ? zones_.find(origin->lowered().to_string()) : zones_.end();
@@ -450,7 +456,7 @@ void ZoneManager::check_parent(Zone& z) {
             (*usable)[i] = true;
         }
         xfr::ask_all(io_, servers, origin, dns::type::DS, kTimeout,
-                     [servers, anchor, origin, keys, problems, usable, finish](xfr::Answers round) {
+                     [this, servers, anchor, origin, keys, problems, usable, finish](xfr::Answers round) {
             const std::int64_t now = now_unix();
             xfr::Answers checked;
             checked.rdatas.resize(servers.size());
@@ -653,10 +659,11 @@ void ZoneManager::dump(const Zone& z) const {
 }
 
 ZoneManager::ZoneManager(asio::io_context& control, Published<zone::Catalog>& catalog,
-                         std::shared_ptr<zone::ZoneStats> stats)
+                         std::shared_ptr<zone::ZoneStats> stats, const Clock* clock)
     : io_(control),
       catalog_(catalog),
       stats_(std::move(stats)),
+      clock_(clock ? *clock : system_clock_),
       loop_(events_, control, clock_, [this](ZoneId id, ZoneEvent e) { on_event(id, e); }),
       workers_(std::max(2u, std::thread::hardware_concurrency())) {}
 
@@ -1273,9 +1280,8 @@ void ZoneManager::store_transfer(Zone& z, const std::string& primary, std::share
     const std::uint64_t limit = std::max<std::uint64_t>(1 << 20, z.snapshot->record_count() * 16);
     offload<std::uint32_t>(
         z,
-        [dir = state_dir_, origin = z.origin, primary, client, records = std::move(records), serial,
-         limit]() mutable -> Result<std::uint32_t> {
-            const std::int64_t now = now_unix();
+        [dir = state_dir_, origin = z.origin, primary, client, records = std::move(records), serial, limit,
+         now = now_unix()]() mutable -> Result<std::uint32_t> {
             if (records && zone::journal_size(dir, origin) < limit) {
                 if (zone::append_journal(dir, origin, client->deltas())) return serial;
             }

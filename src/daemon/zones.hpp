@@ -40,8 +40,10 @@ namespace satellite::daemon {
 class ZoneManager final : public serve::NotifySink {
 public:
     // Every catalog published takes its zones' query-counter slots in `stats`.
+    // Every wait and timestamp reads `clock` (tests pass a ManualClock; by
+    // default the system's).
     ZoneManager(boost::asio::io_context& control, Published<zone::Catalog>& catalog,
-                std::shared_ptr<zone::ZoneStats> stats = nullptr);
+                std::shared_ptr<zone::ZoneStats> stats = nullptr, const Clock* clock = nullptr);
     ~ZoneManager() override;
 
     // Adds, removes and updates zones to match `cfg` and publishes the
@@ -58,6 +60,10 @@ public:
     // `cb` once the zone has no work under way or queued (at once when idle
     // or unknown): an API change is answered once it is served.
     void when_idle(const std::string& zone_name, std::function<void()> cb);
+    // The clock moved (a test's ManualClock): run what is now due.
+    void clock_moved() { loop_.changed(); }
+    // A zone's transfer state (nullopt for an unknown zone).
+    std::optional<zone::ZoneState> zone_state(const std::string& zone_name) const;
     // Zones still being loaded by the last configure() (from files or state_dir).
     bool loading() const { return loads_in_flight_ > 0; }
 
@@ -126,7 +132,9 @@ private:
     std::size_t loads_in_flight_ = 0;
     std::mt19937 rng_{std::random_device{}()};  // timer jitter
     // The zones' events (DESIGN.md §6): one scheduler, one timer for all.
-    SystemClock clock_;
+    SystemClock system_clock_;
+    const Clock& clock_;
+    std::int64_t now_unix() const { return clock_.now_unix(); }
     EventScheduler events_;
     std::vector<std::weak_ptr<Zone>> by_id_;  // by ZoneId
     EventLoop loop_;
