@@ -1,7 +1,9 @@
 # A scripted primary for the transfer tests (NSD's tpkg idea): a TCP server on
-# loopback that answers AXFR/IXFR for a few zones, well or badly. What it
-# does is chosen per zone by `mode` (set between transfers); every request is
-# recorded so a test can tell an IXFR from an AXFR and count attempts.
+# loopback that answers AXFR/IXFR for a few zones, well or badly, and SOA
+# queries (over TCP, and over UDP on the same port number). What it does is
+# chosen per zone by `mode` (set between transfers); every AXFR/IXFR request
+# is recorded in `requests` so a test can tell an IXFR from an AXFR and count
+# attempts, every SOA query in `soa_queries` (the same tuple shape).
 #
 # Records are kept as ready-made wire bytes (owner uncompressed), so large
 # zones (hundreds of thousands of records) are cheap to build and send.
@@ -9,13 +11,25 @@
 #   p = FakePrimary(port)                  # not started yet
 #   z = p.add_zone("bad.test.", refresh=3600, ...)
 #   z.publish(serial, [("www", 300, "A", "192.0.2.1"), ...])   # a new version
+#   z.restore(1000, [...])                 # restored from a backup: a LOWER serial is
+#                                          # current, no history (IXFR -> whole zone)
+#   z.restore(1000, [...], after_next_soa=True)  # the same, right after the next
+#                                          # SOA answer (a rollback between probe and transfer)
 #   p.mode["bad.test."] = "cut"            # misbehave from now on
 #   p.start(); ...; p.stop()               # stop: closes the listener and every connection
+#
+# SOA queries get the current SOA (AA, TSIG-signed when the zone has a key;
+# NOTAUTH when it has one and the query is not signed) in every mode except
+# `refused` (REFUSED) and `silent` (never answered); `soa_mode[zone]` =
+# "honest" | "refused" | "silent" overrides that for one zone (e.g. a primary
+# that answers SOA queries but refuses transfers).
 #
 # Modes (for both AXFR and IXFR requests unless said otherwise):
 #   good            AXFR: the current version; IXFR: one difference sequence
 #                   per version published since the client's serial when that
 #                   one is known (else AXFR-style), one SOA when it is current
+#   nojournal       like good, but IXFR is always answered AXFR-style (the
+#                   whole current version), as by a primary without a journal
 #   slow            like good but AXFR-style, `slow_delay` seconds between messages
 #   cut             two full messages, then half of a third, then close
 #   badsoa          the final SOA carries another serial
@@ -72,6 +86,7 @@ class Zone:
         self.versions = {}
         self.serial = None
         self.tsig = None  # a dns.tsig.Key: requests must be signed, every answer is
+        self.pending_restore = None  # (serial, records) applied after the next SOA answer
         self.lock = threading.Lock()
 
     def soa(self, serial):
@@ -90,6 +105,30 @@ class Zone:
         with self.lock:
             self.versions[serial] = recs
             self.serial = serial
+
+    def restore(self, serial, records=(), raw=(), after_next_soa=False):
+        """The primary restored from a backup: `serial` (may be LOWER than the
+        current one) becomes the current version and the only one known, so an
+        IXFR from any other serial is answered with the whole zone. With
+        `after_next_soa`, this happens right after the next SOA answer for the
+        zone is sent (the probe saw the old serial, the transfer gets this)."""
+        recs = self.base_records() + [self.rr(*r) for r in records] + list(raw)
+        with self.lock:
+            if after_next_soa:
+                self.pending_restore = (serial, recs)
+                return
+            self.versions = {serial: recs}
+            self.serial = serial
+            self.pending_restore = None
+
+    def soa_answered(self):
+        """Called after an SOA answer went out: applies a pending restore."""
+        with self.lock:
+            if self.pending_restore is not None:
+                serial, recs = self.pending_restore
+                self.versions = {serial: recs}
+                self.serial = serial
+                self.pending_restore = None
 
     def current(self):
         with self.lock:
@@ -155,6 +194,11 @@ class FakePrimary:
         self.zones = {}
         self.mode = {}
         self.requests = []  # (time, zone, "AXFR"|"IXFR", client serial or None, connection number)
+        # (time, zone, "SOA", serial in the query's authority section or None,
+        # connection number; 0 for a query over UDP)
+        self.soa_queries = []
+        self.other_queries = []  # any other question (answered NOTAUTH), same shape
+        self.soa_mode = {}  # zone -> "honest" | "refused" | "silent": overrides what `mode` implies
         self.sent = {}  # connection number -> messages sent
         self.slow_delay = 0.03
         self.slow_msg_size = MAX_MSG
@@ -164,6 +208,8 @@ class FakePrimary:
         self._stop = threading.Event()
         self._sock = None
         self._thread = None
+        self._udp = None
+        self._udp_thread = None
         self._conns = set()
         self._nconn = 0
 
@@ -182,17 +228,29 @@ class FakePrimary:
         s.listen(16)
         s.settimeout(0.1)
         self._sock = s
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind((self.host, self.port))
+        u.settimeout(0.1)
+        self._udp = u
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
         self._thread.start()
+        self._udp_thread = threading.Thread(target=self._udp_loop, daemon=True)
+        self._udp_thread.start()
 
     def stop(self):
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=5)
         self._thread = None
+        if self._udp_thread:
+            self._udp_thread.join(timeout=5)
+        self._udp_thread = None
         if self._sock:
             self._sock.close()
             self._sock = None
+        if self._udp:
+            self._udp.close()
+            self._udp = None
         with self._lock:
             conns = list(self._conns)
         for c in conns:
@@ -205,6 +263,10 @@ class FakePrimary:
     def requests_since(self, t, zone=None):
         with self._lock:
             return [r for r in self.requests if r[0] >= t and (zone is None or r[1] == zone)]
+
+    def soa_queries_since(self, t, zone=None):
+        with self._lock:
+            return [r for r in self.soa_queries if r[0] >= t and (zone is None or r[1] == zone)]
 
     def sent_on(self, n):
         with self._lock:
@@ -229,6 +291,91 @@ class FakePrimary:
                 n = self._nconn
             threading.Thread(target=self._serve, args=(c, n), daemon=True).start()
 
+    def _parse(self, wire):
+        """(query, key of the zone asked for, qtype, client serial)."""
+        keyring = {z.tsig.name: z.tsig for z in self.zones.values() if z.tsig}
+        q = dns.message.from_wire(wire, keyring=keyring or None)
+        qname = q.question[0].name
+        client_serial = None
+        for rrset in q.authority:
+            if rrset.rdtype == dns.rdatatype.SOA:
+                client_serial = rrset[0].serial
+        return q, qname.to_text().lower(), q.question[0].rdtype, client_serial
+
+    def _record(self, n, key, qtype, client_serial):
+        kind = dns.rdatatype.to_text(qtype)
+        entry = (time.monotonic(), key, kind, client_serial, n)
+        with self._lock:
+            if qtype in (dns.rdatatype.AXFR, dns.rdatatype.IXFR):
+                self.requests.append(entry)
+            elif qtype == dns.rdatatype.SOA:
+                self.soa_queries.append(entry)
+            else:
+                self.other_queries.append(entry)
+            self.sent[n] = 0
+
+    def soa_behaviour(self, key):
+        """What an SOA query for zone `key` gets: "honest", "refused" or "silent"."""
+        if key in self.soa_mode:
+            return self.soa_mode[key]
+        m = self.mode.get(key, "good")
+        return m if m in ("refused", "silent") else "honest"
+
+    def _soa_reply(self, q, key):
+        """The answer to an SOA query (wire bytes, signed when the zone has a
+        key), or None to stay silent. The second value: the zone answered, so
+        a pending restore applies once the answer is out."""
+        qname = q.question[0].name
+        zone = self.zones.get(key)
+        if zone is None:
+            return messages(q.id, qname, dns.rdatatype.SOA, [], rcode=9)[0], None
+        if zone.tsig is not None and not q.had_tsig:
+            return messages(q.id, qname, dns.rdatatype.SOA, [], rcode=9)[0], None
+        how = self.soa_behaviour(key)
+        if how == "silent":
+            return None, None
+        signer = TsigSigner(zone.tsig, q.mac) if zone.tsig is not None else None
+        if how == "refused":
+            m = messages(q.id, qname, dns.rdatatype.SOA, [], rcode=5)[0]
+            return (signer.sign(m) if signer else m), None
+        serial, _ = zone.current()
+        m = messages(q.id, qname, dns.rdatatype.SOA, [zone.soa(serial)])[0]
+        return (signer.sign(m) if signer else m), zone
+
+    def _udp_loop(self):
+        while not self._stop.is_set():
+            try:
+                wire, peer = self._udp.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                q, key, qtype, client_serial = self._parse(wire)
+                self._record(0, key, qtype, client_serial)
+                if qtype == dns.rdatatype.SOA:
+                    reply, zone = self._soa_reply(q, key)
+                else:  # transfers are TCP only
+                    reply, zone = messages(q.id, q.question[0].name, qtype, [], rcode=9)[0], None
+                if reply is not None:
+                    self._udp.sendto(reply, peer)
+                if zone is not None:
+                    zone.soa_answered()
+            except (OSError, ValueError, IndexError, dns.exception.DNSException):
+                continue
+
+    def _hold_silently(self, c):
+        """Keeps a connection open without answering until the client closes
+        it, the server stops, or SILENT_LIMIT passes."""
+        end = time.monotonic() + SILENT_LIMIT
+        c.settimeout(0.2)
+        while not self._stop.is_set() and time.monotonic() < end:
+            try:
+                if not c.recv(512):
+                    return  # the client gave up
+            except socket.timeout:
+                continue
+
     def _serve(self, c, n):
         try:
             c.settimeout(10)
@@ -238,19 +385,17 @@ class FakePrimary:
             wire = recv_exact(c, struct.unpack("!H", hdr)[0])
             if wire is None:
                 return
-            keyring = {z.tsig.name: z.tsig for z in self.zones.values() if z.tsig}
-            q = dns.message.from_wire(wire, keyring=keyring or None)
+            q, key, qtype, client_serial = self._parse(wire)
             qname = q.question[0].name
-            qtype = q.question[0].rdtype
-            client_serial = None
-            for rrset in q.authority:
-                if rrset.rdtype == dns.rdatatype.SOA:
-                    client_serial = rrset[0].serial
-            key = qname.to_text().lower()
-            kind = dns.rdatatype.to_text(qtype)
-            with self._lock:
-                self.requests.append((time.monotonic(), key, kind, client_serial, n))
-                self.sent[n] = 0
+            self._record(n, key, qtype, client_serial)
+            if qtype == dns.rdatatype.SOA:
+                reply, zone = self._soa_reply(q, key)
+                if reply is None:
+                    return self._hold_silently(c)
+                self._send(c, n, [reply])
+                if zone is not None:
+                    zone.soa_answered()
+                return
             zone = self.zones.get(key)
             if zone is None or qtype not in (dns.rdatatype.AXFR, dns.rdatatype.IXFR):
                 self._send(c, n, messages(q.id, qname, qtype, [], rcode=9))
@@ -262,7 +407,7 @@ class FakePrimary:
                     return
                 signer = TsigSigner(zone.tsig, q.mac)
             self._respond(c, n, q.id, zone, qtype, client_serial, self.mode.get(key, "good"), signer)
-        except (OSError, ValueError, dns.exception.DNSException):
+        except (OSError, ValueError, IndexError, dns.exception.DNSException):
             pass
         finally:
             with self._lock:
@@ -294,15 +439,7 @@ class FakePrimary:
         full = [soa] + recs + [soa]
 
         if mode == "silent":
-            end = time.monotonic() + SILENT_LIMIT
-            c.settimeout(0.2)
-            while not self._stop.is_set() and time.monotonic() < end:
-                try:
-                    if not c.recv(512):
-                        return  # the client gave up
-                except socket.timeout:
-                    continue
-            return
+            return self._hold_silently(c)
         if mode == "refused":
             return send(messages(qid, o, qtype, [], rcode=5))
         if mode == "slow":
@@ -312,11 +449,13 @@ class FakePrimary:
             ghost = zone.rr("ghost-never-existed", 300, "A", "10.6.6.6")
             body = [soa, zone.soa(client_serial), ghost, soa, zone.rr("added-by-bad-ixfr", 300, "A", "10.6.6.7"), soa]
             return send(messages(qid, o, qtype, body))
+        if mode == "nojournal":
+            return send(messages(qid, o, qtype, full))
         if mode in ("good", "ixfr_inconsistent"):
             if qtype == dns.rdatatype.IXFR and client_serial is not None:
                 if client_serial == serial:
                     return send(messages(qid, o, qtype, [soa]))
-                if client_serial in zone.versions:
+                if client_serial in zone.versions and client_serial < serial:
                     # One difference sequence per version published since the client's.
                     chain = [client_serial] + sorted(v for v in zone.versions if client_serial < v <= serial)
                     body = [soa]
