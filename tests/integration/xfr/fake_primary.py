@@ -268,6 +268,11 @@ class FakePrimary:
         with self._lock:
             return [r for r in self.soa_queries if r[0] >= t and (zone is None or r[1] == zone)]
 
+    def open_connections(self):
+        """TCP connections being served now."""
+        with self._lock:
+            return len(self._conns)
+
     def sent_on(self, n):
         with self._lock:
             return self.sent.get(n, 0)
