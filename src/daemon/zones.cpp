@@ -14,6 +14,8 @@
 #include <fstream>
 #include <random>
 
+#include "dns/serial.hpp"
+
 #include "dns/wire.hpp"
 #include "dns/validate.hpp"
 #include "dns/zonefile.hpp"
@@ -21,6 +23,7 @@
 #include "modes/live.hpp"
 #include "modes/modes.hpp"
 #include "modes/peer_keys.hpp"
+#include "xfr/refresh.hpp"
 #include "zone/store.hpp"
 
 namespace satellite::daemon {
@@ -39,39 +42,6 @@ std::int64_t file_mtime(const std::string& path) {
     return std::int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
 
-const char* kind_name(xfr::TransferKind k) { return k == xfr::TransferKind::Axfr ? "AXFR" : "IXFR"; }
-
-// RFC 1035 retry, spread by ±10% so many zones do not retry in lockstep.
-std::int64_t jittered(std::int64_t seconds) {
-    static thread_local std::mt19937 rng(std::random_device{}());
-    if (seconds < 10) return seconds;
-    std::uniform_int_distribution<std::int64_t> d(-seconds / 10, seconds / 10);
-    return seconds + d(rng);
-}
-
-std::string timers_path(const std::string& dir, const dns::Name& origin) {
-    return zone::stored_zone_path(dir, origin) + ".checked";
-}
-
-// The time of the last successful SOA check, kept beside the zone copy so a
-// restart does not expire a zone that was checked recently.
-void save_last_check(const std::string& dir, const dns::Name& origin, std::int64_t t) {
-    std::string path = timers_path(dir, origin);
-    std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::trunc);
-        f << t << "\n";
-        if (!f) return;
-    }
-    std::rename(tmp.c_str(), path.c_str());
-}
-
-std::int64_t load_last_check(const std::string& dir, const dns::Name& origin) {
-    std::ifstream f(timers_path(dir, origin));
-    std::int64_t t = 0;
-    f >> t;
-    return f ? t : 0;
-}
 
 }  // namespace
 
@@ -85,7 +55,11 @@ struct ZoneManager::Zone {
     std::vector<std::array<std::uint8_t, 16>> notify_allow;
     std::vector<xfr::PrimaryAddress> primaries;
     std::shared_ptr<const zone::Snapshot> snapshot;
-    bool expired = false;
+    zone::ZoneState state;
+    // Bumped when a reload changes what a transfer depends on (primaries,
+    // TSIG key): a refresh started before then drops its result.
+    std::uint64_t xfr_generation = 0;
+    std::unique_ptr<RefreshRun> refresh;  // the refresh under way, if any
     std::int64_t file_mtime = -1;
     asio::steady_timer refresh_timer;
     asio::steady_timer expire_timer;
@@ -109,14 +83,24 @@ struct ZoneManager::Zone {
     std::string parent_problem;  // the last failure, said once
     std::int64_t next_resign = 0;
     std::uint32_t dnskey_ttl = 3600, max_ttl = 86400;  // of the data last signed
-    bool busy = false, again = false, removed = false, queued = false;
+    bool again = false, removed = false, queued = false;
     bool force_axfr = false;  // the next transfer is an AXFR (`zone retransfer`)
-    std::int64_t last_check = 0, last_transfer = 0, last_failure = 0;
     std::int64_t next_refresh = 0, expires_at = 0;
-    std::string last_error, source;
-    unsigned failures = 0;
-    std::uint64_t transfers_ok = 0, transfers_failed = 0;
-    std::chrono::steady_clock::time_point started;
+    std::string source;
+
+    bool expired() const { return state.phase == zone::Phase::Expired; }
+    bool serving() const { return snapshot && !expired(); }
+    std::string key() const { return origin.lowered().to_string(); }
+};
+
+// One refresh: the policy's decisions and what they were made with. A copy
+// of the primaries and key, so a reload cannot pull them from under it.
+struct ZoneManager::RefreshRun {
+    xfr::RefreshPolicy policy;
+    std::vector<xfr::PrimaryAddress> primaries;
+    std::shared_ptr<const dns::TsigKey> tsig;
+    std::uint64_t generation = 0;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
 namespace {
@@ -594,8 +578,8 @@ void ZoneManager::resign(Zone& z, const char* why) {
     spdlog::debug("zone {}: re-signing ({})", z.cfg.name, why);
     auto snap = prepare(z, z.snapshot->to_records(), true);
     if (!snap) {
-        z.last_failure = now_unix();
-        z.last_error = std::string(why) + ": " + snap.error().message;
+        z.state.last_error = std::string(why) + ": " + snap.error().message;
+        z.state.last_error_at = now_unix();
         spdlog::error("zone {}: {} failed: {}; still serving serial {}, retrying in 60 s", z.cfg.name, why,
                       snap.error().message, z.snapshot->serial());
         z.next_resign = now_unix() + 60;
@@ -664,12 +648,23 @@ void ZoneManager::configure(const config::Config& cfg) {
         const bool resign_now = !fresh && z->snapshot &&
                                 (z->cfg.mode != zc.mode || !same_signing(z->cfg.signing, zc.signing));
         z->cfg = zc;
-        z->tsig = nullptr;
-        if (!zc.tsig_key.empty()) {
-            z->tsig = keys_[dns::Name::from_text(zc.tsig_key)->lowered().to_string()];
-        }
-        z->primaries.clear();
-        for (const auto& p : zc.primaries) z->primaries.push_back({p.host, p.port});
+        std::shared_ptr<const dns::TsigKey> tsig;
+        if (!zc.tsig_key.empty()) tsig = keys_[dns::Name::from_text(zc.tsig_key)->lowered().to_string()];
+        std::vector<xfr::PrimaryAddress> primaries = addresses(zc.primaries);
+        auto same_key = [](const dns::TsigKey* a, const dns::TsigKey* b) {
+            if (!a || !b) return a == b;
+            return a->name.to_string() == b->name.to_string() && a->algorithm == b->algorithm && a->secret == b->secret;
+        };
+        auto same_primaries = [&] {
+            if (primaries.size() != z->primaries.size()) return false;
+            for (std::size_t i = 0; i < primaries.size(); ++i) {
+                if (primaries[i].to_string() != z->primaries[i].to_string()) return false;
+            }
+            return true;
+        };
+        if (!same_primaries() || !same_key(tsig.get(), z->tsig.get())) ++z->xfr_generation;
+        z->tsig = std::move(tsig);
+        z->primaries = std::move(primaries);
         z->notify_allow.clear();
         for (const auto& a : zc.notify_allow) {
             if (auto b = serve::parse_address(a)) z->notify_allow.push_back(*b);
@@ -709,7 +704,7 @@ void ZoneManager::publish() {
     for (const auto& [k, z] : zones_) {
         zone::ServedZone s;
         s.origin = z->origin;
-        s.snapshot = z->expired ? nullptr : z->snapshot;
+        s.snapshot = z->expired() ? nullptr : z->snapshot;
         s.secondary = z->secondary;
         s.notify_allow = z->notify_allow;
         s.tsig = z->tsig;
@@ -726,13 +721,12 @@ void ZoneManager::load_local_file(Zone& z) {
     auto snap = records ? prepare(z, *records)
                         : Result<std::shared_ptr<const zone::Snapshot>>(records.error());
     if (!snap) {
-        z.last_failure = now_unix();
-        z.last_error = snap.error().message;
+        z.state.failed(now_unix(), snap.error().message);
         if (z.snapshot) {
-            spdlog::error("zone {}: {}; still serving serial {}", z.cfg.name, z.last_error,
+            spdlog::error("zone {}: {}; still serving serial {}", z.cfg.name, z.state.last_error,
                           z.snapshot->serial());
         } else {
-            spdlog::error("zone {}: {}; answering SERVFAIL until it loads", z.cfg.name, z.last_error);
+            spdlog::error("zone {}: {}; answering SERVFAIL until it loads", z.cfg.name, z.state.last_error);
         }
         return;
     }
@@ -742,14 +736,23 @@ void ZoneManager::load_local_file(Zone& z) {
     z.snapshot = *snap;
     z.file_mtime = mtime;
     z.source = z.cfg.file;
-    z.last_transfer = z.last_check = now_unix();
+    z.state.served = z.snapshot->serial();
+    z.state.last_transfer = now_unix();
+    z.state.succeeded(z.state.last_transfer);
     dump(z);
     arm_resign(z);
 }
 
 void ZoneManager::load_from_disk(Zone& z) {
-    auto stored = zone::load_zone(state_dir_, z.origin);
     std::int64_t now = now_unix();
+    if (auto st = zone::load_zone_state(state_dir_, z.origin); !st) {
+        spdlog::warn("zone {}: {}; starting with a fresh state", z.cfg.name, st.error().message);
+    } else if (st->has_value()) {
+        z.state = std::move(**st);
+        z.state.served.reset();
+        z.state.phase = zone::Phase::Expired;  // until the stored copy is served
+    }
+    auto stored = zone::load_zone(state_dir_, z.origin);
     if (!stored) {
         spdlog::error("zone {}: {}; ignoring it and transferring afresh", z.cfg.name,
                       stored.error().message);
@@ -792,13 +795,15 @@ void ZoneManager::load_from_disk(Zone& z) {
             dump(z);
             arm_resign(z);
             z.source = sz.source;
-            z.last_transfer = sz.last_transfer;
-            z.last_check = std::max(sz.last_check, load_last_check(state_dir_, z.origin));
+            z.state.served = z.state.stored = z.snapshot->serial();
+            z.state.phase = zone::Phase::Ok;
+            z.state.last_transfer = std::max(z.state.last_transfer, sz.last_transfer);
+            z.state.last_check = std::max(sz.last_check, z.state.last_check);
             spdlog::info("zone {}: serving serial {} from {} ({} records, received {} s ago)",
                          z.cfg.name, z.snapshot->serial(), state_dir_, z.snapshot->record_count(),
-                         now - z.last_transfer);
+                         now - z.state.last_transfer);
             arm_expire(z);
-            schedule_refresh(z, std::max<std::int64_t>(0, z.last_check + z.snapshot->refresh() - now));
+            schedule_refresh(z, std::max<std::int64_t>(0, z.state.last_check + z.snapshot->refresh() - now));
             return;
         }
     }
@@ -809,8 +814,7 @@ void ZoneManager::schedule_refresh(Zone& z, std::int64_t delay_s) {
     z.next_refresh = now_unix() + delay_s;
     z.refresh_timer.expires_after(std::chrono::seconds(delay_s));
     // During configure() the zone is not in zones_ yet: find it when the timer fires.
-    std::string key = z.origin.lowered().to_string();
-    z.refresh_timer.async_wait([this, key](boost::system::error_code ec) {
+    z.refresh_timer.async_wait([this, key = z.key()](boost::system::error_code ec) {
         if (ec || stopping_) return;
         auto it = zones_.find(key);
         if (it == zones_.end() || it->second->removed) return;
@@ -818,21 +822,23 @@ void ZoneManager::schedule_refresh(Zone& z, std::int64_t delay_s) {
     });
 }
 
+// RFC 1034 §4.3.5: with no confirmation from a primary for SOA expire, the
+// zone is no longer served (SERVFAIL) until one comes.
 void ZoneManager::arm_expire(Zone& z) {
     if (!z.snapshot) return;
-    z.expires_at = z.last_check + z.snapshot->expire();
-    std::int64_t left = z.expires_at - now_unix();
-    std::string key = z.origin.lowered().to_string();
-    auto on_expire = [this, key](boost::system::error_code ec) {
+    z.expires_at = z.state.last_check + z.snapshot->expire();
+    const std::int64_t left = z.expires_at - now_unix();
+    auto on_expire = [this, key = z.key()](boost::system::error_code ec) {
         if (ec || stopping_) return;
         auto it = zones_.find(key);
         if (it == zones_.end() || it->second->removed) return;
         Zone& zz = *it->second;
-        if (zz.expired) return;
-        zz.expired = true;
+        if (zz.expired() || !zz.snapshot) return;
+        zz.state.phase = zone::Phase::Expired;
         spdlog::error("zone {} expired: no successful check with a primary for {} s (SOA expire); "
                       "answering SERVFAIL until a transfer succeeds",
                       zz.cfg.name, zz.snapshot->expire());
+        save_state(zz);
         publish();
     };
     if (left <= 0) {
@@ -840,9 +846,15 @@ void ZoneManager::arm_expire(Zone& z) {
         asio::post(io_, [on_expire] { on_expire({}); });
         return;
     }
-    z.expired = false;
     z.expire_timer.expires_after(std::chrono::seconds(left));
     z.expire_timer.async_wait(on_expire);
+}
+
+void ZoneManager::save_state(Zone& z) {
+    if (!z.secondary) return;
+    if (auto s = zone::save_zone_state(state_dir_, z.origin, z.state); !s) {
+        spdlog::error("zone {}: cannot save its state: {}", z.cfg.name, s.error().message);
+    }
 }
 
 void ZoneManager::notify(const dns::Name& zone, std::optional<std::uint32_t> serial,
@@ -851,7 +863,7 @@ void ZoneManager::notify(const dns::Name& zone, std::optional<std::uint32_t> ser
         auto it = zones_.find(key);
         if (it == zones_.end() || stopping_) return;
         auto& z = it->second;
-        if (serial && z->snapshot && !xfr::serial_newer(*serial, z->snapshot->serial()) && !z->expired) {
+        if (!z->state.notify(serial)) {
             spdlog::info("zone {}: NOTIFY from {} with serial {}, which we have", z->cfg.name, from, *serial);
             return;
         }
@@ -877,7 +889,7 @@ bool ZoneManager::refresh_now(const std::string& zone_name, bool full) {
 
 void ZoneManager::start_refresh(const std::shared_ptr<Zone>& z, const char* why) {
     if (!z->secondary || z->removed || stopping_) return;
-    if (z->busy) {
+    if (z->refresh) {
         z->again = true;  // coalesce: one more check after the running one
         return;
     }
@@ -888,110 +900,209 @@ void ZoneManager::start_refresh(const std::shared_ptr<Zone>& z, const char* why)
         }
         return;
     }
-    z->busy = true;
     ++active_transfers_;
-    z->started = std::chrono::steady_clock::now();
     spdlog::debug("zone {}: checking primaries ({})", z->cfg.name, why);
-    const bool full = !z->snapshot || z->force_axfr;
+    std::vector<std::string> names;
+    for (const auto& p : z->primaries) names.push_back(p.to_string());
+    std::optional<std::uint32_t> served;
+    if (z->snapshot) served = z->snapshot->serial();
+    z->refresh.reset(new RefreshRun{xfr::RefreshPolicy(z->cfg.name, std::move(names), served, z->force_axfr),
+                                    z->primaries, z->tsig, z->xfr_generation});
     z->force_axfr = false;
-    attempt(z, 0, full ? xfr::TransferKind::Axfr : xfr::TransferKind::Ixfr);
+    refresh_step(z, z->refresh->policy.start());
 }
 
-void ZoneManager::attempt(const std::shared_ptr<Zone>& z, std::size_t primary, xfr::TransferKind kind) {
+// A refresh's answer came back: the zone's own, unless a reload removed the
+// zone or changed its primaries or key meanwhile (then it is dropped).
+std::shared_ptr<ZoneManager::Zone> ZoneManager::still_wanted(const std::weak_ptr<Zone>& wz, std::uint64_t generation) {
+    auto z = wz.lock();
+    if (!z) {
+        --active_transfers_;
+        return nullptr;
+    }
+    if (!z->removed && !stopping_ && z->refresh && z->refresh->generation == generation) return z;
+    if (!z->removed && !stopping_) {
+        spdlog::info("zone {}: its primaries or TSIG key changed during the refresh; its result is dropped",
+                     z->cfg.name);
+        z->again = true;
+    }
+    z->refresh.reset();
+    finish_refresh(*z);
+    return nullptr;
+}
+
+void ZoneManager::refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep step) {
+    using Do = xfr::RefreshStep::Do;
+    RefreshRun& run = *z->refresh;
+    for (const auto& note : run.policy.take_notes()) spdlog::warn("{}", note);
+    std::weak_ptr<Zone> wz = z;
+    const std::uint64_t gen = run.generation;
+    switch (step.what) {
+        case Do::AskSoa: {
+            auto client = std::make_shared<xfr::QueryClient>(z->origin, dns::type::SOA, run.tsig.get());
+            const auto timeout = std::chrono::seconds(std::min<std::uint32_t>(10, z->cfg.transfer_timeout));
+            const std::size_t p = step.primary;
+            xfr::run_query(io_, run.primaries[p], client, timeout, [this, wz, gen, p, client](Status s) {
+                auto zp = still_wanted(wz, gen);
+                if (!zp) return;
+                auto& policy = zp->refresh->policy;
+                std::string why = !s                          ? s.error().message
+                                  : !client->soa_serial()     ? "the answer has no SOA"
+                                  : !client->authoritative()  ? "the answer is not authoritative (AA clear)"
+                                                              : "";
+                if (!why.empty()) {
+                    spdlog::warn("zone {}: SOA query to {} failed: {}", zp->cfg.name,
+                                 zp->refresh->primaries[p].to_string(), why);
+                    return refresh_step(zp, policy.soa_failed(p, why));
+                }
+                refresh_step(zp, policy.soa_answered(p, *client->soa_serial()));
+            });
+            return;
+        }
+        case Do::Transfer:
+            transfer(z, step.primary, step.kind);
+            return;
+        case Do::Current: {
+            const bool was_expired = z->expired();
+            z->state.succeeded(now_unix());
+            spdlog::debug("zone {}: serial {} is current at {}", z->cfg.name, z->snapshot->serial(),
+                          run.primaries[step.primary].to_string());
+            save_state(*z);
+            if (was_expired) publish();
+            break;
+        }
+        case Do::Install:  // transfer() installs before it asks the policy; not reached
+        case Do::GiveUp: {
+            const std::int64_t now = now_unix();
+            z->state.failed(now, step.error);
+            ++z->state.transfers_failed;
+            const std::int64_t delay =
+                xfr::retry_delay(z->snapshot ? std::optional<std::uint32_t>(z->snapshot->retry()) : std::nullopt,
+                                 z->state.failures, rng_);
+            if (z->snapshot) {
+                spdlog::error("zone {}: no primary answered usefully (last: {}); still serving serial {}, "
+                              "retry in {} s{}",
+                              z->cfg.name, step.error, z->snapshot->serial(), delay,
+                              z->expired() ? " (expired: SERVFAIL)" : "");
+            } else {
+                spdlog::error("zone {}: no primary answered usefully (last: {}); no data yet (SERVFAIL), "
+                              "retry in {} s",
+                              z->cfg.name, step.error, delay);
+            }
+            save_state(*z);
+            z->refresh.reset();
+            schedule_refresh(*z, delay);
+            finish_refresh(*z);
+            return;
+        }
+    }
+    // A successful check: the expire clock starts again.
+    z->refresh.reset();
+    arm_expire(*z);
+    schedule_refresh(*z, xfr::refresh_delay(z->snapshot->refresh(), rng_));
+    finish_refresh(*z);
+}
+
+void ZoneManager::transfer(const std::shared_ptr<Zone>& z, std::size_t primary, xfr::TransferKind kind) {
+    RefreshRun& run = *z->refresh;
     xfr::TransferLimits limits;
     limits.max_records = z->cfg.max_zone_records;
-    auto client = std::make_shared<xfr::TransferClient>(
-        z->origin, kind, z->snapshot ? z->snapshot->serial() : 0, z->tsig.get(), limits);
+    auto client = std::make_shared<xfr::TransferClient>(z->origin, kind, z->snapshot ? z->snapshot->serial() : 0,
+                                                        run.tsig.get(), limits);
     std::weak_ptr<Zone> wz = z;
-    const xfr::PrimaryAddress addr = z->primaries[primary];
-    xfr::run_transfer(io_, addr, client, std::chrono::seconds(z->cfg.transfer_timeout),
-                      [this, wz, primary, kind, client, addr](Status s) {
-                          auto zp = wz.lock();
-                          if (!zp || zp->removed || stopping_) {
-                              if (zp) zp->busy = false;
-                              --active_transfers_;
-                              return;
+    const std::uint64_t gen = run.generation;
+    xfr::run_transfer(io_, run.primaries[primary], client, std::chrono::seconds(z->cfg.transfer_timeout),
+                      [this, wz, gen, primary, kind, client](Status s) {
+                          auto zp = still_wanted(wz, gen);
+                          if (!zp) return;
+                          auto& policy = zp->refresh->policy;
+                          auto fail = [&](const std::string& why) {
+                              spdlog::warn("zone {}: {} from {} failed: {}", zp->cfg.name,
+                                           kind == xfr::TransferKind::Axfr ? "AXFR" : "IXFR",
+                                           zp->refresh->primaries[primary].to_string(), why);
+                              refresh_step(zp, policy.transfer_failed(primary, kind, why));
+                          };
+                          if (!s) return fail(s.error().message);
+                          auto step = policy.transferred(primary, kind, client->outcome(), client->new_serial());
+                          if (step.what != xfr::RefreshStep::Do::Install) return refresh_step(zp, step);
+                          if (auto refused = install_transfer(*zp, primary, *client, step.backwards); !refused) {
+                              return fail(refused.error().message);
                           }
-                          if (!s) {
-                              failed(zp, primary, kind, s.error().message);
-                              return;
-                          }
-                          succeeded(*zp, addr.to_string(), *client, kind, primary);
+                          // Served: a successful refresh.
+                          zp->refresh.reset();
+                          arm_expire(*zp);
+                          schedule_refresh(*zp, xfr::refresh_delay(zp->snapshot->refresh(), rng_));
+                          finish_refresh(*zp);
                       });
 }
 
-void ZoneManager::succeeded(Zone& z, const std::string& primary, xfr::TransferClient& client,
-                            xfr::TransferKind kind, std::size_t primary_index) {
+// The transfer's data through the mode pipeline to the served version, and
+// to disk. An error leaves the served version as it was.
+Status ZoneManager::install_transfer(Zone& z, std::size_t primary_index, xfr::TransferClient& client, bool backwards) {
     const std::int64_t now = now_unix();
-    std::shared_ptr<Zone> self = zones_[z.origin.lowered().to_string()];
-    auto reject = [&](const std::string& why) { failed(self, primary_index, kind, why); };
-    switch (client.outcome()) {
-        case xfr::TransferClient::Outcome::UpToDate:
-            z.last_check = now;
-            save_last_check(state_dir_, z.origin, now);
-            if (z.expired) {
-                z.expired = false;
-                publish();
-            }
-            spdlog::debug("zone {}: serial {} is current at {}", z.cfg.name, z.snapshot->serial(), primary);
-            break;
-        case xfr::TransferClient::Outcome::Full: {
-            import_primary_keys(z, client.full(), nullptr);
-            auto snap = prepare(z, client.full());
-            if (!snap) return reject("zone data refused: " + snap.error().message);
-            install(z, *snap, primary);
-            save_last_check(state_dir_, z.origin, now);
-            zone::StoredZone sz{(*snap)->serial(), now, now, primary, std::move(client.full())};
-            if (auto s = zone::save_zone(state_dir_, z.origin, sz); !s) {
-                spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, s.error().message);
+    const std::string primary = z.refresh->primaries[primary_index].to_string();
+    std::optional<std::uint32_t> old;
+    if (z.snapshot) old = z.snapshot->serial();
+    if (client.outcome() == xfr::TransferClient::Outcome::Full) {
+        import_primary_keys(z, client.full(), nullptr);
+        auto snap = prepare(z, client.full());
+        if (!snap) return make_error("zone data refused: " + snap.error().message);
+        install(z, *snap, primary);
+        zone::StoredZone sz{(*snap)->serial(), now, now, primary, std::move(client.full())};
+        if (auto s = zone::save_zone(state_dir_, z.origin, sz); !s) {
+            spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, s.error().message);
+        } else {
+            zone::remove_journal(state_dir_, z.origin);
+            z.state.stored = sz.serial;
+        }
+    } else {
+        auto records = zone::apply_deltas(z.snapshot->to_records(), client.deltas());
+        if (!records) return records.error();
+        import_primary_keys(z, *records, &client.deltas());
+        // The records are our signed version plus the primary's changes.
+        auto snap = prepare(z, *records, true);
+        if (!snap) return make_error("zone data refused after IXFR: " + snap.error().message);
+        install(z, *snap, primary);
+        // A small change is a small write: append the differences to the
+        // journal; rewrite the whole copy once the journal has grown.
+        const std::uint64_t limit = std::max<std::uint64_t>(1 << 20, (*snap)->record_count() * 16);
+        Status s = zone::journal_size(state_dir_, z.origin) < limit
+                       ? zone::append_journal(state_dir_, z.origin, client.deltas())
+                       : Status(make_error("compacting"));
+        if (s) {
+            z.state.stored = (*snap)->serial();
+        } else {
+            zone::StoredZone sz{(*snap)->serial(), now, now, primary, std::move(*records)};
+            if (auto w = zone::save_zone(state_dir_, z.origin, sz); !w) {
+                spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, w.error().message);
             } else {
                 zone::remove_journal(state_dir_, z.origin);
+                z.state.stored = sz.serial;
             }
-            break;
-        }
-        case xfr::TransferClient::Outcome::Incremental: {
-            auto records = zone::apply_deltas(z.snapshot->to_records(), client.deltas());
-            if (!records) return reject(records.error().message);
-            import_primary_keys(z, *records, &client.deltas());
-            // The records are our signed version plus the primary's changes.
-            auto snap = prepare(z, *records, true);
-            if (!snap) return reject("zone data refused after IXFR: " + snap.error().message);
-            install(z, *snap, primary);
-            save_last_check(state_dir_, z.origin, now);
-            // A small change is a small write: append the differences to the
-            // journal; rewrite the whole copy once the journal has grown.
-            const std::uint64_t limit = std::max<std::uint64_t>(1 << 20, (*snap)->record_count() * 16);
-            Status s = zone::journal_size(state_dir_, z.origin) < limit
-                           ? zone::append_journal(state_dir_, z.origin, client.deltas())
-                           : Status(make_error("compacting"));
-            if (!s) {
-                zone::StoredZone sz{(*snap)->serial(), now, now, primary, std::move(*records)};
-                if (auto w = zone::save_zone(state_dir_, z.origin, sz); !w) {
-                    spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, w.error().message);
-                } else {
-                    zone::remove_journal(state_dir_, z.origin);
-                }
-            }
-            break;
         }
     }
-    (void)kind;
-    z.failures = 0;
-    ++z.transfers_ok;
-    arm_expire(z);
-    schedule_refresh(z, z.snapshot->refresh());
-    finish_transfer(z);
+    if (backwards && old) {
+        spdlog::warn("zone {}: went backwards from serial {} to {} (retransfer from {})", z.cfg.name, *old,
+                     z.snapshot->serial(), primary);
+    }
+    ++z.state.transfers_ok;
+    z.state.last_transfer = now;
+    z.state.succeeded(now);
+    save_state(z);
+    return {};
 }
 
 void ZoneManager::install(Zone& z, std::shared_ptr<const zone::Snapshot> snap, const std::string& primary) {
     const std::int64_t now = now_unix();
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - z.started).count();
+    const auto started = z.refresh ? z.refresh->started : std::chrono::steady_clock::now();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
     std::optional<std::uint32_t> old;
     if (z.snapshot) old = z.snapshot->serial();
     z.snapshot = std::move(snap);
-    z.expired = false;
+    z.state.served = z.snapshot->serial();
+    z.state.phase = zone::Phase::Ok;
+    z.state.last_check = z.state.last_transfer = now;
     z.source = primary;
-    z.last_check = z.last_transfer = now;
     publish();
     dump(z);
     arm_resign(z);
@@ -1000,46 +1111,11 @@ void ZoneManager::install(Zone& z, std::shared_ptr<const zone::Snapshot> snap, c
                  old ? ", was " + std::to_string(*old) : std::string(), ms);
 }
 
-void ZoneManager::failed(const std::shared_ptr<Zone>& z, std::size_t primary,
-                         xfr::TransferKind kind, const std::string& why) {
-    const std::string addr = z->primaries[primary].to_string();
-    spdlog::warn("zone {}: {} from {} failed: {}", z->cfg.name, kind_name(kind), addr, why);
-    if (kind == xfr::TransferKind::Ixfr) {  // RFC 1995 §4: fall back to AXFR
-        attempt(z, primary, xfr::TransferKind::Axfr);
-        return;
-    }
-    if (primary + 1 < z->primaries.size()) {
-        attempt(z, primary + 1, z->snapshot ? xfr::TransferKind::Ixfr : xfr::TransferKind::Axfr);
-        return;
-    }
-    z->last_failure = now_unix();
-    z->last_error = addr + ": " + why;
-    ++z->failures;
-    ++z->transfers_failed;
-    std::int64_t delay = z->snapshot ? z->snapshot->retry()
-                                     : std::min<std::int64_t>(300, 5ll << std::min(z->failures, 6u));
-    delay = jittered(delay);
-    if (z->snapshot) {
-        spdlog::error("zone {}: no primary answered usefully (last: {}); still serving serial {}, "
-                      "retry in {} s{}",
-                      z->cfg.name, z->last_error, z->snapshot->serial(), delay,
-                      z->expired ? " (expired: SERVFAIL)" : "");
-    } else {
-        spdlog::error("zone {}: no primary answered usefully (last: {}); no data yet (SERVFAIL), "
-                      "retry in {} s",
-                      z->cfg.name, z->last_error, delay);
-    }
-    schedule_refresh(*z, delay);
-    finish_transfer(*z);
-}
-
-void ZoneManager::finish_transfer(Zone& z) {
-    z.busy = false;
+void ZoneManager::finish_refresh(Zone& z) {
     --active_transfers_;
-    std::string key = z.origin.lowered().to_string();
-    if (z.again) {
+    if (z.again && !z.removed) {
         z.again = false;
-        asio::post(io_, [this, key] {
+        asio::post(io_, [this, key = z.key()] {
             auto it = zones_.find(key);
             if (it != zones_.end()) start_refresh(it->second, "NOTIFY during transfer");
         });
@@ -1051,25 +1127,6 @@ void ZoneManager::finish_transfer(Zone& z) {
         next->queued = false;
         start_refresh(next, "queued");
     }
-}
-
-std::vector<ZoneStatus> ZoneManager::status() const {
-    std::vector<ZoneStatus> out;
-    for (const auto& [k, z] : zones_) {
-        ZoneStatus s;
-        s.name = z->cfg.name;
-        s.kind = z->secondary ? "secondary" : "file";
-        if (z->snapshot) s.serial = z->snapshot->serial();
-        s.serving = z->snapshot && !z->expired;
-        s.source = z->source;
-        s.last_success = z->last_check;
-        s.last_failure = z->last_failure;
-        s.last_error = z->last_error;
-        s.next_refresh = z->next_refresh;
-        s.expires_at = z->expires_at;
-        out.push_back(std::move(s));
-    }
-    return out;
 }
 
 namespace {
@@ -1110,11 +1167,11 @@ std::vector<api::ZoneInfo> ZoneManager::api_zones() const {
         i.kind = z->secondary ? "secondary" : "file";
         i.mode = mode_name(z->cfg.mode);
         if (z->snapshot) i.serial = z->snapshot->serial();
-        i.serving = z->snapshot && !z->expired;
+        i.serving = z->serving();
         i.source = z->source;
-        i.last_success = z->last_check;
-        i.last_failure = z->last_failure;
-        i.last_error = z->last_error;
+        i.last_success = z->state.last_check;
+        i.last_failure = z->state.last_error_at;
+        i.last_error = z->state.last_error;
         i.next_refresh = z->secondary ? z->next_refresh : 0;
         i.expires_at = z->secondary ? z->expires_at : 0;
         if (z->cfg.mode != config::Mode::Presigned) {
@@ -1401,13 +1458,13 @@ std::string ZoneManager::api_metrics() const {
     out += "# HELP satellite_zone_serving 1 when the zone is answered from data, 0 when SERVFAIL.\n"
            "# TYPE satellite_zone_serving gauge\n";
     for (const auto& [k, z] : zones_) {
-        out += "satellite_zone_serving" + label(z->cfg.name) + " " + ((z->snapshot && !z->expired) ? "1" : "0") + "\n";
+        out += "satellite_zone_serving" + label(z->cfg.name) + " " + (z->serving() ? "1" : "0") + "\n";
     }
     out += "# HELP satellite_transfers_total Zone transfers by outcome.\n# TYPE satellite_transfers_total counter\n";
     for (const auto& [k, z] : zones_) {
         if (!z->secondary) continue;
-        out += "satellite_transfers_total{zone=\"" + z->cfg.name + "\",result=\"ok\"} " + std::to_string(z->transfers_ok) + "\n";
-        out += "satellite_transfers_total{zone=\"" + z->cfg.name + "\",result=\"failed\"} " + std::to_string(z->transfers_failed) + "\n";
+        out += "satellite_transfers_total{zone=\"" + z->cfg.name + "\",result=\"ok\"} " + std::to_string(z->state.transfers_ok) + "\n";
+        out += "satellite_transfers_total{zone=\"" + z->cfg.name + "\",result=\"failed\"} " + std::to_string(z->state.transfers_failed) + "\n";
     }
     out += "# HELP satellite_signature_refresh_timestamp_seconds When the zone's earliest signature is re-signed.\n"
            "# TYPE satellite_signature_refresh_timestamp_seconds gauge\n";

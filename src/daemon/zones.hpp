@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -24,24 +25,12 @@
 #include "serve/notify.hpp"
 #include "util/published.hpp"
 #include "xfr/driver.hpp"
+#include "xfr/refresh.hpp"
 #include "zone/catalog.hpp"
 #include "zone/update.hpp"
+#include "zone/zone_state.hpp"
 
 namespace satellite::daemon {
-
-// What an operator (and later the API) sees of a zone.
-struct ZoneStatus {
-    std::string name;
-    std::string kind;  // "secondary" | "file"
-    std::optional<std::uint32_t> serial;
-    bool serving = false;  // false while it has no data or has expired
-    std::string source;
-    std::int64_t last_success = 0;
-    std::int64_t last_failure = 0;
-    std::string last_error;
-    std::int64_t next_refresh = 0;
-    std::int64_t expires_at = 0;
-};
 
 class ZoneManager final : public serve::NotifySink {
 public:
@@ -61,7 +50,6 @@ public:
     // Asks for a refresh now (API/CLI `zone refresh`); `full`: by AXFR
     // whatever the serials say (`zone retransfer`).
     bool refresh_now(const std::string& zone_name, bool full = false);
-    std::vector<ZoneStatus> status() const;
 
     // The API's calls (api/control.hpp), made on the control thread.
     std::vector<api::ZoneInfo> api_zones() const;
@@ -72,18 +60,19 @@ public:
 
 private:
     struct Zone;
+    struct RefreshRun;
     void publish();
     void load_local_file(Zone& z);
     void load_from_disk(Zone& z);
+    void save_state(Zone& z);
     void schedule_refresh(Zone& z, std::int64_t delay_s);
     void arm_expire(Zone& z);
     void start_refresh(const std::shared_ptr<Zone>& z, const char* why);
-    void attempt(const std::shared_ptr<Zone>& z, std::size_t primary, xfr::TransferKind kind);
-    void succeeded(Zone& z, const std::string& primary, xfr::TransferClient& client,
-                   xfr::TransferKind kind, std::size_t primary_index);
-    void failed(const std::shared_ptr<Zone>& z, std::size_t primary, xfr::TransferKind kind,
-                const std::string& why);
-    void finish_transfer(Zone& z);
+    std::shared_ptr<Zone> still_wanted(const std::weak_ptr<Zone>& wz, std::uint64_t generation);
+    void refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep step);
+    void transfer(const std::shared_ptr<Zone>& z, std::size_t primary, xfr::TransferKind kind);
+    Status install_transfer(Zone& z, std::size_t primary, xfr::TransferClient& client, bool backwards);
+    void finish_refresh(Zone& z);
     void install(Zone& z, std::shared_ptr<const zone::Snapshot> snap, const std::string& primary);
     // `ours`: the records are our own last version (a re-sign), not new data.
     Result<std::shared_ptr<const zone::Snapshot>> prepare(Zone& z, const dns::RecordList& records,
@@ -111,6 +100,7 @@ private:
     unsigned active_transfers_ = 0;
     std::deque<std::weak_ptr<Zone>> waiting_;
     bool stopping_ = false;
+    std::mt19937 rng_{std::random_device{}()};  // timer jitter
 };
 
 }  // namespace satellite::daemon

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "dns/message.hpp"
+#include "dns/records.hpp"
 #include "dns/types.hpp"
 #include "dns/wire.hpp"
 
@@ -11,7 +12,7 @@ namespace satellite::xfr {
 
 using dns::load16;
 
-std::vector<std::uint8_t> QueryClient::request(std::uint16_t id, std::int64_t) {
+std::vector<std::uint8_t> QueryClient::request(std::uint16_t id, std::int64_t now) {
     id_ = id;
     std::vector<std::uint8_t> m;
     m.reserve(dns::kHeaderLen + qname_.size() + 4 + 11);
@@ -35,14 +36,18 @@ std::vector<std::uint8_t> QueryClient::request(std::uint16_t id, std::int64_t) {
     put16(0);
     put16(0x8000);
     put16(0);
+    if (key_) verifier_.emplace(*key_, dns::tsig_sign(m, *key_, now));
     return m;
 }
 
-Result<QueryClient::Step> QueryClient::consume(std::span<const std::uint8_t> msg, std::int64_t) {
+Result<QueryClient::Step> QueryClient::consume(std::span<const std::uint8_t> msg, std::int64_t now) {
     if (msg.size() < dns::kHeaderLen) return make_error("short response");
     const std::uint8_t* h = msg.data();
     if (load16(h) != id_) return make_error("response ID does not match the query");
     const std::uint16_t flags = load16(h + 2);
+    if (verifier_) {
+        if (auto s = verifier_->verify(msg, now); !s) return make_error("TSIG: " + s.error().message);
+    }
     if (!(flags & dns::flag::QR)) return make_error("got a query, not a response");
     if (flags & dns::flag::TC) return make_error("truncated response over TCP");
     const unsigned rcode = flags & 0xf;
@@ -79,6 +84,15 @@ Result<QueryClient::Step> QueryClient::consume(std::span<const std::uint8_t> msg
         if (i < an && type == qtype_ && rclass == dns::rrclass::IN && dns::wire_name::equal_ci(name, qname_.data())) {
             ttl_ = std::max(ttl_, ttl);
             rdatas_.emplace_back(rd_begin, rd_end);
+            if (type == dns::type::SOA) {
+                // SOA RDATA names may be compressed (RFC 1035 §4.1.4): the serial follows them.
+                std::vector<std::uint8_t> rd;
+                if (!dns::decompress_rdata(type, msg, pos, rdlen, rd)) return make_error("malformed SOA RDATA");
+                const std::size_t a = dns::wire_name::length(rd.data(), rd.size());
+                const std::size_t b = a ? dns::wire_name::length(rd.data() + a, rd.size() - a) : 0;
+                if (!a || !b || a + b + 20 != rd.size()) return make_error("malformed SOA RDATA");
+                soa_serial_ = dns::load32(rd.data() + a + b);
+            }
         }
         // The DNSSEC types' RDATA names are never compressed (RFC 4034
         // §3.1.7, §4.1.1), so their RDATA is usable as it came.

@@ -6,10 +6,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "dns/name.hpp"
+#include "dns/tsig.hpp"
 #include "dns/validate.hpp"
 #include "util/result.hpp"
 
@@ -18,7 +20,12 @@ namespace satellite::xfr {
 class QueryClient {
 public:
     enum class Step { More, Done };
-    QueryClient(const dns::Name& qname, std::uint16_t qtype) : qname_(qname), qtype_(qtype) {}
+    // With `key`, the query is TSIG-signed and the response must be too
+    // (RFC 8945 §5.3); the key is copied.
+    QueryClient(const dns::Name& qname, std::uint16_t qtype, const dns::TsigKey* key = nullptr)
+        : qname_(qname), qtype_(qtype) {
+        if (key) key_ = *key;
+    }
 
     // The query: RD clear, EDNS0 with DO set (so DNSSEC records come along).
     std::vector<std::uint8_t> request(std::uint16_t id, std::int64_t now);
@@ -31,6 +38,8 @@ public:
     bool authoritative() const { return aa_; }
     // The largest TTL among those records (0 when none).
     std::uint32_t ttl() const { return ttl_; }
+    // For an SOA question: the serial of the SOA in the answer, if any.
+    std::optional<std::uint32_t> soa_serial() const { return soa_serial_; }
     // The rcode and every record of the answer and authority sections.
     const dns::ResponseRecords& records() const { return records_; }
 
@@ -38,6 +47,9 @@ private:
     dns::Name qname_;
     std::uint16_t qtype_;
     std::uint16_t id_ = 0;
+    std::optional<dns::TsigKey> key_;
+    std::optional<dns::TsigVerifier> verifier_;
+    std::optional<std::uint32_t> soa_serial_;
     bool aa_ = false;
     std::uint32_t ttl_ = 0;
     std::vector<std::vector<std::uint8_t>> rdatas_;

@@ -131,7 +131,7 @@ Result<TransferClient::Step> TransferClient::consume(std::span<const std::uint8_
     }
     // RFC 1995 §4: a reply that is only our SOA means we are up to date.
     if (kind_ == TransferKind::Ixfr && state_ == State::Second && messages_ == 1 &&
-        records_ - records_before == 1 && !serial_newer(new_serial_, have_serial_)) {
+        records_ - records_before == 1 && !dns::serial_newer(new_serial_, have_serial_)) {
         outcome_ = Outcome::UpToDate;
         state_ = State::Done;
     }

@@ -18,6 +18,7 @@
 
 #include "dns/name.hpp"
 #include "dns/records.hpp"
+#include "dns/serial.hpp"
 #include "util/result.hpp"
 #include "zone/update.hpp"
 #include "dns/tsig.hpp"
@@ -78,10 +79,5 @@ private:
     std::size_t records_ = 0;
     std::vector<std::uint8_t> rdata_buf_;
 };
-
-// RFC 1982 serial arithmetic: a is newer than b.
-inline bool serial_newer(std::uint32_t a, std::uint32_t b) {
-    return a != b && static_cast<std::int32_t>(a - b) > 0;
-}
 
 }  // namespace satellite::xfr

@@ -1,0 +1,49 @@
+// The mode pipeline (DESIGN.md §3): one entry that turns the records of a
+// transferred (or loaded) version into the version to serve, for each mode.
+// Its input is captured on the zone's sequence (keys, policies, the version
+// served so far); build_version() itself is pure and runs on a worker
+// thread, so signing a large zone never holds up another zone or the API.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "dns/name.hpp"
+#include "dns/records.hpp"
+#include "modes/keys.hpp"
+#include "modes/live.hpp"
+#include "modes/modes.hpp"
+#include "util/result.hpp"
+#include "zone/snapshot.hpp"
+
+namespace satellite::modes {
+
+struct BuildInput {
+    enum class Kind {
+        Presigned,  // checked, then served as it came
+        Signed,     // live / multi-signer, DNSSEC on: signed with `keys`
+        Unsigned,   // live / multi-signer, DNSSEC off: the signer's records stripped
+    };
+    Kind kind = Kind::Presigned;
+    dns::Name origin;
+    PresignedPolicy presigned;
+    ZoneKeys keys;
+    LivePolicy live;
+    // The version served so far: its still-fresh signatures are kept.
+    std::shared_ptr<const zone::Snapshot> previous;
+    std::int64_t now = 0;
+};
+
+struct BuiltVersion {
+    std::shared_ptr<const zone::Snapshot> snapshot;
+    std::size_t made = 0, kept = 0, dropped = 0;  // signatures made / reused, primary's DNSSEC records replaced
+    std::int64_t next_resign = 0;                 // 0 when nothing is signed
+    std::uint32_t max_ttl = 0, soa_ttl = 3600;    // of the records signed (key timings wait for them)
+    std::string warning;                          // a pre-flight warning worth logging
+    std::int64_t ms = 0;                          // how long the build took
+};
+
+Result<BuiltVersion> build_version(const BuildInput& in, const dns::RecordList& records);
+
+}  // namespace satellite::modes
