@@ -87,7 +87,9 @@ class Zone:
         self.serial = None
         self.tsig = None  # a dns.tsig.Key: requests must be signed, every answer is
         self.pending_restore = None  # (serial, records) applied after the next SOA answer
-        self.lock = threading.Lock()
+        # Reentrant: a test may hold it around publish() + restore() so that no
+        # SOA answer comes in between.
+        self.lock = threading.RLock()
 
     def soa(self, serial):
         r, rt, e, m = self.timers
