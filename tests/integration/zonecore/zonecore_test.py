@@ -274,6 +274,16 @@ class Knot:
         and then the AXFR's "started": one transfer)."""
         return self.log.lines(rf"\[{esc(zone)}\] (AXFR|IXFR), outgoing, remote [^,]+, started", since)
 
+    def xfr_requests(self, zone, since=0):
+        """The AXFR/IXFR requests Knot got for `zone` since `since`, one per
+        client connection (remote address@port), whatever the answer: a
+        transfer, a fallback, or "zone is up-to-date". {remote: [lines]}."""
+        out = {}
+        for line in self.log.lines(rf"\[{esc(zone)}\] (AXFR|IXFR), outgoing, remote ", since):
+            m = re.search(r"remote ([^,]+),", line)
+            out.setdefault(m.group(1), []).append(line)
+        return out
+
     def stop(self):
         return stop_proc(self.proc, 15, report_kill=False)
 
@@ -456,6 +466,10 @@ def scenario_b_knot_nojournal(w):
     check("b.2 Knot no journal: ~12 s with nothing new (SOA refresh 2 s): still exactly one outgoing "
           "transfer in Knot's log, the first AXFR",
           len(lines) == 1, "\n      ".join(lines))
+    reqs = knot.xfr_requests(z, w.knot_sat_mark)
+    check("b.2 Knot no journal: and no other AXFR/IXFR request at all (not even an up-to-date IXFR): "
+          "the checks were SOA queries", len(reqs) == 1,
+          "\n      ".join(l for ls in reqs.values() for l in ls))
     check("b.2 Knot no journal: satellited kept checking meanwhile (last_success moved on >= 2 times)",
           len(successes) >= 3, f"last_success values seen: {sorted(successes)}")
     check("b.2 Knot no journal: serial 1 still served", serial_of(sat.port, z) == 1, f"{serial_of(sat.port, z)}")
@@ -473,9 +487,11 @@ def scenario_b_knot_nojournal(w):
     seen = {i0}
     wait_until(lambda: seen.add(str((sat.zone_info(z) or {}).get("last_success"))) or len(seen) >= 3, 10, 0.5)
     lines = knot.transfers(z, kmark)
-    check("b.4 Knot no journal: exactly one more transfer for the change (Knot's log), none after it",
-          len(lines) == 1 and len(seen) >= 3, f"refresh successes seen after it: {len(seen) - 1}; transfers:\n      "
-          + "\n      ".join(lines))
+    reqs = knot.xfr_requests(z, kmark)
+    check("b.4 Knot no journal: exactly one more transfer for the change (one request, Knot's log), none after it",
+          len(lines) == 1 and len(reqs) == 1 and len(seen) >= 3,
+          f"refresh successes seen after it: {len(seen) - 1}; requests:\n      "
+          + "\n      ".join(l for ls in reqs.values() for l in ls))
     nots = sat.log.lines(rf"zone {esc(z)}: NOTIFY from 127\.0\.0\.1", smark)
     check("b.4 Knot no journal: satellited took Knot's NOTIFY", nots, "\n      ".join(sat.log.lines(esc(z), smark)))
 
