@@ -107,6 +107,12 @@ struct PeerKeysReply {
     std::size_t added = 0, removed = 0;
 };
 
+// Thrown by a Control whose answer did not come within its deadline (the
+// daemon's control thread is busy); the router answers 503 with Retry-After.
+struct ControlBusy {
+    unsigned retry_after_s = 2;
+};
+
 class Control {
 public:
     virtual ~Control() = default;

@@ -193,6 +193,10 @@ Router::Router(const config::Api& config, Control& control) : tokens_(config.tok
 HttpResponse Router::handle(const HttpRequest& request) {
     try {
         return route(request);
+    } catch (const ControlBusy& busy) {
+        auto r = error_response(503, "satellited is busy; try again in " + std::to_string(busy.retry_after_s) + " s");
+        r.headers.emplace_back("Retry-After", std::to_string(busy.retry_after_s));
+        return r;
     } catch (const std::exception& e) {
         spdlog::error("api: {} {} failed: {}", request.method, request.target, e.what());
         return error_response(500, "internal error; see the server log");

@@ -9,8 +9,16 @@ namespace satellite::daemon {
 
 namespace {
 
+// How long an API call waits for the control thread before it answers 503.
+// The control thread runs no heavy work (that is on the zone workers), so
+// this is only reached when something is wrong.
+constexpr auto kControlDeadline = std::chrono::seconds(5);
+// How long a DNSSEC change waits for the zone to serve what it changed.
+constexpr auto kServedDeadline = std::chrono::seconds(30);
+
 // Runs `f` on the control thread and waits for its result; nothing when
-// the daemon stops first (the control thread then never runs it).
+// the daemon stops first (the control thread then never runs it); throws
+// api::ControlBusy past the deadline (the call may still run later).
 template <typename F>
 auto on_control(boost::asio::io_context& io, const std::atomic<bool>& stopping, F f)
     -> std::optional<decltype(f())> {
@@ -23,10 +31,25 @@ auto on_control(boost::asio::io_context& io, const std::atomic<bool>& stopping, 
             done->set_exception(std::current_exception());
         }
     });
+    const auto deadline = std::chrono::steady_clock::now() + kControlDeadline;
     while (result.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
         if (stopping) return std::nullopt;
+        if (std::chrono::steady_clock::now() > deadline) throw api::ControlBusy{};
     }
     return result.get();
+}
+
+// Waits (bounded) until `zone` serves what a change asked for: its re-sign
+// runs on a worker after the reply was made.
+void wait_served(boost::asio::io_context& io, const std::atomic<bool>& stopping, ZoneManager& zones,
+                 const std::string& zone) {
+    auto served = std::make_shared<std::promise<void>>();
+    auto f = served->get_future();
+    boost::asio::post(io, [&zones, zone, served] { zones.when_idle(zone, [served] { served->set_value(); }); });
+    const auto deadline = std::chrono::steady_clock::now() + kServedDeadline;
+    while (f.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+        if (stopping || std::chrono::steady_clock::now() > deadline) return;
+    }
 }
 
 // A reply that says the daemon stopped before the call could run.
@@ -67,13 +90,17 @@ bool ApiControl::refresh(const std::string& name, bool full) {
 
 api::DnssecReply ApiControl::dnssec(const std::string& zone, api::DnssecOp op, const api::DnssecRequest& req) {
     auto reply = on_control(io_, stopping_, [this, zone, op, req] { return zones_.api_dnssec(zone, op, req); });
-    return reply ? *reply : stopping_reply<api::DnssecReply>();
+    if (!reply) return stopping_reply<api::DnssecReply>();
+    if (op != api::DnssecOp::Get && reply->http_status < 300) wait_served(io_, stopping_, zones_, zone);
+    return *reply;
 }
 
 api::PeerKeysReply ApiControl::peer_keys(const std::string& zone, api::PeerKeyOp op,
                                          const api::PeerKeysRequest& req) {
     auto reply = on_control(io_, stopping_, [this, zone, op, req] { return zones_.api_peer_keys(zone, op, req); });
-    return reply ? *reply : stopping_reply<api::PeerKeysReply>();
+    if (!reply) return stopping_reply<api::PeerKeysReply>();
+    if (op != api::PeerKeyOp::Get && reply->http_status < 300) wait_served(io_, stopping_, zones_, zone);
+    return *reply;
 }
 
 std::string ApiControl::metrics() {

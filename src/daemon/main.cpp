@@ -74,7 +74,13 @@ int main(int argc, char** argv) {
     Published<zone::Catalog> catalog(
         std::make_unique<zone::Catalog>(std::vector<zone::ServedZone>{}));
     daemon::ZoneManager zones(control, catalog, counters);
-    zones.configure(*cfg);  // file zones and state_dir copies are served from here on
+    zones.configure(*cfg);
+    {
+        // File zones and state_dir copies load on worker threads; they are
+        // served before the listeners open.
+        auto busy = boost::asio::make_work_guard(control);
+        while (zones.loading()) control.run_one();
+    }
 
     serve::ServerOptions so;
     for (const auto& e : cfg->server.listen) so.listen.push_back({e.host, e.port});

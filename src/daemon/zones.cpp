@@ -13,6 +13,7 @@
 #include <ctime>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "dns/serial.hpp"
 
@@ -45,7 +46,7 @@ std::int64_t file_mtime(const std::string& path) {
 
 }  // namespace
 
-struct ZoneManager::Zone {
+struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
     explicit Zone(asio::io_context& io)
         : refresh_timer(io), expire_timer(io), resign_timer(io), peer_timer(io), parent_timer(io) {}
     config::Zone cfg;
@@ -84,6 +85,10 @@ struct ZoneManager::Zone {
     std::int64_t next_resign = 0;
     std::uint32_t dnskey_ttl = 3600, max_ttl = 86400;  // of the data last signed
     bool again = false, removed = false, queued = false;
+    // The zone's sequence: a step's work is on a worker; the steps after it wait.
+    bool working = false;
+    std::deque<std::function<void()>> pending;
+    std::vector<std::function<void()>> idle_waiters;
     bool force_axfr = false;  // the next transfer is an AXFR (`zone retransfer`)
     std::int64_t next_refresh = 0, expires_at = 0;
     std::string source;
@@ -186,68 +191,124 @@ Status ZoneManager::ensure_lifecycle(Zone& z) {
     return {};
 }
 
-// The mode pipeline, then the snapshot: what every source of zone data goes
-// through before it may be published (DESIGN.md §3).
-Result<std::shared_ptr<const zone::Snapshot>> ZoneManager::prepare(Zone& z, const dns::RecordList& records,
-                                                                  bool ours) {
+// The mode pipeline's input (modes/pipeline.hpp), captured on the zone's
+// sequence: the DNSSEC lifecycle advanced to now, the keys that sign, the
+// policies, and the version served so far (DESIGN.md §3).
+Result<modes::BuildInput> ZoneManager::build_input(Zone& z) {
+    modes::BuildInput in;
+    in.origin = z.origin;
+    in.previous = z.snapshot;
+    in.now = now_unix();
     const config::Zone& cfg = z.cfg;
-    if (signs_here(cfg.mode)) {
-        if (auto s = ensure_lifecycle(z); !s) return s.error();
-        const bool multi = cfg.mode == config::Mode::MultiSigner;
-        if (multi) {
-            if (auto s = ensure_peer_keys(z); !s) return s.error();
-        }
-        const std::int64_t now = now_unix();
-        // The TTLs the key timings wait for (RFC 7583 §2.1).
-        std::uint32_t max_ttl = 0, soa_ttl = 3600;
-        for (const auto& r : records.refs()) {
-            max_ttl = std::max(max_ttl, r.ttl);
-            if (r.type == dns::type::SOA) soa_ttl = r.ttl;
-        }
-        z.max_ttl = max_ttl;
-        z.dnskey_ttl = soa_ttl;
-        modes::PeersPublish peers_publish;
-        if (multi && !cfg.peers.empty()) {
-            peers_publish = [&z, now](const modes::ZoneKey& k) {
-                return same_rdata(z.peers_serve, k.dnskey) && now >= z.peers_ready_at;
-            };
-        }
-        if (z.lifecycle->advance(now, timing(z), peers_publish)) {
-            spdlog::info("zone {}: DNSSEC status {}, keys {}", cfg.name, modes::to_string(z.lifecycle->status()),
-                         describe_keys(*z.lifecycle));
-        }
-        if (!z.lifecycle->signs()) {
-            // DNSSEC status "disabled": the primary's data, served unsigned.
-            z.next_resign = 0;
-            return modes::strip_signer_records(z.origin, records);
-        }
-        auto t0 = std::chrono::steady_clock::now();
-        const config::Signing sc = cfg.signing.value_or(config::Signing{});
-        modes::ZoneKeys keys = z.lifecycle->signing_keys();
-        // RFC 8901 model 2: the other providers' keys are published (and
-        // their KSKs named by CDS/CDNSKEY) beside ours; ours sign.
-        if (multi) z.peer_keys->add_to(keys);
-        auto signed_zone = modes::sign_zone(z.origin, records, keys, live_policy(sc), z.snapshot.get(), now);
-        if (!signed_zone) return signed_zone.error();
-        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-        spdlog::info("zone {}: signed serial {} ({} signatures made, {} kept) in {} ms{}", cfg.name,
-                     signed_zone->snapshot->serial(), signed_zone->made, signed_zone->kept, ms,
-                     signed_zone->dropped && !ours ? "; dropped " + std::to_string(signed_zone->dropped) +
-                                                         " DNSSEC records from the primary"
-                                                   : std::string());
-        z.next_resign = signed_zone->next_resign;
-        return signed_zone->snapshot;
+    if (!signs_here(cfg.mode)) {
+        in.kind = modes::BuildInput::Kind::Presigned;
+        in.presigned.allow_nsec3 = cfg.allow_nsec3;
+        in.presigned.expiry_warning_s = cfg.expiry_warning;
+        in.presigned.verify = cfg.presigned_verify == "off"    ? modes::Verify::Off
+                              : cfg.presigned_verify == "full" ? modes::Verify::Full
+                                                               : modes::Verify::Keys;
+        return in;
     }
-    modes::PresignedPolicy policy;
-    policy.allow_nsec3 = cfg.allow_nsec3;
-    policy.expiry_warning_s = cfg.expiry_warning;
-    policy.verify = cfg.presigned_verify == "off"    ? modes::Verify::Off
-                    : cfg.presigned_verify == "full" ? modes::Verify::Full
-                                                     : modes::Verify::Keys;
-    auto report = modes::check_presigned(z.origin, records, policy, now_unix());
-    if (!report) return report.error();
-    if (!report->warning.empty()) spdlog::warn("zone {}: {}", cfg.name, report->warning);
-    return zone::build_snapshot(z.origin, records);
+    if (auto s = ensure_lifecycle(z); !s) return s.error();
+    const bool multi = cfg.mode == config::Mode::MultiSigner;
+    if (multi) {
+        if (auto s = ensure_peer_keys(z); !s) return s.error();
+    }
+    modes::PeersPublish peers_publish;
+    if (multi && !cfg.peers.empty()) {
+        peers_publish = [&z, now = in.now](const modes::ZoneKey& k) {
+            return same_rdata(z.peers_serve, k.dnskey) && now >= z.peers_ready_at;
+        };
+    }
+    if (z.lifecycle->advance(in.now, timing(z), peers_publish)) {
+        spdlog::info("zone {}: DNSSEC status {}, keys {}", cfg.name, modes::to_string(z.lifecycle->status()),
+                     describe_keys(*z.lifecycle));
+    }
+    if (!z.lifecycle->signs()) {
+        // DNSSEC status "disabled": the primary's data, served unsigned.
+        in.kind = modes::BuildInput::Kind::Unsigned;
+        return in;
+    }
+    in.kind = modes::BuildInput::Kind::Signed;
+    in.keys = z.lifecycle->signing_keys();
+    // RFC 8901 model 2: the other providers' keys are published (and
+    // their KSKs named by CDS/CDNSKEY) beside ours; ours sign.
+    if (multi) z.peer_keys->add_to(in.keys);
+    in.live = live_policy(cfg.signing.value_or(config::Signing{}));
+    return in;
+}
+
+// What a built version tells the zone: when to re-sign, the TTLs the key
+// timings wait for, and the lines an operator reads.
+void ZoneManager::after_build(Zone& z, const modes::BuiltVersion& b, bool ours) {
+    if (!b.warning.empty()) spdlog::warn("zone {}: {}", z.cfg.name, b.warning);
+    if (!signs_here(z.cfg.mode)) return;
+    z.max_ttl = b.max_ttl;
+    z.dnskey_ttl = b.soa_ttl;
+    z.next_resign = b.next_resign;
+    if (b.next_resign == 0) return;  // served unsigned
+    spdlog::info("zone {}: signed serial {} ({} signatures made, {} kept) in {} ms{}", z.cfg.name,
+                 b.snapshot->serial(), b.made, b.kept, b.ms,
+                 b.dropped && !ours ? "; dropped " + std::to_string(b.dropped) + " DNSSEC records from the primary"
+                                    : std::string());
+}
+
+// The zone's sequence: its steps run one at a time on the control thread,
+// and a step that builds (signing, verification, a snapshot, a disk write)
+// hands that work to a worker; the zone's next step waits for its result,
+// other zones do not.
+void ZoneManager::in_sequence(Zone& z, std::function<void()> step) {
+    if (z.working) {
+        z.pending.push_back(std::move(step));
+        return;
+    }
+    step();
+}
+
+void ZoneManager::run_pending(Zone& z) {
+    while (!z.working && !z.pending.empty() && !stopping_) {
+        auto step = std::move(z.pending.front());
+        z.pending.pop_front();
+        step();
+    }
+    if (!z.working && z.pending.empty() && !z.idle_waiters.empty()) {
+        auto waiters = std::move(z.idle_waiters);
+        z.idle_waiters.clear();
+        for (auto& w : waiters) w();
+    }
+}
+
+template <typename T>
+void ZoneManager::offload(Zone& z, std::function<Result<T>()> work, std::function<void(Zone&, Result<T>)> done) {
+    z.working = true;
+    // The zone is held until its result is back, even if a reload removes it.
+    std::shared_ptr<Zone> held = z.shared_from_this();
+    asio::post(workers_, [this, held, work = std::move(work), done = std::move(done)]() mutable {
+        // Untrusted data may still exhaust memory: that is this zone's
+        // failure, never the daemon's.
+        auto result = [&]() -> Result<T> {
+            try {
+                return work();
+            } catch (const std::exception& e) {
+                return make_error(std::string("internal error: ") + e.what());
+            }
+        }();
+        asio::post(io_, [this, z = std::move(held), result = std::move(result), done = std::move(done)]() mutable {
+            z->working = false;
+            if (!stopping_) done(*z, std::move(result));
+            run_pending(*z);
+        });
+    });
+}
+
+void ZoneManager::when_idle(const std::string& zone_name, std::function<void()> cb) {
+    auto origin = dns::Name::from_text(zone_name.empty() || zone_name.back() != '.' ? zone_name + "." : zone_name);
+    auto it = origin ? zones_.find(origin->lowered().to_string()) : zones_.end();
+    if (it == zones_.end() || (!it->second->working && it->second->pending.empty())) {
+        cb();
+        return;
+    }
+    it->second->idle_waiters.push_back(std::move(cb));
 }
 
 // Signature upkeep: re-sign what is due, keep the rest, publish.
@@ -574,22 +635,32 @@ void ZoneManager::import_primary_keys(Zone& z, const dns::RecordList& records,
 }
 
 void ZoneManager::resign(Zone& z, const char* why) {
-    if (!z.snapshot) return;
-    spdlog::debug("zone {}: re-signing ({})", z.cfg.name, why);
-    auto snap = prepare(z, z.snapshot->to_records(), true);
-    if (!snap) {
-        z.state.last_error = std::string(why) + ": " + snap.error().message;
-        z.state.last_error_at = now_unix();
-        spdlog::error("zone {}: {} failed: {}; still serving serial {}, retrying in 60 s", z.cfg.name, why,
-                      snap.error().message, z.snapshot->serial());
-        z.next_resign = now_unix() + 60;
-        arm_resign(z);
-        return;
-    }
-    z.snapshot = *snap;
-    publish();
-    dump(z);
-    arm_resign(z);
+    in_sequence(z, [this, &z, why] {
+        if (!z.snapshot || z.removed) return;
+        spdlog::debug("zone {}: re-signing ({})", z.cfg.name, why);
+        auto fail = [this, why](Zone& zz, const std::string& message) {
+            zz.state.last_error = std::string(why) + ": " + message;
+            zz.state.last_error_at = now_unix();
+            spdlog::error("zone {}: {} failed: {}; still serving serial {}, retrying in 60 s", zz.cfg.name, why,
+                          message, zz.snapshot->serial());
+            zz.next_resign = now_unix() + 60;
+            arm_resign(zz);
+        };
+        auto in = build_input(z);
+        if (!in) return fail(z, in.error().message);
+        offload<modes::BuiltVersion>(
+            z,
+            [in = std::move(*in)] { return modes::build_version(in, in.previous->to_records()); },
+            [this, fail](Zone& zz, Result<modes::BuiltVersion> b) {
+                if (!b) return fail(zz, b.error().message);
+                after_build(zz, *b, true);
+                zz.snapshot = b->snapshot;
+                zz.state.served = zz.snapshot->serial();
+                publish();
+                dump(zz);
+                arm_resign(zz);
+            });
+    });
 }
 
 // Test hook: SATELLITE_DUMP_DIR=<dir> writes each published live-signed
@@ -606,7 +677,10 @@ void ZoneManager::dump(const Zone& z) const {
 
 ZoneManager::ZoneManager(asio::io_context& control, Published<zone::Catalog>& catalog,
                          std::shared_ptr<zone::ZoneStats> stats)
-    : io_(control), catalog_(catalog), stats_(std::move(stats)) {}
+    : io_(control),
+      catalog_(catalog),
+      stats_(std::move(stats)),
+      workers_(std::max(2u, std::thread::hardware_concurrency())) {}
 
 ZoneManager::~ZoneManager() { shutdown(); }
 
@@ -698,6 +772,15 @@ void ZoneManager::configure(const config::Config& cfg) {
     publish();
 }
 
+void ZoneManager::publish_soon() {
+    if (publish_queued_) return;
+    publish_queued_ = true;
+    asio::post(io_, [this] {
+        publish_queued_ = false;
+        if (!stopping_) publish();
+    });
+}
+
 void ZoneManager::publish() {
     std::vector<zone::ServedZone> served;
     served.reserve(zones_.size());
@@ -714,37 +797,110 @@ void ZoneManager::publish() {
 }
 
 void ZoneManager::load_local_file(Zone& z) {
-    std::int64_t mtime = file_mtime(z.cfg.file);
-    if (z.snapshot && mtime == z.file_mtime && z.source == z.cfg.file) return;
-    auto t0 = std::chrono::steady_clock::now();
-    auto records = dns::read_zone_file(z.cfg.file, z.origin);
-    auto snap = records ? prepare(z, *records)
-                        : Result<std::shared_ptr<const zone::Snapshot>>(records.error());
-    if (!snap) {
-        z.state.failed(now_unix(), snap.error().message);
-        if (z.snapshot) {
-            spdlog::error("zone {}: {}; still serving serial {}", z.cfg.name, z.state.last_error,
-                          z.snapshot->serial());
-        } else {
-            spdlog::error("zone {}: {}; answering SERVFAIL until it loads", z.cfg.name, z.state.last_error);
-        }
-        return;
-    }
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-    spdlog::info("zone {} loaded from {}: serial {}, {} records in {} ms", z.cfg.name, z.cfg.file,
-                 (*snap)->serial(), (*snap)->record_count(), ms);
-    z.snapshot = *snap;
-    z.file_mtime = mtime;
-    z.source = z.cfg.file;
-    z.state.served = z.snapshot->serial();
-    z.state.last_transfer = now_unix();
-    z.state.succeeded(z.state.last_transfer);
-    dump(z);
-    arm_resign(z);
+    in_sequence(z, [this, &z] {
+        const std::int64_t mtime = file_mtime(z.cfg.file);
+        if (z.snapshot && mtime == z.file_mtime && z.source == z.cfg.file) return;
+        auto refuse = [this](Zone& zz, const std::string& message) {
+            zz.state.failed(now_unix(), message);
+            if (zz.snapshot) {
+                spdlog::error("zone {}: {}; still serving serial {}", zz.cfg.name, message, zz.snapshot->serial());
+            } else {
+                spdlog::error("zone {}: {}; answering SERVFAIL until it loads", zz.cfg.name, message);
+            }
+        };
+        auto in = build_input(z);
+        if (!in) return refuse(z, in.error().message);
+        ++loads_in_flight_;
+        const auto t0 = std::chrono::steady_clock::now();
+        offload<modes::BuiltVersion>(
+            z,
+            [in = std::move(*in), file = z.cfg.file]() -> Result<modes::BuiltVersion> {
+                auto records = dns::read_zone_file(file, in.origin);
+                if (!records) return records.error();
+                return modes::build_version(in, *records);
+            },
+            [this, mtime, refuse, t0](Zone& zz, Result<modes::BuiltVersion> b) {
+                --loads_in_flight_;
+                if (!b) return refuse(zz, b.error().message);
+                after_build(zz, *b, false);
+                auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+                              .count();
+                spdlog::info("zone {} loaded from {}: serial {}, {} records in {} ms", zz.cfg.name, zz.cfg.file,
+                             b->snapshot->serial(), b->snapshot->record_count(), ms);
+                zz.snapshot = b->snapshot;
+                zz.file_mtime = mtime;
+                zz.source = zz.cfg.file;
+                zz.state.served = zz.snapshot->serial();
+                zz.state.last_transfer = now_unix();
+                zz.state.succeeded(zz.state.last_transfer);
+                publish_soon();
+                dump(zz);
+                arm_resign(zz);
+            });
+    });
 }
 
+namespace {
+
+// A stored copy read back (with its journal) and built, on a worker.
+struct FromDisk {
+    modes::BuiltVersion built;
+    std::uint32_t serial = 0;
+    std::int64_t last_check = 0, last_transfer = 0;
+    std::string source;
+    std::vector<std::pair<spdlog::level::level_enum, std::string>> lines;  // to log, in order
+};
+
+Result<std::optional<FromDisk>> read_stored(const std::string& dir, const modes::BuildInput& in) {
+    auto stored = zone::load_zone(dir, in.origin);
+    if (!stored) {
+        std::string path = zone::stored_zone_path(dir, in.origin);
+        std::rename(path.c_str(), (path + ".damaged").c_str());
+        return make_error(stored.error().message + "; ignoring it and transferring afresh");
+    }
+    if (!stored->has_value()) return std::optional<FromDisk>();
+    zone::StoredZone& sz = **stored;
+    FromDisk out;
+    if (auto j = zone::load_journal(dir, in.origin); !j) {
+        out.lines.emplace_back(spdlog::level::err, j.error().message + "; using the stored copy without it");
+    } else {
+        if (!j->warning.empty()) out.lines.emplace_back(spdlog::level::warn, j->warning);
+        std::uint32_t serial = sz.serial;
+        bool chained = !j->deltas.empty();
+        for (const auto& d : j->deltas) {
+            chained &= d.from == serial;
+            serial = d.to;
+        }
+        if (chained) {
+            auto applied = zone::apply_deltas(sz.records, j->deltas);
+            if (applied) {
+                out.lines.emplace_back(spdlog::level::info, "journal brings the stored copy from serial " +
+                                                                std::to_string(sz.serial) + " to " +
+                                                                std::to_string(serial));
+                sz.records = std::move(*applied);
+                sz.serial = serial;
+            } else {
+                out.lines.emplace_back(spdlog::level::warn,
+                                       "journal does not apply (" + applied.error().message + "); ignoring it");
+            }
+        } else if (!j->deltas.empty()) {
+            out.lines.emplace_back(spdlog::level::warn, "journal does not continue the stored serial " +
+                                                            std::to_string(sz.serial) + "; ignoring it");
+        }
+    }
+    auto built = modes::build_version(in, sz.records);
+    if (!built) return make_error("stored copy is unusable (" + built.error().message + "); transferring afresh");
+    out.built = std::move(*built);
+    out.serial = sz.serial;
+    out.last_check = sz.last_check;
+    out.last_transfer = sz.last_transfer;
+    out.source = sz.source;
+    return std::optional<FromDisk>(std::move(out));
+}
+
+}  // namespace
+
 void ZoneManager::load_from_disk(Zone& z) {
-    std::int64_t now = now_unix();
     if (auto st = zone::load_zone_state(state_dir_, z.origin); !st) {
         spdlog::warn("zone {}: {}; starting with a fresh state", z.cfg.name, st.error().message);
     } else if (st->has_value()) {
@@ -752,62 +908,48 @@ void ZoneManager::load_from_disk(Zone& z) {
         z.state.served.reset();
         z.state.phase = zone::Phase::Expired;  // until the stored copy is served
     }
-    auto stored = zone::load_zone(state_dir_, z.origin);
-    if (!stored) {
-        spdlog::error("zone {}: {}; ignoring it and transferring afresh", z.cfg.name,
-                      stored.error().message);
-        std::string path = zone::stored_zone_path(state_dir_, z.origin);
-        std::rename(path.c_str(), (path + ".damaged").c_str());
-    } else if (stored->has_value()) {
-        zone::StoredZone& sz = **stored;
-        if (auto j = zone::load_journal(state_dir_, z.origin); !j) {
-            spdlog::error("zone {}: {}; using the stored copy without it", z.cfg.name, j.error().message);
-        } else {
-            if (!j->warning.empty()) spdlog::warn("zone {}: {}", z.cfg.name, j->warning);
-            std::uint32_t serial = sz.serial;
-            bool chained = !j->deltas.empty();
-            for (const auto& d : j->deltas) {
-                chained &= d.from == serial;
-                serial = d.to;
-            }
-            if (chained) {
-                auto applied = zone::apply_deltas(sz.records, j->deltas);
-                if (applied) {
-                    spdlog::info("zone {}: journal brings the stored copy from serial {} to {}",
-                                 z.cfg.name, sz.serial, serial);
-                    sz.records = std::move(*applied);
-                    sz.serial = serial;
-                } else {
-                    spdlog::warn("zone {}: journal does not apply ({}); ignoring it", z.cfg.name,
-                                 applied.error().message);
-                }
-            } else if (!j->deltas.empty()) {
-                spdlog::warn("zone {}: journal does not continue the stored serial {}; ignoring it",
-                             z.cfg.name, sz.serial);
-            }
-        }
-        auto snap = prepare(z, sz.records);
-        if (!snap) {
+    in_sequence(z, [this, &z] {
+        auto in = build_input(z);
+        if (!in) {
             spdlog::error("zone {}: stored copy is unusable ({}); transferring afresh", z.cfg.name,
-                          snap.error().message);
-        } else {
-            z.snapshot = *snap;
-            dump(z);
-            arm_resign(z);
-            z.source = sz.source;
-            z.state.served = z.state.stored = z.snapshot->serial();
-            z.state.phase = zone::Phase::Ok;
-            z.state.last_transfer = std::max(z.state.last_transfer, sz.last_transfer);
-            z.state.last_check = std::max(sz.last_check, z.state.last_check);
-            spdlog::info("zone {}: serving serial {} from {} ({} records, received {} s ago)",
-                         z.cfg.name, z.snapshot->serial(), state_dir_, z.snapshot->record_count(),
-                         now - z.state.last_transfer);
-            arm_expire(z);
-            schedule_refresh(z, std::max<std::int64_t>(0, z.state.last_check + z.snapshot->refresh() - now));
+                          in.error().message);
+            schedule_refresh(z, 0);
             return;
         }
-    }
-    schedule_refresh(z, 0);
+        ++loads_in_flight_;
+        offload<std::optional<FromDisk>>(
+            z, [in = std::move(*in), dir = state_dir_] { return read_stored(dir, in); },
+            [this](Zone& z, Result<std::optional<FromDisk>> r) {
+                --loads_in_flight_;
+                if (!r) {
+                    spdlog::error("zone {}: {}", z.cfg.name, r.error().message);
+                    schedule_refresh(z, 0);
+                    return;
+                }
+                if (!r->has_value()) {
+                    schedule_refresh(z, 0);
+                    return;
+                }
+                FromDisk& d = **r;
+                for (const auto& [level, line] : d.lines) spdlog::log(level, "zone {}: {}", z.cfg.name, line);
+                after_build(z, d.built, false);
+                const std::int64_t now = now_unix();
+                z.snapshot = d.built.snapshot;
+                dump(z);
+                arm_resign(z);
+                z.source = d.source;
+                z.state.served = z.state.stored = z.snapshot->serial();
+                z.state.phase = zone::Phase::Ok;
+                z.state.last_transfer = std::max(z.state.last_transfer, d.last_transfer);
+                z.state.last_check = std::max(d.last_check, z.state.last_check);
+                spdlog::info("zone {}: serving serial {} from {} ({} records, received {} s ago)", z.cfg.name,
+                             z.snapshot->serial(), state_dir_, z.snapshot->record_count(),
+                             now - z.state.last_transfer);
+                publish_soon();
+                arm_expire(z);
+                schedule_refresh(z, std::max<std::int64_t>(0, z.state.last_check + z.snapshot->refresh() - now));
+            });
+    });
 }
 
 void ZoneManager::schedule_refresh(Zone& z, std::int64_t delay_s) {
@@ -1025,71 +1167,119 @@ void ZoneManager::transfer(const std::shared_ptr<Zone>& z, std::size_t primary, 
                           if (!s) return fail(s.error().message);
                           auto step = policy.transferred(primary, kind, client->outcome(), client->new_serial());
                           if (step.what != xfr::RefreshStep::Do::Install) return refresh_step(zp, step);
-                          if (auto refused = install_transfer(*zp, primary, *client, step.backwards); !refused) {
-                              return fail(refused.error().message);
-                          }
-                          // Served: a successful refresh.
-                          zp->refresh.reset();
-                          arm_expire(*zp);
-                          schedule_refresh(*zp, xfr::refresh_delay(zp->snapshot->refresh(), rng_));
-                          finish_refresh(*zp);
+                          install_transfer(*zp, primary, client, step.backwards, [this, wz, gen, primary, kind](Status installed) {
+                              auto zp = still_wanted(wz, gen);
+                              if (!zp) return;
+                              if (!installed) {
+                                  spdlog::warn("zone {}: {} from {} failed: {}", zp->cfg.name,
+                                               kind == xfr::TransferKind::Axfr ? "AXFR" : "IXFR",
+                                               zp->refresh->primaries[primary].to_string(), installed.error().message);
+                                  return refresh_step(zp, zp->refresh->policy.transfer_failed(primary, kind,
+                                                                                              installed.error().message));
+                              }
+                              // Served: a successful refresh.
+                              zp->refresh.reset();
+                              arm_expire(*zp);
+                              schedule_refresh(*zp, xfr::refresh_delay(zp->snapshot->refresh(), rng_));
+                              finish_refresh(*zp);
+                          });
                       });
 }
 
-// The transfer's data through the mode pipeline to the served version, and
-// to disk. An error leaves the served version as it was.
-Status ZoneManager::install_transfer(Zone& z, std::size_t primary_index, xfr::TransferClient& client, bool backwards) {
-    const std::int64_t now = now_unix();
-    const std::string primary = z.refresh->primaries[primary_index].to_string();
-    std::optional<std::uint32_t> old;
-    if (z.snapshot) old = z.snapshot->serial();
-    if (client.outcome() == xfr::TransferClient::Outcome::Full) {
-        import_primary_keys(z, client.full(), nullptr);
-        auto snap = prepare(z, client.full());
-        if (!snap) return make_error("zone data refused: " + snap.error().message);
-        install(z, *snap, primary);
-        zone::StoredZone sz{(*snap)->serial(), now, now, primary, std::move(client.full())};
-        if (auto s = zone::save_zone(state_dir_, z.origin, sz); !s) {
-            spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, s.error().message);
+namespace {
+
+// A transfer's data built into a version (on a worker); for an IXFR, also
+// the whole record set it led to (the stored copy when the journal is compacted).
+struct Transferred {
+    modes::BuiltVersion built;
+    std::optional<dns::RecordList> records;
+};
+
+}  // namespace
+
+// The transfer's data through the mode pipeline to the served version (on a
+// worker), then to disk (on a worker, after it is served). `done` says
+// whether it was served; a refusal leaves the served version as it was.
+void ZoneManager::install_transfer(Zone& z, std::size_t primary_index, std::shared_ptr<xfr::TransferClient> client,
+                                   bool backwards, std::function<void(Status)> done) {
+    const std::uint64_t gen = z.refresh ? z.refresh->generation : 0;
+    in_sequence(z, [this, &z, primary_index, client, backwards, done, gen] {
+        if (z.removed || !z.refresh || z.refresh->generation != gen) return done(make_error("dropped"));
+        const std::string primary = z.refresh->primaries[primary_index].to_string();
+        const bool full = client->outcome() == xfr::TransferClient::Outcome::Full;
+        if (full) {
+            import_primary_keys(z, client->full(), nullptr);
         } else {
-            zone::remove_journal(state_dir_, z.origin);
-            z.state.stored = sz.serial;
+            import_primary_keys(z, dns::RecordList{}, &client->deltas());  // the deltas say it all
         }
-    } else {
-        auto records = zone::apply_deltas(z.snapshot->to_records(), client.deltas());
-        if (!records) return records.error();
-        import_primary_keys(z, *records, &client.deltas());
-        // The records are our signed version plus the primary's changes.
-        auto snap = prepare(z, *records, true);
-        if (!snap) return make_error("zone data refused after IXFR: " + snap.error().message);
-        install(z, *snap, primary);
-        // A small change is a small write: append the differences to the
-        // journal; rewrite the whole copy once the journal has grown.
-        const std::uint64_t limit = std::max<std::uint64_t>(1 << 20, (*snap)->record_count() * 16);
-        Status s = zone::journal_size(state_dir_, z.origin) < limit
-                       ? zone::append_journal(state_dir_, z.origin, client.deltas())
-                       : Status(make_error("compacting"));
-        if (s) {
-            z.state.stored = (*snap)->serial();
-        } else {
-            zone::StoredZone sz{(*snap)->serial(), now, now, primary, std::move(*records)};
-            if (auto w = zone::save_zone(state_dir_, z.origin, sz); !w) {
-                spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, w.error().message);
-            } else {
-                zone::remove_journal(state_dir_, z.origin);
-                z.state.stored = sz.serial;
+        auto in = build_input(z);
+        if (!in) return done(make_error("zone data refused: " + in.error().message));
+        offload<Transferred>(
+            z,
+            [in = std::move(*in), client, full]() -> Result<Transferred> {
+                Transferred t;
+                if (full) {
+                    auto b = modes::build_version(in, client->full());
+                    if (!b) return make_error("zone data refused: " + b.error().message);
+                    t.built = std::move(*b);
+                    return t;
+                }
+                auto records = zone::apply_deltas(in.previous->to_records(), client->deltas());
+                if (!records) return records.error();
+                // The records are our signed version plus the primary's changes.
+                auto b = modes::build_version(in, *records);
+                if (!b) return make_error("zone data refused after IXFR: " + b.error().message);
+                t.built = std::move(*b);
+                t.records = std::move(*records);
+                return t;
+            },
+            [this, primary, client, backwards, done, full](Zone& z, Result<Transferred> t) {
+                if (!t) return done(t.error());
+                std::optional<std::uint32_t> old;
+                if (z.snapshot) old = z.snapshot->serial();
+                after_build(z, t->built, !full);
+                install(z, t->built.snapshot, primary);
+                if (backwards && old) {
+                    spdlog::warn("zone {}: went backwards from serial {} to {} (retransfer from {})", z.cfg.name,
+                                 *old, z.snapshot->serial(), primary);
+                }
+                const std::int64_t now = now_unix();
+                ++z.state.transfers_ok;
+                z.state.succeeded(now);
+                store_transfer(z, primary, std::move(client), std::move(t->records));
+                done({});
+            });
+    });
+}
+
+// The stored copy follows the served version: a whole zone is rewritten; a
+// small change is a small write (appended to the journal), and the whole
+// copy is rewritten once the journal has grown.
+void ZoneManager::store_transfer(Zone& z, const std::string& primary, std::shared_ptr<xfr::TransferClient> client,
+                                 std::optional<dns::RecordList> records) {
+    const std::uint32_t serial = z.snapshot->serial();
+    const std::uint64_t limit = std::max<std::uint64_t>(1 << 20, z.snapshot->record_count() * 16);
+    offload<std::uint32_t>(
+        z,
+        [dir = state_dir_, origin = z.origin, primary, client, records = std::move(records), serial,
+         limit]() mutable -> Result<std::uint32_t> {
+            const std::int64_t now = now_unix();
+            if (records && zone::journal_size(dir, origin) < limit) {
+                if (zone::append_journal(dir, origin, client->deltas())) return serial;
             }
-        }
-    }
-    if (backwards && old) {
-        spdlog::warn("zone {}: went backwards from serial {} to {} (retransfer from {})", z.cfg.name, *old,
-                     z.snapshot->serial(), primary);
-    }
-    ++z.state.transfers_ok;
-    z.state.last_transfer = now;
-    z.state.succeeded(now);
-    save_state(z);
-    return {};
+            zone::StoredZone sz{serial, now, now, primary, records ? std::move(*records) : std::move(client->full())};
+            if (auto s = zone::save_zone(dir, origin, sz); !s) return s.error();
+            zone::remove_journal(dir, origin);
+            return serial;
+        },
+        [this](Zone& z, Result<std::uint32_t> stored) {
+            if (!stored) {
+                spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, stored.error().message);
+            } else {
+                z.state.stored = *stored;
+            }
+            save_state(z);
+        });
 }
 
 void ZoneManager::install(Zone& z, std::shared_ptr<const zone::Snapshot> snap, const std::string& primary) {

@@ -10,8 +10,10 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +24,7 @@
 #include "api/control.hpp"
 #include "config/config.hpp"
 #include "modes/lifecycle.hpp"
+#include "modes/pipeline.hpp"
 #include "serve/notify.hpp"
 #include "util/published.hpp"
 #include "xfr/driver.hpp"
@@ -50,6 +53,11 @@ public:
     // Asks for a refresh now (API/CLI `zone refresh`); `full`: by AXFR
     // whatever the serials say (`zone retransfer`).
     bool refresh_now(const std::string& zone_name, bool full = false);
+    // `cb` once the zone has no work under way or queued (at once when idle
+    // or unknown): an API change is answered once it is served.
+    void when_idle(const std::string& zone_name, std::function<void()> cb);
+    // Zones still being loaded by the last configure() (from files or state_dir).
+    bool loading() const { return loads_in_flight_ > 0; }
 
     // The API's calls (api/control.hpp), made on the control thread.
     std::vector<api::ZoneInfo> api_zones() const;
@@ -62,6 +70,7 @@ private:
     struct Zone;
     struct RefreshRun;
     void publish();
+    void publish_soon();  // once, after the handlers already queued (many zones load at once)
     void load_local_file(Zone& z);
     void load_from_disk(Zone& z);
     void save_state(Zone& z);
@@ -71,12 +80,19 @@ private:
     std::shared_ptr<Zone> still_wanted(const std::weak_ptr<Zone>& wz, std::uint64_t generation);
     void refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep step);
     void transfer(const std::shared_ptr<Zone>& z, std::size_t primary, xfr::TransferKind kind);
-    Status install_transfer(Zone& z, std::size_t primary, xfr::TransferClient& client, bool backwards);
+    void install_transfer(Zone& z, std::size_t primary, std::shared_ptr<xfr::TransferClient> client, bool backwards,
+                          std::function<void(Status)> done);
+    void store_transfer(Zone& z, const std::string& primary, std::shared_ptr<xfr::TransferClient> client,
+                        std::optional<dns::RecordList> records);
+    void in_sequence(Zone& z, std::function<void()> step);
+    void run_pending(Zone& z);
+    template <typename T>
+    void offload(Zone& z, std::function<Result<T>()> work, std::function<void(Zone&, Result<T>)> done);
     void finish_refresh(Zone& z);
     void install(Zone& z, std::shared_ptr<const zone::Snapshot> snap, const std::string& primary);
-    // `ours`: the records are our own last version (a re-sign), not new data.
-    Result<std::shared_ptr<const zone::Snapshot>> prepare(Zone& z, const dns::RecordList& records,
-                                                          bool ours = false);
+    Result<modes::BuildInput> build_input(Zone& z);
+    // `ours`: the records were our own last version (a re-sign), not new data.
+    void after_build(Zone& z, const modes::BuiltVersion& b, bool ours);
     void arm_resign(Zone& z);
     Status ensure_lifecycle(Zone& z);
     Status ensure_peer_keys(Zone& z);
@@ -100,7 +116,12 @@ private:
     unsigned active_transfers_ = 0;
     std::deque<std::weak_ptr<Zone>> waiting_;
     bool stopping_ = false;
+    bool publish_queued_ = false;
+    std::size_t loads_in_flight_ = 0;
     std::mt19937 rng_{std::random_device{}()};  // timer jitter
+    // Heavy work (signing, verification, snapshot builds, disk writes); last,
+    // so it is joined before anything its jobs' results refer to is gone.
+    boost::asio::thread_pool workers_;
 };
 
 }  // namespace satellite::daemon

@@ -22,7 +22,10 @@ const char* role_name(KeyRole r) { return r == KeyRole::Ksk ? "ksk" : "zsk"; }
 std::string errno_text() { return std::strerror(errno); }
 
 Status make_private_dir(const std::string& path) {
-    if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+    if (::mkdir(path.c_str(), 0700) == 0) {
+        // A new directory's name lives in its parent: sync that too.
+        if (auto s = fsync_directory(path.substr(0, path.rfind('/'))); !s) return s;
+    } else if (errno != EEXIST) {
         return make_error("cannot create " + path + ": " + errno_text());
     }
     struct stat st{};
@@ -32,14 +35,6 @@ Status make_private_dir(const std::string& path) {
     if ((st.st_mode & 077) != 0 && ::chmod(path.c_str(), 0700) != 0) {
         return make_error("cannot make " + path + " private (0700): " + errno_text());
     }
-    return {};
-}
-
-Status fsync_dir(const std::string& dir) {
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-    if (fd < 0) return make_error("cannot open " + dir + ": " + errno_text());
-    ::fsync(fd);
-    ::close(fd);
     return {};
 }
 
@@ -54,6 +49,17 @@ ZoneKey make_key(KeyRole role, std::shared_ptr<const dns::SigningKey> k, std::in
 }
 
 }  // namespace
+
+Status fsync_directory(const std::string& dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return make_error("cannot open " + dir + ": " + errno_text());
+    // EINVAL: a file system that cannot sync directories; nothing more to do.
+    const bool failed = ::fsync(fd) != 0 && errno != EINVAL;
+    const std::string why = failed ? errno_text() : "";
+    ::close(fd);
+    if (failed) return make_error("cannot sync " + dir + ": " + why);
+    return {};
+}
 
 std::string base64(const std::vector<std::uint8_t>& in) {
     std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
@@ -159,15 +165,19 @@ Status write_private_file(const std::string& path, const std::string& text) {
         }
         done += static_cast<std::size_t>(n);
     }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const bool synced = ::fsync(fd) == 0;
+    std::string why = synced ? "" : errno_text();
+    if (::close(fd) != 0 && synced) why = errno_text();
+    if (!why.empty()) {
         ::unlink(tmp.c_str());
-        return make_error("cannot write " + tmp + ": " + errno_text());
+        return make_error("cannot write " + tmp + ": " + why);
     }
     if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        why = errno_text();
         ::unlink(tmp.c_str());
-        return make_error("cannot rename " + tmp + ": " + errno_text());
+        return make_error("cannot rename " + tmp + ": " + why);
     }
-    return fsync_dir(path.substr(0, path.rfind('/')));
+    return fsync_directory(path.substr(0, path.rfind('/')));
 }
 
 Result<std::string> prepare_key_directory(const std::string& state_dir, const dns::Name& zone) {

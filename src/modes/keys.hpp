@@ -65,6 +65,9 @@ Status write_key_file(const std::string& path, const dns::Name& zone, const Zone
 // Writes `text` to `path` atomically and privately (0600): a temp file,
 // fsync, rename, fsync of the directory.
 Status write_private_file(const std::string& path, const std::string& text);
+// fsync of a directory: what makes a rename, a new file or an unlink in it
+// survive a crash.
+Status fsync_directory(const std::string& dir);
 
 // Creates <state_dir>/keys/<zone>/ (0700) if needed and returns its path.
 Result<std::string> prepare_key_directory(const std::string& state_dir, const dns::Name& zone);

@@ -32,6 +32,10 @@ bool parse_enum(const std::string& text, const char* const (&names)[N], E& out) 
 
 std::string file_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
+bool is_key_file(const std::string& name) {
+    return name.size() > 4 && name.compare(name.size() - 4, 4, ".key") == 0;
+}
+
 // How a key's state maps to what the signer does with it.
 void apply_flags(ManagedKey& k) {
     ZoneKey& z = k.key;
@@ -90,10 +94,7 @@ Result<Lifecycle> Lifecycle::load(const std::string& state_dir, const dns::Name&
         DIR* d = ::opendir(lc.dir_.c_str());
         bool any = false;
         if (d) {
-            while (dirent* e = ::readdir(d)) {
-                std::string n = e->d_name;
-                any |= n.size() > 4 && n.compare(n.size() - 4, 4, ".key") == 0;
-            }
+            while (dirent* e = ::readdir(d)) any |= is_key_file(e->d_name);
             ::closedir(d);
         }
         if (!any) return lc;
@@ -105,7 +106,7 @@ Result<Lifecycle> Lifecycle::load(const std::string& state_dir, const dns::Name&
         if (d) {
             while (dirent* e = ::readdir(d)) {
                 std::string n = e->d_name;
-                if (n.size() <= 4 || n.compare(n.size() - 4, 4, ".key") != 0) continue;
+                if (!is_key_file(n)) continue;
                 auto k = read_key_file(lc.dir_ + "/" + n, zone);
                 if (!k) {
                     ::closedir(d);
@@ -132,12 +133,16 @@ Result<Lifecycle> Lifecycle::load(const std::string& state_dir, const dns::Name&
         return make_error("DNSSEC state " + path + " is damaged: " + why + "; restore it from a backup");
     };
     std::string line;
+    std::vector<std::string> named;
+    bool enabling = false;
     while (std::getline(f, line)) {
         if (line.empty() || line[0] == ';') continue;
         std::istringstream in(line);
         std::string word;
         in >> word;
-        if (word == "status") {
+        if (word == "enabling") {
+            enabling = true;
+        } else if (word == "status") {
             std::string v;
             in >> v;
             if (!parse_enum(v, kStatusNames, lc.status_)) return damaged("unknown status \"" + v + "\"");
@@ -161,26 +166,56 @@ Result<Lifecycle> Lifecycle::load(const std::string& state_dir, const dns::Name&
             mk.key = std::move(*k);
             apply_flags(mk);
             lc.keys_.push_back(std::move(mk));
+            named.push_back(file);
         } else {
             return damaged("unexpected line \"" + line + "\"");
         }
     }
+    if (enabling) {
+        // The process stopped inside enable(): nothing was decided, so the
+        // config's `enabled` may start it again.
+        lc.stored_ = false;
+        lc.warnings_.push_back("DNSSEC enable of " + zone.to_string() +
+                               " did not finish (the process stopped); the zone starts disabled");
+    }
+    // A key file the state does not name was made just before a crash (the
+    // state naming it was not saved), or its key was dropped just before one
+    // (the state was saved, the file not yet deleted). It signs nothing.
+    if (DIR* d = ::opendir(lc.dir_.c_str())) {
+        while (dirent* e = ::readdir(d)) {
+            const std::string n = e->d_name;
+            if (!is_key_file(n) || std::find(named.begin(), named.end(), n) != named.end()) continue;
+            lc.warnings_.push_back("key file " + lc.dir_ + "/" + n + " is not named by " + path +
+                                   " (left by an interrupted key change); it is not used: delete it once "
+                                   "no backup needs it");
+        }
+        ::closedir(d);
+    }
     return lc;
 }
 
-Status Lifecycle::save() const {
+Status Lifecycle::save() {
     auto dir = prepare_key_directory(state_dir_, zone_);
     if (!dir) return dir.error();
     std::ostringstream out;
     out << "; Satellite DNSSEC state of " << zone_.to_string() << " Written by satellited; do not edit.\n"
         << "status " << to_string(status_) << "\n"
         << "algorithm " << algorithm_ << "\n";
+    if (enabling_) out << "enabling\n";
     if (unsign_at_) out << "unsign_at " << unsign_at_ << "\n";
     for (const auto& k : keys_) {
         out << "key " << file_name(k.key.path) << " " << to_string(k.state) << " " << k.published_at << " "
             << k.active_at << " " << k.retire_at << " " << k.next_transition << (k.standby ? " standby" : "") << "\n";
     }
-    return write_private_file(dir_ + "/state", out.str());
+    if (auto s = write_private_file(dir_ + "/state", out.str()); !s) return s;
+    if (retired_files_.empty()) return {};
+    // Only now that the state on disk no longer names them (see lifecycle.hpp).
+    for (const auto& path : retired_files_) {
+        const bool held = std::any_of(keys_.begin(), keys_.end(), [&](const auto& k) { return k.key.path == path; });
+        if (!held) ::unlink(path.c_str());
+    }
+    retired_files_.clear();
+    return fsync_directory(*dir);
 }
 
 ZoneKeys Lifecycle::signing_keys() const {
@@ -223,20 +258,31 @@ Outcome Lifecycle::enable(int algorithm, std::int64_t now) {
         return {400, "algorithm " + std::to_string(algorithm) + " is not supported; use 8, 10, 13, 14 or 15"};
     }
     // Leftovers of an earlier life of this zone are not ours any more.
-    for (const auto& k : keys_) ::unlink(k.key.path.c_str());
+    for (const auto& k : keys_) retired_files_.push_back(k.key.path);
     keys_.clear();
     algorithm_ = algorithm;
+    unsign_at_ = 0;
+    // "enabling" is on disk before the first new key file, so a crash in
+    // between leaves key files the state does not name, not what would look
+    // like an earlier build's keys to adopt.
+    enabling_ = true;
+    if (auto s = save(); !s) return {500, s.error().message};
     // The zone is not yet secure at the parent: both keys can sign at once.
+    std::vector<ManagedKey> made;
     for (KeyRole role : {KeyRole::Ksk, KeyRole::Zsk}) {
         auto mk = make_key(role, now);
-        if (!mk) return {500, mk.error().message};
+        if (!mk) {
+            for (const auto& k : made) ::unlink(k.key.path.c_str());  // no state names it
+            return {500, mk.error().message};
+        }
         mk->state = role == KeyRole::Ksk ? KeyState::DsSubmit : KeyState::Active;
         mk->active_at = now;
         apply_flags(*mk);
-        keys_.push_back(std::move(*mk));
+        made.push_back(std::move(*mk));
     }
+    keys_ = std::move(made);
+    enabling_ = false;
     status_ = DnssecStatus::PendingDs;
-    unsign_at_ = 0;
     stored_ = true;
     if (auto s = save(); !s) return {500, s.error().message};
     return {200, "DNSSEC enabled"};
@@ -246,7 +292,7 @@ Outcome Lifecycle::disable(std::int64_t now) {
     (void)now;
     if (status_ == DnssecStatus::PendingDs) {
         // No DS was ever confirmed at the parent: nothing to wait for.
-        for (const auto& k : keys_) ::unlink(k.key.path.c_str());
+        for (const auto& k : keys_) retired_files_.push_back(k.key.path);
         keys_.clear();
         status_ = DnssecStatus::Disabled;
         if (auto s = save(); !s) return {500, s.error().message};
@@ -411,7 +457,7 @@ Outcome Lifecycle::confirm_ds_removed(std::int64_t now, const LifecycleTiming& t
 void Lifecycle::remove_dead() {
     for (auto it = keys_.begin(); it != keys_.end();) {
         if (it->state == KeyState::Dead) {
-            ::unlink(it->key.path.c_str());
+            retired_files_.push_back(it->key.path);  // deleted by the next save
             it = keys_.erase(it);
         } else {
             ++it;
@@ -422,7 +468,7 @@ void Lifecycle::remove_dead() {
 bool Lifecycle::advance(std::int64_t now, const LifecycleTiming& t, const PeersPublish& peers_publish) {
     bool changed = false;
     if (status_ == DnssecStatus::PendingDisabled && unsign_at_ != 0 && unsign_at_ <= now) {
-        for (const auto& k : keys_) ::unlink(k.key.path.c_str());
+        for (const auto& k : keys_) retired_files_.push_back(k.key.path);
         keys_.clear();
         unsign_at_ = 0;
         status_ = DnssecStatus::Disabled;

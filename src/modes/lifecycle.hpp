@@ -3,7 +3,10 @@
 // and by time (RFC 7583 timings: a key is used only once the caches that
 // matter have seen what they need). Pure: time comes in as `now`; the state
 // is saved beside the keys and survives restarts, so a rollover resumes
-// where it stopped.
+// where it stopped. Crash safety: a key file is written before the state
+// names it and deleted only after a saved state no longer does, so a crash
+// at any point leaves at worst a key file the state does not name (ignored
+// on load), never a state naming a file that is gone.
 //
 //   disabled ─enable─► pending_ds ─confirm-ds─► active ─rotate-zsk─► rotating_zsk ─(old ZSK gone)─► active
 //                         │                       │  └─rotate-ksk─► rotating_ksk ─confirm-ds─► active
@@ -80,9 +83,15 @@ class Lifecycle {
 public:
     // Reads <state_dir>/keys/<zone>/state and the key files it names. With
     // no state file: key files from an earlier build are adopted
-    // (pending_ds); otherwise the zone starts disabled.
+    // (pending_ds); otherwise the zone starts disabled. Key files the state
+    // does not name are left alone and reported in warnings().
     static Result<Lifecycle> load(const std::string& state_dir, const dns::Name& zone);
-    Status save() const;
+    // Writes the state (atomically, synced), then deletes the key files of
+    // keys it no longer holds.
+    Status save();
+    // What load found and worked around (key files the state does not name,
+    // an enable cut short): worth a log line, not a failure.
+    const std::vector<std::string>& warnings() const { return warnings_; }
 
     DnssecStatus status() const { return status_; }
     int algorithm() const { return algorithm_; }
@@ -136,6 +145,9 @@ private:
     std::vector<ManagedKey> keys_;
     bool stored_ = false;
     std::int64_t unsign_at_ = 0;  // pending_disabled: when the DS is surely gone
+    bool enabling_ = false;  // saved before enable makes key files; cleared once they are named
+    std::vector<std::string> retired_files_;  // key files of dropped keys: deleted by the next save
+    std::vector<std::string> warnings_;
 };
 
 }  // namespace satellite::modes

@@ -1,4 +1,5 @@
-// Binary zone file: "SATZONE1", header fields, records, SHA-256 trailer.
+// Binary zone file: "SATZONE2", header fields (flags last), records, SHA-256
+// trailer. "SATZONE1" files (no flags) are still read.
 #include "zone/store.hpp"
 
 #include <fcntl.h>
@@ -19,8 +20,10 @@ namespace satellite::zone {
 
 namespace {
 
-constexpr char kMagic[8] = {'S', 'A', 'T', 'Z', 'O', 'N', 'E', '1'};
+constexpr char kMagicV1[8] = {'S', 'A', 'T', 'Z', 'O', 'N', 'E', '1'};
+constexpr char kMagic[8] = {'S', 'A', 'T', 'Z', 'O', 'N', 'E', '2'};
 constexpr std::size_t kDigest = 32;
+constexpr std::uint32_t kFlagSignedByUs = 1;
 
 void sha256(const std::uint8_t* p, std::size_t n, std::uint8_t* out) {
     unsigned len = 0;
@@ -82,6 +85,7 @@ public:
         return true;
     }
     bool done() const { return pos_ == n_; }
+    std::size_t pos() const { return pos_; }
 
 private:
     const std::uint8_t* p_;
@@ -164,6 +168,18 @@ Status write_all(int fd, const std::uint8_t* p, std::size_t n) {
     return {};
 }
 
+// Crash safety: a rename or a new file is durable only once its directory
+// is synced. EINVAL: a file system that cannot sync directories.
+Status fsync_dir(const std::string& dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return make_error("cannot open " + dir + ": " + std::strerror(errno));
+    const bool failed = ::fsync(fd) != 0 && errno != EINVAL;
+    const int err = errno;
+    ::close(fd);
+    if (failed) return make_error("cannot sync " + dir + ": " + std::strerror(err));
+    return {};
+}
+
 }  // namespace
 
 std::string stored_zone_path(const std::string& dir, const dns::Name& origin) {
@@ -193,6 +209,7 @@ Status save_zone(const std::string& dir, const dns::Name& origin, const StoredZo
     o.u64(static_cast<std::uint64_t>(z.last_transfer));
     o.u16(static_cast<std::uint16_t>(std::min<std::size_t>(z.source.size(), 65535)));
     o.bytes(z.source.data(), std::min<std::size_t>(z.source.size(), 65535));
+    o.u32(z.signed_by_us ? kFlagSignedByUs : 0);
     put_records(o, z.records);
     std::uint8_t digest[kDigest];
     sha256(o.buf.data(), o.buf.size(), digest);
@@ -213,14 +230,11 @@ Status save_zone(const std::string& dir, const dns::Name& origin, const StoredZo
         return make_error("cannot write " + tmp + ": " + s.error().message);
     }
     if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        return make_error("cannot rename " + tmp + ": " + std::strerror(errno));
+        const std::string why = std::strerror(errno);
+        ::unlink(tmp.c_str());
+        return make_error("cannot rename " + tmp + ": " + why);
     }
-    int dfd = ::open(std::filesystem::path(path).parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
-    return {};
+    return fsync_dir(std::filesystem::path(path).parent_path().string());
 }
 
 Result<std::optional<StoredZone>> load_zone(const std::string& dir, const dns::Name& origin) {
@@ -241,7 +255,9 @@ Result<std::optional<StoredZone>> load_zone(const std::string& dir, const dns::N
     }
     In in(buf.data(), buf.size() - kDigest);
     char magic[8];
-    if (!in.bytes(magic, 8) || std::memcmp(magic, kMagic, 8) != 0) return damaged("not a Satellite zone file");
+    if (!in.bytes(magic, 8)) return damaged("not a Satellite zone file");
+    const bool v1 = std::memcmp(magic, kMagicV1, 8) == 0;
+    if (!v1 && std::memcmp(magic, kMagic, 8) != 0) return damaged("not a Satellite zone file");
     StoredZone z;
     std::uint16_t olen;
     if (!in.u16(olen)) return damaged("truncated header");
@@ -255,6 +271,9 @@ Result<std::optional<StoredZone>> load_zone(const std::string& dir, const dns::N
     const std::uint8_t* src = in.take(slen);
     if (!src) return damaged("truncated header");
     z.source.assign(reinterpret_cast<const char*>(src), slen);
+    std::uint32_t flags = 0;  // version 1 has no flags: not signed by us
+    if (!v1 && !in.u32(flags)) return damaged("truncated header");
+    z.signed_by_us = (flags & kFlagSignedByUs) != 0;
     z.records.reserve(0, buf.size());
     if (!get_records(in, z.records)) return damaged("bad record");
     if (!in.done()) return damaged("trailing data");
@@ -282,15 +301,19 @@ Status append_journal(const std::string& dir, const dns::Name& origin,
         o.bytes(digest, kDigest);
     }
     std::string path = journal_path(dir, origin);
+    const std::string parent = std::filesystem::path(path).parent_path().string();
     std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    std::filesystem::create_directories(parent, ec);
+    if (ec) return make_error("cannot create " + parent + ": " + ec.message());
+    const bool created = ::access(path.c_str(), F_OK) != 0;
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) return make_error("cannot write " + path + ": " + std::strerror(errno));
     Status s = write_all(fd, o.buf.data(), o.buf.size());
     if (s && ::fsync(fd) != 0) s = make_error(std::strerror(errno));
     ::close(fd);
     if (!s) return make_error("cannot write " + path + ": " + s.error().message);
-    return {};
+    // A new journal's name must survive a crash as well as its content.
+    return created ? fsync_dir(parent) : Status{};
 }
 
 Result<JournalRead> load_journal(const std::string& dir, const dns::Name& origin) {
@@ -302,6 +325,7 @@ Result<JournalRead> load_journal(const std::string& dir, const dns::Name& origin
     if (err != 0) return make_error(path + ": " + std::strerror(err));
     In in(buf.data(), buf.size());
     std::size_t entry = 0;
+    std::size_t whole = 0;  // bytes up to the end of the last whole entry
     while (!in.done()) {
         ++entry;
         char magic[4];
@@ -325,9 +349,18 @@ Result<JournalRead> load_journal(const std::string& dir, const dns::Name& origin
             out.warning = path + ": entry " + std::to_string(entry) +
                           " is damaged (torn write?); using the " + std::to_string(entry - 1) +
                           " entries before it";
+            // Appends go to the end of the file: cut the damaged tail off, or
+            // every entry appended after it would be lost behind it too.
+            int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+            const bool cut = fd >= 0 && ::ftruncate(fd, static_cast<off_t>(whole)) == 0 && ::fsync(fd) == 0;
+            const int err = errno;
+            if (fd >= 0) ::close(fd);
+            out.warning += cut ? "; the damaged tail is cut off"
+                               : "; cannot cut the damaged tail off: " + std::string(std::strerror(err));
             break;
         }
         out.deltas.push_back(std::move(d));
+        whole = in.pos();
     }
     return out;
 }

@@ -21,6 +21,10 @@ struct StoredZone {
     std::int64_t last_transfer = 0; // unix time the stored copy was received
     std::string source;             // the primary it came from
     dns::RecordList records;
+    // The records are the signed version this server served (live signing),
+    // not the primary's copy. Files written before the marker existed read
+    // as false.
+    bool signed_by_us = false;
 };
 
 std::string stored_zone_path(const std::string& dir, const dns::Name& origin);
@@ -33,7 +37,9 @@ Result<std::optional<StoredZone>> load_zone(const std::string& dir, const dns::N
 // The IXFR journal beside the stored copy: differences since it was
 // written, appended (and fsynced) after each incremental transfer, so a
 // small change costs a small write. Each entry carries its own SHA-256; a
-// damaged entry ends the journal there (what came before still counts).
+// damaged entry ends the journal there (what came before still counts), and
+// load_journal cuts the file back to the last whole entry so that later
+// appends are not stranded behind it.
 Status append_journal(const std::string& dir, const dns::Name& origin,
                       const std::vector<ZoneDelta>& deltas);
 struct JournalRead {

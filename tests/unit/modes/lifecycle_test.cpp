@@ -1,10 +1,17 @@
 // The DNSSEC lifecycle under a clock the test moves: a whole life (enable,
 // DS confirmed, ZSK roll, KSK roll, disable), each timed move happening
 // exactly when RFC 7583's waits are over, invalid calls refused with 409,
-// wrong DS with 400, and a reload in the middle of each roll resuming it.
+// wrong DS with 400, and a reload in the middle of each roll resuming it;
+// a kill -9 at each point of a key change (key file made, state saved, key
+// file deleted) leaving a zone that loads and signs with the right keys.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
+#include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "modes/lifecycle.hpp"
 
@@ -42,6 +49,36 @@ protected:
             n += e.path().extension() == ".key";
         }
         return n;
+    }
+    fs::path key_dir() const { return key_directory(dir_.string(), zone_); }
+    std::string state_text() const {
+        std::ifstream f(key_dir() / "state");
+        std::stringstream ss;
+        ss << f.rdbuf();
+        return ss.str();
+    }
+    bool state_names(const std::string& path) const {
+        return state_text().find(" " + fs::path(path).filename().string() + " ") != std::string::npos;
+    }
+    // A directory where the state's temp file goes: every save fails, as on
+    // a full disk, after the lifecycle has made its change in memory.
+    void block_saves() { fs::create_directory(key_dir() / "state.tmp"); }
+    void unblock_saves() { fs::remove(key_dir() / "state.tmp"); }
+    // Enabled, DS confirmed: one active KSK and ZSK.
+    Lifecycle active() {
+        Lifecycle lc = load();
+        EXPECT_TRUE(lc.enable(13, now_).ok());
+        EXPECT_TRUE(lc.confirm_ds_published(lc.ds_records(), now_, t_).ok());
+        return lc;
+    }
+    // Starts a ZSK roll at `at` and moves it until the old ZSK retires;
+    // returns the old ZSK's file.
+    std::string roll_zsk_to_retire(Lifecycle& lc, std::int64_t at) {
+        const std::string old = lc.signing_keys().zsk().path;
+        EXPECT_TRUE(lc.rotate_zsk(at, t_).ok());
+        EXPECT_TRUE(lc.advance(at + 360, t_));
+        EXPECT_EQ(count(lc, KeyRole::Zsk, KeyState::Retire), 1u);
+        return old;
     }
     dns::Name zone_ = *dns::Name::from_text("example.test.");
     fs::path dir_;
@@ -380,6 +417,214 @@ TEST_F(LifecycleTest, AStandbyNotYetReadyStillServesTheRoll) {
         ASSERT_TRUE(lc.advance(now_ + 7260, t_));
         EXPECT_EQ(lc.status(), DnssecStatus::Active);
     }
+}
+
+// A dead key's file is deleted only after a saved state no longer names it:
+// while the state cannot be saved, the file stays (a restart then still
+// finds every key the state on disk names); the next save deletes it.
+TEST_F(LifecycleTest, AKeyFileGoesOnlyOnceTheSavedStateNoLongerNamesIt) {
+    Lifecycle lc = active();
+    const std::uint16_t ksk = lc.signing_keys().ksk().tag;
+
+    // The normal path: retired, dead, gone from the state, then from disk.
+    std::string old = roll_zsk_to_retire(lc, now_);
+    ASSERT_TRUE(fs::exists(old));
+    EXPECT_TRUE(state_names(old));
+    ASSERT_TRUE(lc.advance(now_ + 360 + 3660, t_));
+    EXPECT_FALSE(fs::exists(old));
+    EXPECT_FALSE(state_names(old));
+    EXPECT_EQ(key_files(), 2u);
+    EXPECT_FALSE(fs::exists(key_dir() / "state.tmp"));
+
+    // Again, with a state that cannot be saved when the old ZSK dies.
+    now_ += 10'000;
+    old = roll_zsk_to_retire(lc, now_);
+    const std::uint16_t zsk = lc.signing_keys().zsk().tag;
+    block_saves();
+    ASSERT_TRUE(lc.advance(now_ + 360 + 3660, t_));
+    EXPECT_EQ(count(lc, KeyRole::Zsk, KeyState::Retire), 0u);  // dead in memory
+    EXPECT_TRUE(fs::exists(old));                              // still named on disk
+    EXPECT_TRUE(state_names(old));
+    {
+        Lifecycle back = load();  // kill -9 here: the zone loads, the old ZSK still retiring
+        EXPECT_EQ(count(back, KeyRole::Zsk, KeyState::Retire), 1u);
+        EXPECT_EQ(back.signing_keys().zsk().tag, zsk);
+        EXPECT_TRUE(back.warnings().empty());
+    }
+    unblock_saves();
+    now_ += 10'000;
+    ASSERT_TRUE(lc.rotate_zsk(now_, t_).ok());  // any save will do
+    EXPECT_FALSE(fs::exists(old));
+    EXPECT_FALSE(state_names(old));
+
+    Lifecycle back = load();
+    EXPECT_TRUE(back.warnings().empty());
+    EXPECT_EQ(back.status(), DnssecStatus::RotatingZsk);
+    EXPECT_EQ(back.signing_keys().ksk().tag, ksk);
+    EXPECT_EQ(back.signing_keys().zsk().tag, zsk);
+    EXPECT_EQ(back.keys().size(), 3u);
+    EXPECT_EQ(key_files(), 3u);
+}
+
+// kill -9 after the state that drops a key was saved, before its file was
+// deleted: the file is left over, the zone loads without it.
+TEST_F(LifecycleTest, AKeyFileLeftBehindByACrashAfterTheStateWasSavedIsIgnored) {
+    Lifecycle lc = active();
+    const std::uint16_t ksk = lc.signing_keys().ksk().tag;
+    const std::string old = roll_zsk_to_retire(lc, now_);
+    const std::uint16_t zsk = lc.signing_keys().zsk().tag;
+    std::string saved;
+    {
+        std::ifstream f(old);
+        std::stringstream ss;
+        ss << f.rdbuf();
+        saved = ss.str();
+    }
+    ASSERT_FALSE(saved.empty());
+    ASSERT_TRUE(lc.advance(now_ + 360 + 3660, t_));
+    ASSERT_FALSE(fs::exists(old));
+    std::ofstream(old) << saved;  // as if the unlink never ran
+
+    Lifecycle back = load();
+    EXPECT_EQ(back.status(), DnssecStatus::Active);
+    ASSERT_EQ(back.keys().size(), 2u);
+    EXPECT_EQ(back.signing_keys().keys.size(), 2u);
+    EXPECT_EQ(back.signing_keys().ksk().tag, ksk);
+    EXPECT_EQ(back.signing_keys().zsk().tag, zsk);
+    ASSERT_EQ(back.warnings().size(), 1u);
+    EXPECT_NE(back.warnings()[0].find(fs::path(old).filename().string()), std::string::npos) << back.warnings()[0];
+    EXPECT_NE(back.warnings()[0].find("not named"), std::string::npos);
+    // It is left alone, and the lifecycle goes on around it.
+    EXPECT_TRUE(fs::exists(old));
+    ASSERT_TRUE(back.rotate_zsk(now_ + 10'000, t_).ok());
+    EXPECT_TRUE(fs::exists(old));
+    EXPECT_EQ(back.keys().size(), 3u);
+}
+
+// kill -9 after a new key's file was written, before the state naming it
+// was saved (rotate_zsk, rotate_ksk and a new standby all make the file
+// first): the zone loads with the keys the state names.
+TEST_F(LifecycleTest, AKeyFileNotYetNamedByTheStateIsIgnored) {
+    Lifecycle lc = active();
+    const std::uint16_t ksk = lc.signing_keys().ksk().tag;
+    const std::uint16_t zsk = lc.signing_keys().zsk().tag;
+    auto stray = generate_key(key_dir().string(), zone_, KeyRole::Zsk, 13, now_ + 10);
+    ASSERT_TRUE(stray.ok()) << stray.error().message;
+    auto stray_ksk = generate_key(key_dir().string(), zone_, KeyRole::Ksk, 13, now_ + 10);
+    ASSERT_TRUE(stray_ksk.ok()) << stray_ksk.error().message;
+    EXPECT_EQ(key_files(), 4u);
+
+    Lifecycle back = load();
+    EXPECT_EQ(back.status(), DnssecStatus::Active);
+    ASSERT_EQ(back.keys().size(), 2u);
+    const ZoneKeys keys = back.signing_keys();
+    ASSERT_EQ(keys.keys.size(), 2u);
+    EXPECT_EQ(keys.ksk().tag, ksk);
+    EXPECT_EQ(keys.zsk().tag, zsk);
+    for (const auto& k : keys.keys) {
+        EXPECT_NE(k.tag, stray->tag);
+        EXPECT_NE(k.tag, stray_ksk->tag);
+    }
+    ASSERT_EQ(back.ds_records().size(), 1u);
+    EXPECT_EQ(back.ds_records()[0].key_tag, ksk);
+    EXPECT_EQ(back.warnings().size(), 2u);
+    // A roll started now makes its own key; the stray stays unused.
+    ASSERT_TRUE(back.rotate_zsk(now_ + 100, t_).ok());
+    ASSERT_TRUE(back.advance(now_ + 100 + 360, t_));
+    EXPECT_NE(back.signing_keys().zsk().tag, zsk);
+    EXPECT_NE(back.signing_keys().zsk().tag, stray->tag);
+}
+
+// enable() saves "enabling" before it makes the first key file: with a
+// state that cannot be saved, no key file is made at all.
+TEST_F(LifecycleTest, EnableMakesNoKeyFileBeforeTheStateIsOnDisk) {
+    Lifecycle lc = load();
+    ASSERT_TRUE(lc.enable(13, now_).ok());
+    ASSERT_TRUE(lc.disable(now_).ok());
+    block_saves();
+    EXPECT_EQ(lc.enable(13, now_).http_status, 500);
+    EXPECT_EQ(key_files(), 0u);
+    unblock_saves();
+    ASSERT_TRUE(lc.enable(13, now_).ok());
+    EXPECT_EQ(key_files(), 2u);
+}
+
+// kill -9 inside enable(), after the KSK's file was written and before the
+// state naming both keys: the zone loads disabled and not stored (so the
+// config's `enabled` starts it again), and a new enable makes new keys.
+TEST_F(LifecycleTest, AnEnableCutShortLoadsDisabledAndCanBeRedone) {
+    {
+        // Key files cannot be written (they are larger than the state): the
+        // enable stops after its first save and removes what it made.
+        Lifecycle lc = load();
+        rlimit old{};
+        ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+        auto* handler = std::signal(SIGXFSZ, SIG_IGN);
+        rlimit small = old;
+        small.rlim_cur = 300;
+        ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+        const Outcome out = lc.enable(13, now_);
+        ::setrlimit(RLIMIT_FSIZE, &old);
+        std::signal(SIGXFSZ, handler);
+        EXPECT_EQ(out.http_status, 500) << out.message;
+        EXPECT_EQ(key_files(), 0u);
+        EXPECT_NE(state_text().find("\nenabling\n"), std::string::npos) << state_text();
+    }
+    // The crash point: the KSK's file is written, the process is killed.
+    auto lone = generate_key(key_dir().string(), zone_, KeyRole::Ksk, 13, now_);
+    ASSERT_TRUE(lone.ok()) << lone.error().message;
+
+    Lifecycle lc = load();
+    EXPECT_EQ(lc.status(), DnssecStatus::Disabled);
+    EXPECT_FALSE(lc.signs());
+    EXPECT_FALSE(lc.stored());
+    EXPECT_TRUE(lc.keys().empty());
+    EXPECT_EQ(lc.warnings().size(), 2u);  // the enable cut short, the lone KSK's file
+
+    ASSERT_TRUE(lc.enable(13, now_ + 5).ok());
+    EXPECT_EQ(lc.status(), DnssecStatus::PendingDs);
+    EXPECT_NE(lc.signing_keys().ksk().tag, lone->tag);
+    Lifecycle back = load();
+    EXPECT_TRUE(back.stored());
+    EXPECT_EQ(back.status(), DnssecStatus::PendingDs);
+    EXPECT_EQ(back.signing_keys().ksk().tag, lc.signing_keys().ksk().tag);
+    EXPECT_EQ(back.signing_keys().zsk().tag, lc.signing_keys().zsk().tag);
+    EXPECT_EQ(back.warnings().size(), 1u);  // the lone KSK's file only
+}
+
+// A state that cannot be saved keeps every key file it names: disable
+// before the DS (immediate) and the end of pending_disabled.
+TEST_F(LifecycleTest, KeysDroppedByADisableStayUntilTheStateIsSaved) {
+    {
+        Lifecycle lc = load();
+        ASSERT_TRUE(lc.enable(13, now_).ok());
+        block_saves();
+        EXPECT_EQ(lc.disable(now_).http_status, 500);
+        EXPECT_EQ(key_files(), 2u);
+        Lifecycle back = load();
+        EXPECT_EQ(back.status(), DnssecStatus::PendingDs);
+        EXPECT_EQ(back.keys().size(), 2u);
+        unblock_saves();
+        ASSERT_TRUE(back.disable(now_).ok());
+        EXPECT_EQ(key_files(), 0u);
+        EXPECT_EQ(load().status(), DnssecStatus::Disabled);
+    }
+    fs::remove_all(dir_);
+    Lifecycle lc = active();
+    ASSERT_TRUE(lc.disable(now_).ok());
+    ASSERT_TRUE(lc.confirm_ds_removed(now_, t_).ok());
+    block_saves();
+    ASSERT_TRUE(lc.advance(now_ + 7260, t_));
+    EXPECT_FALSE(lc.signs());
+    EXPECT_EQ(key_files(), 2u);
+    unblock_saves();
+    Lifecycle back = load();
+    EXPECT_EQ(back.status(), DnssecStatus::PendingDisabled);
+    EXPECT_TRUE(back.signs());
+    ASSERT_TRUE(back.advance(now_ + 7260, t_));
+    EXPECT_EQ(back.status(), DnssecStatus::Disabled);
+    EXPECT_EQ(key_files(), 0u);
+    EXPECT_EQ(load().status(), DnssecStatus::Disabled);
 }
 
 }  // namespace
