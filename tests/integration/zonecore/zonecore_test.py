@@ -457,8 +457,7 @@ def scenario_b_knot_nojournal(w):
     # moves on), Knot sends no further transfer.
     i0 = sat.zone_info(z) or {}
     successes = {str(i0.get("last_success"))}
-    end = time.monotonic() + 12
-    while time.monotonic() < end:
+    for _ in range(12):  # ~12 s
         time.sleep(1)
         i = sat.zone_info(z) or {}
         successes.add(str(i.get("last_success")))
@@ -654,8 +653,9 @@ def scenario_e_kill9(w):
           working, f"transfer line {done!r}; served serial at the kill {s} (rcode {rcode_text(rc)})")
     mark = sat.spawn()
     first = None
+    end = time.monotonic() + BIG_WAIT
     for _ in range(int(BIG_WAIT / 0.05)):
-        if sat.proc.poll() is not None:
+        if sat.proc.poll() is not None or time.monotonic() > end:
             break
         first = ask(sat.port, BIG, "SOA", do=True, tcp=True, timeout=0.5)
         if first is not None:
