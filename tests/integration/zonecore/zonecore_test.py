@@ -28,7 +28,8 @@
 #      stays up and another zone answers throughout; no crash or sanitizer
 #      report in its output.
 #   d  a large live zone (ECDSA P-256, NSEC; ZONECORE_BIG_RECORDS records,
-#      default 300000; 1000000 for a manual run) added by a reload, fed by
+#      default 300000, whose first full signing took ~20 s on the 2-core
+#      test machine; 1000000 for a manual run) added by a reload, fed by
 #      Knot: while it is being signed (not served before, not served after),
 #      a small zone's new serial + NOTIFY is served, and GET /api/v1/zones
 #      answers 200.
