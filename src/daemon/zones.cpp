@@ -178,6 +178,7 @@ Status ZoneManager::ensure_lifecycle(Zone& z) {
     if (z.lifecycle) return {};
     auto lc = modes::Lifecycle::load(state_dir_, z.origin);
     if (!lc) return make_error("DNSSEC keys: " + lc.error().message);
+    for (const auto& w : lc->warnings()) spdlog::warn("zone {}: DNSSEC keys: {}", z.cfg.name, w);
     if (!lc->stored() && z.cfg.signing && z.cfg.signing->enabled) {
         auto out = lc->enable(z.cfg.signing->algorithm, now_unix());
         if (!out.ok()) return make_error("DNSSEC keys: " + out.message);
@@ -659,6 +660,7 @@ void ZoneManager::resign(Zone& z, const char* why) {
                 publish();
                 dump(zz);
                 arm_resign(zz);
+                store_served(zz);
             });
     });
 }
@@ -849,6 +851,7 @@ struct FromDisk {
     std::int64_t last_check = 0, last_transfer = 0;
     std::string source;
     std::vector<std::pair<spdlog::level::level_enum, std::string>> lines;  // to log, in order
+    bool resigned = true;  // the version differs from the stored copy (store it)
 };
 
 Result<std::optional<FromDisk>> read_stored(const std::string& dir, const modes::BuildInput& in) {
@@ -861,6 +864,26 @@ Result<std::optional<FromDisk>> read_stored(const std::string& dir, const modes:
     if (!stored->has_value()) return std::optional<FromDisk>();
     zone::StoredZone& sz = **stored;
     FromDisk out;
+    if (sz.signed_by_us) {
+        // Our own signed version: its signatures are the previous version's,
+        // kept while fresh. A zone no longer signed here takes the primary's.
+        if (in.kind == modes::BuildInput::Kind::Presigned) {
+            return make_error("stored copy was signed here, and the zone is now presigned; transferring afresh");
+        }
+        auto previous = zone::build_snapshot(in.origin, sz.records);
+        if (!previous) return make_error("stored copy is unusable (" + previous.error().message + "); transferring afresh");
+        modes::BuildInput with_previous = in;
+        with_previous.previous = *previous;
+        auto built = modes::build_version(with_previous, sz.records);
+        if (!built) return make_error("stored copy is unusable (" + built.error().message + "); transferring afresh");
+        out.built = std::move(*built);
+        out.serial = sz.serial;
+        out.last_check = sz.last_check;
+        out.last_transfer = sz.last_transfer;
+        out.source = sz.source;
+        out.resigned = out.built.made > 0;
+        return std::optional<FromDisk>(std::move(out));
+    }
     if (auto j = zone::load_journal(dir, in.origin); !j) {
         out.lines.emplace_back(spdlog::level::err, j.error().message + "; using the stored copy without it");
     } else {
@@ -948,6 +971,7 @@ void ZoneManager::load_from_disk(Zone& z) {
                 publish_soon();
                 arm_expire(z);
                 schedule_refresh(z, std::max<std::int64_t>(0, z.state.last_check + z.snapshot->refresh() - now));
+                if (signs_here(z.cfg.mode) && d.resigned) store_served(z);
             });
     });
 }
@@ -969,13 +993,21 @@ void ZoneManager::schedule_refresh(Zone& z, std::int64_t delay_s) {
 void ZoneManager::arm_expire(Zone& z) {
     if (!z.snapshot) return;
     z.expires_at = z.state.last_check + z.snapshot->expire();
-    const std::int64_t left = z.expires_at - now_unix();
+    // The last check is known to the second: expire at the end of that
+    // second, never before (short test timers would otherwise lose up to 1 s).
+    const auto left = std::chrono::system_clock::time_point(std::chrono::seconds(z.expires_at + 1)) -
+                      std::chrono::system_clock::now();
     auto on_expire = [this, key = z.key()](boost::system::error_code ec) {
         if (ec || stopping_) return;
         auto it = zones_.find(key);
         if (it == zones_.end() || it->second->removed) return;
         Zone& zz = *it->second;
         if (zz.expired() || !zz.snapshot) return;
+        // A wait that had already fired when a check re-armed the timer
+        // still arrives here: only a deadline that has passed counts.
+        if (std::chrono::system_clock::now() < std::chrono::system_clock::time_point(std::chrono::seconds(zz.expires_at))) {
+            return;
+        }
         zz.state.phase = zone::Phase::Expired;
         spdlog::error("zone {} expired: no successful check with a primary for {} s (SOA expire); "
                       "answering SERVFAIL until a transfer succeeds",
@@ -983,12 +1015,12 @@ void ZoneManager::arm_expire(Zone& z) {
         save_state(zz);
         publish();
     };
-    if (left <= 0) {
+    if (left <= std::chrono::system_clock::duration::zero()) {
         // Already past: expire now, but after configure() has placed the zone.
         asio::post(io_, [on_expire] { on_expire({}); });
         return;
     }
-    z.expire_timer.expires_after(std::chrono::seconds(left));
+    z.expire_timer.expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(left));
     z.expire_timer.async_wait(on_expire);
 }
 
@@ -1257,6 +1289,7 @@ void ZoneManager::install_transfer(Zone& z, std::size_t primary_index, std::shar
 // copy is rewritten once the journal has grown.
 void ZoneManager::store_transfer(Zone& z, const std::string& primary, std::shared_ptr<xfr::TransferClient> client,
                                  std::optional<dns::RecordList> records) {
+    if (signs_here(z.cfg.mode)) return store_served(z);
     const std::uint32_t serial = z.snapshot->serial();
     const std::uint64_t limit = std::max<std::uint64_t>(1 << 20, z.snapshot->record_count() * 16);
     offload<std::uint32_t>(
@@ -1271,6 +1304,30 @@ void ZoneManager::store_transfer(Zone& z, const std::string& primary, std::share
             if (auto s = zone::save_zone(dir, origin, sz); !s) return s.error();
             zone::remove_journal(dir, origin);
             return serial;
+        },
+        [this](Zone& z, Result<std::uint32_t> stored) {
+            if (!stored) {
+                spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, stored.error().message);
+            } else {
+                z.state.stored = *stored;
+            }
+            save_state(z);
+        });
+}
+
+// A zone signed here keeps what it serves: the signed version is the stored
+// copy, so a restart serves the same signatures at once and re-signs only
+// what is due (the previous version's fresh signatures are kept).
+void ZoneManager::store_served(Zone& z) {
+    if (!z.secondary || !z.snapshot) return;
+    offload<std::uint32_t>(
+        z,
+        [dir = state_dir_, origin = z.origin, snap = z.snapshot, source = z.source,
+         last_check = z.state.last_check, last_transfer = z.state.last_transfer]() -> Result<std::uint32_t> {
+            zone::StoredZone sz{snap->serial(), last_check, last_transfer, source, snap->to_records(), true};
+            if (auto s = zone::save_zone(dir, origin, sz); !s) return s.error();
+            zone::remove_journal(dir, origin);
+            return sz.serial;
         },
         [this](Zone& z, Result<std::uint32_t> stored) {
             if (!stored) {
