@@ -15,10 +15,13 @@
 #      the SOA probe and the transfer) is refused ("brought serial 1000, not
 #      newer than the served 2001; refused"). POST .../retransfer installs
 #      1000 ("went backwards from serial 2001 to 1000 (retransfer)"), and
-#      last_error is cleared.
+#      last_error is cleared. An older serial at the first of two primaries
+#      counts as that primary failing: the second one's newer serial is
+#      transferred.
 #   b  Knot without a journal (journal-content: none), SOA refresh 2 s,
 #      nothing changing for ~12 s: Knot's log shows exactly one outgoing
-#      transfer (the first AXFR) while satellited keeps checking; then a zone
+#      transfer (the first AXFR) and no other AXFR/IXFR request, while
+#      satellited keeps checking (last_success and expires_at move on); then a zone
 #      file edit + zone-reload (Knot NOTIFYs): exactly one more transfer and
 #      the new serial served.
 #   c  SIGHUP while a transfer runs: a slow transfer from the first of two
@@ -87,6 +90,7 @@ CRASH_RE = r"AddressSanitizer|LeakSanitizer|runtime error:|terminate called|Segm
 
 ROLL, NJ, HUPZ, STATIC, BIG, QUICK = ("rollback.test.", "nj.test.", "hup.test.", "static.test.", "big.test.",
                                       "quick.test.")
+FAILOVER = "failover.test."
 
 
 def esc(s):
@@ -447,6 +451,32 @@ def scenario_a_rollback(w):
           f"requests {[(r[2], r[3]) for r in p.requests_since(t1, z)]}")
 
 
+def scenario_a_next_primary(w):
+    """An older serial counts as that primary failing: the next one is asked."""
+    sat, p1, p2, z = w.sat, w.fake, w.second, FAILOVER
+    a1, a2 = f"127.0.0.1:{p1.port}", f"127.0.0.1:{p2.port}"
+    check("a.7 next primary: failover.test. serial 2000 served from the first primary",
+          serial_of(sat.port, z) == 2000 and sat.log.lines(rf"zone {esc(z)}: serving serial 2000 from {esc(a1)}"),
+          f"serial {serial_of(sat.port, z)}")
+    p1.zones[z].restore(1000, [("marker", 300, "TXT", '"first v1000"')])
+    p2.zones[z].publish(2001, [("marker", 300, "TXT", '"second v2001"')])
+    smark, t0 = sat.log.mark(), time.monotonic()
+    send_notify(sat.port, z, 2001)
+    got = wait_serial(sat.port, z, 2001, 10)
+    older = sat.log.lines(older_re(z, a1, 1000, 2000), smark)
+    serving = sat.log.lines(rf"zone {esc(z)}: serving serial 2001 from {esc(a2)}", smark)
+    text = sat.log.text(smark)
+    q1, r2 = p1.soa_queries_since(t0, z), p2.requests_since(t0, z)
+    check("a.7 next primary: the first primary's older serial (1000) is logged, then the second primary's "
+          "2001 is transferred and served",
+          got and older and serving and text.find(older[0]) < text.find(serving[0])
+          and q1 and r2 and q1[0][0] < r2[0][0] and not p1.requests_since(t0, z)
+          and txt_of(sat.port, "marker." + z) == ['"second v2001"'],
+          f"serial {serial_of(sat.port, z)}; first: SOA queries {len(q1)}, transfers "
+          f"{[x[2] for x in p1.requests_since(t0, z)]}; second: transfers {[x[2] for x in r2]}; log:\n      "
+          + "\n      ".join(sat.log.lines(esc(z), smark)[-8:]))
+
+
 def scenario_b_knot_nojournal(w):
     sat, knot, z = w.sat, w.knot, NJ
     served = serial_of(sat.port, z)
@@ -458,10 +488,12 @@ def scenario_b_knot_nojournal(w):
     # moves on), Knot sends no further transfer.
     i0 = sat.zone_info(z) or {}
     successes = {str(i0.get("last_success"))}
+    expiries = {str(i0.get("expires_at"))}
     for _ in range(12):  # ~12 s
         time.sleep(1)
         i = sat.zone_info(z) or {}
         successes.add(str(i.get("last_success")))
+        expiries.add(str(i.get("expires_at")))
     lines = knot.transfers(z, w.knot_sat_mark)
     check("b.2 Knot no journal: ~12 s with nothing new (SOA refresh 2 s): still exactly one outgoing "
           "transfer in Knot's log, the first AXFR",
@@ -472,6 +504,8 @@ def scenario_b_knot_nojournal(w):
           "\n      ".join(l for ls in reqs.values() for l in ls))
     check("b.2 Knot no journal: satellited kept checking meanwhile (last_success moved on >= 2 times)",
           len(successes) >= 3, f"last_success values seen: {sorted(successes)}")
+    check("b.2 Knot no journal: each equal-serial check reset the expire timer (expires_at moved on >= 2 times)",
+          len(expiries) >= 3 and "None" not in expiries, f"expires_at values seen: {sorted(expiries)}")
     check("b.2 Knot no journal: serial 1 still served", serial_of(sat.port, z) == 1, f"{serial_of(sat.port, z)}")
 
     kmark, smark = knot.log.mark(), sat.log.mark()
@@ -746,6 +780,9 @@ def main():
         for fp in (w.slowp, w.second):
             fakes.append(fp)
             fp.add_zone(HUPZ).publish(1, [("marker", 300, "TXT", '"v1"')])
+        for fp in (w.fake, w.second):
+            fp.add_zone(FAILOVER).publish(2000, [("marker", 300, "TXT", '"v2000"')])
+        for fp in (w.slowp, w.second):
             fp.start()
 
         static_file = os.path.join(workdir, "static.test.zone")
@@ -755,6 +792,7 @@ def main():
                      dict(name=QUICK, primaries=[f"127.0.0.1:{w.fake.port}"])]
         if want("a"):
             sat.zones.append(dict(name=ROLL, primaries=[f"127.0.0.1:{w.fake.port}"]))
+            sat.zones.append(dict(name=FAILOVER, primaries=[f"127.0.0.1:{w.fake.port}", f"127.0.0.1:{w.second.port}"]))
         if want("b"):
             sat.zones.append(dict(name=NJ, primaries=[f"127.0.0.1:{knot.port}"]))
         if want("c"):
@@ -762,12 +800,12 @@ def main():
         w.knot_sat_mark = knot.log.mark()  # Knot's start-up NOTIFYs went nowhere
         sat.start()
         print(f"satellited up on {sat.port}, API {sat.api_port} ({time.monotonic() - t_begin:.0f} s)", flush=True)
-        for zname, serial in ((STATIC, 1), (QUICK, 1)) + (((ROLL, 2000),) if want("a") else ()) + \
+        for zname, serial in ((STATIC, 1), (QUICK, 1)) + (((ROLL, 2000), (FAILOVER, 2000)) if want("a") else ()) + \
                 (((NJ, 1),) if want("b") else ()) + (((HUPZ, 1),) if want("c") else ()):
             if not wait_serial(sat.port, zname, serial, 15):
                 info(f"warning: {zname} not served after 15 s (serial {serial_of(sat.port, zname)})")
 
-        scenarios = [("a", scenario_a_rollback), ("b", scenario_b_knot_nojournal), ("c", scenario_c_hup),
+        scenarios = [("a", scenario_a_rollback), ("a", scenario_a_next_primary), ("b", scenario_b_knot_nojournal), ("c", scenario_c_hup),
                      ("d", scenario_d_big_live), ("e", scenario_e_kill9)]
         for letter, fn in scenarios:
             if not want(letter):
