@@ -47,8 +47,6 @@ std::int64_t file_mtime(const std::string& path) {
 }  // namespace
 
 struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
-    explicit Zone(asio::io_context& io)
-        : refresh_timer(io), expire_timer(io), resign_timer(io), peer_timer(io), parent_timer(io) {}
     config::Zone cfg;
     dns::Name origin;
     bool secondary = false;
@@ -56,17 +54,16 @@ struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
     std::vector<std::array<std::uint8_t, 16>> notify_allow;
     std::vector<xfr::PrimaryAddress> primaries;
     std::shared_ptr<const zone::Snapshot> snapshot;
+    std::shared_ptr<zone::ZoneSlot> slot = std::make_shared<zone::ZoneSlot>();  // what queries see
     zone::ZoneState state;
     // Bumped when a reload changes what a transfer depends on (primaries,
     // TSIG key): a refresh started before then drops its result.
     std::uint64_t xfr_generation = 0;
     std::unique_ptr<RefreshRun> refresh;  // the refresh under way, if any
     std::int64_t file_mtime = -1;
-    asio::steady_timer refresh_timer;
-    asio::steady_timer expire_timer;
+    ZoneId id = 0;  // its events in the scheduler
     // Live signing: the zone's keys (read or made on first use) and the
     // timer that keeps signatures fresh.
-    asio::steady_timer resign_timer;
     std::optional<modes::Lifecycle> lifecycle;
     // Multi-signer: the other providers' keys (read on first use); our new
     // ZSK that every peer serves, and when resolvers holding a peer's older
@@ -74,11 +71,9 @@ struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
     std::optional<modes::PeerKeys> peer_keys;
     std::vector<std::uint8_t> peers_serve;
     std::int64_t peers_ready_at = 0;
-    asio::steady_timer peer_timer;
     bool peer_check_running = false;
     int peer_wait_logged = -1;  // the key tag last reported as waiting for the peers
-    // parent_ds_check: the timer of the next look at the parent's DS RRset.
-    asio::steady_timer parent_timer;
+    // parent_ds_check (its DS check event):
     bool parent_check_running = false;
     std::int64_t parent_checked_at = 0;
     std::string parent_problem;  // the last failure, said once
@@ -314,7 +309,7 @@ void ZoneManager::when_idle(const std::string& zone_name, std::function<void()> 
 
 // Signature upkeep: re-sign what is due, keep the rest, publish.
 void ZoneManager::arm_resign(Zone& z) {
-    z.resign_timer.cancel();
+    events_.cancel(z.id, ZoneEvent::Resign);
     if (!signs_here(z.cfg.mode) || !z.snapshot || !z.lifecycle) return;
     arm_parent_check(z);
     std::int64_t when = z.next_resign;
@@ -326,15 +321,7 @@ void ZoneManager::arm_resign(Zone& z) {
     }
     if (key_event != 0 && (when == 0 || key_event < when)) when = key_event;
     if (when == 0) return;
-    const std::int64_t delay = std::max<std::int64_t>(1, when - now_unix());
-    z.resign_timer.expires_after(std::chrono::seconds(delay));
-    std::string key = z.origin.lowered().to_string();
-    z.resign_timer.async_wait([this, key](boost::system::error_code ec) {
-        if (ec || stopping_) return;
-        auto it = zones_.find(key);
-        if (it == zones_.end() || it->second->removed) return;
-        resign(*it->second, "signature refresh");
-    });
+    schedule(z, ZoneEvent::Resign, std::max<std::int64_t>(1, when - now_unix()));
 }
 
 // Multi-signer: asks every peer for its DNSKEY RRset (TCP, in parallel) and
@@ -343,7 +330,7 @@ void ZoneManager::arm_resign(Zone& z) {
 void ZoneManager::check_peers(Zone& z) {
     if (z.peer_check_running || z.cfg.peers.empty()) return;
     z.peer_check_running = true;
-    z.peer_timer.cancel();
+    events_.cancel(z.id, ZoneEvent::DnskeySync);
     const std::string key = z.origin.lowered().to_string();
     xfr::ask_all(io_, addresses(z.cfg.peers), z.origin, dns::type::DNSKEY, std::chrono::seconds(5), [this, key](xfr::Answers round) {
         auto it = zones_.find(key);
@@ -363,12 +350,7 @@ void ZoneManager::check_peers(Zone& z) {
         if (!waiting) return;
         const config::Signing sc = zone.cfg.signing.value_or(config::Signing{});
         auto ask_again_in = [&](std::int64_t seconds) {
-            zone.peer_timer.expires_after(std::chrono::seconds(std::max<std::int64_t>(1, seconds)));
-            zone.peer_timer.async_wait([this, key](boost::system::error_code ec) {
-                if (ec || stopping_) return;
-                auto it2 = zones_.find(key);
-                if (it2 != zones_.end() && !it2->second->removed) check_peers(*it2->second);
-            });
+            schedule(zone, ZoneEvent::DnskeySync, std::max<std::int64_t>(1, seconds));
         };
         const bool there = std::any_of(common.begin(), common.end(),
                                        [&](const auto& rd) { return same_rdata(rd, waiting->key.dnskey); });
@@ -409,18 +391,11 @@ void ZoneManager::check_peers(Zone& z) {
 void ZoneManager::arm_parent_check(Zone& z) {
     if (z.cfg.parent_ds_check.empty() || !z.lifecycle || z.parent_check_running) return;
     if (!z.lifecycle->awaiting_ds() && !z.lifecycle->awaiting_ds_removal()) {
-        z.parent_timer.cancel();
+        events_.cancel(z.id, ZoneEvent::DsCheck);
         return;
     }
     const std::int64_t due = z.parent_checked_at + z.cfg.parent_ds_check_interval;
-    const std::int64_t delay = std::max<std::int64_t>(0, due - now_unix());
-    z.parent_timer.expires_after(std::chrono::seconds(delay));
-    const std::string key = z.origin.lowered().to_string();
-    z.parent_timer.async_wait([this, key](boost::system::error_code ec) {
-        if (ec || stopping_) return;
-        auto it = zones_.find(key);
-        if (it != zones_.end() && !it->second->removed) check_parent(*it->second);
-    });
+    schedule(z, ZoneEvent::DsCheck, std::max<std::int64_t>(0, due - now_unix()));
 }
 
 // Asks every parent server for our DS RRset (TCP, in parallel). Published:
@@ -516,7 +491,7 @@ void ZoneManager::parent_answered(Zone& z, const std::vector<std::vector<std::ve
         return dns::ds_rdata(z.origin, k.key.dnskey, ds[3]) == ds;
     };
     const std::int64_t now = now_unix();
-    modes::Outcome out{0, ""};
+    modes::Outcome out;
     if (lc.awaiting_ds()) {
         std::vector<modes::DsRecord> confirmed;
         bool everywhere = true;
@@ -657,10 +632,10 @@ void ZoneManager::resign(Zone& z, const char* why) {
                 after_build(zz, *b, true);
                 zz.snapshot = b->snapshot;
                 zz.state.served = zz.snapshot->serial();
-                publish();
+                publish(zz);
                 dump(zz);
                 arm_resign(zz);
-                store_served(zz);
+                schedule(zz, ZoneEvent::Flush, 0, true);
             });
     });
 }
@@ -682,19 +657,14 @@ ZoneManager::ZoneManager(asio::io_context& control, Published<zone::Catalog>& ca
     : io_(control),
       catalog_(catalog),
       stats_(std::move(stats)),
+      loop_(events_, control, clock_, [this](ZoneId id, ZoneEvent e) { on_event(id, e); }),
       workers_(std::max(2u, std::thread::hardware_concurrency())) {}
 
 ZoneManager::~ZoneManager() { shutdown(); }
 
 void ZoneManager::shutdown() {
     stopping_ = true;
-    for (auto& [k, z] : zones_) {
-        z->refresh_timer.cancel();
-        z->expire_timer.cancel();
-        z->resign_timer.cancel();
-        z->peer_timer.cancel();
-        z->parent_timer.cancel();
-    }
+    loop_.stop();
 }
 
 void ZoneManager::configure(const config::Config& cfg) {
@@ -716,7 +686,10 @@ void ZoneManager::configure(const config::Config& cfg) {
         if (auto it = zones_.find(key); it != zones_.end() && it->second->secondary == secondary) {
             z = it->second;
         } else {
-            z = std::make_shared<Zone>(io_);
+            z = std::make_shared<Zone>();
+            z->id = events_.add_zone();
+            if (by_id_.size() <= z->id) by_id_.resize(z->id + 1);
+            by_id_[z->id] = z;
             z->origin = origin;
             z->secondary = secondary;
         }
@@ -746,10 +719,10 @@ void ZoneManager::configure(const config::Config& cfg) {
             if (auto b = serve::parse_address(a)) z->notify_allow.push_back(*b);
         }
         next[key] = z;
-        if (!secondary) {
-            load_local_file(*z);
-        } else if (fresh) {
-            load_from_disk(*z);
+        if (!secondary || fresh) {
+            // Loads run as the zone's load event; start-up waits for them.
+            ++loads_in_flight_;
+            schedule(*z, ZoneEvent::Load, 0, true);
         }
         if (resign_now && z->snapshot) {
             // A changed mode or [zone.signing]: sign (or unsign) the data we have.
@@ -762,40 +735,36 @@ void ZoneManager::configure(const config::Config& cfg) {
     for (auto& [k, z] : zones_) {
         if (next.find(k) == next.end() || next[k] != z) {
             z->removed = true;
-            z->refresh_timer.cancel();
-            z->expire_timer.cancel();
-            z->resign_timer.cancel();
-            z->peer_timer.cancel();
-            z->parent_timer.cancel();
+            if (events_.due(z->id, ZoneEvent::Load)) --loads_in_flight_;
+            events_.remove_zone(z->id);
+            if (z->id < by_id_.size()) by_id_[z->id].reset();
             spdlog::info("zone {} removed", z->origin.to_string());
         }
     }
     zones_ = std::move(next);
-    publish();
+    publish_catalog();
 }
 
-void ZoneManager::publish_soon() {
-    if (publish_queued_) return;
-    publish_queued_ = true;
-    asio::post(io_, [this] {
-        publish_queued_ = false;
-        if (!stopping_) publish();
-    });
-}
-
-void ZoneManager::publish() {
+// The zone set (or a zone's serving settings) changed: a new catalog, whose
+// zones keep their slots and so the versions they serve.
+void ZoneManager::publish_catalog() {
     std::vector<zone::ServedZone> served;
     served.reserve(zones_.size());
     for (const auto& [k, z] : zones_) {
         zone::ServedZone s;
         s.origin = z->origin;
-        s.snapshot = z->expired() ? nullptr : z->snapshot;
+        s.slot = z->slot;
         s.secondary = z->secondary;
         s.notify_allow = z->notify_allow;
         s.tsig = z->tsig;
         served.push_back(std::move(s));
     }
     catalog_.publish(std::make_unique<zone::Catalog>(std::move(served), stats_));
+}
+
+// A new version of one zone (or its expiry): one pointer swap in its slot.
+void ZoneManager::publish(Zone& z) {
+    catalog_.retire(z.slot->swap(z.serving() ? z.snapshot : nullptr));
 }
 
 void ZoneManager::load_local_file(Zone& z) {
@@ -835,7 +804,7 @@ void ZoneManager::load_local_file(Zone& z) {
                 zz.state.served = zz.snapshot->serial();
                 zz.state.last_transfer = now_unix();
                 zz.state.succeeded(zz.state.last_transfer);
-                publish_soon();
+                publish(zz);
                 dump(zz);
                 arm_resign(zz);
             });
@@ -968,24 +937,50 @@ void ZoneManager::load_from_disk(Zone& z) {
                 spdlog::info("zone {}: serving serial {} from {} ({} records, received {} s ago)", z.cfg.name,
                              z.snapshot->serial(), state_dir_, z.snapshot->record_count(),
                              now - z.state.last_transfer);
-                publish_soon();
+                publish(z);
                 arm_expire(z);
                 schedule_refresh(z, std::max<std::int64_t>(0, z.state.last_check + z.snapshot->refresh() - now));
-                if (signs_here(z.cfg.mode) && d.resigned) store_served(z);
+                if (signs_here(z.cfg.mode) && d.resigned) schedule(z, ZoneEvent::Flush, 0, true);
             });
     });
 }
 
 void ZoneManager::schedule_refresh(Zone& z, std::int64_t delay_s) {
     z.next_refresh = now_unix() + delay_s;
-    z.refresh_timer.expires_after(std::chrono::seconds(delay_s));
-    // During configure() the zone is not in zones_ yet: find it when the timer fires.
-    z.refresh_timer.async_wait([this, key = z.key()](boost::system::error_code ec) {
-        if (ec || stopping_) return;
-        auto it = zones_.find(key);
-        if (it == zones_.end() || it->second->removed) return;
-        start_refresh(it->second, "refresh timer");
-    });
+    schedule(z, ZoneEvent::Refresh, delay_s);
+}
+
+void ZoneManager::schedule(Zone& z, ZoneEvent e, std::int64_t delay_s, bool earlier) {
+    events_.schedule(z.id, e, now_unix() + delay_s,
+                     earlier ? EventScheduler::When::Earlier : EventScheduler::When::Replace);
+    loop_.changed();
+}
+
+// One zone event is due (DESIGN.md §6). Each starts its work here; what
+// takes longer (a transfer, a build) goes on in the zone's own sequence, so
+// the event ends at once and the zone's next event is not held up by it.
+void ZoneManager::on_event(ZoneId id, ZoneEvent e) {
+    events_.finish(id);
+    auto z = id < by_id_.size() ? by_id_[id].lock() : nullptr;
+    if (!z || z->removed || stopping_) return;
+    spdlog::trace("zone {}: event {}", z->cfg.name, to_string(e));
+    switch (e) {
+        case ZoneEvent::Load:
+            if (z->secondary) {
+                load_from_disk(*z);
+            } else {
+                load_local_file(*z);
+            }
+            --loads_in_flight_;  // the load's own work is counted from here on
+            break;
+        case ZoneEvent::Refresh: start_refresh(z, "refresh timer"); break;
+        case ZoneEvent::Notify: start_refresh(z, "NOTIFY"); break;
+        case ZoneEvent::Expire: expire(*z); break;
+        case ZoneEvent::Resign: resign(*z, "signature refresh"); break;
+        case ZoneEvent::DnskeySync: check_peers(*z); break;
+        case ZoneEvent::DsCheck: check_parent(*z); break;
+        case ZoneEvent::Flush: store_served(*z); break;
+    }
 }
 
 // RFC 1034 §4.3.5: with no confirmation from a primary for SOA expire, the
@@ -993,37 +988,21 @@ void ZoneManager::schedule_refresh(Zone& z, std::int64_t delay_s) {
 void ZoneManager::arm_expire(Zone& z) {
     if (!z.snapshot) return;
     z.expires_at = z.state.last_check + z.snapshot->expire();
-    // The last check is known to the second: expire at the end of that
-    // second, never before (short test timers would otherwise lose up to 1 s).
-    const auto left = std::chrono::system_clock::time_point(std::chrono::seconds(z.expires_at + 1)) -
-                      std::chrono::system_clock::now();
-    auto on_expire = [this, key = z.key()](boost::system::error_code ec) {
-        if (ec || stopping_) return;
-        auto it = zones_.find(key);
-        if (it == zones_.end() || it->second->removed) return;
-        Zone& zz = *it->second;
-        if (zz.expired() || !zz.snapshot) return;
-        // A wait that had already fired when a check re-armed the timer
-        // still arrives here: only a deadline that has passed counts.
-        if (std::chrono::system_clock::now() < std::chrono::system_clock::time_point(std::chrono::seconds(zz.expires_at))) {
-            return;
-        }
-        zz.state.phase = zone::Phase::Expired;
-        spdlog::error("zone {} expired: no successful check with a primary for {} s (SOA expire); "
-                      "answering SERVFAIL until a transfer succeeds",
-                      zz.cfg.name, zz.snapshot->expire());
-        save_state(zz);
-        publish();
-    };
-    if (left <= std::chrono::system_clock::duration::zero()) {
-        // Already past: expire now, but after configure() has placed the zone.
-        asio::post(io_, [on_expire] { on_expire({}); });
-        return;
-    }
-    z.expire_timer.expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(left));
-    z.expire_timer.async_wait(on_expire);
+    // The last check is known to the second: expire once that second has
+    // passed too, never before (short test timers would lose up to 1 s).
+    events_.schedule(z.id, ZoneEvent::Expire, z.expires_at + 1);
+    loop_.changed();
 }
 
+void ZoneManager::expire(Zone& z) {
+    if (z.expired() || !z.snapshot || now_unix() <= z.expires_at) return;
+    z.state.phase = zone::Phase::Expired;
+    spdlog::error("zone {} expired: no successful check with a primary for {} s (SOA expire); "
+                  "answering SERVFAIL until a transfer succeeds",
+                  z.cfg.name, z.snapshot->expire());
+    save_state(z);
+    publish(z);
+}
 void ZoneManager::save_state(Zone& z) {
     if (!z.secondary) return;
     if (auto s = zone::save_zone_state(state_dir_, z.origin, z.state); !s) {
@@ -1043,7 +1022,7 @@ void ZoneManager::notify(const dns::Name& zone, std::optional<std::uint32_t> ser
         }
         spdlog::info("zone {}: NOTIFY from {}{}", z->cfg.name, from,
                      serial ? " (serial " + std::to_string(*serial) + ")" : std::string());
-        start_refresh(z, "NOTIFY");
+        schedule(*z, ZoneEvent::Notify, 0, true);  // NOTIFYs close together: one check
     });
 }
 
@@ -1142,7 +1121,7 @@ void ZoneManager::refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep 
             spdlog::debug("zone {}: serial {} is current at {}", z->cfg.name, z->snapshot->serial(),
                           run.primaries[step.primary].to_string());
             save_state(*z);
-            if (was_expired) publish();
+            if (was_expired) publish(*z);
             break;
         }
         case Do::Install:  // transfer() installs before it asks the policy; not reached
@@ -1289,7 +1268,7 @@ void ZoneManager::install_transfer(Zone& z, std::size_t primary_index, std::shar
 // copy is rewritten once the journal has grown.
 void ZoneManager::store_transfer(Zone& z, const std::string& primary, std::shared_ptr<xfr::TransferClient> client,
                                  std::optional<dns::RecordList> records) {
-    if (signs_here(z.cfg.mode)) return store_served(z);
+    if (signs_here(z.cfg.mode)) return schedule(z, ZoneEvent::Flush, 0, true);
     const std::uint32_t serial = z.snapshot->serial();
     const std::uint64_t limit = std::max<std::uint64_t>(1 << 20, z.snapshot->record_count() * 16);
     offload<std::uint32_t>(
@@ -1350,7 +1329,7 @@ void ZoneManager::install(Zone& z, std::shared_ptr<const zone::Snapshot> snap, c
     z.state.phase = zone::Phase::Ok;
     z.state.last_check = z.state.last_transfer = now;
     z.source = primary;
-    publish();
+    publish(z);
     dump(z);
     arm_resign(z);
     spdlog::info("zone {}: serving serial {} from {} ({} records){} in {} ms", z.cfg.name,
@@ -1398,6 +1377,17 @@ bool parse_hex(const std::string& text, std::vector<std::uint8_t>& out) {
         out.push_back(static_cast<std::uint8_t>(v(text[i]) * 16 + v(text[i + 1])));
     }
     return true;
+}
+
+// The lifecycle's refusals as the API's statuses (seed 003).
+int http_status(modes::Refusal r) {
+    switch (r) {
+        case modes::Refusal::None: return 200;
+        case modes::Refusal::Invalid: return 400;
+        case modes::Refusal::Conflict: return 409;
+        case modes::Refusal::Storage: return 500;
+    }
+    return 500;
 }
 
 const char* mode_name(config::Mode m) {
@@ -1513,7 +1503,7 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
         return std::nullopt;
     };
     std::optional<api::KeyInfo> before;
-    modes::Outcome out{200, ""};
+    modes::Outcome out{modes::Refusal::None, ""};
     switch (op) {
         case api::DnssecOp::Get:
         case api::DnssecOp::Sync:
@@ -1537,7 +1527,7 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
             for (const auto& d : req.ds_records) {
                 modes::DsRecord r{d.key_tag, d.algorithm, d.digest_type, {}};
                 if (!parse_hex(d.digest, r.digest)) {
-                    out = {400, "DS digest \"" + d.digest + "\" is not hex"};
+                    out = {modes::Refusal::Invalid, "DS digest \"" + d.digest + "\" is not hex"};
                     break;
                 }
                 // A DS of another provider's KSK is expected; ours are checked.
@@ -1559,9 +1549,9 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
             break;
     }
     if (!out.ok()) {
-        reply.http_status = out.http_status;
+        reply.http_status = http_status(out.refused);
         reply.message = out.message;
-        spdlog::warn("zone {}: DNSSEC request refused ({}): {}", z.cfg.name, out.http_status, out.message);
+        spdlog::warn("zone {}: DNSSEC request refused ({}): {}", z.cfg.name, reply.http_status, out.message);
         return reply;
     }
     if (!z.cfg.parent_ds_check.empty() &&

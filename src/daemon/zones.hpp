@@ -22,10 +22,12 @@
 #include <vector>
 
 #include "api/control.hpp"
+#include "daemon/events.hpp"
 #include "config/config.hpp"
 #include "modes/lifecycle.hpp"
 #include "modes/pipeline.hpp"
 #include "serve/notify.hpp"
+#include "util/clock.hpp"
 #include "util/published.hpp"
 #include "xfr/driver.hpp"
 #include "xfr/refresh.hpp"
@@ -69,13 +71,17 @@ public:
 private:
     struct Zone;
     struct RefreshRun;
-    void publish();
-    void publish_soon();  // once, after the handlers already queued (many zones load at once)
+    void publish_catalog();
+    void publish(Zone& z);
     void load_local_file(Zone& z);
     void load_from_disk(Zone& z);
     void save_state(Zone& z);
     void schedule_refresh(Zone& z, std::int64_t delay_s);
+    // The zone's event `e` in `delay_s` seconds (`earlier`: unless already due sooner).
+    void schedule(Zone& z, ZoneEvent e, std::int64_t delay_s, bool earlier = false);
+    void on_event(ZoneId id, ZoneEvent e);
     void arm_expire(Zone& z);
+    void expire(Zone& z);
     void start_refresh(const std::shared_ptr<Zone>& z, const char* why);
     std::shared_ptr<Zone> still_wanted(const std::weak_ptr<Zone>& wz, std::uint64_t generation);
     void refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep step);
@@ -117,9 +123,13 @@ private:
     unsigned active_transfers_ = 0;
     std::deque<std::weak_ptr<Zone>> waiting_;
     bool stopping_ = false;
-    bool publish_queued_ = false;
     std::size_t loads_in_flight_ = 0;
     std::mt19937 rng_{std::random_device{}()};  // timer jitter
+    // The zones' events (DESIGN.md §6): one scheduler, one timer for all.
+    SystemClock clock_;
+    EventScheduler events_;
+    std::vector<std::weak_ptr<Zone>> by_id_;  // by ZoneId
+    EventLoop loop_;
     // Heavy work (signing, verification, snapshot builds, disk writes); last,
     // so it is joined before anything its jobs' results refer to is gone.
     boost::asio::thread_pool workers_;
