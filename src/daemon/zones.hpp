@@ -1,11 +1,15 @@
-// The zones' event sequences (STYLE.md: Knot's zone events, NSD's
-// served/stored/notified SOAs). Everything here runs on the control
-// io_context, one event at a time, so a zone's state has one writer; the
-// serving side sees only the catalogs published from here.
+// The zones' manager (DESIGN.md §6; Knot's zone events, NSD's zone state).
+// Each zone has a fixed set of events with one due time each, in one
+// EventScheduler on the control io_context, so a zone's state has one
+// writer; heavy work (builds, signing, disk writes) runs on worker threads
+// and posts its result back to the zone's sequence; the serving side sees a
+// zone's version through its slot (one pointer swap per new version).
 //
-//   load (file or state_dir) ─► publish ─► refresh timer ─► IXFR ─┬─► apply ─► publish, save
-//        NOTIFY (coalesced) ──────────────┘         failure ─► AXFR, next primary, retry timer
-//                                      no success for SOA expire ─► SERVFAIL until one
+//   load (file | state_dir) ─► worker: build ─► publish ─► refresh event ─► SOA query ─┐
+//   NOTIFY (coalesced) ─► notify event ──────────────────────────────────────────────────┤
+//        newer serial ─► IXFR (AXFR fallback, next primary) ─► worker: build ─► publish ─► flush: store
+//        same serial ─► checked (expire restarts)   older, or failure ─► retry event
+//   expire event: no check for SOA expire ─► SERVFAIL until one
 #pragma once
 
 #include <boost/asio/io_context.hpp>
