@@ -322,7 +322,14 @@ void ZoneManager::store_transfer(Zone& z, const std::string& primary, std::share
 // copy, so a restart serves the same signatures at once and re-signs only
 // what is due (the previous version's fresh signatures are kept).
 void ZoneManager::store_served(Zone& z) {
-    if (!z.secondary || !z.snapshot) return;
+    in_sequence(z, [this, &z] {
+        if (z.secondary && z.snapshot && !z.removed) write_served(z);
+    });
+}
+
+void ZoneManager::write_served(Zone& z) {
+    if (z.stored_version.lock() == z.snapshot) return;  // already on disk
+    z.stored_version = z.snapshot;
     offload<std::uint32_t>(
         z,
         [dir = state_dir_, origin = z.origin, snap = z.snapshot, source = z.source,

@@ -100,7 +100,8 @@ private:
                           std::function<void(Status)> done);
     void store_transfer(Zone& z, const std::string& primary, std::shared_ptr<xfr::TransferClient> client,
                         std::optional<dns::RecordList> records);
-    void store_served(Zone& z);
+    void store_served(Zone& z);  // in the zone's sequence
+    void write_served(Zone& z);
     void in_sequence(Zone& z, std::function<void()> step);
     void run_pending(Zone& z);
     template <typename T>
