@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
         auto busy = boost::asio::make_work_guard(control);
         while (zones.loading()) control.run_one();
     }
+    control.restart();  // the guard's end left it stopped (no work then)
 
     serve::ServerOptions so;
     for (const auto& e : cfg->server.listen) so.listen.push_back({e.host, e.port});

@@ -1,11 +1,15 @@
-// The zones' event sequences (STYLE.md: Knot's zone events, NSD's
-// served/stored/notified SOAs). Everything here runs on the control
-// io_context, one event at a time, so a zone's state has one writer; the
-// serving side sees only the catalogs published from here.
+// The zones' manager (DESIGN.md §6; Knot's zone events, NSD's zone state).
+// Each zone has a fixed set of events with one due time each, in one
+// EventScheduler on the control io_context, so a zone's state has one
+// writer; heavy work (builds, signing, disk writes) runs on worker threads
+// and posts its result back to the zone's sequence; the serving side sees a
+// zone's version through its slot (one pointer swap per new version).
 //
-//   load (file or state_dir) ─► publish ─► refresh timer ─► IXFR ─┬─► apply ─► publish, save
-//        NOTIFY (coalesced) ──────────────┘         failure ─► AXFR, next primary, retry timer
-//                                      no success for SOA expire ─► SERVFAIL until one
+//   load (file | state_dir) ─► worker: build ─► publish ─► refresh event ─► SOA query ─┐
+//   NOTIFY (coalesced) ─► notify event ──────────────────────────────────────────────────┤
+//        newer serial ─► IXFR (AXFR fallback, next primary) ─► worker: build ─► publish ─► flush: store
+//        same serial ─► checked (expire restarts)   older, or failure ─► retry event
+//   expire event: no check for SOA expire ─► SERVFAIL until one
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -22,10 +26,12 @@
 #include <vector>
 
 #include "api/control.hpp"
+#include "daemon/events.hpp"
 #include "config/config.hpp"
 #include "modes/lifecycle.hpp"
 #include "modes/pipeline.hpp"
 #include "serve/notify.hpp"
+#include "util/clock.hpp"
 #include "util/published.hpp"
 #include "xfr/driver.hpp"
 #include "xfr/refresh.hpp"
@@ -38,8 +44,10 @@ namespace satellite::daemon {
 class ZoneManager final : public serve::NotifySink {
 public:
     // Every catalog published takes its zones' query-counter slots in `stats`.
+    // Every wait and timestamp reads `clock` (tests pass a ManualClock; by
+    // default the system's).
     ZoneManager(boost::asio::io_context& control, Published<zone::Catalog>& catalog,
-                std::shared_ptr<zone::ZoneStats> stats = nullptr);
+                std::shared_ptr<zone::ZoneStats> stats = nullptr, const Clock* clock = nullptr);
     ~ZoneManager() override;
 
     // Adds, removes and updates zones to match `cfg` and publishes the
@@ -56,6 +64,10 @@ public:
     // `cb` once the zone has no work under way or queued (at once when idle
     // or unknown): an API change is answered once it is served.
     void when_idle(const std::string& zone_name, std::function<void()> cb);
+    // The clock moved (a test's ManualClock): run what is now due.
+    void clock_moved() { loop_.changed(); }
+    // A zone's transfer state (nullopt for an unknown zone).
+    std::optional<zone::ZoneState> zone_state(const std::string& zone_name) const;
     // Zones still being loaded by the last configure() (from files or state_dir).
     bool loading() const { return loads_in_flight_ > 0; }
 
@@ -69,13 +81,17 @@ public:
 private:
     struct Zone;
     struct RefreshRun;
-    void publish();
-    void publish_soon();  // once, after the handlers already queued (many zones load at once)
+    void publish_catalog();
+    void publish(Zone& z);
     void load_local_file(Zone& z);
     void load_from_disk(Zone& z);
     void save_state(Zone& z);
     void schedule_refresh(Zone& z, std::int64_t delay_s);
+    // The zone's event `e` in `delay_s` seconds (`earlier`: unless already due sooner).
+    void schedule(Zone& z, ZoneEvent e, std::int64_t delay_s, bool earlier = false);
+    void on_event(ZoneId id, ZoneEvent e);
     void arm_expire(Zone& z);
+    void expire(Zone& z);
     void start_refresh(const std::shared_ptr<Zone>& z, const char* why);
     std::shared_ptr<Zone> still_wanted(const std::weak_ptr<Zone>& wz, std::uint64_t generation);
     void refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep step);
@@ -84,7 +100,8 @@ private:
                           std::function<void(Status)> done);
     void store_transfer(Zone& z, const std::string& primary, std::shared_ptr<xfr::TransferClient> client,
                         std::optional<dns::RecordList> records);
-    void store_served(Zone& z);
+    void store_served(Zone& z);  // in the zone's sequence
+    void write_served(Zone& z);
     void in_sequence(Zone& z, std::function<void()> step);
     void run_pending(Zone& z);
     template <typename T>
@@ -117,9 +134,15 @@ private:
     unsigned active_transfers_ = 0;
     std::deque<std::weak_ptr<Zone>> waiting_;
     bool stopping_ = false;
-    bool publish_queued_ = false;
     std::size_t loads_in_flight_ = 0;
     std::mt19937 rng_{std::random_device{}()};  // timer jitter
+    // The zones' events (DESIGN.md §6): one scheduler, one timer for all.
+    SystemClock system_clock_;
+    const Clock& clock_;
+    std::int64_t now_unix() const { return clock_.now_unix(); }
+    EventScheduler events_;
+    std::vector<std::weak_ptr<Zone>> by_id_;  // by ZoneId
+    EventLoop loop_;
     // Heavy work (signing, verification, snapshot builds, disk writes); last,
     // so it is joined before anything its jobs' results refer to is gone.
     boost::asio::thread_pool workers_;

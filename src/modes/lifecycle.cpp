@@ -251,11 +251,11 @@ Result<ManagedKey> Lifecycle::make_key(KeyRole role, std::int64_t now) {
 
 Outcome Lifecycle::enable(int algorithm, std::int64_t now) {
     if (status_ != DnssecStatus::Disabled) {
-        return {409, std::string("DNSSEC is already enabled (status ") + to_string(status_) + ")"};
+        return {Refusal::Conflict, std::string("DNSSEC is already enabled (status ") + to_string(status_) + ")"};
     }
     constexpr int kAlgorithms[] = {8, 10, 13, 14, 15};
     if (std::find(std::begin(kAlgorithms), std::end(kAlgorithms), algorithm) == std::end(kAlgorithms)) {
-        return {400, "algorithm " + std::to_string(algorithm) + " is not supported; use 8, 10, 13, 14 or 15"};
+        return {Refusal::Invalid, "algorithm " + std::to_string(algorithm) + " is not supported; use 8, 10, 13, 14 or 15"};
     }
     // Leftovers of an earlier life of this zone are not ours any more.
     for (const auto& k : keys_) retired_files_.push_back(k.key.path);
@@ -266,14 +266,14 @@ Outcome Lifecycle::enable(int algorithm, std::int64_t now) {
     // between leaves key files the state does not name, not what would look
     // like an earlier build's keys to adopt.
     enabling_ = true;
-    if (auto s = save(); !s) return {500, s.error().message};
+    if (auto s = save(); !s) return {Refusal::Storage, s.error().message};
     // The zone is not yet secure at the parent: both keys can sign at once.
     std::vector<ManagedKey> made;
     for (KeyRole role : {KeyRole::Ksk, KeyRole::Zsk}) {
         auto mk = make_key(role, now);
         if (!mk) {
             for (const auto& k : made) ::unlink(k.key.path.c_str());  // no state names it
-            return {500, mk.error().message};
+            return {Refusal::Storage, mk.error().message};
         }
         mk->state = role == KeyRole::Ksk ? KeyState::DsSubmit : KeyState::Active;
         mk->active_at = now;
@@ -284,8 +284,8 @@ Outcome Lifecycle::enable(int algorithm, std::int64_t now) {
     enabling_ = false;
     status_ = DnssecStatus::PendingDs;
     stored_ = true;
-    if (auto s = save(); !s) return {500, s.error().message};
-    return {200, "DNSSEC enabled"};
+    if (auto s = save(); !s) return {Refusal::Storage, s.error().message};
+    return {Refusal::None, "DNSSEC enabled"};
 }
 
 Outcome Lifecycle::disable(std::int64_t now) {
@@ -295,25 +295,25 @@ Outcome Lifecycle::disable(std::int64_t now) {
         for (const auto& k : keys_) retired_files_.push_back(k.key.path);
         keys_.clear();
         status_ = DnssecStatus::Disabled;
-        if (auto s = save(); !s) return {500, s.error().message};
-        return {200, "DNSSEC disabled"};
+        if (auto s = save(); !s) return {Refusal::Storage, s.error().message};
+        return {Refusal::None, "DNSSEC disabled"};
     }
     if (status_ != DnssecStatus::Active) {
-        return {409, std::string("cannot disable DNSSEC while ") + to_string(status_) +
+        return {Refusal::Conflict, std::string("cannot disable DNSSEC while ") + to_string(status_) +
                          (status_ == DnssecStatus::Disabled ? "" : "; let the operation in progress finish first")};
     }
     status_ = DnssecStatus::PendingDisabled;
-    if (auto s = save(); !s) return {500, s.error().message};
-    return {200, "DNSSEC disable requested: the zone stays signed and CDS/CDNSKEY ask the parent to remove "
+    if (auto s = save(); !s) return {Refusal::Storage, s.error().message};
+    return {Refusal::None, "DNSSEC disable requested: the zone stays signed and CDS/CDNSKEY ask the parent to remove "
                  "the DS (RFC 8078); call confirm-ds-removed once the DS is gone"};
 }
 
 Outcome Lifecycle::rotate_zsk(std::int64_t now, const LifecycleTiming& t) {
     if (status_ != DnssecStatus::Active) {
-        return {409, std::string("cannot rotate the ZSK while ") + to_string(status_)};
+        return {Refusal::Conflict, std::string("cannot rotate the ZSK while ") + to_string(status_)};
     }
     auto mk = make_key(KeyRole::Zsk, now);
-    if (!mk) return {500, mk.error().message};
+    if (!mk) return {Refusal::Storage, mk.error().message};
     mk->state = KeyState::Publish;
     // RFC 7583 §3.2.1 Ipub; multi-signer adds the time the other providers
     // take to publish the new key too (RFC 8901 §8).
@@ -321,13 +321,13 @@ Outcome Lifecycle::rotate_zsk(std::int64_t now, const LifecycleTiming& t) {
     apply_flags(*mk);
     keys_.push_back(std::move(*mk));
     status_ = DnssecStatus::RotatingZsk;
-    if (auto s = save(); !s) return {500, s.error().message};
-    return {200, "ZSK rollover started: the new ZSK is published and becomes active once caches have seen it"};
+    if (auto s = save(); !s) return {Refusal::Storage, s.error().message};
+    return {Refusal::None, "ZSK rollover started: the new ZSK is published and becomes active once caches have seen it"};
 }
 
 Outcome Lifecycle::rotate_ksk(std::int64_t now, const LifecycleTiming& t) {
     if (status_ != DnssecStatus::Active) {
-        return {409, std::string("cannot rotate the KSK while ") + to_string(status_)};
+        return {Refusal::Conflict, std::string("cannot rotate the KSK while ") + to_string(status_)};
     }
     ManagedKey* spare = nullptr;
     for (auto& k : keys_) {
@@ -335,13 +335,13 @@ Outcome Lifecycle::rotate_ksk(std::int64_t now, const LifecycleTiming& t) {
         if (k.standby) {
             spare = &k;
         } else if (k.state == KeyState::Retire || k.state == KeyState::DsPublish || k.state == KeyState::KeyPublish) {
-            return {409, "the previous KSK rollover is still finishing (KSK " + std::to_string(k.key.tag) + " " +
+            return {Refusal::Conflict, "the previous KSK rollover is still finishing (KSK " + std::to_string(k.key.tag) + " " +
                              to_string(k.state) + "); try again once it is done"};
         }
     }
     if (spare) return roll_to_standby(*spare, now, t);
     auto mk = make_key(KeyRole::Ksk, now);
-    if (!mk) return {500, mk.error().message};
+    if (!mk) return {Refusal::Storage, mk.error().message};
     // Double-KSK (RFC 7583 §3.3.2): the new KSK is published and its DS is
     // offered (CDS, the API reply) at once; the old one goes only after the
     // parent's new DS set has propagated.
@@ -351,8 +351,8 @@ Outcome Lifecycle::rotate_ksk(std::int64_t now, const LifecycleTiming& t) {
     (void)t;
     keys_.push_back(std::move(*mk));
     status_ = DnssecStatus::RotatingKsk;
-    if (auto s = save(); !s) return {500, s.error().message};
-    return {200, "KSK rollover started: publish the new DS at the parent, then confirm it"};
+    if (auto s = save(); !s) return {Refusal::Storage, s.error().message};
+    return {Refusal::None, "KSK rollover started: publish the new DS at the parent, then confirm it"};
 }
 
 // The standby KSK takes over. Its DS is at the parent (ds_ready), or on its
@@ -378,8 +378,8 @@ Outcome Lifecycle::roll_to_standby(ManagedKey& k, std::int64_t now, const Lifecy
     }
     apply_flags(k);
     status_ = DnssecStatus::RotatingKsk;
-    if (auto s = save(); !s) return {500, s.error().message};
-    return {200, message};
+    if (auto s = save(); !s) return {Refusal::Storage, s.error().message};
+    return {Refusal::None, message};
 }
 
 Outcome Lifecycle::confirm_ds_published(const std::vector<DsRecord>& ds, std::int64_t now, const LifecycleTiming& t) {
@@ -390,9 +390,9 @@ Outcome Lifecycle::confirm_ds_published(const std::vector<DsRecord>& ds, std::in
     }
     const bool for_standby = waiting && waiting->standby && status_ == DnssecStatus::Active;
     if (!for_standby && status_ != DnssecStatus::PendingDs && (status_ != DnssecStatus::RotatingKsk || !waiting)) {
-        return {409, std::string("nothing awaits a DS confirmation (status ") + to_string(status_) + ")"};
+        return {Refusal::Conflict, std::string("nothing awaits a DS confirmation (status ") + to_string(status_) + ")"};
     }
-    if (ds.empty()) return {400, "no DS records given"};
+    if (ds.empty()) return {Refusal::Invalid, "no DS records given"};
     bool names_waiting = false;
     for (const auto& d : ds) {
         bool matched = false;
@@ -406,12 +406,12 @@ Outcome Lifecycle::confirm_ds_published(const std::vector<DsRecord>& ds, std::in
             }
         }
         if (!matched) {
-            return {400, "DS " + std::to_string(d.key_tag) + " " + std::to_string(d.algorithm) + " " +
+            return {Refusal::Invalid, "DS " + std::to_string(d.key_tag) + " " + std::to_string(d.algorithm) + " " +
                              std::to_string(d.digest_type) + " does not match a KSK of this zone"};
         }
     }
     if (waiting && !names_waiting) {
-        return {400, "the DS records do not include the KSK " + std::to_string(waiting->key.tag) +
+        return {Refusal::Invalid, "the DS records do not include the KSK " + std::to_string(waiting->key.tag) +
                          " that awaits confirmation"};
     }
     if (for_standby) {
@@ -419,8 +419,8 @@ Outcome Lifecycle::confirm_ds_published(const std::vector<DsRecord>& ds, std::in
         waiting->state = KeyState::DsPublish;
         waiting->next_transition = now + t.parent_ds_ttl + t.propagation_delay;
         apply_flags(*waiting);
-        if (auto s = save(); !s) return {500, s.error().message};
-        return {200, "DS publication of the standby KSK " + std::to_string(waiting->key.tag) +
+        if (auto s = save(); !s) return {Refusal::Storage, s.error().message};
+        return {Refusal::None, "DS publication of the standby KSK " + std::to_string(waiting->key.tag) +
                          " confirmed; it is ready for a KSK rollover in " +
                          std::to_string(waiting->next_transition - now) + " s"};
     }
@@ -438,19 +438,19 @@ Outcome Lifecycle::confirm_ds_published(const std::vector<DsRecord>& ds, std::in
         apply_flags(*waiting);
     }
     status_ = DnssecStatus::Active;
-    if (auto s = save(); !s) return {500, s.error().message};
-    return {200, "DS publication confirmed"};
+    if (auto s = save(); !s) return {Refusal::Storage, s.error().message};
+    return {Refusal::None, "DS publication confirmed"};
 }
 
 Outcome Lifecycle::confirm_ds_removed(std::int64_t now, const LifecycleTiming& t) {
     if (status_ != DnssecStatus::PendingDisabled || unsign_at_ != 0) {
-        return {409, std::string("nothing awaits a DS removal (status ") + to_string(status_) +
+        return {Refusal::Conflict, std::string("nothing awaits a DS removal (status ") + to_string(status_) +
                          (unsign_at_ ? ", removal already confirmed" : "") + ")"};
     }
     // Resolvers may hold the old DS for its TTL: stay signed until it is gone.
     unsign_at_ = now + t.parent_ds_ttl + t.propagation_delay;
-    if (auto s = save(); !s) return {500, s.error().message};
-    return {200, "DS removal confirmed: the zone goes unsigned and its keys are deleted in " +
+    if (auto s = save(); !s) return {Refusal::Storage, s.error().message};
+    return {Refusal::None, "DS removal confirmed: the zone goes unsigned and its keys are deleted in " +
                      std::to_string(unsign_at_ - now) + " s, once caches have dropped the DS"};
 }
 

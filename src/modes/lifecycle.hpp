@@ -73,10 +73,19 @@ struct DsRecord {
 
 // An operator call's result in HTTP terms: 200, 400 (bad input), 409
 // (not allowed in this state), 500 (disk or crypto failure).
+// Why a lifecycle request was refused, in the lifecycle's own terms (the
+// API maps these to HTTP statuses; DESIGN.md §5).
+enum class Refusal {
+    None,      // done
+    Invalid,   // the request is wrong (an unsupported algorithm, DS records that do not match)
+    Conflict,  // not in this state (already enabled, a roll under way)
+    Storage,   // the state or a key could not be written
+};
+
 struct Outcome {
-    int http_status = 200;
+    Refusal refused = Refusal::None;
     std::string message;
-    bool ok() const { return http_status == 200; }
+    bool ok() const { return refused == Refusal::None; }
 };
 
 class Lifecycle {

@@ -337,7 +337,7 @@ bool node_types(const Snapshot& z, const Node& n, std::uint16_t* out, std::size_
 // serve (RFC 1034 §4.3.2 step 3a restarts the lookup for the target).
 const SnapshotRef* zone_for(const zone::Catalog& cat, const std::uint8_t* lc, std::size_t len) {
     const zone::ServedZone* sz = cat.find(lc, len);
-    return sz && sz->snapshot ? &sz->snapshot : nullptr;
+    return sz ? sz->served() : nullptr;
 }
 
 // Answers the name `owner`/`lc` of length `len` in zone *zsp; follows
@@ -748,13 +748,14 @@ std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> q
         r.rcode = dns::rcode::REFUSED;
         return finish(r, limit, zone, info);
     }
-    if (!zone->snapshot) {
+    const SnapshotRef* served = zone->served();
+    if (!served) {
         r.rcode = dns::rcode::SERVFAIL;
         return finish(r, limit, zone, info);
     }
     // Data for class ANY is not authoritative (NSD and BIND clear AA too).
     r.aa = q.qclass == dns::rrclass::IN;
-    resolve(r, catalog, &zone->snapshot, Owner{static_cast<int>(dns::kHeaderLen), nullptr},
+    resolve(r, catalog, served, Owner{static_cast<int>(dns::kHeaderLen), nullptr},
             q.qname_lc, q.qname_len);
     if (r.failed) {
         // An online signature could not be made: no unsigned denial, ever.

@@ -59,7 +59,15 @@ public:
         const T* old = current_.exchange(next.release(), std::memory_order_seq_cst);
         std::uint64_t e = epoch_.fetch_add(1, std::memory_order_seq_cst) + 1;
         std::lock_guard lock(mu_);
-        retired_.push_back({e, std::unique_ptr<const T>(old)});
+        retired_.push_back({e, std::shared_ptr<const void>(std::unique_ptr<const T>(old))});
+    }
+
+    // Writer: another object readers may still hold (a zone's replaced
+    // version, reached through the current object), freed like a replaced one.
+    void retire(std::shared_ptr<const void> old) {
+        std::uint64_t e = epoch_.fetch_add(1, std::memory_order_seq_cst) + 1;
+        std::lock_guard lock(mu_);
+        retired_.push_back({e, std::move(old)});
     }
 
     // Frees every retired object no reader can still hold. Returns how many
@@ -82,7 +90,7 @@ private:
     };
     struct Retired {
         std::uint64_t epoch;
-        std::unique_ptr<const T> object;
+        std::shared_ptr<const void> object;
     };
     std::atomic<const T*> current_;
     std::atomic<std::uint64_t> epoch_{0};

@@ -9,7 +9,11 @@ namespace wn = dns::wire_name;
 
 Catalog::Catalog(std::vector<ServedZone> zones, std::shared_ptr<ZoneStats> stats)
     : zones_(std::move(zones)), stats_(std::move(stats)) {
-    for (auto& z : zones_) z.stats_slot = stats_ ? stats_->acquire(z.origin) : 0;
+    for (auto& z : zones_) {
+        z.stats_slot = stats_ ? stats_->acquire(z.origin) : 0;
+        if (!z.slot) z.slot = std::make_shared<ZoneSlot>(std::move(z.snapshot));
+        z.snapshot.reset();
+    }
     std::size_t cap = 16;
     while (cap < zones_.size() * 2 + 2) cap *= 2;
     table_.assign(cap, 0);

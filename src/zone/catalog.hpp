@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <bitset>
 #include <cstdint>
 #include <memory>
@@ -19,12 +20,39 @@
 
 namespace satellite::zone {
 
+// A zone's stable slot: the version served now, swapped with one atomic
+// store when a new version is published (no catalog rebuild). Shared by
+// every catalog that holds the zone; the writer retires the version it
+// replaces through the catalog's quiescent-state reclamation.
+struct ZoneSlot {
+    std::atomic<const std::shared_ptr<const Snapshot>*> version{nullptr};
+    ZoneSlot() = default;
+    explicit ZoneSlot(std::shared_ptr<const Snapshot> initial)
+        : version(new std::shared_ptr<const Snapshot>(std::move(initial))) {}
+    ~ZoneSlot() { delete version.load(); }
+    ZoneSlot(const ZoneSlot&) = delete;
+    ZoneSlot& operator=(const ZoneSlot&) = delete;
+    // Writer: the new version; returns the old holder, for retirement.
+    std::unique_ptr<const std::shared_ptr<const Snapshot>> swap(std::shared_ptr<const Snapshot> next) {
+        return std::unique_ptr<const std::shared_ptr<const Snapshot>>(
+            version.exchange(new std::shared_ptr<const Snapshot>(std::move(next)), std::memory_order_acq_rel));
+    }
+};
+
 // What the serving side knows of one configured zone.
 struct ServedZone {
     dns::Name origin;
+    // The initial version, for a catalog that makes the zone's slot itself
+    // (moved into it then); the version served is served().
+    std::shared_ptr<const Snapshot> snapshot;
+    // The version answering queries; shared with the zone's manager.
+    std::shared_ptr<ZoneSlot> slot;
     // nullptr while the zone has no usable data (never loaded, or expired):
     // queries for it get SERVFAIL.
-    std::shared_ptr<const Snapshot> snapshot;
+    const std::shared_ptr<const Snapshot>* served() const {
+        const std::shared_ptr<const Snapshot>* v = slot ? slot->version.load(std::memory_order_acquire) : nullptr;
+        return v && *v ? v : nullptr;
+    }
     // NOTIFY intake (RFC 1996 §3.10): a zone with primaries accepts NOTIFY
     // from these addresses (IPv6, IPv4 as v4-mapped), signed with `tsig`
     // when it is set.

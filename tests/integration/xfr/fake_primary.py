@@ -13,8 +13,8 @@
 #   z.publish(serial, [("www", 300, "A", "192.0.2.1"), ...])   # a new version
 #   z.restore(1000, [...])                 # restored from a backup: a LOWER serial is
 #                                          # current, no history (IXFR -> whole zone)
-#   z.restore(1000, [...], after_next_soa=True)  # the same, right after the next
-#                                          # SOA answer (a rollback between probe and transfer)
+#   z.restore(1000, [...], after_next_soa=True)  # the same, as the next SOA answer is
+#                                          # made (a rollback between probe and transfer)
 #   p.mode["bad.test."] = "cut"            # misbehave from now on
 #   p.start(); ...; p.stop()               # stop: closes the listener and every connection
 #
@@ -86,8 +86,10 @@ class Zone:
         self.versions = {}
         self.serial = None
         self.tsig = None  # a dns.tsig.Key: requests must be signed, every answer is
-        self.pending_restore = None  # (serial, records) applied after the next SOA answer
-        self.lock = threading.Lock()
+        self.pending_restore = None  # (serial, records) applied with the next SOA answer
+        # Reentrant: a test may hold it around publish() + restore() so that no
+        # SOA answer comes in between.
+        self.lock = threading.RLock()
 
     def soa(self, serial):
         r, rt, e, m = self.timers
@@ -110,8 +112,8 @@ class Zone:
         """The primary restored from a backup: `serial` (may be LOWER than the
         current one) becomes the current version and the only one known, so an
         IXFR from any other serial is answered with the whole zone. With
-        `after_next_soa`, this happens right after the next SOA answer for the
-        zone is sent (the probe saw the old serial, the transfer gets this)."""
+        `after_next_soa`, this happens as the next SOA answer for the zone is
+        made (that answer has the old serial, every later request gets this)."""
         recs = self.base_records() + [self.rr(*r) for r in records] + list(raw)
         with self.lock:
             if after_next_soa:
@@ -121,14 +123,18 @@ class Zone:
             self.serial = serial
             self.pending_restore = None
 
-    def soa_answered(self):
-        """Called after an SOA answer went out: applies a pending restore."""
+    def serial_for_soa_answer(self):
+        """The serial an SOA answer gives: the current one. A pending restore
+        takes effect at the same moment (before the answer is even sent), so
+        a transfer asked for after that answer always gets the restored zone."""
         with self.lock:
+            serial = self.serial
             if self.pending_restore is not None:
-                serial, recs = self.pending_restore
-                self.versions = {serial: recs}
-                self.serial = serial
+                rserial, recs = self.pending_restore
+                self.versions = {rserial: recs}
+                self.serial = rserial
                 self.pending_restore = None
+            return serial
 
     def current(self):
         with self.lock:
@@ -268,6 +274,11 @@ class FakePrimary:
         with self._lock:
             return [r for r in self.soa_queries if r[0] >= t and (zone is None or r[1] == zone)]
 
+    def open_connections(self):
+        """TCP connections being served now."""
+        with self._lock:
+            return len(self._conns)
+
     def sent_on(self, n):
         with self._lock:
             return self.sent.get(n, 0)
@@ -323,24 +334,22 @@ class FakePrimary:
 
     def _soa_reply(self, q, key):
         """The answer to an SOA query (wire bytes, signed when the zone has a
-        key), or None to stay silent. The second value: the zone answered, so
-        a pending restore applies once the answer is out."""
+        key), or None to stay silent."""
         qname = q.question[0].name
         zone = self.zones.get(key)
         if zone is None:
-            return messages(q.id, qname, dns.rdatatype.SOA, [], rcode=9)[0], None
+            return messages(q.id, qname, dns.rdatatype.SOA, [], rcode=9)[0]
         if zone.tsig is not None and not q.had_tsig:
-            return messages(q.id, qname, dns.rdatatype.SOA, [], rcode=9)[0], None
+            return messages(q.id, qname, dns.rdatatype.SOA, [], rcode=9)[0]
         how = self.soa_behaviour(key)
         if how == "silent":
-            return None, None
+            return None
         signer = TsigSigner(zone.tsig, q.mac) if zone.tsig is not None else None
         if how == "refused":
             m = messages(q.id, qname, dns.rdatatype.SOA, [], rcode=5)[0]
-            return (signer.sign(m) if signer else m), None
-        serial, _ = zone.current()
-        m = messages(q.id, qname, dns.rdatatype.SOA, [zone.soa(serial)])[0]
-        return (signer.sign(m) if signer else m), zone
+            return signer.sign(m) if signer else m
+        m = messages(q.id, qname, dns.rdatatype.SOA, [zone.soa(zone.serial_for_soa_answer())])[0]
+        return signer.sign(m) if signer else m
 
     def _udp_loop(self):
         while not self._stop.is_set():
@@ -354,13 +363,11 @@ class FakePrimary:
                 q, key, qtype, client_serial = self._parse(wire)
                 self._record(0, key, qtype, client_serial)
                 if qtype == dns.rdatatype.SOA:
-                    reply, zone = self._soa_reply(q, key)
+                    reply = self._soa_reply(q, key)
                 else:  # transfers are TCP only
-                    reply, zone = messages(q.id, q.question[0].name, qtype, [], rcode=9)[0], None
+                    reply = messages(q.id, q.question[0].name, qtype, [], rcode=9)[0]
                 if reply is not None:
                     self._udp.sendto(reply, peer)
-                if zone is not None:
-                    zone.soa_answered()
             except (OSError, ValueError, IndexError, dns.exception.DNSException):
                 continue
 
@@ -389,12 +396,10 @@ class FakePrimary:
             qname = q.question[0].name
             self._record(n, key, qtype, client_serial)
             if qtype == dns.rdatatype.SOA:
-                reply, zone = self._soa_reply(q, key)
+                reply = self._soa_reply(q, key)
                 if reply is None:
                     return self._hold_silently(c)
                 self._send(c, n, [reply])
-                if zone is not None:
-                    zone.soa_answered()
                 return
             zone = self.zones.get(key)
             if zone is None or qtype not in (dns.rdatatype.AXFR, dns.rdatatype.IXFR):

@@ -651,6 +651,10 @@ def scenario_6_bad_primary(w):
         zone.publish(serial, [("www", 300, "A", "192.0.2.1"), ("marker", 300, "TXT", f'"bad v{serial}"'),
                               ("evil", 300, "A", "10.6.6.6")] + w.bad_hosts)
         p.mode[z] = mode
+        # A refresh starts with an SOA query; these cases are about the
+        # transfer, so the SOA query is answered (with the newer serial).
+        # The SOA query itself refused / unanswered: 6.soa_refused, 6.soa_silent.
+        p.soa_mode[z] = "honest"
         smark, t0 = sat.log.mark(), time.monotonic()
         rc, _, _ = send_notify(sat.port, z, serial)
         done = sat.log.wait(r"zone bad\.test\.: (no primary answered usefully|serving serial)", since=smark,
@@ -682,6 +686,36 @@ def scenario_6_bad_primary(w):
         else:
             for name, ok, detail in results:
                 check(name, ok, detail)
+    p.soa_mode.pop(z, None)
+
+    # The refresh's first step, the SOA query, refused or never answered: no
+    # transfer is tried, the previous serial and data stay served.
+    for mode, reason_re, what in (("refused", r"REFUSED|rcode 5", "the SOA query is answered REFUSED"),
+                                  ("silent", r"timed out", "the SOA query is never answered")):
+        served = serial_of(sat.port, z)
+        served_marker = rdata_texts(sat.port, "marker." + z, "TXT")
+        serial += 1
+        zone.publish(serial, [("www", 300, "A", "192.0.2.1"), ("marker", 300, "TXT", f'"bad v{serial}"'),
+                              ("evil", 300, "A", "10.6.6.6")] + w.bad_hosts)
+        p.mode[z] = mode
+        smark, t0 = sat.log.mark(), time.monotonic()
+        rc, _, _ = send_notify(sat.port, z, serial)
+        done = sat.log.wait(r"zone bad\.test\.: (no primary answered usefully|serving serial)", since=smark,
+                            timeout=20)
+        soa_fail = sat.log.find(rf"zone bad\.test\.: SOA query to {re.escape(addr)} failed: (.*)$", since=smark)
+        label = f"6.soa_{mode}"
+        check(f"{label}: ({what}) NOTIFY accepted, refresh ends in failure",
+              rc == 0 and done and "no primary answered" in done, f"rcode {rc}; end line {done!r}")
+        check(f"{label}: the failed SOA query is logged with the reason",
+              soa_fail and re.search(reason_re, soa_fail[0]), f"{soa_fail}")
+        check(f"{label}: the primary saw the SOA query and no transfer request",
+              p.soa_queries_since(t0, z) and not p.requests_since(t0, z),
+              f"SOA queries {len(p.soa_queries_since(t0, z))}, requests {[r[2] for r in p.requests_since(t0, z)]}")
+        check(f"{label}: previous serial and data still served, daemon alive",
+              sat.alive() and serial_of(sat.port, z) == served
+              and rdata_texts(sat.port, "marker." + z, "TXT") == served_marker
+              and rdata_texts(sat.port, "evil." + z, "A") == "NXDOMAIN",
+              f"alive={sat.alive()} serial {serial_of(sat.port, z)} (was {served})")
 
     # Inconsistent IXFR (deletes a record we never had) -> AXFR from the same primary.
     served = serial_of(sat.port, z)
@@ -723,13 +757,20 @@ def scenario_6_bad_primary(w):
           sat.log.find(rf"zone bad\.test\.: serving serial {serial} from {re.escape(addr)} \(\d+ records\), was {serial - 2} in \d+ ms",
                        since=smark), "\n".join(sat.log.lines("bad.test", smark)))
 
-    # A NOTIFY without a SOA (no serial) also starts a check at once.
+    # A NOTIFY without a SOA (no serial) also starts a check at once: the
+    # SOA query sees a newer serial, then an IXFR from ours.
+    serial += 1
+    zone.publish(serial, [("www", 300, "A", "192.0.2.11"), ("marker", 300, "TXT", f'"bad v{serial}"'),
+                          ("fresh", 300, "AAAA", "2001:db8::1")] + w.bad_hosts[5:])
     t0 = time.monotonic()
     rc, _, _ = send_notify(sat.port, z, None)
     req = wait_until(lambda: p.requests_since(t0, z), 3, 0.05)
-    check("6.notify-no-serial: a NOTIFY without a SOA starts a check (IXFR with our serial, up to date)",
-          rc == 0 and req and (req[0][2], req[0][3]) == ("IXFR", serial) and serial_of(sat.port, z) == serial,
-          f"rcode {rc}, requests {[(r[2], r[3]) for r in req or []]}")
+    got = wait_serial(sat.port, z, serial, 3)
+    soa = p.soa_queries_since(t0, z)
+    check("6.notify-no-serial: a NOTIFY without a SOA starts a check (SOA query, then IXFR with our serial)",
+          rc == 0 and soa and req and (req[0][2], req[0][3]) == ("IXFR", serial - 1) and soa[0][0] <= req[0][0]
+          and got, f"rcode {rc}, SOA queries {len(soa)}, requests {[(r[2], r[3]) for r in req or []]}, "
+          f"serial {serial_of(sat.port, z)}")
 
     # NOTIFYs during a transfer coalesce into one more check.
     a, b = serial + 1, serial + 2
@@ -787,7 +828,8 @@ def scenario_8_expire(w):
         if rc != dns.rcode.NOERROR:
             bad.append(rc)
         time.sleep(0.25)
-    n = len(p.requests_since(t0, z))
+    # Each refresh begins with an SOA query (the serial is unchanged: no transfer).
+    n = len(p.soa_queries_since(t0, z)) + len(p.requests_since(t0, z))
     check("8.2 expire: with the primary up the zone keeps answering past the expire time (refreshes every 1 s)",
           not bad and n >= 3, f"non-NOERROR rcodes {bad}, {n} refreshes in 4.5 s")
     smark = sat.log.mark()

@@ -90,20 +90,20 @@ TEST_F(LifecycleTest, AWholeLifeUnderAControlledClock) {
     Lifecycle lc = load();
     EXPECT_EQ(lc.status(), DnssecStatus::Disabled);
     EXPECT_FALSE(lc.signs());
-    EXPECT_EQ(lc.rotate_zsk(now_, t_).http_status, 409);
-    EXPECT_EQ(lc.confirm_ds_published({}, now_, t_).http_status, 409);
-    EXPECT_EQ(lc.enable(7, now_).http_status, 400);
+    EXPECT_EQ(lc.rotate_zsk(now_, t_).refused, modes::Refusal::Conflict);
+    EXPECT_EQ(lc.confirm_ds_published({}, now_, t_).refused, modes::Refusal::Conflict);
+    EXPECT_EQ(lc.enable(7, now_).refused, modes::Refusal::Invalid);
 
     ASSERT_TRUE(lc.enable(13, now_).ok());
     EXPECT_EQ(lc.status(), DnssecStatus::PendingDs);
-    EXPECT_EQ(lc.enable(13, now_).http_status, 409);
-    EXPECT_EQ(lc.rotate_ksk(now_, t_).http_status, 409);
+    EXPECT_EQ(lc.enable(13, now_).refused, modes::Refusal::Conflict);
+    EXPECT_EQ(lc.rotate_ksk(now_, t_).refused, modes::Refusal::Conflict);
     ASSERT_EQ(lc.ds_records().size(), 1u);
     auto ds = lc.ds_records();
     // A DS that is not ours: 400, nothing changes.
     auto wrong = ds;
     wrong[0].digest[0] ^= 1;
-    EXPECT_EQ(lc.confirm_ds_published(wrong, now_, t_).http_status, 400);
+    EXPECT_EQ(lc.confirm_ds_published(wrong, now_, t_).refused, modes::Refusal::Invalid);
     EXPECT_EQ(lc.status(), DnssecStatus::PendingDs);
     ASSERT_TRUE(lc.confirm_ds_published(ds, now_, t_).ok());
     EXPECT_EQ(lc.status(), DnssecStatus::Active);
@@ -134,18 +134,18 @@ TEST_F(LifecycleTest, AWholeLifeUnderAControlledClock) {
     ASSERT_TRUE(lc.rotate_ksk(now_, t_).ok());
     EXPECT_EQ(lc.status(), DnssecStatus::RotatingKsk);
     EXPECT_EQ(lc.ds_records().size(), 2u);  // CDS names both KSKs during the roll
-    EXPECT_EQ(lc.disable(now_).http_status, 409);
+    EXPECT_EQ(lc.disable(now_).refused, modes::Refusal::Conflict);
     auto both = lc.ds_records();
     std::vector<DsRecord> only_old;
     for (const auto& d : both) {
         if (d.key_tag == old_ksk) only_old.push_back(d);
     }
-    EXPECT_EQ(lc.confirm_ds_published(only_old, now_, t_).http_status, 400);  // must name the new KSK
+    EXPECT_EQ(lc.confirm_ds_published(only_old, now_, t_).refused, modes::Refusal::Invalid);  // must name the new KSK
     ASSERT_TRUE(lc.confirm_ds_published(both, now_, t_).ok());
     EXPECT_EQ(lc.status(), DnssecStatus::Active);
     EXPECT_EQ(count(lc, KeyRole::Ksk, KeyState::DsPublish), 1u);
     // No second KSK roll while this one is still finishing.
-    EXPECT_EQ(lc.rotate_ksk(now_, t_).http_status, 409);
+    EXPECT_EQ(lc.rotate_ksk(now_, t_).refused, modes::Refusal::Conflict);
     EXPECT_FALSE(lc.advance(now_ + 7200 + 59, t_));
     ASSERT_TRUE(lc.advance(now_ + 7260, t_));
     EXPECT_EQ(count(lc, KeyRole::Ksk, KeyState::Retire), 1u);
@@ -164,7 +164,7 @@ TEST_F(LifecycleTest, AWholeLifeUnderAControlledClock) {
     ASSERT_TRUE(lc.confirm_ds_removed(now_, t_).ok());
     // Still signed until resolvers have dropped the parent's DS.
     EXPECT_EQ(lc.status(), DnssecStatus::PendingDisabled);
-    EXPECT_EQ(lc.confirm_ds_removed(now_, t_).http_status, 409);
+    EXPECT_EQ(lc.confirm_ds_removed(now_, t_).refused, modes::Refusal::Conflict);
     EXPECT_EQ(lc.next_event(t_), now_ + 7200 + 60);
     EXPECT_FALSE(lc.advance(now_ + 7259, t_));
     EXPECT_TRUE(lc.signs());
@@ -172,7 +172,7 @@ TEST_F(LifecycleTest, AWholeLifeUnderAControlledClock) {
     EXPECT_EQ(lc.status(), DnssecStatus::Disabled);
     EXPECT_FALSE(lc.signs());
     EXPECT_EQ(key_files(), 0u);
-    EXPECT_EQ(lc.confirm_ds_removed(now_, t_).http_status, 409);
+    EXPECT_EQ(lc.confirm_ds_removed(now_, t_).refused, modes::Refusal::Conflict);
 }
 
 TEST_F(LifecycleTest, AReloadInTheMiddleOfEachRollResumesIt) {
@@ -226,7 +226,7 @@ TEST_F(LifecycleTest, DisableBeforeTheDsWasConfirmedIsImmediate) {
     ASSERT_TRUE(lc.disable(now_).ok());
     EXPECT_EQ(lc.status(), DnssecStatus::Disabled);
     EXPECT_EQ(key_files(), 0u);
-    EXPECT_EQ(lc.disable(now_).http_status, 409);
+    EXPECT_EQ(lc.disable(now_).refused, modes::Refusal::Conflict);
 }
 
 const ManagedKey* find_state(const Lifecycle& lc, KeyState st) {
@@ -272,12 +272,12 @@ TEST_F(LifecycleTest, AStandbyKskMakesTheKskRollWaitOnlyForTheDnskeyTtl) {
     EXPECT_EQ(key_files(), 3u);
 
     // Its DS confirmed: ds_publish, then ds_ready once the parent's DS TTL is over.
-    EXPECT_EQ(lc.confirm_ds_published(ds_of(lc, old_ksk), now_, t_).http_status, 400);
+    EXPECT_EQ(lc.confirm_ds_published(ds_of(lc, old_ksk), now_, t_).refused, modes::Refusal::Invalid);
     ASSERT_TRUE(lc.confirm_ds_published(lc.ds_records(), now_, t_).ok());
     EXPECT_EQ(lc.standby()->state, KeyState::DsPublish);
     EXPECT_EQ(lc.status(), DnssecStatus::Active);
     EXPECT_FALSE(lc.awaiting_ds());
-    EXPECT_EQ(lc.confirm_ds_published(lc.ds_records(), now_, t_).http_status, 409);
+    EXPECT_EQ(lc.confirm_ds_published(lc.ds_records(), now_, t_).refused, modes::Refusal::Conflict);
     EXPECT_EQ(lc.next_event(t_), now_ + 7200 + 60);
     EXPECT_FALSE(lc.advance(now_ + 7259, t_));
     ASSERT_TRUE(lc.advance(now_ + 7260, t_));
@@ -296,9 +296,9 @@ TEST_F(LifecycleTest, AStandbyKskMakesTheKskRollWaitOnlyForTheDnskeyTtl) {
     EXPECT_TRUE(incoming->key.published);
     EXPECT_TRUE(incoming->key.signing);
     EXPECT_EQ(count(lc, KeyRole::Ksk, KeyState::Active), 1u);
-    EXPECT_EQ(lc.rotate_ksk(now_, t_).http_status, 409);
-    EXPECT_EQ(lc.confirm_ds_published(lc.ds_records(), now_, t_).http_status, 409);  // no DS to wait for
-    EXPECT_EQ(lc.disable(now_).http_status, 409);
+    EXPECT_EQ(lc.rotate_ksk(now_, t_).refused, modes::Refusal::Conflict);
+    EXPECT_EQ(lc.confirm_ds_published(lc.ds_records(), now_, t_).refused, modes::Refusal::Conflict);  // no DS to wait for
+    EXPECT_EQ(lc.disable(now_).refused, modes::Refusal::Conflict);
     EXPECT_EQ(lc.next_event(t_), now_ + 300 + 60);
     EXPECT_FALSE(lc.advance(now_ + 359, t_));
     ASSERT_TRUE(lc.advance(now_ + 360, t_));
@@ -542,7 +542,7 @@ TEST_F(LifecycleTest, EnableMakesNoKeyFileBeforeTheStateIsOnDisk) {
     ASSERT_TRUE(lc.enable(13, now_).ok());
     ASSERT_TRUE(lc.disable(now_).ok());
     block_saves();
-    EXPECT_EQ(lc.enable(13, now_).http_status, 500);
+    EXPECT_EQ(lc.enable(13, now_).refused, modes::Refusal::Storage);
     EXPECT_EQ(key_files(), 0u);
     unblock_saves();
     ASSERT_TRUE(lc.enable(13, now_).ok());
@@ -566,7 +566,7 @@ TEST_F(LifecycleTest, AnEnableCutShortLoadsDisabledAndCanBeRedone) {
         const Outcome out = lc.enable(13, now_);
         ::setrlimit(RLIMIT_FSIZE, &old);
         std::signal(SIGXFSZ, handler);
-        EXPECT_EQ(out.http_status, 500) << out.message;
+        EXPECT_EQ(out.refused, modes::Refusal::Storage) << out.message;
         EXPECT_EQ(key_files(), 0u);
         EXPECT_NE(state_text().find("\nenabling\n"), std::string::npos) << state_text();
     }
@@ -599,7 +599,7 @@ TEST_F(LifecycleTest, KeysDroppedByADisableStayUntilTheStateIsSaved) {
         Lifecycle lc = load();
         ASSERT_TRUE(lc.enable(13, now_).ok());
         block_saves();
-        EXPECT_EQ(lc.disable(now_).http_status, 500);
+        EXPECT_EQ(lc.disable(now_).refused, modes::Refusal::Storage);
         EXPECT_EQ(key_files(), 2u);
         Lifecycle back = load();
         EXPECT_EQ(back.status(), DnssecStatus::PendingDs);

@@ -1,0 +1,389 @@
+// The refresh, notify and expire events: the SOA query and transfers that xfr::RefreshPolicy decides, the install through the mode pipeline, the stored copy.
+#include "daemon/zone.hpp"
+
+namespace satellite::daemon {
+
+void ZoneManager::schedule_refresh(Zone& z, std::int64_t delay_s) {
+    z.next_refresh = now_unix() + delay_s;
+    schedule(z, ZoneEvent::Refresh, delay_s);
+}
+
+// RFC 1034 §4.3.5: with no confirmation from a primary for SOA expire, the
+// zone is no longer served (SERVFAIL) until one comes.
+void ZoneManager::arm_expire(Zone& z) {
+    if (!z.snapshot) return;
+    z.expires_at = z.state.last_check + z.snapshot->expire();
+    // The last check is known to the second: expire once that second has
+    // passed too, never before (short test timers would lose up to 1 s).
+    events_.schedule(z.id, ZoneEvent::Expire, z.expires_at + 1);
+    loop_.changed();
+}
+
+void ZoneManager::expire(Zone& z) {
+    if (z.expired() || !z.snapshot || now_unix() <= z.expires_at) return;
+    z.state.phase = zone::Phase::Expired;
+    spdlog::error("zone {} expired: no successful check with a primary for {} s (SOA expire); "
+                  "answering SERVFAIL until a transfer succeeds",
+                  z.cfg.name, z.snapshot->expire());
+    save_state(z);
+    publish(z);
+}
+void ZoneManager::save_state(Zone& z) {
+    if (!z.secondary) return;
+    if (auto s = zone::save_zone_state(state_dir_, z.origin, z.state); !s) {
+        spdlog::error("zone {}: cannot save its state: {}", z.cfg.name, s.error().message);
+    }
+}
+
+void ZoneManager::notify(const dns::Name& zone, std::optional<std::uint32_t> serial,
+                         const std::string& from) {
+    asio::post(io_, [this, key = zone.lowered().to_string(), serial, from] {
+        auto it = zones_.find(key);
+        if (it == zones_.end() || stopping_) return;
+        auto& z = it->second;
+        if (!z->state.notify(serial)) {
+            spdlog::info("zone {}: NOTIFY from {} with serial {}, which we have", z->cfg.name, from, *serial);
+            return;
+        }
+        spdlog::info("zone {}: NOTIFY from {}{}", z->cfg.name, from,
+                     serial ? " (serial " + std::to_string(*serial) + ")" : std::string());
+        schedule(*z, ZoneEvent::Notify, 0, true);  // NOTIFYs close together: one check
+    });
+}
+
+bool ZoneManager::refresh_now(const std::string& zone_name, bool full) {
+    auto origin = dns::Name::from_text(zone_name);
+    if (!origin) return false;
+    std::string key = origin->lowered().to_string();
+    if (zones_.find(key) == zones_.end()) return false;
+    asio::post(io_, [this, key, full] {
+        auto it = zones_.find(key);
+        if (it == zones_.end() || !it->second->secondary) return;
+        it->second->force_axfr |= full;
+        start_refresh(it->second, full ? "operator request: full transfer" : "operator request");
+    });
+    return true;
+}
+
+void ZoneManager::start_refresh(const std::shared_ptr<Zone>& z, const char* why) {
+    if (!z->secondary || z->removed || stopping_) return;
+    if (z->refresh) {
+        z->again = true;  // coalesce: one more check after the running one
+        return;
+    }
+    if (active_transfers_ >= kMaxConcurrentTransfers) {
+        if (!z->queued) {
+            z->queued = true;
+            waiting_.push_back(z);
+        }
+        return;
+    }
+    ++active_transfers_;
+    spdlog::debug("zone {}: checking primaries ({})", z->cfg.name, why);
+    std::vector<std::string> names;
+    for (const auto& p : z->primaries) names.push_back(p.to_string());
+    std::optional<std::uint32_t> served;
+    if (z->snapshot) served = z->snapshot->serial();
+    z->refresh.reset(new RefreshRun{xfr::RefreshPolicy(z->cfg.name, std::move(names), served, z->force_axfr),
+                                    z->primaries, z->tsig, z->xfr_generation});
+    z->force_axfr = false;
+    refresh_step(z, z->refresh->policy.start());
+}
+
+// A refresh's answer came back: the zone's own, unless a reload removed the
+// zone or changed its primaries or key meanwhile (then it is dropped).
+std::shared_ptr<ZoneManager::Zone> ZoneManager::still_wanted(const std::weak_ptr<Zone>& wz, std::uint64_t generation) {
+    auto z = wz.lock();
+    if (!z) {
+        --active_transfers_;
+        return nullptr;
+    }
+    if (!z->removed && !stopping_ && z->refresh && z->refresh->generation == generation) return z;
+    if (!z->removed && !stopping_) {
+        spdlog::info("zone {}: its primaries or TSIG key changed during the refresh; its result is dropped",
+                     z->cfg.name);
+        z->again = true;
+    }
+    z->refresh.reset();
+    finish_refresh(*z);
+    return nullptr;
+}
+
+void ZoneManager::refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep step) {
+    using Do = xfr::RefreshStep::Do;
+    RefreshRun& run = *z->refresh;
+    for (const auto& note : run.policy.take_notes()) spdlog::warn("{}", note);
+    std::weak_ptr<Zone> wz = z;
+    const std::uint64_t gen = run.generation;
+    switch (step.what) {
+        case Do::AskSoa: {
+            auto client = std::make_shared<xfr::QueryClient>(z->origin, dns::type::SOA, run.tsig.get());
+            const auto timeout = std::chrono::seconds(std::min<std::uint32_t>(10, z->cfg.transfer_timeout));
+            const std::size_t p = step.primary;
+            xfr::run_query(io_, run.primaries[p], client, timeout, [this, wz, gen, p, client](Status s) {
+                auto zp = still_wanted(wz, gen);
+                if (!zp) return;
+                auto& policy = zp->refresh->policy;
+                std::string why = !s                          ? s.error().message
+                                  : !client->soa_serial()     ? "the answer has no SOA"
+                                  : !client->authoritative()  ? "the answer is not authoritative (AA clear)"
+                                                              : "";
+                if (!why.empty()) {
+                    spdlog::warn("zone {}: SOA query to {} failed: {}", zp->cfg.name,
+                                 zp->refresh->primaries[p].to_string(), why);
+                    return refresh_step(zp, policy.soa_failed(p, why));
+                }
+                refresh_step(zp, policy.soa_answered(p, *client->soa_serial()));
+            });
+            return;
+        }
+        case Do::Transfer:
+            transfer(z, step.primary, step.kind);
+            return;
+        case Do::Current: {
+            const bool was_expired = z->expired();
+            z->state.succeeded(now_unix());
+            spdlog::debug("zone {}: serial {} is current at {}", z->cfg.name, z->snapshot->serial(),
+                          run.primaries[step.primary].to_string());
+            save_state(*z);
+            if (was_expired) publish(*z);
+            break;
+        }
+        case Do::Install:  // transfer() installs before it asks the policy; not reached
+        case Do::GiveUp: {
+            const std::int64_t now = now_unix();
+            z->state.failed(now, step.error);
+            ++z->state.transfers_failed;
+            const std::int64_t delay =
+                xfr::retry_delay(z->snapshot ? std::optional<std::uint32_t>(z->snapshot->retry()) : std::nullopt,
+                                 z->state.failures, rng_);
+            if (z->snapshot) {
+                spdlog::error("zone {}: no primary answered usefully (last: {}); still serving serial {}, "
+                              "retry in {} s{}",
+                              z->cfg.name, step.error, z->snapshot->serial(), delay,
+                              z->expired() ? " (expired: SERVFAIL)" : "");
+            } else {
+                spdlog::error("zone {}: no primary answered usefully (last: {}); no data yet (SERVFAIL), "
+                              "retry in {} s",
+                              z->cfg.name, step.error, delay);
+            }
+            save_state(*z);
+            z->refresh.reset();
+            schedule_refresh(*z, delay);
+            finish_refresh(*z);
+            return;
+        }
+    }
+    // A successful check: the expire clock starts again.
+    z->refresh.reset();
+    arm_expire(*z);
+    schedule_refresh(*z, xfr::refresh_delay(z->snapshot->refresh(), rng_));
+    finish_refresh(*z);
+}
+
+void ZoneManager::transfer(const std::shared_ptr<Zone>& z, std::size_t primary, xfr::TransferKind kind) {
+    RefreshRun& run = *z->refresh;
+    xfr::TransferLimits limits;
+    limits.max_records = z->cfg.max_zone_records;
+    auto client = std::make_shared<xfr::TransferClient>(z->origin, kind, z->snapshot ? z->snapshot->serial() : 0,
+                                                        run.tsig.get(), limits);
+    std::weak_ptr<Zone> wz = z;
+    const std::uint64_t gen = run.generation;
+    xfr::run_transfer(io_, run.primaries[primary], client, std::chrono::seconds(z->cfg.transfer_timeout),
+                      [this, wz, gen, primary, kind, client](Status s) {
+                          auto zp = still_wanted(wz, gen);
+                          if (!zp) return;
+                          auto& policy = zp->refresh->policy;
+                          auto fail = [&](const std::string& why) {
+                              spdlog::warn("zone {}: {} from {} failed: {}", zp->cfg.name,
+                                           kind == xfr::TransferKind::Axfr ? "AXFR" : "IXFR",
+                                           zp->refresh->primaries[primary].to_string(), why);
+                              refresh_step(zp, policy.transfer_failed(primary, kind, why));
+                          };
+                          if (!s) return fail(s.error().message);
+                          auto step = policy.transferred(primary, kind, client->outcome(), client->new_serial());
+                          if (step.what != xfr::RefreshStep::Do::Install) return refresh_step(zp, step);
+                          install_transfer(*zp, primary, client, step.backwards, [this, wz, gen, primary, kind](Status installed) {
+                              auto zp = still_wanted(wz, gen);
+                              if (!zp) return;
+                              if (!installed) {
+                                  spdlog::warn("zone {}: {} from {} failed: {}", zp->cfg.name,
+                                               kind == xfr::TransferKind::Axfr ? "AXFR" : "IXFR",
+                                               zp->refresh->primaries[primary].to_string(), installed.error().message);
+                                  return refresh_step(zp, zp->refresh->policy.transfer_failed(primary, kind,
+                                                                                              installed.error().message));
+                              }
+                              // Served: a successful refresh.
+                              zp->refresh.reset();
+                              arm_expire(*zp);
+                              schedule_refresh(*zp, xfr::refresh_delay(zp->snapshot->refresh(), rng_));
+                              finish_refresh(*zp);
+                          });
+                      });
+}
+
+namespace {
+
+// A transfer's data built into a version (on a worker); for an IXFR, also
+// the whole record set it led to (the stored copy when the journal is compacted).
+struct Transferred {
+    modes::BuiltVersion built;
+    std::optional<dns::RecordList> records;
+};
+
+}  // namespace
+
+// The transfer's data through the mode pipeline to the served version (on a
+// worker), then to disk (on a worker, after it is served). `done` says
+// whether it was served; a refusal leaves the served version as it was.
+void ZoneManager::install_transfer(Zone& z, std::size_t primary_index, std::shared_ptr<xfr::TransferClient> client,
+                                   bool backwards, std::function<void(Status)> done) {
+    const std::uint64_t gen = z.refresh ? z.refresh->generation : 0;
+    in_sequence(z, [this, &z, primary_index, client, backwards, done, gen] {
+        if (z.removed || !z.refresh || z.refresh->generation != gen) return done(make_error("dropped"));
+        const std::string primary = z.refresh->primaries[primary_index].to_string();
+        const bool full = client->outcome() == xfr::TransferClient::Outcome::Full;
+        if (full) {
+            import_primary_keys(z, client->full(), nullptr);
+        } else {
+            import_primary_keys(z, dns::RecordList{}, &client->deltas());  // the deltas say it all
+        }
+        auto in = build_input(z);
+        if (!in) return done(make_error("zone data refused: " + in.error().message));
+        offload<Transferred>(
+            z,
+            [in = std::move(*in), client, full]() -> Result<Transferred> {
+                Transferred t;
+                if (full) {
+                    auto b = modes::build_version(in, client->full());
+                    if (!b) return make_error("zone data refused: " + b.error().message);
+                    t.built = std::move(*b);
+                    return t;
+                }
+                auto records = zone::apply_deltas(in.previous->to_records(), client->deltas());
+                if (!records) return records.error();
+                // The records are our signed version plus the primary's changes.
+                auto b = modes::build_version(in, *records);
+                if (!b) return make_error("zone data refused after IXFR: " + b.error().message);
+                t.built = std::move(*b);
+                t.records = std::move(*records);
+                return t;
+            },
+            [this, primary, client, backwards, done, full](Zone& z, Result<Transferred> t) {
+                if (!t) return done(t.error());
+                std::optional<std::uint32_t> old;
+                if (z.snapshot) old = z.snapshot->serial();
+                after_build(z, t->built, !full);
+                install(z, t->built.snapshot, primary);
+                if (backwards && old) {
+                    spdlog::warn("zone {}: went backwards from serial {} to {} (retransfer from {})", z.cfg.name,
+                                 *old, z.snapshot->serial(), primary);
+                }
+                const std::int64_t now = now_unix();
+                ++z.state.transfers_ok;
+                z.state.succeeded(now);
+                store_transfer(z, primary, std::move(client), std::move(t->records));
+                done({});
+            });
+    });
+}
+
+// The stored copy follows the served version: a whole zone is rewritten; a
+// small change is a small write (appended to the journal), and the whole
+// copy is rewritten once the journal has grown.
+void ZoneManager::store_transfer(Zone& z, const std::string& primary, std::shared_ptr<xfr::TransferClient> client,
+                                 std::optional<dns::RecordList> records) {
+    if (signs_here(z.cfg.mode)) return schedule(z, ZoneEvent::Flush, 0, true);
+    const std::uint32_t serial = z.snapshot->serial();
+    const std::uint64_t limit = std::max<std::uint64_t>(1 << 20, z.snapshot->record_count() * 16);
+    offload<std::uint32_t>(
+        z,
+        [dir = state_dir_, origin = z.origin, primary, client, records = std::move(records), serial, limit,
+         now = now_unix()]() mutable -> Result<std::uint32_t> {
+            if (records && zone::journal_size(dir, origin) < limit) {
+                if (zone::append_journal(dir, origin, client->deltas())) return serial;
+            }
+            zone::StoredZone sz{serial, now, now, primary, records ? std::move(*records) : std::move(client->full())};
+            if (auto s = zone::save_zone(dir, origin, sz); !s) return s.error();
+            zone::remove_journal(dir, origin);
+            return serial;
+        },
+        [this](Zone& z, Result<std::uint32_t> stored) {
+            if (!stored) {
+                spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, stored.error().message);
+            } else {
+                z.state.stored = *stored;
+            }
+            save_state(z);
+        });
+}
+
+// A zone signed here keeps what it serves: the signed version is the stored
+// copy, so a restart serves the same signatures at once and re-signs only
+// what is due (the previous version's fresh signatures are kept).
+void ZoneManager::store_served(Zone& z) {
+    in_sequence(z, [this, &z] {
+        if (z.secondary && z.snapshot && !z.removed) write_served(z);
+    });
+}
+
+void ZoneManager::write_served(Zone& z) {
+    if (z.stored_version.lock() == z.snapshot) return;  // already on disk
+    z.stored_version = z.snapshot;
+    offload<std::uint32_t>(
+        z,
+        [dir = state_dir_, origin = z.origin, snap = z.snapshot, source = z.source,
+         last_check = z.state.last_check, last_transfer = z.state.last_transfer]() -> Result<std::uint32_t> {
+            zone::StoredZone sz{snap->serial(), last_check, last_transfer, source, snap->to_records(), true};
+            if (auto s = zone::save_zone(dir, origin, sz); !s) return s.error();
+            zone::remove_journal(dir, origin);
+            return sz.serial;
+        },
+        [this](Zone& z, Result<std::uint32_t> stored) {
+            if (!stored) {
+                spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, stored.error().message);
+            } else {
+                z.state.stored = *stored;
+            }
+            save_state(z);
+        });
+}
+
+void ZoneManager::install(Zone& z, std::shared_ptr<const zone::Snapshot> snap, const std::string& primary) {
+    const std::int64_t now = now_unix();
+    const auto started = z.refresh ? z.refresh->started : std::chrono::steady_clock::now();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    std::optional<std::uint32_t> old;
+    if (z.snapshot) old = z.snapshot->serial();
+    z.snapshot = std::move(snap);
+    z.state.served = z.snapshot->serial();
+    z.state.phase = zone::Phase::Ok;
+    z.state.last_check = z.state.last_transfer = now;
+    z.source = primary;
+    publish(z);
+    dump(z);
+    arm_resign(z);
+    spdlog::info("zone {}: serving serial {} from {} ({} records){} in {} ms", z.cfg.name,
+                 z.snapshot->serial(), primary, z.snapshot->record_count(),
+                 old ? ", was " + std::to_string(*old) : std::string(), ms);
+}
+
+void ZoneManager::finish_refresh(Zone& z) {
+    --active_transfers_;
+    if (z.again && !z.removed) {
+        z.again = false;
+        asio::post(io_, [this, key = z.key()] {
+            auto it = zones_.find(key);
+            if (it != zones_.end()) start_refresh(it->second, "NOTIFY during transfer");
+        });
+    }
+    while (active_transfers_ < kMaxConcurrentTransfers && !waiting_.empty()) {
+        auto next = waiting_.front().lock();
+        waiting_.pop_front();
+        if (!next || next->removed) continue;
+        next->queued = false;
+        start_refresh(next, "queued");
+    }
+}
+
+}  // namespace satellite::daemon

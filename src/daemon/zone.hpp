@@ -1,0 +1,179 @@
+// Inside the zones' manager (not for other folders): a zone's state as its
+// events see it, the helpers they share, and how a step hands its heavy work
+// to a worker. The behaviours are one file each, after Knot's zone events:
+//   zones.cpp          wiring: configure, the event loop, the zone's sequence, publishing
+//   event_load.cpp     load: a zone file, or the copy kept in state_dir
+//   event_refresh.cpp  refresh / notify / expire: SOA, IXFR, AXFR (xfr/refresh.hpp decides), install, store
+//   event_dnssec.cpp   re-sign, DNSKEY sync (multi-signer peers), DS check (parent), keys from the primary
+//   zone_api.cpp       what the API and /metrics read and change
+#pragma once
+
+#include "daemon/zones.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <openssl/evp.h>
+#include <boost/asio/post.hpp>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <random>
+#include <thread>
+#include "dns/serial.hpp"
+#include "dns/wire.hpp"
+#include "dns/validate.hpp"
+#include "dns/zonefile.hpp"
+#include "modes/keys.hpp"
+#include "modes/live.hpp"
+#include "modes/modes.hpp"
+#include "modes/peer_keys.hpp"
+#include "xfr/refresh.hpp"
+#include "zone/store.hpp"
+
+namespace satellite::daemon {
+
+namespace asio = boost::asio;
+
+constexpr unsigned kMaxConcurrentTransfers = 8;
+
+inline std::int64_t file_mtime(const std::string& path) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) return -1;
+    return std::int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
+    config::Zone cfg;
+    dns::Name origin;
+    bool secondary = false;
+    std::shared_ptr<const dns::TsigKey> tsig;
+    std::vector<std::array<std::uint8_t, 16>> notify_allow;
+    std::vector<xfr::PrimaryAddress> primaries;
+    std::shared_ptr<const zone::Snapshot> snapshot;
+    std::weak_ptr<const zone::Snapshot> stored_version;  // the version last written to state_dir (signed zones)
+    std::shared_ptr<zone::ZoneSlot> slot = std::make_shared<zone::ZoneSlot>();  // what queries see
+    zone::ZoneState state;
+    // Bumped when a reload changes what a transfer depends on (primaries,
+    // TSIG key): a refresh started before then drops its result.
+    std::uint64_t xfr_generation = 0;
+    std::unique_ptr<RefreshRun> refresh;  // the refresh under way, if any
+    std::int64_t file_mtime = -1;
+    ZoneId id = 0;  // its events in the scheduler
+    // Live signing: the zone's keys (read or made on first use) and the
+    // timer that keeps signatures fresh.
+    std::optional<modes::Lifecycle> lifecycle;
+    // Multi-signer: the other providers' keys (read on first use); our new
+    // ZSK that every peer serves, and when resolvers holding a peer's older
+    // DNSKEY RRset have surely fetched it again (the key may sign from then).
+    std::optional<modes::PeerKeys> peer_keys;
+    std::vector<std::uint8_t> peers_serve;
+    std::int64_t peers_ready_at = 0;
+    bool peer_check_running = false;
+    int peer_wait_logged = -1;  // the key tag last reported as waiting for the peers
+    // parent_ds_check (its DS check event):
+    bool parent_check_running = false;
+    std::int64_t parent_checked_at = 0;
+    std::string parent_problem;  // the last failure, said once
+    std::int64_t next_resign = 0;
+    std::uint32_t dnskey_ttl = 3600, max_ttl = 86400;  // of the data last signed
+    bool again = false, removed = false, queued = false;
+    // The zone's sequence: a step's work is on a worker; the steps after it wait.
+    bool working = false;
+    std::deque<std::function<void()>> pending;
+    std::vector<std::function<void()>> idle_waiters;
+    bool force_axfr = false;  // the next transfer is an AXFR (`zone retransfer`)
+    std::int64_t next_refresh = 0, expires_at = 0;
+    std::string source;
+
+    bool expired() const { return state.phase == zone::Phase::Expired; }
+    bool serving() const { return snapshot && !expired(); }
+    std::string key() const { return origin.lowered().to_string(); }
+};
+
+// One refresh: the policy's decisions and what they were made with. A copy
+// of the primaries and key, so a reload cannot pull them from under it.
+struct ZoneManager::RefreshRun {
+    xfr::RefreshPolicy policy;
+    std::vector<xfr::PrimaryAddress> primaries;
+    std::shared_ptr<const dns::TsigKey> tsig;
+    std::uint64_t generation = 0;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
+inline std::string describe_keys(const modes::Lifecycle& lc) {
+    std::string out;
+    for (const auto& k : lc.keys()) {
+        if (!out.empty()) out += ", ";
+        out += (k.key.role == modes::KeyRole::Ksk ? "KSK " : "ZSK ") + std::to_string(k.key.tag) + " " +
+               modes::to_string(k.state);
+    }
+    return out.empty() ? "none" : out;
+}
+
+inline modes::LivePolicy live_policy(const config::Signing& sc) {
+    modes::LivePolicy p;
+    p.denial = sc.denial == config::Denial::Nsec3     ? modes::Denial::Nsec3
+               : sc.denial == config::Denial::Compact ? modes::Denial::Compact
+                                                      : modes::Denial::Nsec;
+    p.nsec3_iterations = static_cast<std::uint16_t>(sc.nsec3_iterations);
+    for (std::size_t i = 0; i + 1 < sc.nsec3_salt.size(); i += 2) {
+        p.nsec3_salt.push_back(static_cast<std::uint8_t>(std::stoi(sc.nsec3_salt.substr(i, 2), nullptr, 16)));
+    }
+    p.nsec3_opt_out = sc.nsec3_opt_out;
+    p.validity = sc.signature_validity;
+    p.refresh = sc.signature_refresh;
+    return p;
+}
+
+inline std::vector<xfr::PrimaryAddress> addresses(const std::vector<config::Endpoint>& endpoints) {
+    std::vector<xfr::PrimaryAddress> out;
+    for (const auto& e : endpoints) out.push_back({e.host, e.port});
+    return out;
+}
+
+inline bool signs_here(config::Mode m) { return m == config::Mode::Live || m == config::Mode::MultiSigner; }
+
+inline bool same_rdata(const std::vector<std::uint8_t>& a, const std::vector<std::uint8_t>& b) { return a == b; }
+
+inline bool same_signing(const std::optional<config::Signing>& a, const std::optional<config::Signing>& b) {
+    if (a.has_value() != b.has_value()) return false;
+    if (!a) return true;
+    return a->enabled == b->enabled && a->algorithm == b->algorithm && a->denial == b->denial &&
+           a->nsec3_iterations == b->nsec3_iterations && a->nsec3_salt == b->nsec3_salt &&
+           a->nsec3_opt_out == b->nsec3_opt_out && a->signature_validity == b->signature_validity &&
+           a->signature_refresh == b->signature_refresh && a->peer_publish_delay == b->peer_publish_delay &&
+           a->standby_ksk == b->standby_ksk;
+}
+
+// Runs `work` on a worker, then `done` on the control thread; the zone's
+// next steps wait for it (in_sequence), other zones do not.
+template <typename T>
+void ZoneManager::offload(Zone& z, std::function<Result<T>()> work, std::function<void(Zone&, Result<T>)> done) {
+    z.working = true;
+    // The zone is held until its result is back, even if a reload removes it.
+    std::shared_ptr<Zone> held = z.shared_from_this();
+    asio::post(workers_, [this, held, work = std::move(work), done = std::move(done)]() mutable {
+        // Untrusted data may still exhaust memory: that is this zone's
+        // failure, never the daemon's.
+        auto result = [&]() -> Result<T> {
+            try {
+                return work();
+            } catch (const std::exception& e) {
+                return make_error(std::string("internal error: ") + e.what());
+            }
+        }();
+        asio::post(io_, [this, z = std::move(held), result = std::move(result), done = std::move(done)]() mutable {
+            z->working = false;
+            if (!stopping_) done(*z, std::move(result));
+            run_pending(*z);
+        });
+    });
+}
+
+}  // namespace satellite::daemon

@@ -1,0 +1,162 @@
+// The zones' events on a manual clock, through the real ZoneManager: a
+// secondary zone served from state_dir, its refresh failing against a
+// closed port on loopback, its retries, and its expiry. Time moves only
+// when the test moves it; the io_context runs until what is due has run.
+#include "daemon/zones.hpp"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "config/config.hpp"
+#include "dns/zonefile.hpp"
+#include "util/clock.hpp"
+#include "zone/store.hpp"
+
+namespace satellite::daemon {
+namespace {
+
+constexpr std::int64_t kT0 = 1'800'000'000;
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/zones_test.XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+// A loopback port nobody listens on: connections are refused at once.
+std::uint16_t closed_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+class ZonesOnManualClock : public ::testing::Test {
+protected:
+    void SetUp() override {
+        origin = *dns::Name::from_text("sec.test.");
+        // SOA refresh 60, retry 30, expire 600; stored as checked at kT0.
+        const std::string zone_file = dir.path + "/sec.zone";
+        std::ofstream(zone_file) << "$ORIGIN sec.test.\n$TTL 300\n"
+                                    "@ SOA ns1 hostmaster 5 60 30 600 300\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.2\n";
+        auto records = dns::read_zone_file(zone_file, origin);
+        ASSERT_TRUE(records) << records.error().message;
+        zone::StoredZone sz{5, kT0, kT0, "127.0.0.1:53", std::move(*records)};
+        ASSERT_TRUE(zone::save_zone(dir.path + "/state", origin, sz));
+        const std::string conf = dir.path + "/satellite.toml";
+        std::ofstream(conf) << "[server]\nlisten = [\"127.0.0.1:53535\"]\nstate_dir = \"" << dir.path
+                            << "/state\"\n[[zone]]\nname = \"sec.test.\"\nprimaries = [\"127.0.0.1:" << closed_port()
+                            << "\"]\n";
+        auto cfg = config::load(conf);
+        ASSERT_TRUE(cfg) << cfg.error().message;
+        zones = std::make_unique<ZoneManager>(io, catalog, nullptr, &clock);
+        zones->configure(*cfg);
+        run_until([&] { return !zones->loading(); });
+    }
+    void TearDown() override {
+        if (zones) zones->shutdown();
+    }
+
+    // Runs the control loop until `done` (bounded: 5 s of real time).
+    bool run_until(const std::function<bool()>& done) {
+        const auto stop = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (!done()) {
+            if (std::chrono::steady_clock::now() > stop) return false;
+            io.restart();
+            io.run_for(std::chrono::milliseconds(10));
+        }
+        return true;
+    }
+    void advance_to(std::int64_t t) {
+        clock.advance(t - clock.now_unix());
+        zones->clock_moved();
+    }
+    const std::shared_ptr<const zone::Snapshot>* served() {
+        const zone::ServedZone* z = catalog.get()->exact(origin);
+        return z ? z->served() : nullptr;
+    }
+    zone::ZoneState state() { return *zones->zone_state("sec.test."); }
+
+    TempDir dir;
+    dns::Name origin;
+    ManualClock clock{kT0 + 10};
+    boost::asio::io_context io;
+    Published<zone::Catalog> catalog{std::make_unique<zone::Catalog>(std::vector<zone::ServedZone>{})};
+    std::unique_ptr<ZoneManager> zones;
+};
+
+TEST_F(ZonesOnManualClock, TheStoredCopyIsServedAtOnceAndNothingRunsBeforeItsTime) {
+    ASSERT_NE(served(), nullptr);
+    EXPECT_EQ((*served())->serial(), 5u);
+    EXPECT_EQ(state().phase, zone::Phase::Ok);
+    EXPECT_EQ(state().served, 5u);
+    // The refresh is due at kT0 + 60: a while of the control loop runs nothing.
+    io.restart();
+    io.run_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(state().failures, 0u);
+    EXPECT_EQ(state().last_attempt, 0);
+}
+
+TEST_F(ZonesOnManualClock, RefreshFailsThenRetriesAfterSoaRetryThenTheZoneExpires) {
+    advance_to(kT0 + 60);  // SOA refresh after the stored check
+    ASSERT_TRUE(run_until([&] { return state().failures == 1; }));
+    zone::ZoneState s = state();
+    EXPECT_EQ(s.phase, zone::Phase::Refreshing);
+    EXPECT_EQ(s.last_error_at, kT0 + 60);
+    EXPECT_NE(s.last_error.find("SOA query failed"), std::string::npos) << s.last_error;
+    EXPECT_NE(served(), nullptr);  // still served
+    // The retry comes after SOA retry (30 s, spread by up to 3 s), not before.
+    advance_to(kT0 + 60 + 26);
+    io.restart();
+    io.run_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(state().failures, 1u);
+    advance_to(kT0 + 60 + 34);
+    ASSERT_TRUE(run_until([&] { return state().failures == 2; }));
+    EXPECT_NE(served(), nullptr);
+    // SOA expire (600 s after the last good check at kT0): SERVFAIL from then on.
+    advance_to(kT0 + 599);
+    run_until([&] { return state().failures >= 3; });
+    EXPECT_NE(served(), nullptr);
+    EXPECT_NE(state().phase, zone::Phase::Expired);
+    advance_to(kT0 + 601);
+    ASSERT_TRUE(run_until([&] { return state().phase == zone::Phase::Expired; }));
+    EXPECT_EQ(served(), nullptr);
+    // The state on disk says so too, for a restart.
+    auto stored = zone::load_zone_state(dir.path + "/state", origin);
+    ASSERT_TRUE(stored && stored->has_value());
+    EXPECT_EQ((*stored)->phase, zone::Phase::Expired);
+    EXPECT_GE((*stored)->failures, 3u);
+}
+
+TEST_F(ZonesOnManualClock, NotifiesCloseTogetherMakeOneCheck) {
+    for (int i = 0; i < 5; ++i) zones->notify(origin, 6, "127.0.0.1");
+    ASSERT_TRUE(run_until([&] { return state().failures >= 1; }));
+    io.restart();
+    io.run_for(std::chrono::milliseconds(200));
+    EXPECT_EQ(state().failures, 1u);  // five NOTIFYs, one failed check
+    EXPECT_EQ(state().notified, 6u);
+    // A NOTIFY of a serial we serve starts nothing.
+    zones->notify(origin, 5, "127.0.0.1");
+    io.restart();
+    io.run_for(std::chrono::milliseconds(200));
+    EXPECT_EQ(state().failures, 1u);
+}
+
+}  // namespace
+}  // namespace satellite::daemon
