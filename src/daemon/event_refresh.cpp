@@ -308,14 +308,7 @@ void ZoneManager::store_transfer(Zone& z, const std::string& primary, std::share
             zone::remove_journal(dir, origin);
             return serial;
         },
-        [this](Zone& z, Result<std::uint32_t> stored) {
-            if (!stored) {
-                spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, stored.error().message);
-            } else {
-                z.state.stored = *stored;
-            }
-            save_state(z);
-        });
+        [this](Zone& z, Result<std::uint32_t> stored) { after_store(z, stored); });
 }
 
 // A zone signed here keeps what it serves: the signed version is the stored
@@ -339,14 +332,17 @@ void ZoneManager::write_served(Zone& z) {
             zone::remove_journal(dir, origin);
             return sz.serial;
         },
-        [this](Zone& z, Result<std::uint32_t> stored) {
-            if (!stored) {
-                spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, stored.error().message);
-            } else {
-                z.state.stored = *stored;
-            }
-            save_state(z);
-        });
+        [this](Zone& z, Result<std::uint32_t> stored) { after_store(z, stored); });
+}
+
+// A stored copy was written (its serial), or could not be.
+void ZoneManager::after_store(Zone& z, const Result<std::uint32_t>& stored) {
+    if (!stored) {
+        spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, stored.error().message);
+    } else {
+        z.state.stored = *stored;
+    }
+    save_state(z);
 }
 
 void ZoneManager::install(Zone& z, std::shared_ptr<const zone::Snapshot> snap, const std::string& primary) {
