@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and integration tests (real NSD/Knot peers on
-# loopback) in the Release build, all of them again under ASan+UBSan, and
-# the query fuzzer for a bounded time. Prints ctest's summary lines and a
+# loopback) in the Release build; under ASan+UBSan, the unit tests (with the
+# fuzz corpora replayed) and the integration suites that feed the daemon
+# hostile input or drive its zone core (transfers from bad primaries,
+# differential queries, reloads and kill -9 during transfers and signing);
+# and the fuzzers for a bounded time. Prints ctest's summary lines and a
 # final "N passed, M failed" line over the suites.
+#   ASAN_INTEGRATION=all tools/test.sh    every integration suite under ASan too
 set -uo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-2}
@@ -22,7 +26,13 @@ build() {  # dir, extra cmake args...
 suite "release build" build build -DCMAKE_BUILD_TYPE=Release
 suite "release tests (unit + integration)" ctest --test-dir build --output-on-failure -j1 --timeout 900
 suite "asan+ubsan build" build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSATELLITE_SANITIZE=ON
-suite "asan+ubsan tests (unit + integration)" ctest --test-dir build-asan --output-on-failure -j1 --timeout 900
+suite "asan+ubsan unit tests" ctest --test-dir build-asan --output-on-failure -j1 --timeout 900 -LE integration
+if [ "${ASAN_INTEGRATION:-}" = all ]; then
+  suite "asan+ubsan integration (all)" ctest --test-dir build-asan --output-on-failure -j1 --timeout 1800 -L integration
+else
+  ZONECORE_BIG_RECORDS=${ZONECORE_BIG_RECORDS:-100000} suite "asan+ubsan integration (parsers, zone core)" ctest --test-dir build-asan --output-on-failure -j1 \
+    --timeout 1800 -R '^(xfr_with_real_primaries|differential_vs_nsd|zone_core)$'
+fi
 if [ -x tests/fuzz/run.sh ] && [ "$FUZZ_SECONDS" -gt 0 ]; then
   suite "fuzz (${FUZZ_SECONDS}s)" tests/fuzz/run.sh "$FUZZ_SECONDS"
 fi

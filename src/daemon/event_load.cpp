@@ -59,6 +59,19 @@ struct FromDisk {
     bool resigned = true;  // the version differs from the stored copy (store it)
 };
 
+// The stored records (journal applied) through the mode pipeline.
+Result<std::optional<FromDisk>> built_from(const modes::BuildInput& in, zone::StoredZone sz, FromDisk out) {
+    auto built = modes::build_version(in, sz.records);
+    if (!built) return make_error("stored copy is unusable (" + built.error().message + "); transferring afresh");
+    out.built = std::move(*built);
+    out.serial = sz.serial;
+    out.last_check = sz.last_check;
+    out.last_transfer = sz.last_transfer;
+    out.source = sz.source;
+    out.resigned = !sz.signed_by_us || out.built.made > 0;
+    return std::optional<FromDisk>(std::move(out));
+}
+
 Result<std::optional<FromDisk>> read_stored(const std::string& dir, const modes::BuildInput& in) {
     auto stored = zone::load_zone(dir, in.origin);
     if (!stored) {
@@ -79,15 +92,7 @@ Result<std::optional<FromDisk>> read_stored(const std::string& dir, const modes:
         if (!previous) return make_error("stored copy is unusable (" + previous.error().message + "); transferring afresh");
         modes::BuildInput with_previous = in;
         with_previous.previous = *previous;
-        auto built = modes::build_version(with_previous, sz.records);
-        if (!built) return make_error("stored copy is unusable (" + built.error().message + "); transferring afresh");
-        out.built = std::move(*built);
-        out.serial = sz.serial;
-        out.last_check = sz.last_check;
-        out.last_transfer = sz.last_transfer;
-        out.source = sz.source;
-        out.resigned = out.built.made > 0;
-        return std::optional<FromDisk>(std::move(out));
+        return built_from(with_previous, std::move(sz), std::move(out));
     }
     if (auto j = zone::load_journal(dir, in.origin); !j) {
         out.lines.emplace_back(spdlog::level::err, j.error().message + "; using the stored copy without it");
@@ -116,14 +121,7 @@ Result<std::optional<FromDisk>> read_stored(const std::string& dir, const modes:
                                                             std::to_string(sz.serial) + "; ignoring it");
         }
     }
-    auto built = modes::build_version(in, sz.records);
-    if (!built) return make_error("stored copy is unusable (" + built.error().message + "); transferring afresh");
-    out.built = std::move(*built);
-    out.serial = sz.serial;
-    out.last_check = sz.last_check;
-    out.last_transfer = sz.last_transfer;
-    out.source = sz.source;
-    return std::optional<FromDisk>(std::move(out));
+    return built_from(in, std::move(sz), std::move(out));
 }
 
 }  // namespace

@@ -98,7 +98,7 @@ std::shared_ptr<ZoneManager::Zone> ZoneManager::still_wanted(const std::weak_ptr
         --active_transfers_;
         return nullptr;
     }
-    if (!z->removed && !stopping_ && z->refresh && z->refresh->generation == generation) return z;
+    if (!z->removed && !stopping_ && z->refresh && z->xfr_generation == generation) return z;
     if (!z->removed && !stopping_) {
         spdlog::info("zone {}: its primaries or TSIG key changed during the refresh; its result is dropped",
                      z->cfg.name);
@@ -240,7 +240,7 @@ void ZoneManager::install_transfer(Zone& z, std::size_t primary_index, std::shar
                                    bool backwards, std::function<void(Status)> done) {
     const std::uint64_t gen = z.refresh ? z.refresh->generation : 0;
     in_sequence(z, [this, &z, primary_index, client, backwards, done, gen] {
-        if (z.removed || !z.refresh || z.refresh->generation != gen) return done(make_error("dropped"));
+        if (z.removed || !z.refresh || z.xfr_generation != gen) return done(make_error("dropped"));
         const std::string primary = z.refresh->primaries[primary_index].to_string();
         const bool full = client->outcome() == xfr::TransferClient::Outcome::Full;
         if (full) {
@@ -308,14 +308,7 @@ void ZoneManager::store_transfer(Zone& z, const std::string& primary, std::share
             zone::remove_journal(dir, origin);
             return serial;
         },
-        [this](Zone& z, Result<std::uint32_t> stored) {
-            if (!stored) {
-                spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, stored.error().message);
-            } else {
-                z.state.stored = *stored;
-            }
-            save_state(z);
-        });
+        [this](Zone& z, Result<std::uint32_t> stored) { after_store(z, stored); });
 }
 
 // A zone signed here keeps what it serves: the signed version is the stored
@@ -339,14 +332,17 @@ void ZoneManager::write_served(Zone& z) {
             zone::remove_journal(dir, origin);
             return sz.serial;
         },
-        [this](Zone& z, Result<std::uint32_t> stored) {
-            if (!stored) {
-                spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, stored.error().message);
-            } else {
-                z.state.stored = *stored;
-            }
-            save_state(z);
-        });
+        [this](Zone& z, Result<std::uint32_t> stored) { after_store(z, stored); });
+}
+
+// A stored copy was written (its serial), or could not be.
+void ZoneManager::after_store(Zone& z, const Result<std::uint32_t>& stored) {
+    if (!stored) {
+        spdlog::error("zone {}: cannot save to {}: {}", z.cfg.name, state_dir_, stored.error().message);
+    } else {
+        z.state.stored = *stored;
+    }
+    save_state(z);
 }
 
 void ZoneManager::install(Zone& z, std::shared_ptr<const zone::Snapshot> snap, const std::string& primary) {

@@ -102,6 +102,7 @@ private:
                         std::optional<dns::RecordList> records);
     void store_served(Zone& z);  // in the zone's sequence
     void write_served(Zone& z);
+    void after_store(Zone& z, const Result<std::uint32_t>& stored);
     void in_sequence(Zone& z, std::function<void()> step);
     void run_pending(Zone& z);
     template <typename T>

@@ -43,6 +43,15 @@ RefreshStep RefreshPolicy::next_primary(std::size_t failed, std::string why) {
     return s;
 }
 
+// The primary has an older serial than the one we serve: said, and the
+// next primary is asked.
+RefreshStep RefreshPolicy::older(std::size_t primary, std::uint32_t serial) {
+    std::string why = "offers serial " + std::to_string(serial) + ", older than the served " +
+                      std::to_string(*served_) + "; not transferred";
+    notes_.push_back("zone " + zone_ + ": " + primaries_[primary] + " " + why);
+    return next_primary(primary, why);
+}
+
 RefreshStep RefreshPolicy::soa_answered(std::size_t primary, std::uint32_t serial) {
     RefreshStep s;
     s.primary = primary;
@@ -55,10 +64,7 @@ RefreshStep RefreshPolicy::soa_answered(std::size_t primary, std::uint32_t seria
         s.what = RefreshStep::Do::Current;
         return s;
     }
-    std::string why = "offers serial " + std::to_string(serial) + ", older than the served " +
-                      std::to_string(*served_) + "; not transferred";
-    notes_.push_back("zone " + zone_ + ": " + primaries_[primary] + " " + why);
-    return next_primary(primary, why);
+    return older(primary, serial);
 }
 
 RefreshStep RefreshPolicy::soa_failed(std::size_t primary, const std::string& why) {
@@ -80,10 +86,7 @@ RefreshStep RefreshPolicy::transferred(std::size_t primary, TransferKind kind, T
             s.what = RefreshStep::Do::Current;
             return s;
         }
-        std::string why = "offers serial " + std::to_string(serial) + ", older than the served " +
-                          std::to_string(*served_) + "; not transferred";
-        notes_.push_back("zone " + zone_ + ": " + primaries_[primary] + " " + why);
-        return next_primary(primary, why);
+        return older(primary, serial);
     }
     if (dns::serial_newer(serial, *served_)) {
         s.what = RefreshStep::Do::Install;

@@ -66,6 +66,7 @@ public:
 
 private:
     RefreshStep next_primary(std::size_t failed, std::string why);
+    RefreshStep older(std::size_t primary, std::uint32_t serial);
     RefreshStep first_step(std::size_t primary) const;
 
     std::string zone_;
