@@ -15,17 +15,22 @@
       and DIR/lists/names (one zone name a line).
   gen_zones.py zone --out FILE --index I --serial S
       writes one zone (the same shape) with serial S.
-  gen_zones.py wait --port P --name NAME [--serial S] [--refused] [--timeout T]
-                    [--interval MS] [--pid PID]
-      polls NAME SOA over UDP on 127.0.0.1:P until the answer is
-      authoritative (with serial S if given), or with --refused until the
-      server no longer answers for it (REFUSED/NOTAUTH, or no AA); prints the
-      wall-clock time (time.time()) of the first good answer and exits 0;
-      exits 1 on timeout or when PID is gone.
-  gen_zones.py notify --port P --name NAME [--key-name K --key-secret B64]
-      sends one NOTIFY (SOA) over UDP, TSIG-signed when a key is given,
-      prints the wall-clock time it was sent; waits up to 1 s for the
-      answer (the time printed is the send time either way).
+  gen_zones.py waitall --port P --names FILE [--count K] [--serial S]
+                       [--sample 100] [--timeout T] [--pidfile F] [--ready F]
+      the time every zone (the first K names) answers its SOA with AA (and
+      serial S): first a sample (the last name and 100 spread over the list)
+      polled one zone at a time while the server starts, then every zone in
+      passes over the ones still missing (unanswered queries are retried at
+      once; only a zone that answered "not served" and is served in a later
+      pass moves the time). Prints "t_sample t_all answered total" (wall
+      clock, time.time()); exits 1 on timeout or when the pid in F is gone.
+  gen_zones.py trigger --port P --name NAME [--serial S | --refused]
+                       [--notify [--key-name K --key-secret B64] | --kill PID
+                       [--signal HUP] | --cmd "shell command"] [--interval MS]
+      does one thing (a TSIG-signed NOTIFY over UDP, a signal, a command),
+      then polls NAME SOA until it is served (with serial S), or with
+      --refused until it is no longer (REFUSED/NOTAUTH, or AA clear); prints
+      the seconds from the trigger to that answer.
 Deterministic, standard library plus dnspython (Debian's python3-dnspython).
 """
 import argparse
