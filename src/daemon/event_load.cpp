@@ -57,6 +57,7 @@ struct FromDisk {
     std::string source;
     std::vector<std::pair<spdlog::level::level_enum, std::string>> lines;  // to log, in order
     bool resigned = true;  // the version differs from the stored copy (store it)
+    bool ours = false;     // the stored copy was our own signed version
 };
 
 // The stored records (journal applied) through the mode pipeline.
@@ -69,6 +70,7 @@ Result<std::optional<FromDisk>> built_from(const modes::BuildInput& in, zone::St
     out.last_transfer = sz.last_transfer;
     out.source = sz.source;
     out.resigned = !sz.signed_by_us || out.built.made > 0;
+    out.ours = sz.signed_by_us;
     return std::optional<FromDisk>(std::move(out));
 }
 
@@ -158,7 +160,7 @@ void ZoneManager::load_from_disk(Zone& z) {
                 }
                 FromDisk& d = **r;
                 for (const auto& [level, line] : d.lines) spdlog::log(level, "zone {}: {}", z.cfg.name, line);
-                after_build(z, d.built, false);
+                after_build(z, d.built, d.ours);
                 const std::int64_t now = now_unix();
                 z.snapshot = d.built.snapshot;
                 dump(z);
