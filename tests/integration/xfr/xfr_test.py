@@ -636,6 +636,12 @@ BAD_CASES = [
 ]
 
 
+def publish_bad(w, zone, serial):
+    """The bad primary's next version: its marker, and an 'evil' name never to be served."""
+    zone.publish(serial, [("www", 300, "A", "192.0.2.1"), ("marker", 300, "TXT", f'"bad v{serial}"'),
+                          ("evil", 300, "A", "10.6.6.6")] + w.bad_hosts)
+
+
 def scenario_6_bad_primary(w):
     sat, p, z = w.sat, w.bad, "bad.test."
     addr = f"127.0.0.1:{p.port}"
@@ -648,8 +654,7 @@ def scenario_6_bad_primary(w):
         served = serial_of(sat.port, z)
         served_marker = rdata_texts(sat.port, "marker." + z, "TXT")
         serial += 1
-        zone.publish(serial, [("www", 300, "A", "192.0.2.1"), ("marker", 300, "TXT", f'"bad v{serial}"'),
-                              ("evil", 300, "A", "10.6.6.6")] + w.bad_hosts)
+        publish_bad(w, zone, serial)
         p.mode[z] = mode
         # A refresh starts with an SOA query; these cases are about the
         # transfer, so the SOA query is answered (with the newer serial).
@@ -695,8 +700,7 @@ def scenario_6_bad_primary(w):
         served = serial_of(sat.port, z)
         served_marker = rdata_texts(sat.port, "marker." + z, "TXT")
         serial += 1
-        zone.publish(serial, [("www", 300, "A", "192.0.2.1"), ("marker", 300, "TXT", f'"bad v{serial}"'),
-                              ("evil", 300, "A", "10.6.6.6")] + w.bad_hosts)
+        publish_bad(w, zone, serial)
         p.mode[z] = mode
         smark, t0 = sat.log.mark(), time.monotonic()
         rc, _, _ = send_notify(sat.port, z, serial)
