@@ -113,15 +113,25 @@ int main(int argc, char** argv) {
     }
 
     boost::asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
+    // Replaced versions are freed 100 ms after they are retired, once the
+    // query workers have moved on; the timer runs only while some wait, so
+    // an idle server does not wake up.
     boost::asio::steady_timer reclaim_timer(control);
+    bool reclaim_armed = false;
     std::function<void()> arm_reclaim = [&] {
+        reclaim_armed = true;
         reclaim_timer.expires_after(std::chrono::milliseconds(100));
         reclaim_timer.async_wait([&](boost::system::error_code ec) {
+            reclaim_armed = false;
             if (ec) return;
-            catalog.reclaim();
-            arm_reclaim();
+            if (catalog.reclaim() > 0) arm_reclaim();
         });
     };
+    catalog.on_retire([&] {
+        boost::asio::post(control, [&] {
+            if (!reclaim_armed) arm_reclaim();
+        });
+    });
     std::function<void()> wait_signal = [&] {
         signals.async_wait([&](boost::system::error_code ec, int sig) {
             if (ec) return;
@@ -151,9 +161,10 @@ int main(int argc, char** argv) {
         });
     };
     wait_signal();
-    arm_reclaim();
+    arm_reclaim();  // what start-up replaced
     sd_notify("READY=1\nSTATUS=serving " + std::to_string(cfg->zones.size()) + " zones");
     control.run();
+    catalog.on_retire(nullptr);  // the timer and the loop it posts to are going
     // The API first: its calls wait on the control thread, which has stopped.
     api_control.stop();
     if (api_server) api_server->stop();
