@@ -378,6 +378,8 @@ Status Server::start() {
         std::uint16_t port = la.port;
         for (auto& w : workers_) {
             auto bound = w->bind(la, port);
+            // Port 0: the UDP port the kernel picked may be taken for TCP.
+            for (int again = 0; !bound && port == 0 && again < 20; ++again) bound = w->bind(la, 0);
             if (!bound) {
                 workers_.clear();
                 return bound.error();
