@@ -81,6 +81,7 @@ public:
 private:
     struct Zone;
     struct RefreshRun;
+    void fill_state(const Zone& z, api::ZoneInfo& i) const;
     void publish_catalog();
     void publish(Zone& z);
     void load_local_file(Zone& z);
