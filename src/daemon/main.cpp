@@ -27,6 +27,41 @@ void usage() {
 
 }  // namespace
 
+namespace {
+
+std::string endpoints(const std::vector<satellite::config::Endpoint>& list) {
+    std::string out;
+    for (const auto& e : list) out += (out.empty() ? "" : ", ") + e.to_string();
+    return out;
+}
+
+// SIGHUP: applies the settings that can change while running (the log
+// level and format here; zones by ZoneManager::configure) and names, one
+// line each, those that keep their running value until a restart.
+void reload_settings(const satellite::config::Config& was, const satellite::config::Config& now) {
+    if (now.log.level != was.log.level || now.log.format != was.log.format) {
+        if (auto s = satellite::log::setup(now.log.level, now.log.format); s) {
+            spdlog::info("reload: log level {}, format {}", now.log.level, now.log.format);
+        }
+    }
+    auto restart = [](const char* what, const std::string& from, const std::string& to) {
+        if (from != to) spdlog::warn("reload: {} changes only on restart (running: {}; config: {})", what, from, to);
+    };
+    restart("[server] listen", endpoints(was.server.listen), endpoints(now.server.listen));
+    restart("[server] threads", std::to_string(was.server.threads), std::to_string(now.server.threads));
+    restart("[server] state_dir", was.server.state_dir, now.server.state_dir);
+    restart("[server] tcp_max_connections", std::to_string(was.server.tcp_max_connections),
+            std::to_string(now.server.tcp_max_connections));
+    restart("[server] tcp_idle_timeout_ms", std::to_string(was.server.tcp_idle_timeout_ms),
+            std::to_string(now.server.tcp_idle_timeout_ms));
+    restart("[server] udp_max_payload", std::to_string(was.server.udp_max_payload),
+            std::to_string(now.server.udp_max_payload));
+    restart("[api] listen", was.api.listen ? was.api.listen->to_string() : "none",
+            now.api.listen ? now.api.listen->to_string() : "none");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     using namespace satellite;
     std::string config_path;
@@ -142,9 +177,7 @@ int main(int argc, char** argv) {
                     spdlog::error("reload refused, keeping the running config: {}",
                                   next.error().message);
                 } else {
-                    if (next->server.listen.size() != cfg->server.listen.size()) {
-                        spdlog::warn("reload: listen addresses change only on restart");
-                    }
+                    reload_settings(*cfg, *next);
                     zones.configure(*next);
                     cfg = std::move(next);
                     spdlog::info("reloaded {}", config_path);

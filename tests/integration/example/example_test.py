@@ -8,10 +8,16 @@
 #      in SATELLITE_TOKEN: `dnssec status example.test` shows a KSK, a ZSK
 #      and the DS for the parent; `zone show` and `status` (ready, exit 0)
 #   3  /readyz answers 200 without a token; /healthz 200
-#   4  SIGTERM: exit 0
+#   4  SIGHUP with [log] format = "json", level = "debug", threads changed
+#      and a new serial in the zone file: the new serial is served (signed);
+#      every log line after the reload is one JSON object, the zone's lines
+#      carry "zone": "example.test."; one line says threads needs a restart
+#   5  SIGTERM: exit 0
+import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -117,8 +123,52 @@ def main():
         check("3.1 /readyz 200 without a token", api.call("GET", "/readyz", None).status == 200)
         check("3.2 /healthz 200", api.call("GET", "/healthz", None).status == 200)
 
+        conf_path = os.path.join(etc, "satellite.toml")
+        with open(conf_path) as f:
+            conf = f.read()
+        conf = re.sub(r'(?m)^format\s*=\s*"text"', 'format = "json"', conf, count=1)
+        conf = re.sub(r'(?m)^level\s*=\s*"info"', 'level  = "debug"', conf, count=1)
+        conf = re.sub(r'(?m)^threads\s*=\s*0', 'threads = 1', conf, count=1)
+        with open(conf_path, "w") as f:
+            f.write(conf)
+        zfile = os.path.join(etc, "zones", "example.test.zone")
+        with open(zfile) as f:
+            ztext = f.read()
+        old_serial = re.search(r"(\d+)\s*; serial", ztext).group(1)
+        new_serial = int(old_serial) + 1
+        with open(zfile, "w") as f:
+            f.write(ztext.replace(old_serial, str(new_serial), 1))
+        mark = log.mark()
+        proc.send_signal(signal.SIGHUP)
+
+        def serial_now():
+            r = ask(port, ZONE, "SOA", do=True)
+            return r is not None and any(rr.rdtype == T.SOA and rr[0].serial == new_serial for rr in r.answer) \
+                and any(rr.rdtype == T.RRSIG for rr in r.answer)
+        check("4.1 after SIGHUP the zone file's new serial is served, signed", wait_until(serial_now, 15))
+        wait_until(lambda: "reloaded" in log.text(mark), 10)
+        api.call("GET", "/readyz", None)  # an API request: logged at debug
+        wait_until(lambda: '"level":"debug"' in log.text(mark), 5)
+        lines = [l for l in log.text(mark).splitlines() if l.strip()]
+        bad, objs = [], []
+        for l in lines:
+            try:
+                objs.append(json.loads(l))
+            except ValueError:
+                bad.append(l)
+        check("4.2 every log line after the reload is one JSON object", lines and not bad, "\n".join(bad[:5]))
+        zone_lines = [o for o in objs if o.get("zone") == ZONE]
+        check("4.3 the zone's lines carry \"zone\": \"example.test.\"",
+              zone_lines and all(o.get("msg", "").startswith("zone " + ZONE) for o in zone_lines),
+              "\n".join(lines[:10]))
+        check("4.4 one line says [server] threads changes only on restart",
+              sum("[server] threads changes only on restart" in o.get("msg", "") for o in objs) == 1,
+              "\n".join(lines[:10]))
+        check("4.5 debug lines appear after the reload (level debug)", any(o.get("level") == "debug" for o in objs),
+              "\n".join(lines[:10]))
+
         rc = stop_proc(proc, 15, report_kill=False)
-        check("4.1 SIGTERM: exit 0", rc == 0, log.tail(10))
+        check("5.1 SIGTERM: exit 0", rc == 0, log.tail(10))
     except KeyboardInterrupt as e:
         check("harness interrupted", False, str(e))
     except Exception:
