@@ -29,7 +29,13 @@ struct ListenAddress {
 struct ServerOptions {
     std::vector<ListenAddress> listen;
     unsigned threads = 1;
+    // RFC 7766 §6.2.3. The global cap; near it the connection longest
+    // without a complete message is closed for a new one.
     unsigned tcp_max_connections = 1024;
+    // One client (IPv4 address, IPv6 /64) holds at most this many.
+    unsigned tcp_max_connections_per_client = 16;
+    // A connection is closed when no complete message arrives within this
+    // after the last one (or the accept), or a reply is not read within it.
     unsigned tcp_idle_timeout_ms = 10'000;
     std::uint16_t udp_max_payload = 1232;
     NotifySink* notify_sink = nullptr;  // receives accepted NOTIFYs
@@ -40,6 +46,7 @@ struct ServerOptions {
 };
 
 class Worker;
+class ClientConnectionLimits;
 
 class Server {
 public:
@@ -64,6 +71,7 @@ private:
     std::vector<std::thread> threads_;
     std::vector<std::uint16_t> bound_ports_;
     std::atomic<unsigned> tcp_connections_{0};
+    std::unique_ptr<ClientConnectionLimits> client_limits_;
     std::shared_ptr<QueryCounters> counters_;
 };
 
