@@ -501,7 +501,8 @@ private:
         }
         if (auto s = only_keys(*table, "[server]",
                                {"listen", "threads", "state_dir", "tcp_max_connections",
-                                "tcp_idle_timeout_ms", "udp_max_payload"});
+                                "tcp_max_connections_per_client", "tcp_idle_timeout_ms",
+                                "udp_max_payload"});
             !s) {
             return s;
         }
@@ -514,7 +515,8 @@ private:
             out.listen = {Endpoint{"127.0.0.1", 5353}};
         }
         if (const auto* node = table->get("threads")) {
-            auto v = as_integer(*node, "server.threads", 0, 1024);
+            // 256: the readers a published catalog tracks (util/published.hpp).
+            auto v = as_integer(*node, "server.threads", 0, 256);
             if (!v) return v.error();
             out.threads = static_cast<unsigned>(*v);
         }
@@ -528,6 +530,11 @@ private:
             auto v = as_integer(*node, "server.tcp_max_connections", 1, 1'000'000);
             if (!v) return v.error();
             out.tcp_max_connections = static_cast<unsigned>(*v);
+        }
+        if (const auto* node = table->get("tcp_max_connections_per_client")) {
+            auto v = as_integer(*node, "server.tcp_max_connections_per_client", 1, 1'000'000);
+            if (!v) return v.error();
+            out.tcp_max_connections_per_client = static_cast<unsigned>(*v);
         }
         if (const auto* node = table->get("tcp_idle_timeout_ms")) {
             auto v = as_integer(*node, "server.tcp_idle_timeout_ms", 1, 3'600'000);
@@ -601,7 +608,7 @@ private:
             for (const auto& element : **perms) {
                 auto p = as_choice(element, "api.token.permissions",
                                    {"zone:read", "zone:refresh", "dnssec:read", "dnssec:enable",
-                                    "dnssec:disable", "dnssec:rotate"});
+                                    "dnssec:disable", "dnssec:rotate", "dnssec:peer-keys"});
                 if (!p) return p.error();
                 token.permissions.push_back(*p);
             }
@@ -697,8 +704,8 @@ private:
     Status read_zone(const toml::table& t, const std::vector<TsigKey>& keys, Zone& out) const {
         if (auto s = only_keys(t, "[[zone]]",
                                {"name", "primaries", "file", "tsig_key", "notify_allow", "mode",
-                                "allow_nsec3", "signing", "max_zone_records", "presigned_verify", "expiry_warning",
-                                "transfer_timeout", "peers", "peer_keys_from_primary", "parent_ds_check",
+                                "allow_nsec3", "signing", "max_zone_records", "max_zone_bytes", "presigned_verify",
+                                "expiry_warning", "transfer_timeout", "transfer_idle_timeout", "peers", "peer_keys_from_primary", "parent_ds_check",
                                 "parent_ds_check_interval", "parent_trust_anchor"});
             !s) {
             return s;
@@ -869,10 +876,21 @@ private:
             if (!v) return v.error();
             out.max_zone_records = static_cast<std::size_t>(*v);
         }
+        if (const auto* node = t.get("max_zone_bytes")) {
+            // Below 4 GiB: a version's data is addressed with 32-bit offsets.
+            auto v = as_integer(*node, "zone.max_zone_bytes", 1024, 3'221'225'472);
+            if (!v) return v.error();
+            out.max_zone_bytes = static_cast<std::uint64_t>(*v);
+        }
         if (const auto* node = t.get("transfer_timeout")) {
             auto v = as_integer(*node, "zone.transfer_timeout", 1, 86'400);
             if (!v) return v.error();
             out.transfer_timeout = static_cast<std::uint32_t>(*v);
+        }
+        if (const auto* node = t.get("transfer_idle_timeout")) {
+            auto v = as_integer(*node, "zone.transfer_idle_timeout", 1, 86'400);
+            if (!v) return v.error();
+            out.transfer_idle_timeout = static_cast<std::uint32_t>(*v);
         }
         if (const auto* node = t.get("allow_nsec3")) {
             auto v = as_bool(*node, "zone.allow_nsec3");
