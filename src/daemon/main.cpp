@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
     for (const auto& e : cfg->server.listen) so.listen.push_back({e.host, e.port});
     so.threads = cfg->server.threads;
     so.tcp_max_connections = cfg->server.tcp_max_connections;
+    so.tcp_max_connections_per_client = cfg->server.tcp_max_connections_per_client;
     so.tcp_idle_timeout_ms = cfg->server.tcp_idle_timeout_ms;
     so.udp_max_payload = static_cast<std::uint16_t>(cfg->server.udp_max_payload);
     so.notify_sink = &zones;
@@ -136,6 +137,12 @@ int main(int argc, char** argv) {
                         spdlog::warn("reload: listen addresses change only on restart");
                     }
                     zones.configure(*next);
+                    // Tokens change without rebinding (a revoked token stops working now).
+                    if (api_server) api_server->set_tokens(next->api.tokens);
+                    if (next->api.listen.has_value() != cfg->api.listen.has_value() ||
+                        (next->api.listen && next->api.listen->to_string() != cfg->api.listen->to_string())) {
+                        spdlog::warn("reload: the API listen address changes only on restart");
+                    }
                     cfg = std::move(next);
                     spdlog::info("reloaded {}", config_path);
                 }
@@ -153,7 +160,17 @@ int main(int argc, char** argv) {
     wait_signal();
     arm_reclaim();
     sd_notify("READY=1\nSTATUS=serving " + std::to_string(cfg->zones.size()) + " zones");
-    control.run();
+    // Memory exhausted by one zone's data (a hostile primary) is that
+    // zone's failure: the transfer paths turn it into an error; should it
+    // escape anyway, the control loop goes on with the versions it serves.
+    for (;;) {
+        try {
+            control.run();
+            break;
+        } catch (const std::bad_alloc&) {
+            spdlog::critical("out of memory on the control thread; the zones keep serving what they had");
+        }
+    }
     // The API first: its calls wait on the control thread, which has stopped.
     api_control.stop();
     if (api_server) api_server->stop();
