@@ -502,7 +502,7 @@ private:
         if (auto s = only_keys(*table, "[server]",
                                {"listen", "threads", "state_dir", "tcp_max_connections",
                                 "tcp_max_connections_per_client", "tcp_idle_timeout_ms",
-                                "udp_max_payload"});
+                                "udp_max_payload", "rrl"});
             !s) {
             return s;
         }
@@ -546,6 +546,46 @@ private:
             auto v = as_integer(*node, "server.udp_max_payload", 512, 4096);
             if (!v) return v.error();
             out.udp_max_payload = static_cast<unsigned>(*v);
+        }
+        if (const auto* node = table->get("rrl")) {
+            auto t = as_table(*node, "server.rrl", "write it as one [server.rrl] table");
+            if (!t) return t.error();
+            if (auto s = only_keys(**t, "[server.rrl]", {"rate", "slip", "exempt"}); !s) return s;
+            out.rrl.rate = 20;  // DESIGN.md §2: on, 20 a second, when the table is there
+            if (const auto* n = (*t)->get("rate")) {
+                auto v = as_integer(*n, "server.rrl.rate", 0, 1'000'000);
+                if (!v) return v.error();
+                out.rrl.rate = static_cast<unsigned>(*v);
+            }
+            if (const auto* n = (*t)->get("slip")) {
+                auto v = as_integer(*n, "server.rrl.slip", 0, 10);
+                if (!v) return v.error();
+                out.rrl.slip = static_cast<unsigned>(*v);
+            }
+            if (const auto* n = (*t)->get("exempt")) {
+                auto arr = as_array(*n, "server.rrl.exempt", R"(write e.g. ["127.0.0.0/8", "2001:db8::/32"])");
+                if (!arr) return arr.error();
+                for (const auto& element : **arr) {
+                    auto text = as_string(element, "server.rrl.exempt");
+                    if (!text) return text.error();
+                    const std::string& p = *text;
+                    const auto slash = p.find('/');
+                    const std::string addr = p.substr(0, slash);
+                    const bool v4 = is_ipv4(addr);
+                    bool ok = v4 || is_ipv6(addr);
+                    if (ok && slash != std::string::npos) {
+                        const std::string len = p.substr(slash + 1);
+                        ok = !len.empty() && len.size() <= 3 &&
+                             std::all_of(len.begin(), len.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                             std::stoi(len) <= (v4 ? 32 : 128);
+                    }
+                    if (!ok) {
+                        return at(element, "server.rrl.exempt " + quote(p) +
+                                               " is not an address or prefix (e.g. \"192.0.2.0/24\")");
+                    }
+                    out.rrl.exempt.push_back(p);
+                }
+            }
         }
         return {};
     }

@@ -19,6 +19,14 @@ struct Endpoint {
     std::string to_string() const;  // re-bracketed for IPv6
 };
 
+// [server.rrl]: response rate limiting (UDP). Absent = off; a [server.rrl]
+// table turns it on with these defaults.
+struct Rrl {
+    unsigned rate = 0;                // responses a second per client prefix (/24, /56) and kind; 0 = off
+    unsigned slip = 2;                // every slip-th limited response goes out truncated (0 = never)
+    std::vector<std::string> exempt;  // "addr" or "addr/len", never limited
+};
+
 struct Server {
     std::vector<Endpoint> listen;       // default ["127.0.0.1:5353"]
     unsigned threads = 0;               // 0 = one per core
@@ -29,6 +37,7 @@ struct Server {
     unsigned tcp_idle_timeout_ms = 10'000;
     // Largest UDP response we send (RFC 9715 / DNS flag day 2020).
     unsigned udp_max_payload = 1232;
+    Rrl rrl;
 };
 
 struct ApiToken {

@@ -90,6 +90,22 @@ int main(int argc, char** argv) {
     so.tcp_max_connections_per_client = cfg->server.tcp_max_connections_per_client;
     so.tcp_idle_timeout_ms = cfg->server.tcp_idle_timeout_ms;
     so.udp_max_payload = static_cast<std::uint16_t>(cfg->server.udp_max_payload);
+    // [server.rrl]: prefixes in the 16-octet form (IPv4 mapped, so /n is /96+n).
+    so.rrl.rate = cfg->server.rrl.rate;
+    so.rrl.slip = cfg->server.rrl.slip;
+    for (const auto& p : cfg->server.rrl.exempt) {
+        const auto slash = p.find('/');
+        const std::string host = p.substr(0, slash);
+        auto addr = serve::parse_address(host);
+        if (!addr) continue;  // config checked it
+        const bool v4 = host.find(':') == std::string::npos;
+        unsigned bits = slash == std::string::npos ? (v4 ? 32 : 128) : static_cast<unsigned>(std::stoi(p.substr(slash + 1)));
+        so.rrl.exempt.emplace_back(*addr, v4 ? bits + 96 : bits);
+    }
+    if (so.rrl.rate > 0) {
+        spdlog::info("response rate limiting: {} a second per client prefix and kind, slip {}, {} exempt prefixes",
+                     so.rrl.rate, so.rrl.slip, so.rrl.exempt.size());
+    }
     so.notify_sink = &zones;
     so.counters = counters;
     serve::Server server(so, catalog);

@@ -69,6 +69,9 @@ public:
         void tcp_connection() { bump(tcp_connections_); }
         // A TCP connection closed at accept: its client's or the global cap.
         void tcp_refused() { bump(tcp_refused_); }
+        // Response rate limiting: a response dropped, or sent truncated (slip).
+        void rrl_dropped() { bump(rrl_dropped_); }
+        void rrl_slipped() { bump(rrl_slipped_); }
 
     private:
         friend class QueryCounters;
@@ -80,6 +83,8 @@ public:
         std::atomic<std::uint64_t> dropped_{0};
         std::atomic<std::uint64_t> tcp_connections_{0};
         std::atomic<std::uint64_t> tcp_refused_{0};
+        std::atomic<std::uint64_t> rrl_dropped_{0};
+        std::atomic<std::uint64_t> rrl_slipped_{0};
         // Written by the control side only (under QueryCounters::mu_).
         std::array<std::atomic<Chunk*>, kMaxChunks> chunks_;
         std::vector<std::unique_ptr<Chunk>> owned_;
@@ -116,6 +121,8 @@ public:
         std::uint64_t dropped = 0;
         std::uint64_t tcp_connections = 0;
         std::uint64_t tcp_refused = 0;
+        std::uint64_t rrl_dropped = 0;
+        std::uint64_t rrl_slipped = 0;
     };
     Totals totals() const;
 

@@ -84,7 +84,7 @@ public:
     Worker(const ServerOptions& o, Published<zone::Catalog>& c, std::atomic<unsigned>& conns,
            ClientConnectionLimits& limits, QueryCounters::Worker& counts)
         : options_(o), catalog_(c), tcp_connections_(conns), client_limits_(limits), counts_(counts),
-          io_(1), quiescent_timer_(io_) {
+          rrl_(o.rrl), io_(1), quiescent_timer_(io_) {
         tcp_reply_.resize(65535);
         answer_options_.udp_max_payload = o.udp_max_payload < 512 ? 512 : o.udp_max_payload;
         // RFC 9824 online signatures: this worker's signer and cache, and
@@ -400,6 +400,12 @@ private:
             if (n <= 0) return;
             const zone::Catalog* cat = catalog_.get();
             unsigned out = 0;
+            const std::uint64_t now_ms = rrl_.enabled()
+                                             ? static_cast<std::uint64_t>(
+                                                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                       std::chrono::steady_clock::now().time_since_epoch())
+                                                       .count())
+                                             : 0;
             for (int i = 0; i < n; ++i) {
                 std::uint8_t* sb = send_buf_.data() + std::size_t(i) * out_size;
                 std::span<const std::uint8_t> query{recv_buf_[i].data(), recv_hdr_[i].msg_len};
@@ -415,6 +421,21 @@ private:
                 if (rl == 0) {
                     counts_.dropped();
                     continue;
+                }
+                // NOTIFY answers are not limited: small (no amplification),
+                // and a primary's NOTIFY must get its answer.
+                if (rrl_.enabled() && !is_notify(query)) {
+                    const auto action = rrl_.check(reinterpret_cast<const sockaddr*>(&addrs_[i]),
+                                                   RateLimiter::kind_of({sb, rl}), now_ms);
+                    if (action == RrlAction::Drop) {
+                        counts_.rrl_dropped();
+                        continue;
+                    }
+                    if (action == RrlAction::Slip) {
+                        counts_.rrl_slipped();
+                        rl = RateLimiter::truncate({sb, out_size}, rl);
+                        if (rl == 0) continue;
+                    }
                 }
                 send_iov_[out] = {sb, rl};
                 send_hdr_[out].msg_hdr = {};
@@ -462,6 +483,7 @@ private:
     QueryCounters::Worker& counts_;
     AnswerOptions answer_options_;
     OnlineSigner online_;
+    RateLimiter rrl_;  // this worker's own: no lock on the query path
     // This worker's open TCP connections. Declared before io_: sessions
     // still held by handlers leave this list when io_ is destroyed.
     std::list<TcpSession*> sessions_;

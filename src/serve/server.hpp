@@ -15,6 +15,7 @@
 #include "serve/answer.hpp"
 #include "serve/notify.hpp"
 #include "serve/query_counters.hpp"
+#include "serve/rrl.hpp"
 #include "util/published.hpp"
 #include "util/result.hpp"
 #include "zone/catalog.hpp"
@@ -38,6 +39,7 @@ struct ServerOptions {
     // after the last one (or the accept), or a reply is not read within it.
     unsigned tcp_idle_timeout_ms = 10'000;
     std::uint16_t udp_max_payload = 1232;
+    RrlOptions rrl;  // response rate limiting over UDP ([server.rrl]); rate 0 = off
     NotifySink* notify_sink = nullptr;  // receives accepted NOTIFYs
     // Where the workers count queries. Zones are told apart when the
     // catalogs take their stats slots in it (the ZoneManager passes them to each catalog).

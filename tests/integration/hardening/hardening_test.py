@@ -12,6 +12,9 @@
 #      transfer is refused, the old version serves, the daemon lives.
 #   3. API: a token removed from the config + SIGHUP -> 401.
 #   4. NOTIFY refusals are counted in /metrics and their log lines bounded.
+#   5. Response rate limiting: a burst of UDP queries from one address gets
+#      at most `rate` full answers a second (plus one second's burst), every
+#      2nd limited one truncated; an exempt address is not limited.
 #
 # Run through run.sh (--satellited PATH). Exit 0 when no check failed.
 import os
@@ -46,6 +49,7 @@ from harness import (CHECKS, LOOP, Api, LogFile, arg_parser, check, finish_workd
 TOKEN = "hardening-admin-secret"
 RELOADED = "hardening-revoked-secret"
 IDLE_MS = 3000
+RRL_RATE = 10
 SLOW_CONNECTIONS = 2000
 
 ZONE = "hard.test."
@@ -78,6 +82,7 @@ class Satellited:
                f'state_dir = "{os.path.join(self.dir, "state")}"',
                "tcp_max_connections = 40", "tcp_max_connections_per_client = 16",
                f"tcp_idle_timeout_ms = {IDLE_MS}", "",
+               "[server.rrl]", f"rate = {RRL_RATE}", "slip = 2", 'exempt = ["127.0.0.1/32"]', "",
                "[api]", f'listen = "{LOOP}:{self.api_port}"']
         for name, secret in self.tokens:
             out += ["[[api.token]]", f'name = "{name}"', f'secret = "{secret}"',
@@ -427,6 +432,54 @@ def scenario_4_notify_refusals(ctx):
     check("4.5 queries are still answered", udp_answered(sat.port))
 
 
+# ------------------------------------------------------------- scenario 5 ----
+def udp_burst(port, source, n):
+    """n queries sent at once from `source`, then answers collected for 1.5 s:
+    (full answers, truncated answers, seconds from the first send to the last answer)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((source, 0))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    t0 = time.monotonic()
+    for i in range(n):
+        s.sendto(query_wire(qid=i), (LOOP, port))
+    full = truncated = 0
+    s.settimeout(0.2)
+    end = time.monotonic() + 1.5
+    last = t0
+    while time.monotonic() < end:
+        try:
+            data, _ = s.recvfrom(4096)
+        except OSError:
+            continue
+        last = time.monotonic()
+        if len(data) >= 4 and data[2] & 0x02:
+            truncated += 1
+        else:
+            full += 1
+    s.close()
+    return full, truncated, last - t0
+
+
+def scenario_5_rrl(ctx):
+    sat = ctx["sat"]
+    full, truncated, took = udp_burst(sat.port, "127.0.0.6", 300)
+    # The bucket starts full (one second's worth) and refills at `rate` a second.
+    bound = RRL_RATE * (2 + int(took) + 1)
+    check("5.1 a burst from one address gets at most rate x seconds (+ burst) full answers",
+          1 <= full <= bound, f"{full} full answers of 300 in {took:.2f} s (bound {bound})")
+    limited = 300 - full
+    check("5.2 every 2nd limited answer goes out truncated (slip 2)",
+          abs(truncated - limited // 2) <= 2, f"{truncated} truncated, {limited} limited")
+    full_x, truncated_x, _ = udp_burst(sat.port, "127.0.0.1", 100)
+    check("5.3 an exempt address is not limited", full_x == 100 and truncated_x == 0,
+          f"{full_x} full, {truncated_x} truncated of 100")
+    slipped = metric_labelled(sat, "satellite_rrl_limited_total", 'action="slipped"') or 0
+    dropped = metric_labelled(sat, "satellite_rrl_limited_total", 'action="dropped"') or 0
+    check("5.4 /metrics counts the limited responses", slipped >= truncated and slipped + dropped >= limited,
+          f"slipped {slipped}, dropped {dropped}")
+    check("5.5 TCP from the limited address is still answered", tcp_answered(sat.port, "127.0.0.6"))
+
+
 def metric_labelled(sat, name, label):
     api = Api(sat.api_port)
     api.token = TOKEN
@@ -491,7 +544,7 @@ def setup_extra(ctx):
 
 
 SCENARIOS = [(1, lambda ctx: scenario_1_tcp(ctx["sat"])), (2, scenario_2_hostile_primary),
-             (3, scenario_3_token_reload), (4, scenario_4_notify_refusals)]
+             (3, scenario_3_token_reload), (4, scenario_4_notify_refusals), (5, scenario_5_rrl)]
 
 if __name__ == "__main__":
     sys.exit(main())

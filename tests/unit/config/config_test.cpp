@@ -670,6 +670,24 @@ tsig_key = "k"
                          8, 12, "zone.tsig_key only applies to zones with primaries"));
 }
 
+TEST_F(ConfigTest, RrlIsOffWithoutItsTableAndOnWithDefaultsWithIt) {
+    auto cfg = parse_text("");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_EQ(cfg->server.rrl.rate, 0u);
+    cfg = parse_text("[server.rrl]\n");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_EQ(cfg->server.rrl.rate, 20u);  // DESIGN.md §2
+    EXPECT_EQ(cfg->server.rrl.slip, 2u);
+    cfg = parse_text("[server.rrl]\nrate = 5\nslip = 0\nexempt = [\"127.0.0.0/8\", \"2001:db8::/32\", \"192.0.2.1\"]\n");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_EQ(cfg->server.rrl.rate, 5u);
+    EXPECT_EQ(cfg->server.rrl.slip, 0u);
+    EXPECT_EQ(cfg->server.rrl.exempt.size(), 3u);
+    EXPECT_TRUE(fails_at("[server.rrl]\nexempt = [\"127.0.0.0/33\"]\n", 2, 11, "is not an address or prefix"));
+    EXPECT_TRUE(fails_at("[server.rrl]\nexempt = [\"localhost\"]\n", 2, 11, "is not an address or prefix"));
+    EXPECT_TRUE(fails_at("[server.rrl]\nburst = 3\n", 2, 1, "unknown key \"burst\" in [server.rrl]"));
+}
+
 TEST_F(ConfigTest, TransferLimitsHaveDefaultsAndRanges) {
     const std::string zone = "[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\"]\n";
     auto cfg = parse_text(zone);
