@@ -563,7 +563,9 @@ TEST_F(LifecycleTest, AStateFileThatIsASymlinkIsNotFollowed) {
     fs::create_symlink(real, key_dir() / "state");
     auto loaded = Lifecycle::load(dir_.string(), zone_);
     // Not read through the link: as if there were no state (key files adopted) or an error, never the linked file.
-    if (loaded.ok()) EXPECT_NE(loaded->status(), DnssecStatus::Active);
+    if (loaded.ok()) {
+        EXPECT_NE(loaded->status(), DnssecStatus::Active);
+    }
 }
 
 TEST_F(LifecycleTest, EnableMakesNoKeyFileBeforeTheStateIsOnDisk) {
