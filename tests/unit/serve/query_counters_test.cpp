@@ -329,7 +329,8 @@ protected:
         so.threads = 2;
         so.counters = counters_;
         server_ = std::make_unique<Server>(so, *catalog_);
-        ASSERT_TRUE(server_->start().ok());
+        auto started = server_->start();
+        ASSERT_TRUE(started.ok()) << started.error().message;
         port_ = server_->bound_ports()[0];
     }
     void TearDown() override {
