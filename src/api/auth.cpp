@@ -66,4 +66,25 @@ std::string_view bearer_secret(std::string_view authorization) {
     return trim(authorization.substr(scheme.size()));
 }
 
+unsigned AuthThrottle::retry_after(std::string_view address, Clock::time_point now) const {
+    auto it = by_address_.find(std::string(address));
+    if (it == by_address_.end() || it->second.failures < max_failures_) return 0;
+    const auto end = it->second.start + kWindow;
+    if (now >= end) return 0;
+    return static_cast<unsigned>(std::chrono::ceil<std::chrono::seconds>(end - now).count());
+}
+
+void AuthThrottle::failed(std::string_view address, Clock::time_point now) {
+    if (by_address_.size() >= kMaxAddresses) {
+        std::erase_if(by_address_, [&](const auto& e) { return now - e.second.start >= kWindow; });
+        if (by_address_.size() >= kMaxAddresses) by_address_.clear();  // a flood of addresses: start over
+    }
+    Window& w = by_address_[std::string(address)];
+    if (w.failures == 0 || now - w.start >= kWindow) {
+        w.start = now;
+        w.failures = 0;
+    }
+    ++w.failures;
+}
+
 }  // namespace satellite::api

@@ -48,7 +48,7 @@ constexpr DnssecAction kDnssecActions[] = {
     {"rotate-ksk", DnssecOp::RotateKsk, "dnssec:rotate"},
     {"confirm-ds-published", DnssecOp::ConfirmDsPublished, "dnssec:enable"},
     {"confirm-ds-removed", DnssecOp::ConfirmDsRemoved, "dnssec:disable"},
-    {"sync", DnssecOp::Sync, "dnssec:read"},
+    {"sync", DnssecOp::Sync, "dnssec:enable"},  // it re-signs the zone: not a read
 };
 
 int hex_value(char c) {
@@ -108,12 +108,14 @@ std::optional<Route> match(const std::vector<std::string>& s) {
         if (n == 5) return Route{Kind::Dnssec, {{"GET", "dnssec:read"}}, s[3], DnssecOp::Get};
         if (s[5] == "peer-keys") {
             // RFC 8901 §2.1.2 model 2: each provider imports the others' ZSKs.
+            // A key added here is signed into the DNSKEY RRset with our KSK:
+            // its own permission, not one a key-rotation token has anyway.
             if (n == 6) {
                 return Route{Kind::PeerKeys,
-                             {{"GET", "dnssec:read"}, {"POST", "dnssec:rotate"}, {"DELETE", "dnssec:rotate"}},
+                             {{"GET", "dnssec:read"}, {"POST", "dnssec:peer-keys"}, {"DELETE", "dnssec:peer-keys"}},
                              s[3]};
             }
-            if (n == 7) return Route{Kind::PeerKeys, {{"DELETE", "dnssec:rotate"}}, s[3], DnssecOp::Get, s[6]};
+            if (n == 7) return Route{Kind::PeerKeys, {{"DELETE", "dnssec:peer-keys"}}, s[3], DnssecOp::Get, s[6]};
             return std::nullopt;
         }
         if (n != 6) return std::nullopt;
@@ -223,9 +225,17 @@ HttpResponse Router::route(const HttpRequest& req) {
 
     std::string token_name;
     if (!method->permission.empty()) {
+        const auto now = AuthThrottle::Clock::now();
+        if (unsigned wait = throttle_.retry_after(req.peer_address, now); wait > 0) {
+            auto r = error_response(429, "too many failed authentications from this address; try again in " +
+                                             std::to_string(wait) + " s");
+            r.headers.emplace_back("Retry-After", std::to_string(wait));
+            return r;
+        }
         std::string_view secret = bearer_secret(req.authorization);
         const Tokens::Token* token = tokens_.find(secret);
         if (!token) {
+            if (!secret.empty()) throttle_.failed(req.peer_address, now);
             // RFC 6750 §3: the challenge, with error="invalid_token" when a token was sent.
             auto r = error_response(401, secret.empty() ? "missing bearer token (Authorization: Bearer <secret>)"
                                                         : "unknown token");

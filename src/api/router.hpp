@@ -19,6 +19,7 @@ struct HttpRequest {
     std::string_view target;         // "/api/v1/zones?x=y"
     std::string_view authorization;  // the header's value, "" when absent
     std::string_view body;
+    std::string_view peer_address;  // the client's IP address, for the failed-login throttle
 };
 
 struct HttpResponse {
@@ -39,10 +40,14 @@ public:
     // Never throws: a Control that throws becomes a 500.
     HttpResponse handle(const HttpRequest& request);
 
+    // A reload (SIGHUP): the new tokens apply to the next request.
+    void set_tokens(const std::vector<config::ApiToken>& tokens) { tokens_ = Tokens(tokens); }
+
 private:
     HttpResponse route(const HttpRequest& request);
 
     Tokens tokens_;
+    AuthThrottle throttle_;
     Control& control_;
 };
 

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <exception>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -68,6 +69,7 @@ public:
     // sessions destroyed with io_ still find them.
     unsigned connections_ = 0;
     std::unordered_set<Session*> sessions_;
+    std::map<asio::ip::address, unsigned> per_client_;
     bool stopping_ = false;
 
     asio::io_context io_{1};
@@ -86,11 +88,18 @@ public:
         server_.sessions_.insert(this);
         beast::error_code ec;
         auto peer = stream_.socket().remote_endpoint(ec);
-        if (!ec) peer_ = peer.address().to_string() + ":" + std::to_string(peer.port());
+        if (!ec) {
+            address_ = peer.address();
+            address_text_ = address_.to_string();
+            peer_ = address_text_ + ":" + std::to_string(peer.port());
+        }
+        ++server_.per_client_[address_];
     }
     ~Session() {
         --server_.connections_;
         server_.sessions_.erase(this);
+        auto it = server_.per_client_.find(address_);
+        if (it != server_.per_client_.end() && --it->second == 0) server_.per_client_.erase(it);
     }
 
     void start() { read(); }
@@ -126,7 +135,7 @@ private:
 
         const auto& req = parser_->get();
         HttpRequest request{sv(req.method_string()), sv(req.target()), sv(req[http::field::authorization]),
-                            req.body()};
+                            req.body(), address_text_};
         HttpResponse response = server_.router_.handle(request);
         spdlog::debug("api: {} {} {} -> {} (token {})", peer_, request.method, printable(request.target),
                       response.status, response.token_name.empty() ? "-" : response.token_name);
@@ -175,6 +184,8 @@ private:
     beast::tcp_stream stream_;
     ServerImpl& server_;
     std::string peer_ = "?";
+    asio::ip::address address_;
+    std::string address_text_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> res_;
@@ -193,7 +204,11 @@ void ServerImpl::accept() {
             });
             return;
         }
-        if (connections_ >= limits_.max_connections) {
+        beast::error_code pe;
+        const auto peer = socket.remote_endpoint(pe);
+        const auto held = pe ? per_client_.end() : per_client_.find(peer.address());
+        const bool client_full = held != per_client_.end() && held->second >= limits_.max_connections_per_client;
+        if (connections_ >= limits_.max_connections || client_full) {
             // Best effort, never blocking: tell the client why, then close.
             static const std::string body = R"({"error":"too many connections; try again later"})";
             static const std::string busy = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
@@ -278,5 +293,10 @@ Status Server::start() { return impl_->start(); }
 void Server::stop() { impl_->stop(); }
 
 std::uint16_t Server::bound_port() const { return impl_->port_; }
+
+void Server::set_tokens(const std::vector<config::ApiToken>& tokens) {
+    // The router is the server thread's alone: the change is posted to it.
+    asio::post(impl_->io_, [impl = impl_.get(), tokens] { impl->router_.set_tokens(tokens); });
+}
 
 }  // namespace satellite::api

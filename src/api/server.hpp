@@ -20,7 +20,10 @@ struct ServerLimits {
     std::size_t max_body = 64 * 1024;    // larger bodies get 413
     std::size_t max_header = 8 * 1024;   // larger headers get 431
     unsigned max_connections = 64;       // more get 503 and are closed
-    // To receive one whole request, and to wait idle between keep-alive requests.
+    unsigned max_connections_per_client = 8;  // from one IP address; more get 503 and are closed
+    // To receive one whole request (header and body: a deadline from its
+    // first byte, not re-armed as bytes trickle in), and to wait idle between
+    // keep-alive requests.
     std::chrono::milliseconds read_timeout{30'000};
 };
 
@@ -39,6 +42,10 @@ public:
     // Closes the listener and every connection, then joins the thread.
     // Do not call it from a thread a Control call may be waiting on.
     void stop();
+
+    // A reload (SIGHUP): these tokens replace the running ones for every
+    // request read from now on (a removed token gets 401 at once).
+    void set_tokens(const std::vector<config::ApiToken>& tokens);
 
     // The port bound by start() (useful with port 0); 0 before.
     std::uint16_t bound_port() const;

@@ -501,7 +501,8 @@ private:
         }
         if (auto s = only_keys(*table, "[server]",
                                {"listen", "threads", "state_dir", "tcp_max_connections",
-                                "tcp_idle_timeout_ms", "udp_max_payload"});
+                                "tcp_max_connections_per_client", "tcp_idle_timeout_ms",
+                                "udp_max_payload", "rrl"});
             !s) {
             return s;
         }
@@ -514,7 +515,8 @@ private:
             out.listen = {Endpoint{"127.0.0.1", 5353}};
         }
         if (const auto* node = table->get("threads")) {
-            auto v = as_integer(*node, "server.threads", 0, 1024);
+            // 256: the readers a published catalog tracks (util/published.hpp).
+            auto v = as_integer(*node, "server.threads", 0, 256);
             if (!v) return v.error();
             out.threads = static_cast<unsigned>(*v);
         }
@@ -529,6 +531,11 @@ private:
             if (!v) return v.error();
             out.tcp_max_connections = static_cast<unsigned>(*v);
         }
+        if (const auto* node = table->get("tcp_max_connections_per_client")) {
+            auto v = as_integer(*node, "server.tcp_max_connections_per_client", 1, 1'000'000);
+            if (!v) return v.error();
+            out.tcp_max_connections_per_client = static_cast<unsigned>(*v);
+        }
         if (const auto* node = table->get("tcp_idle_timeout_ms")) {
             auto v = as_integer(*node, "server.tcp_idle_timeout_ms", 1, 3'600'000);
             if (!v) return v.error();
@@ -539,6 +546,46 @@ private:
             auto v = as_integer(*node, "server.udp_max_payload", 512, 4096);
             if (!v) return v.error();
             out.udp_max_payload = static_cast<unsigned>(*v);
+        }
+        if (const auto* node = table->get("rrl")) {
+            auto t = as_table(*node, "server.rrl", "write it as one [server.rrl] table");
+            if (!t) return t.error();
+            if (auto s = only_keys(**t, "[server.rrl]", {"rate", "slip", "exempt"}); !s) return s;
+            out.rrl.rate = 20;  // DESIGN.md §2: on, 20 a second, when the table is there
+            if (const auto* n = (*t)->get("rate")) {
+                auto v = as_integer(*n, "server.rrl.rate", 0, 1'000'000);
+                if (!v) return v.error();
+                out.rrl.rate = static_cast<unsigned>(*v);
+            }
+            if (const auto* n = (*t)->get("slip")) {
+                auto v = as_integer(*n, "server.rrl.slip", 0, 10);
+                if (!v) return v.error();
+                out.rrl.slip = static_cast<unsigned>(*v);
+            }
+            if (const auto* n = (*t)->get("exempt")) {
+                auto arr = as_array(*n, "server.rrl.exempt", R"(write e.g. ["127.0.0.0/8", "2001:db8::/32"])");
+                if (!arr) return arr.error();
+                for (const auto& element : **arr) {
+                    auto text = as_string(element, "server.rrl.exempt");
+                    if (!text) return text.error();
+                    const std::string& p = *text;
+                    const auto slash = p.find('/');
+                    const std::string addr = p.substr(0, slash);
+                    const bool v4 = is_ipv4(addr);
+                    bool ok = v4 || is_ipv6(addr);
+                    if (ok && slash != std::string::npos) {
+                        const std::string len = p.substr(slash + 1);
+                        ok = !len.empty() && len.size() <= 3 &&
+                             std::all_of(len.begin(), len.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                             std::stoi(len) <= (v4 ? 32 : 128);
+                    }
+                    if (!ok) {
+                        return at(element, "server.rrl.exempt " + quote(p) +
+                                               " is not an address or prefix (e.g. \"192.0.2.0/24\")");
+                    }
+                    out.rrl.exempt.push_back(p);
+                }
+            }
         }
         return {};
     }
@@ -601,7 +648,7 @@ private:
             for (const auto& element : **perms) {
                 auto p = as_choice(element, "api.token.permissions",
                                    {"zone:read", "zone:refresh", "dnssec:read", "dnssec:enable",
-                                    "dnssec:disable", "dnssec:rotate"});
+                                    "dnssec:disable", "dnssec:rotate", "dnssec:peer-keys"});
                 if (!p) return p.error();
                 token.permissions.push_back(*p);
             }
@@ -697,8 +744,8 @@ private:
     Status read_zone(const toml::table& t, const std::vector<TsigKey>& keys, Zone& out) const {
         if (auto s = only_keys(t, "[[zone]]",
                                {"name", "primaries", "file", "tsig_key", "notify_allow", "mode",
-                                "allow_nsec3", "signing", "max_zone_records", "presigned_verify", "expiry_warning",
-                                "transfer_timeout", "peers", "peer_keys_from_primary", "parent_ds_check",
+                                "allow_nsec3", "signing", "max_zone_records", "max_zone_bytes", "presigned_verify",
+                                "expiry_warning", "transfer_timeout", "transfer_idle_timeout", "peers", "peer_keys_from_primary", "parent_ds_check",
                                 "parent_ds_check_interval", "parent_trust_anchor"});
             !s) {
             return s;
@@ -869,10 +916,21 @@ private:
             if (!v) return v.error();
             out.max_zone_records = static_cast<std::size_t>(*v);
         }
+        if (const auto* node = t.get("max_zone_bytes")) {
+            // Below 4 GiB: a version's data is addressed with 32-bit offsets.
+            auto v = as_integer(*node, "zone.max_zone_bytes", 1024, 3'221'225'472);
+            if (!v) return v.error();
+            out.max_zone_bytes = static_cast<std::uint64_t>(*v);
+        }
         if (const auto* node = t.get("transfer_timeout")) {
             auto v = as_integer(*node, "zone.transfer_timeout", 1, 86'400);
             if (!v) return v.error();
             out.transfer_timeout = static_cast<std::uint32_t>(*v);
+        }
+        if (const auto* node = t.get("transfer_idle_timeout")) {
+            auto v = as_integer(*node, "zone.transfer_idle_timeout", 1, 86'400);
+            if (!v) return v.error();
+            out.transfer_idle_timeout = static_cast<std::uint32_t>(*v);
         }
         if (const auto* node = t.get("allow_nsec3")) {
             auto v = as_bool(*node, "zone.allow_nsec3");

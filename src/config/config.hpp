@@ -19,15 +19,25 @@ struct Endpoint {
     std::string to_string() const;  // re-bracketed for IPv6
 };
 
+// [server.rrl]: response rate limiting (UDP). Absent = off; a [server.rrl]
+// table turns it on with these defaults.
+struct Rrl {
+    unsigned rate = 0;                // responses a second per client prefix (/24, /56) and kind; 0 = off
+    unsigned slip = 2;                // every slip-th limited response goes out truncated (0 = never)
+    std::vector<std::string> exempt;  // "addr" or "addr/len", never limited
+};
+
 struct Server {
     std::vector<Endpoint> listen;       // default ["127.0.0.1:5353"]
     unsigned threads = 0;               // 0 = one per core
     std::string state_dir = "var/satellite";  // absolute after load()
     // Limits for TCP clients.
     unsigned tcp_max_connections = 1024;
+    unsigned tcp_max_connections_per_client = 16;  // an IPv4 address or an IPv6 /64
     unsigned tcp_idle_timeout_ms = 10'000;
     // Largest UDP response we send (RFC 9715 / DNS flag day 2020).
     unsigned udp_max_payload = 1232;
+    Rrl rrl;
 };
 
 struct ApiToken {
@@ -90,7 +100,9 @@ struct Zone {
     std::string presigned_verify = "keys";     // keys | full | off
     std::uint32_t expiry_warning = 3 * 86400;  // warn when a signature expires sooner
     std::size_t max_zone_records = 5'000'000;  // a larger transfer is refused
+    std::uint64_t max_zone_bytes = 2'147'483'648;  // wire bytes of a transfer; a larger one is refused
     std::uint32_t transfer_timeout = 300;       // seconds for one transfer attempt
+    std::uint32_t transfer_idle_timeout = 30;   // seconds without a message from the primary
     std::optional<Signing> signing;  // [zone.signing]
     // Multi-signer (RFC 8901): the other providers' servers, asked for their
     // DNSKEY RRset before a new ZSK of ours signs; and whether DNSKEYs in

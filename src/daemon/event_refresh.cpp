@@ -65,27 +65,30 @@ bool ZoneManager::refresh_now(const std::string& zone_name, bool full) {
     return true;
 }
 
-void ZoneManager::start_refresh(const std::shared_ptr<Zone>& z, const char* why) {
+void ZoneManager::start_refresh(const std::shared_ptr<Zone>& z, const char* why,
+                                std::shared_ptr<const std::string> slot) {
     if (!z->secondary || z->removed || stopping_) return;
     if (z->refresh) {
         z->again = true;  // coalesce: one more check after the running one
         return;
     }
-    if (active_transfers_ >= kMaxConcurrentTransfers) {
+    const std::string first_primary = z->primaries.empty() ? std::string() : z->primaries.front().to_string();
+    if (!slot) slot = slots_.take(first_primary);
+    if (!slot) {
         if (!z->queued) {
             z->queued = true;
-            waiting_.push_back(z);
+            slots_.wait(first_primary, z);
         }
         return;
     }
-    ++active_transfers_;
     spdlog::debug("zone {}: checking primaries ({})", z->cfg.name, why);
     std::vector<std::string> names;
     for (const auto& p : z->primaries) names.push_back(p.to_string());
     std::optional<std::uint32_t> served;
     if (z->snapshot) served = z->snapshot->serial();
     z->refresh.reset(new RefreshRun{xfr::RefreshPolicy(z->cfg.name, std::move(names), served, z->force_axfr),
-                                    z->primaries, z->tsig, z->xfr_generation});
+                                    z->primaries, z->tsig, z->xfr_generation,
+                                    std::chrono::steady_clock::now(), std::move(slot)});
     z->force_axfr = false;
     refresh_step(z, z->refresh->policy.start());
 }
@@ -94,10 +97,7 @@ void ZoneManager::start_refresh(const std::shared_ptr<Zone>& z, const char* why)
 // zone or changed its primaries or key meanwhile (then it is dropped).
 std::shared_ptr<ZoneManager::Zone> ZoneManager::still_wanted(const std::weak_ptr<Zone>& wz, std::uint64_t generation) {
     auto z = wz.lock();
-    if (!z) {
-        --active_transfers_;
-        return nullptr;
-    }
+    if (!z) return nullptr;  // its refresh (and slot) went with it
     if (!z->removed && !stopping_ && z->refresh && z->xfr_generation == generation) return z;
     if (!z->removed && !stopping_) {
         spdlog::info("zone {}: its primaries or TSIG key changed during the refresh; its result is dropped",
@@ -185,10 +185,13 @@ void ZoneManager::transfer(const std::shared_ptr<Zone>& z, std::size_t primary, 
     RefreshRun& run = *z->refresh;
     xfr::TransferLimits limits;
     limits.max_records = z->cfg.max_zone_records;
+    limits.max_bytes = z->cfg.max_zone_bytes;
     auto client = std::make_shared<xfr::TransferClient>(z->origin, kind, z->snapshot ? z->snapshot->serial() : 0,
                                                         run.tsig.get(), limits);
     std::weak_ptr<Zone> wz = z;
     const std::uint64_t gen = run.generation;
+    // Two deadlines: the whole attempt, and the primary going silent.
+    const auto idle = std::chrono::seconds(std::min(z->cfg.transfer_idle_timeout, z->cfg.transfer_timeout));
     xfr::run_transfer(io_, run.primaries[primary], client, std::chrono::seconds(z->cfg.transfer_timeout),
                       [this, wz, gen, primary, kind, client](Status s) {
                           auto zp = still_wanted(wz, gen);
@@ -219,7 +222,8 @@ void ZoneManager::transfer(const std::shared_ptr<Zone>& z, std::size_t primary, 
                               schedule_refresh(*zp, xfr::refresh_delay(zp->snapshot->refresh(), rng_));
                               finish_refresh(*zp);
                           });
-                      });
+                      },
+                      idle);
 }
 
 namespace {
@@ -243,12 +247,20 @@ void ZoneManager::install_transfer(Zone& z, std::size_t primary_index, std::shar
         if (z.removed || !z.refresh || z.xfr_generation != gen) return done(make_error("dropped"));
         const std::string primary = z.refresh->primaries[primary_index].to_string();
         const bool full = client->outcome() == xfr::TransferClient::Outcome::Full;
-        if (full) {
-            import_primary_keys(z, client->full(), nullptr);
-        } else {
-            import_primary_keys(z, dns::RecordList{}, &client->deltas());  // the deltas say it all
+        // A hostile primary's data may exhaust memory here: the attempt
+        // fails (logged with zone and primary by `done`), the zone serves on.
+        std::optional<Result<modes::BuildInput>> built_in;
+        try {
+            if (full) {
+                import_primary_keys(z, client->full(), nullptr);
+            } else {
+                import_primary_keys(z, dns::RecordList{}, &client->deltas());  // the deltas say it all
+            }
+            built_in.emplace(build_input(z));
+        } catch (const std::exception& e) {
+            return done(make_error(std::string("internal error: ") + e.what()));
         }
-        auto in = build_input(z);
+        auto& in = *built_in;
         if (!in) return done(make_error("zone data refused: " + in.error().message));
         offload<Transferred>(
             z,
@@ -364,8 +376,8 @@ void ZoneManager::install(Zone& z, std::shared_ptr<const zone::Snapshot> snap, c
                  old ? ", was " + std::to_string(*old) : std::string(), ms);
 }
 
+// Called once z.refresh is reset (its slot given back).
 void ZoneManager::finish_refresh(Zone& z) {
-    --active_transfers_;
     if (z.again && !z.removed) {
         z.again = false;
         asio::post(io_, [this, key = z.key()] {
@@ -373,12 +385,11 @@ void ZoneManager::finish_refresh(Zone& z) {
             if (it != zones_.end()) start_refresh(it->second, "NOTIFY during transfer");
         });
     }
-    while (active_transfers_ < kMaxConcurrentTransfers && !waiting_.empty()) {
-        auto next = waiting_.front().lock();
-        waiting_.pop_front();
-        if (!next || next->removed) continue;
-        next->queued = false;
-        start_refresh(next, "queued");
+    while (auto next = slots_.next()) {
+        auto zp = next->first.lock();
+        if (!zp || zp->removed) continue;  // the slot goes back with the lease
+        zp->queued = false;
+        start_refresh(zp, "queued", std::move(next->second));
     }
 }
 

@@ -122,8 +122,25 @@ int main(int argc, char** argv) {
     for (const auto& e : cfg->server.listen) so.listen.push_back({e.host, e.port});
     so.threads = cfg->server.threads;
     so.tcp_max_connections = cfg->server.tcp_max_connections;
+    so.tcp_max_connections_per_client = cfg->server.tcp_max_connections_per_client;
     so.tcp_idle_timeout_ms = cfg->server.tcp_idle_timeout_ms;
     so.udp_max_payload = static_cast<std::uint16_t>(cfg->server.udp_max_payload);
+    // [server.rrl]: prefixes in the 16-octet form (IPv4 mapped, so /n is /96+n).
+    so.rrl.rate = cfg->server.rrl.rate;
+    so.rrl.slip = cfg->server.rrl.slip;
+    for (const auto& p : cfg->server.rrl.exempt) {
+        const auto slash = p.find('/');
+        const std::string host = p.substr(0, slash);
+        auto addr = serve::parse_address(host);
+        if (!addr) continue;  // config checked it
+        const bool v4 = host.find(':') == std::string::npos;
+        unsigned bits = slash == std::string::npos ? (v4 ? 32 : 128) : static_cast<unsigned>(std::stoi(p.substr(slash + 1)));
+        so.rrl.exempt.emplace_back(*addr, v4 ? bits + 96 : bits);
+    }
+    if (so.rrl.rate > 0) {
+        spdlog::info("response rate limiting: {} a second per client prefix and kind, slip {}, {} exempt prefixes",
+                     so.rrl.rate, so.rrl.slip, so.rrl.exempt.size());
+    }
     so.notify_sink = &zones;
     so.counters = counters;
     serve::Server server(so, catalog);
@@ -179,6 +196,8 @@ int main(int argc, char** argv) {
                 } else {
                     reload_settings(*cfg, *next);
                     zones.configure(*next);
+                    // Tokens change without rebinding (a revoked token stops working now).
+                    if (api_server) api_server->set_tokens(next->api.tokens);
                     cfg = std::move(next);
                     spdlog::info("reloaded {}", config_path);
                 }
@@ -196,7 +215,17 @@ int main(int argc, char** argv) {
     wait_signal();
     arm_reclaim();  // what start-up replaced
     sd_notify("READY=1\nSTATUS=serving " + std::to_string(cfg->zones.size()) + " zones");
-    control.run();
+    // Memory exhausted by one zone's data (a hostile primary) is that
+    // zone's failure: the transfer paths turn it into an error; should it
+    // escape anyway, the control loop goes on with the versions it serves.
+    for (;;) {
+        try {
+            control.run();
+            break;
+        } catch (const std::bad_alloc&) {
+            spdlog::critical("out of memory on the control thread; the zones keep serving what they had");
+        }
+    }
     catalog.on_retire(nullptr);  // the timer and the loop it posts to are going
     // The API first: its calls wait on the control thread, which has stopped.
     api_control.stop();

@@ -40,8 +40,6 @@ namespace satellite::daemon {
 
 namespace asio = boost::asio;
 
-constexpr unsigned kMaxConcurrentTransfers = 8;
-
 inline std::int64_t file_mtime(const std::string& path) {
     struct stat st{};
     if (::stat(path.c_str(), &st) != 0) return -1;
@@ -104,6 +102,7 @@ struct ZoneManager::RefreshRun {
     std::shared_ptr<const dns::TsigKey> tsig;
     std::uint64_t generation = 0;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    std::shared_ptr<const std::string> slot;  // its TransferSlots lease: given back with the run
 };
 
 inline std::string describe_keys(const modes::Lifecycle& lc) {

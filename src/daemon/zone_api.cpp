@@ -1,6 +1,8 @@
 // What the API and /metrics read and change (api/control.hpp), on the control thread.
 #include "daemon/zone.hpp"
 
+#include <algorithm>
+
 namespace satellite::daemon {
 
 namespace {
@@ -306,6 +308,18 @@ api::PeerKeysReply ZoneManager::api_peer_keys(const std::string& zone_name, api:
         }
         if (rdatas.empty()) return fail(400, "no DNSKEY records given");
         if (op == api::PeerKeyOp::Add) {
+            // Each key is signed into our DNSKEY RRset: a bounded number
+            // (a few providers with a KSK, ZSK and a rollover's keys each).
+            std::size_t fresh = 0;
+            for (const auto& rd : rdatas) {
+                fresh += std::none_of(pk.keys().begin(), pk.keys().end(),
+                                      [&](const auto& k) { return k.dnskey == rd; });
+            }
+            if (pk.keys().size() + fresh > modes::kMaxPeerKeys) {
+                return fail(409, "zone " + z.cfg.name + " would have " + std::to_string(pk.keys().size() + fresh) +
+                                     " peer keys; at most " + std::to_string(modes::kMaxPeerKeys) +
+                                     " (remove keys no provider uses first)");
+            }
             changed = pk.add(rdatas, "api", now);
         } else {
             for (const auto& rd : rdatas) changed += pk.remove(rd);

@@ -27,6 +27,7 @@
 
 #include "api/control.hpp"
 #include "daemon/events.hpp"
+#include "daemon/transfer_slots.hpp"
 #include "config/config.hpp"
 #include "modes/lifecycle.hpp"
 #include "modes/pipeline.hpp"
@@ -93,7 +94,8 @@ private:
     void on_event(ZoneId id, ZoneEvent e);
     void arm_expire(Zone& z);
     void expire(Zone& z);
-    void start_refresh(const std::shared_ptr<Zone>& z, const char* why);
+    void start_refresh(const std::shared_ptr<Zone>& z, const char* why,
+                       std::shared_ptr<const std::string> slot = nullptr);
     std::shared_ptr<Zone> still_wanted(const std::weak_ptr<Zone>& wz, std::uint64_t generation);
     void refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep step);
     void transfer(const std::shared_ptr<Zone>& z, std::size_t primary, xfr::TransferKind kind);
@@ -133,8 +135,9 @@ private:
     std::string state_dir_;
     std::map<std::string, std::shared_ptr<Zone>> zones_;  // by lower-cased name
     std::map<std::string, std::shared_ptr<const dns::TsigKey>> keys_;
-    unsigned active_transfers_ = 0;
-    std::deque<std::weak_ptr<Zone>> waiting_;
+    // Refreshes under way and waiting: kMaxConcurrentTransfers in all, at
+    // most kMaxTransfersPerPrimary per (first) primary.
+    TransferSlots<std::weak_ptr<Zone>> slots_;
     bool stopping_ = false;
     std::size_t loads_in_flight_ = 0;
     std::mt19937 rng_{std::random_device{}()};  // timer jitter

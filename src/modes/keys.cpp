@@ -1,7 +1,10 @@
 #include "modes/keys.hpp"
+#include "util/file_io.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
+
+#include <cstdio>
 #include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -72,15 +75,26 @@ std::string key_directory(const std::string& state_dir, const dns::Name& zone) {
     std::string name = zone.lowered().to_string();
     if (name.size() > 1) name.pop_back();
     else name = "root";
-    // Zone names may hold '/' in escaped form only; keep the path one level.
-    for (char& c : name) {
-        if (c == '/') c = '_';
+    // One path level per zone, and two zones never share one: '/' and the
+    // escape character '%' become %2F and %25 (so "a/b." and "a_b." differ,
+    // reversibly); every other name maps to itself, as it always did.
+    std::string dir;
+    for (char c : name) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '/' || c == '%') {
+            char esc[4];
+            std::snprintf(esc, sizeof esc, "%%%02X", u);
+            dir += esc;
+        } else {
+            dir += c;
+        }
     }
-    return state_dir + "/keys/" + name;
+    if (dir == "." || dir == "..") dir = "%2E" + dir.substr(1);
+    return state_dir + "/keys/" + dir;
 }
 
 Result<ZoneKey> read_key_file(const std::string& path, const dns::Name& zone) {
-    std::ifstream f(path);
+    auto f = open_nofollow(path);
     if (!f) return make_error("cannot read key file " + path + ": " + errno_text());
     std::stringstream ss;
     ss << f.rdbuf();
@@ -151,7 +165,7 @@ Status write_key_file(const std::string& path, const dns::Name& zone, const Zone
 Status write_private_file(const std::string& path, const std::string& text) {
     const std::string tmp = path + ".tmp";
     ::unlink(tmp.c_str());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return make_error("cannot create " + tmp + ": " + errno_text());
     std::size_t done = 0;
     while (done < text.size()) {

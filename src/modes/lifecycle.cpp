@@ -1,4 +1,5 @@
 #include "modes/lifecycle.hpp"
+#include "util/file_io.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -86,7 +87,7 @@ Result<Lifecycle> Lifecycle::load(const std::string& state_dir, const dns::Name&
     lc.zone_ = zone;
     lc.dir_ = key_directory(state_dir, zone);
     const std::string path = lc.dir_ + "/state";
-    std::ifstream f(path);
+    auto f = open_nofollow(path);
     if (!f) {
         // No lifecycle yet. Key files from an earlier build (a KSK and a ZSK
         // signed the zone): adopt them, DS not confirmed.
@@ -160,6 +161,12 @@ Result<Lifecycle> Lifecycle::load(const std::string& state_dir, const dns::Name&
             if (in >> flag) {
                 if (flag != "standby") return damaged("unknown key flag \"" + flag + "\"");
                 mk.standby = true;
+            }
+            // A name from the state file becomes a path: one plain file in
+            // the zone's key directory, nothing else.
+            if (!is_key_file(file) || file.find('/') != std::string::npos || file.find("..") != std::string::npos ||
+                file.front() == '.') {
+                return damaged("key file name \"" + file + "\" is not a plain key file name");
             }
             auto k = read_key_file(lc.dir_ + "/" + file, zone);
             if (!k) return k.error();

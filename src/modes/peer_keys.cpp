@@ -1,4 +1,5 @@
 #include "modes/peer_keys.hpp"
+#include "util/file_io.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -115,7 +116,7 @@ Result<PeerKeys> PeerKeys::load(const std::string& state_dir, const dns::Name& z
     out.state_dir_ = state_dir;
     out.zone_ = zone;
     out.path_ = key_directory(state_dir, zone) + "/" + kFileName;
-    std::ifstream in(out.path_);
+    auto in = open_nofollow(out.path_);
     if (!in) {
         if (errno == ENOENT) return out;
         return make_error("cannot read " + out.path_ + ": " + std::strerror(errno));

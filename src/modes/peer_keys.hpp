@@ -36,6 +36,9 @@ struct PeerKey {
 // Why `rdata` cannot be a peer key of a zone signed with `algorithm`, or
 // nothing. `ours` are our own keys' RDATAs (a provider does not import
 // itself).
+// The most peer keys one zone publishes through the API (DESIGN.md §5).
+inline constexpr std::size_t kMaxPeerKeys = 32;
+
 Status check_peer_key(std::span<const std::uint8_t> rdata, int algorithm,
                       const std::vector<std::vector<std::uint8_t>>& ours);
 

@@ -1,11 +1,12 @@
 // NOTIFY answers: NOERROR to an allowed, correctly signed sender; REFUSED
-// (and one log line) to anyone else; NOTAUTH for zones we are not a
-// secondary for or a bad TSIG.
+// to anyone else; NOTAUTH for zones we are not a secondary for or a bad
+// TSIG. Refusals are counted and summarised in the log at most once a second.
 #include "serve/notify.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <cstdio>
 #include <cstring>
 #include <spdlog/spdlog.h>
 #include <vector>
@@ -51,6 +52,53 @@ std::optional<std::uint32_t> notify_serial(std::span<const std::uint8_t> msg, co
 
 }  // namespace
 
+NotifyRefusals& NotifyRefusals::instance() {
+    static NotifyRefusals r;
+    return r;
+}
+
+const char* NotifyRefusals::label(Reason why) {
+    switch (why) {
+        case NotSecondary: return "not_secondary";
+        case NotAllowed: return "not_allowed";
+        case BadTsig: return "bad_tsig";
+        case Malformed: return "malformed";
+        default: return "other";
+    }
+}
+
+void NotifyRefusals::refused(Reason why, const std::string& zone, const std::string& from,
+                             const std::string& detail) {
+    counts_[why].fetch_add(1, std::memory_order_relaxed);
+    unreported_.fetch_add(1, std::memory_order_relaxed);
+    if (sample_busy_.test_and_set(std::memory_order_acquire)) return;  // another thread has them
+    if (n_samples_ < kSamples) {
+        std::array<char, 240> line{};
+        std::snprintf(line.data(), line.size(), "NOTIFY for %s from %s refused: %s", zone.c_str(), from.c_str(),
+                      detail.c_str());
+        bool seen = false;
+        for (std::size_t i = 0; i < n_samples_; ++i) seen |= samples_[i] == line;
+        if (!seen) samples_[n_samples_++] = line;
+    }
+    sample_busy_.clear(std::memory_order_release);
+}
+
+bool NotifyRefusals::report(std::int64_t now) {
+    if (unreported_.load(std::memory_order_relaxed) == 0) return false;
+    std::int64_t last = last_report_.load(std::memory_order_relaxed);
+    if (now <= last || !last_report_.compare_exchange_strong(last, now)) return false;
+    const std::uint64_t n = unreported_.exchange(0, std::memory_order_relaxed);
+    if (n == 0) return false;
+    std::string examples;
+    if (!sample_busy_.test_and_set(std::memory_order_acquire)) {
+        for (std::size_t i = 0; i < n_samples_; ++i) examples += std::string(i ? "; " : "") + samples_[i].data();
+        n_samples_ = 0;
+        sample_busy_.clear(std::memory_order_release);
+    }
+    spdlog::warn("{} NOTIFY{} refused since the last report: {}", n, n == 1 ? "" : "s", examples);
+    return true;
+}
+
 std::optional<std::array<std::uint8_t, 16>> parse_address(const std::string& text) {
     std::array<std::uint8_t, 16> a{};
     in_addr v4;
@@ -83,27 +131,29 @@ std::size_t answer_notify(const zone::Catalog& catalog, std::span<const std::uin
     const std::string from = address_text(peer);
     const zone::ServedZone* zone = nullptr;
     std::vector<std::uint8_t> request_mac;
+    auto& refusals = NotifyRefusals::instance();
     if (st != dns::ParseStatus::Ok || q.qtype != dns::type::SOA) {
         rcode = dns::rcode::FORMERR;
+        refusals.refused(NotifyRefusals::Malformed, "?", from, "malformed (FORMERR)");
     } else {
         zone = catalog.find(q.qname_lc, q.qname_len);
         if (!zone || zone->origin.size() != q.qname_len || !zone->secondary) {
-            spdlog::warn("NOTIFY for {} from {}: not a secondary zone here (NOTAUTH)",
-                         dns::wire_name::to_string(q.qname), from);
+            refusals.refused(NotifyRefusals::NotSecondary, dns::wire_name::to_string(q.qname), from,
+                             "not a secondary zone here (NOTAUTH)");
             rcode = dns::rcode::NOTAUTH;
         } else {
             auto addr = peer_bytes(peer);
             bool allowed = false;
             for (const auto& a : zone->notify_allow) allowed |= addr && *addr == a;
             if (!allowed) {
-                spdlog::warn("NOTIFY for {} from {} refused: address not in notify_allow",
-                             zone->origin.to_string(), from);
+                refusals.refused(NotifyRefusals::NotAllowed, zone->origin.to_string(), from,
+                                 "address not in notify_allow (REFUSED)");
                 rcode = dns::rcode::REFUSED;
             } else if (zone->tsig) {
                 auto mac = dns::tsig_verify_request(msg, *zone->tsig, now);
                 if (!mac) {
-                    spdlog::warn("NOTIFY for {} from {} refused: {}", zone->origin.to_string(),
-                                 from, mac.error().message);
+                    refusals.refused(NotifyRefusals::BadTsig, zone->origin.to_string(), from,
+                                     mac.error().message + " (NOTAUTH)");
                     rcode = dns::rcode::NOTAUTH;
                 } else {
                     request_mac = std::move(*mac);

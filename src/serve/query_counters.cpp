@@ -1,6 +1,7 @@
 // Slot bookkeeping (control side, under one mutex) and the sums the metrics
 // page shows. Nothing here runs on the query path.
 #include "serve/query_counters.hpp"
+#include "serve/notify.hpp"
 
 #include <algorithm>
 
@@ -121,6 +122,9 @@ QueryCounters::Totals QueryCounters::totals() const {
         t.tcp += w->tcp_.load(std::memory_order_relaxed);
         t.dropped += w->dropped_.load(std::memory_order_relaxed);
         t.tcp_connections += w->tcp_connections_.load(std::memory_order_relaxed);
+        t.tcp_refused += w->tcp_refused_.load(std::memory_order_relaxed);
+        t.rrl_dropped += w->rrl_dropped_.load(std::memory_order_relaxed);
+        t.rrl_slipped += w->rrl_slipped_.load(std::memory_order_relaxed);
     }
     return t;
 }
@@ -161,6 +165,22 @@ std::string QueryCounters::metrics_text() const {
     out += "# HELP satellite_tcp_connections_total TCP connections accepted.\n"
            "# TYPE satellite_tcp_connections_total counter\n"
            "satellite_tcp_connections_total " + std::to_string(t.tcp_connections) + "\n";
+    out += "# HELP satellite_rrl_limited_total UDP responses limited by response rate limiting, "
+           "dropped or sent truncated (slipped).\n"
+           "# TYPE satellite_rrl_limited_total counter\n"
+           "satellite_rrl_limited_total{action=\"dropped\"} " + std::to_string(t.rrl_dropped) + "\n"
+           "satellite_rrl_limited_total{action=\"slipped\"} " + std::to_string(t.rrl_slipped) + "\n";
+    out += "# HELP satellite_notify_refused_total NOTIFY messages refused, by reason.\n"
+           "# TYPE satellite_notify_refused_total counter\n";
+    for (int why = 0; why < NotifyRefusals::kReasons; ++why) {
+        const auto r = static_cast<NotifyRefusals::Reason>(why);
+        out += std::string("satellite_notify_refused_total{reason=\"") + NotifyRefusals::label(r) + "\"} " +
+               std::to_string(NotifyRefusals::instance().count(r)) + "\n";
+    }
+    out += "# HELP satellite_tcp_connections_refused_total TCP connections closed at accept "
+           "(per-client or global cap).\n"
+           "# TYPE satellite_tcp_connections_refused_total counter\n"
+           "satellite_tcp_connections_refused_total " + std::to_string(t.tcp_refused) + "\n";
     return out;
 }
 

@@ -67,6 +67,11 @@ public:
         // A message that got no response (malformed header, or a response).
         void dropped() { bump(dropped_); }
         void tcp_connection() { bump(tcp_connections_); }
+        // A TCP connection closed at accept: its client's or the global cap.
+        void tcp_refused() { bump(tcp_refused_); }
+        // Response rate limiting: a response dropped, or sent truncated (slip).
+        void rrl_dropped() { bump(rrl_dropped_); }
+        void rrl_slipped() { bump(rrl_slipped_); }
 
     private:
         friend class QueryCounters;
@@ -77,6 +82,9 @@ public:
         std::atomic<std::uint64_t> tcp_{0};
         std::atomic<std::uint64_t> dropped_{0};
         std::atomic<std::uint64_t> tcp_connections_{0};
+        std::atomic<std::uint64_t> tcp_refused_{0};
+        std::atomic<std::uint64_t> rrl_dropped_{0};
+        std::atomic<std::uint64_t> rrl_slipped_{0};
         // Written by the control side only (under QueryCounters::mu_).
         std::array<std::atomic<Chunk*>, kMaxChunks> chunks_;
         std::vector<std::unique_ptr<Chunk>> owned_;
@@ -97,7 +105,7 @@ public:
     // Prometheus text format (exposition format 0.0.4):
     // satellite_queries_total{zone,rcode} (non-zero series only),
     // satellite_queries_by_transport_total{transport}, satellite_queries_dropped_total,
-    // satellite_tcp_connections_total.
+    // satellite_tcp_connections_total, satellite_tcp_connections_refused_total.
     std::string metrics_text() const override;
 
     // Sums over the workers, read on any thread.
@@ -112,6 +120,9 @@ public:
         std::uint64_t tcp = 0;
         std::uint64_t dropped = 0;
         std::uint64_t tcp_connections = 0;
+        std::uint64_t tcp_refused = 0;
+        std::uint64_t rrl_dropped = 0;
+        std::uint64_t rrl_slipped = 0;
     };
     Totals totals() const;
 

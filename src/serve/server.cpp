@@ -1,19 +1,24 @@
 // Listeners over Boost.Asio. UDP drains each readable socket with
 // recvmmsg/sendmmsg batches (one system call per batch, no allocation);
 // TCP sessions read length-framed, possibly pipelined queries and answer
-// them in order with an idle timeout and a global connection limit.
+// them in order, under RFC 7766 §6.2.3 limits: a deadline per connection,
+// a cap per client address and a global cap (idle clients evicted first).
 #include "serve/server.hpp"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <ctime>
+#include <list>
 #include <boost/asio.hpp>
 #include <cstring>
 #include <spdlog/spdlog.h>
 
 #include "serve/online.hpp"
+#include "serve/tcp_limits.hpp"
 
 namespace satellite::serve {
 
@@ -26,6 +31,12 @@ namespace {
 constexpr unsigned kBatch = 64;
 constexpr std::size_t kRecvSize = 4096;
 constexpr std::size_t kTcpFrame = 65535 + 2;
+constexpr std::size_t kDnsHeader = 12;
+constexpr std::size_t kTcpInitialBuffer = 4096;  // grows to kTcpFrame for a longer frame
+constexpr unsigned kTcpFramesPerRead = 32;       // bounded work per read, then write / yield
+constexpr std::size_t kTcpFlushBytes = 64 * 1024;
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+constexpr auto kNotifyReportPeriod = std::chrono::milliseconds(1100);
 
 template <class Socket>
 Status reuse_port(Socket& s) {
@@ -71,8 +82,10 @@ Status ensure_unused(const ListenAddress& la) {
 class Worker {
 public:
     Worker(const ServerOptions& o, Published<zone::Catalog>& c, std::atomic<unsigned>& conns,
-           QueryCounters::Worker& counts)
-        : options_(o), catalog_(c), tcp_connections_(conns), counts_(counts), io_(1) {
+           ClientConnectionLimits& limits, QueryCounters::Worker& counts)
+        : options_(o), catalog_(c), tcp_connections_(conns), client_limits_(limits), counts_(counts),
+          rrl_(o.rrl), io_(1), notify_report_timer_(io_) {
+        tcp_reply_.resize(65535);
         answer_options_.udp_max_payload = o.udp_max_payload < 512 ? 512 : o.udp_max_payload;
         // RFC 9824 online signatures: this worker's signer and cache, and
         // the time they are made at (set as each batch of work starts).
@@ -132,6 +145,7 @@ public:
             boost::system::error_code ec;
             for (auto& a : acceptors_) a->close(ec);
             for (auto& u : udp_) u->sock.close(ec);
+            notify_report_timer_.cancel();
             io_.stop();
         });
     }
@@ -159,54 +173,108 @@ private:
         Worker& w_;
     };
 
+    // One TCP client (RFC 7766 §6.2.3). A single deadline closes it: armed
+    // `tcp_idle_timeout_ms` ahead at accept and after each complete message
+    // (never re-armed per byte, so a client trickling bytes cannot hold it),
+    // and re-armed for the same span while a reply is being written (a
+    // client that does not read its replies cannot hold it either). A frame
+    // shorter than a DNS header closes the connection. One read answers at
+    // most kTcpFramesPerRead frames into at most kTcpFlushBytes of output.
     class TcpSession : public std::enable_shared_from_this<TcpSession> {
     public:
-        TcpSession(Worker& w, tcp::socket s) : w_(w), sock_(std::move(s)), idle_(w.io_) {
-            in_.resize(2 * kTcpFrame);
-            out_.reserve(4 * kTcpFrame);
+        TcpSession(Worker& w, tcp::socket s, ClientConnectionLimits::Key client)
+            : w_(w), sock_(std::move(s)), deadline_(w.io_), client_(client) {
+            in_.resize(kTcpInitialBuffer);
+            out_.reserve(kTcpInitialBuffer);
         }
-        ~TcpSession() { w_.tcp_connections_.fetch_sub(1, std::memory_order_relaxed); }
+        ~TcpSession() {
+            w_.sessions_.erase(pos_);
+            w_.client_limits_.release(client_);
+            w_.tcp_connections_.fetch_sub(1, std::memory_order_relaxed);
+        }
 
-        void start() { read_more(); }
+        void start() {
+            pos_ = w_.sessions_.insert(w_.sessions_.end(), this);
+            last_message_ = std::chrono::steady_clock::now();
+            arm_deadline();
+            read_more();
+        }
+
+        // Eviction near the global cap prefers connections not writing,
+        // longest without a complete message.
+        bool evictable() const { return !writing_ && !closed_; }
+        std::chrono::steady_clock::time_point last_message() const { return last_message_; }
+
+        void close() {
+            if (closed_) return;
+            closed_ = true;
+            boost::system::error_code ignored;
+            sock_.close(ignored);
+            deadline_.cancel();
+        }
 
     private:
-        void read_more() {
-            idle_.expires_after(std::chrono::milliseconds(w_.options_.tcp_idle_timeout_ms));
-            idle_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-                if (!ec) {
-                    boost::system::error_code ignored;
-                    self->sock_.close(ignored);
-                }
+        void arm_deadline() {
+            deadline_.expires_after(std::chrono::milliseconds(w_.options_.tcp_idle_timeout_ms));
+            deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+                if (!ec) self->close();
             });
+        }
+
+        void read_more() {
+            if (closed_) return;
+            if (in_len_ == in_.size()) {
+                // Only a frame longer than the buffer gets here (complete
+                // frames are answered first): grow once to the largest frame.
+                if (in_.size() >= kTcpFrame) {
+                    close();
+                    return;
+                }
+                in_.resize(kTcpFrame);
+            }
             sock_.async_read_some(asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
                                   [self = shared_from_this()](boost::system::error_code ec,
                                                               std::size_t n) {
-                                      self->idle_.cancel();
-                                      if (ec) return;
+                                      if (ec || self->closed_) {
+                                          self->close();
+                                          return;
+                                      }
                                       self->in_len_ += n;
                                       self->process();
                                   });
         }
 
-        // Answers every complete frame in the buffer (pipelining, RFC 7766 §6.2.1).
+        // Answers the complete frames in the buffer (pipelining, RFC 7766
+        // §6.2.1), a bounded number per call.
         void process() {
+            if (closed_) return;
             std::size_t pos = 0;
+            unsigned frames = 0;
+            bool stopped_early = false;
             Reading reading(w_);
             const zone::Catalog* cat = w_.catalog_.get();
             while (in_len_ - pos >= 2) {
                 std::size_t len = (std::size_t(in_[pos]) << 8) | in_[pos + 1];
+                if (len < kDnsHeader) {  // zero-length or runt frame: not DNS
+                    w_.counts_.dropped();
+                    close();
+                    return;
+                }
                 if (in_len_ - pos < 2 + len) break;
-                std::size_t o = out_.size();
-                if (o + kTcpFrame > out_.capacity()) break;  // flush first
-                out_.resize(o + kTcpFrame);
+                if (frames == kTcpFramesPerRead || out_.size() >= kTcpFlushBytes) {
+                    stopped_early = true;
+                    break;
+                }
+                ++frames;
                 std::span<const std::uint8_t> query{in_.data() + pos + 2, len};
-                std::span<std::uint8_t> reply{out_.data() + o + 2, 65535};
+                std::span<std::uint8_t> reply{w_.tcp_reply_.data(), w_.tcp_reply_.size()};
                 std::size_t rl;
                 if (is_notify(query)) {  // Knot sends NOTIFY over TCP
                     boost::system::error_code ec;
                     auto peer = sock_.remote_endpoint(ec);
                     rl = answer_notify(*cat, query, ec ? nullptr : peer.data(), std::time(nullptr),
                                        w_.options_.notify_sink, reply);
+                    w_.report_notify_refusals_later();
                 } else {
                     AnswerInfo info;
                     rl = answer(*cat, query, Transport::Tcp, w_.answer_options_, reply, &info);
@@ -214,11 +282,10 @@ private:
                 }
                 if (rl == 0) {
                     w_.counts_.dropped();
-                    out_.resize(o);
                 } else {
-                    out_[o] = static_cast<std::uint8_t>(rl >> 8);
-                    out_[o + 1] = static_cast<std::uint8_t>(rl);
-                    out_.resize(o + 2 + rl);
+                    out_.push_back(static_cast<std::uint8_t>(rl >> 8));
+                    out_.push_back(static_cast<std::uint8_t>(rl));
+                    out_.insert(out_.end(), reply.data(), reply.data() + rl);
                 }
                 pos += 2 + len;
             }
@@ -226,48 +293,105 @@ private:
                 std::memmove(in_.data(), in_.data() + pos, in_len_ - pos);
                 in_len_ -= pos;
             }
-            if (out_.empty()) {
-                read_more();
+            if (frames > 0) last_message_ = std::chrono::steady_clock::now();
+            if (!out_.empty()) {
+                writing_ = true;
+                arm_deadline();  // the write deadline: the client must read its replies
+                asio::async_write(sock_, asio::buffer(out_),
+                                  [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                                      self->writing_ = false;
+                                      if (ec || self->closed_) {
+                                          self->close();
+                                          return;
+                                      }
+                                      self->out_.clear();
+                                      self->arm_deadline();  // idle again after a complete exchange
+                                      self->process();       // frames left over, else read
+                                  });
                 return;
             }
-            asio::async_write(sock_, asio::buffer(out_),
-                              [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                                  if (ec) return;
-                                  self->out_.clear();
-                                  // Frames may be left over when out_ filled up.
-                                  if (self->in_len_ >= 2) {
-                                      self->process();
-                                  } else {
-                                      self->read_more();
-                                  }
-                              });
+            if (frames > 0) arm_deadline();
+            if (stopped_early) {
+                // Every answer was dropped: yield to other clients, then go on.
+                asio::post(w_.io_, [self = shared_from_this()] { self->process(); });
+                return;
+            }
+            read_more();
         }
 
         Worker& w_;
         tcp::socket sock_;
-        asio::steady_timer idle_;
+        asio::steady_timer deadline_;
+        ClientConnectionLimits::Key client_;
+        std::list<TcpSession*>::iterator pos_;
+        std::chrono::steady_clock::time_point last_message_;
         std::vector<std::uint8_t> in_;
         std::size_t in_len_ = 0;
         std::vector<std::uint8_t> out_;
+        bool writing_ = false;
+        bool closed_ = false;
     };
+
+    // Near the global cap a new client takes the place of the connection
+    // (of this worker) that has gone longest without a complete message and
+    // is not being written to: idle and trickling clients go first.
+    bool evict_one() {
+        TcpSession* victim = nullptr;
+        for (TcpSession* s : sessions_) {
+            if (s->evictable() && (victim == nullptr || s->last_message() < victim->last_message())) {
+                victim = s;
+            }
+        }
+        if (victim == nullptr) return false;
+        victim->close();
+        return true;
+    }
 
     void accept(tcp::acceptor& a) {
         a.async_accept([this, &a](boost::system::error_code ec, tcp::socket s) {
             if (ec == asio::error::operation_aborted) return;
-            if (!ec) {
-                unsigned n = tcp_connections_.fetch_add(1, std::memory_order_relaxed);
-                if (n >= options_.tcp_max_connections) {
-                    tcp_connections_.fetch_sub(1, std::memory_order_relaxed);
-                    boost::system::error_code ignored;
-                    s.close(ignored);
-                } else {
-                    counts_.tcp_connection();
-                    s.set_option(tcp::no_delay(true), ec);
-                    std::make_shared<TcpSession>(*this, std::move(s))->start();
+            if (ec) {
+                // EMFILE, ENFILE, ENOBUFS...: the pending connection stays in
+                // the backlog, so accepting again at once would spin.
+                auto now = std::chrono::steady_clock::now();
+                if (now - last_accept_warning_ > std::chrono::seconds(10)) {
+                    last_accept_warning_ = now;
+                    spdlog::warn("tcp accept failed: {} (pausing accepts for {} ms)", ec.message(),
+                                 kAcceptBackoff.count());
                 }
+                auto timer = std::make_shared<asio::steady_timer>(io_, kAcceptBackoff);
+                timer->async_wait([this, &a, timer](boost::system::error_code wec) {
+                    if (wec || !a.is_open()) return;
+                    accept(a);
+                });
+                return;
             }
+            admit(std::move(s));
             accept(a);
         });
+    }
+
+    void admit(tcp::socket s) {
+        boost::system::error_code ec;
+        auto peer = s.remote_endpoint(ec);
+        if (ec) return;  // already gone
+        const auto client = ClientConnectionLimits::key_of(peer.data());
+        if (!client_limits_.try_acquire(client)) {
+            counts_.tcp_refused();
+            s.close(ec);
+            return;
+        }
+        unsigned n = tcp_connections_.fetch_add(1, std::memory_order_relaxed);
+        if (n >= options_.tcp_max_connections && !evict_one()) {
+            tcp_connections_.fetch_sub(1, std::memory_order_relaxed);
+            client_limits_.release(client);
+            counts_.tcp_refused();
+            s.close(ec);
+            return;
+        }
+        counts_.tcp_connection();
+        s.set_option(tcp::no_delay(true), ec);
+        std::make_shared<TcpSession>(*this, std::move(s), client)->start();
     }
 
     void udp_wait(UdpSocket& u) {
@@ -295,6 +419,12 @@ private:
             Reading reading(*this);
             const zone::Catalog* cat = catalog_.get();
             unsigned out = 0;
+            const std::uint64_t now_ms = rrl_.enabled()
+                                             ? static_cast<std::uint64_t>(
+                                                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                       std::chrono::steady_clock::now().time_since_epoch())
+                                                       .count())
+                                             : 0;
             for (int i = 0; i < n; ++i) {
                 std::uint8_t* sb = send_buf_.data() + std::size_t(i) * out_size;
                 std::span<const std::uint8_t> query{recv_buf_[i].data(), recv_hdr_[i].msg_len};
@@ -302,6 +432,7 @@ private:
                 if (is_notify(query)) {
                     rl = answer_notify(*cat, query, reinterpret_cast<const sockaddr*>(&addrs_[i]),
                                        std::time(nullptr), options_.notify_sink, {sb, out_size});
+                    report_notify_refusals_later();
                 } else {
                     AnswerInfo info;
                     rl = answer(*cat, query, Transport::Udp, answer_options_, {sb, out_size}, &info);
@@ -310,6 +441,21 @@ private:
                 if (rl == 0) {
                     counts_.dropped();
                     continue;
+                }
+                // NOTIFY answers are not limited: small (no amplification),
+                // and a primary's NOTIFY must get its answer.
+                if (rrl_.enabled() && !is_notify(query)) {
+                    const auto action = rrl_.check(reinterpret_cast<const sockaddr*>(&addrs_[i]),
+                                                   RateLimiter::kind_of({sb, rl}), now_ms);
+                    if (action == RrlAction::Drop) {
+                        counts_.rrl_dropped();
+                        continue;
+                    }
+                    if (action == RrlAction::Slip) {
+                        counts_.rrl_slipped();
+                        rl = RateLimiter::truncate({sb, out_size}, rl);
+                        if (rl == 0) continue;
+                    }
                 }
                 send_iov_[out] = {sb, rl};
                 send_hdr_[out].msg_hdr = {};
@@ -332,6 +478,21 @@ private:
         }
     }
 
+    // Refused NOTIFYs: one summary line a second at most, from a timer that
+    // runs only while refusals wait to be reported (never per packet, and
+    // no wake-ups when none come).
+    void report_notify_refusals_later() {
+        if (notify_report_armed_ || !NotifyRefusals::instance().pending()) return;
+        notify_report_armed_ = true;
+        notify_report_timer_.expires_after(kNotifyReportPeriod);
+        notify_report_timer_.async_wait([this](boost::system::error_code ec) {
+            notify_report_armed_ = false;
+            if (ec) return;
+            NotifyRefusals::instance().report(static_cast<std::int64_t>(std::time(nullptr)));
+            report_notify_refusals_later();
+        });
+    }
+
     // A query answered: by its zone's stats slot (valid while the catalog
     // the zone came from is, i.e. until the current batch of work ends).
     void count(const AnswerInfo& info, Transport transport) {
@@ -341,13 +502,22 @@ private:
     const ServerOptions& options_;
     Published<zone::Catalog>& catalog_;
     std::atomic<unsigned>& tcp_connections_;
+    ClientConnectionLimits& client_limits_;
     QueryCounters::Worker& counts_;
     AnswerOptions answer_options_;
     OnlineSigner online_;
+    RateLimiter rrl_;  // this worker's own: no lock on the query path
+    // This worker's open TCP connections. Declared before io_: sessions
+    // still held by handlers leave this list when io_ is destroyed.
+    std::list<TcpSession*> sessions_;
     asio::io_context io_;
+    asio::steady_timer notify_report_timer_;
+    bool notify_report_armed_ = false;
     unsigned reader_ = 0;
     std::vector<std::unique_ptr<UdpSocket>> udp_;
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+    std::vector<std::uint8_t> tcp_reply_;  // one TCP answer is built here, then framed into the session's output
+    std::chrono::steady_clock::time_point last_accept_warning_{};
     std::array<std::array<std::uint8_t, kRecvSize>, kBatch> recv_buf_{};
     std::array<iovec, kBatch> recv_iov_{};
     std::array<mmsghdr, kBatch> recv_hdr_{};
@@ -359,16 +529,20 @@ private:
 
 Server::Server(ServerOptions options, Published<zone::Catalog>& catalog)
     : options_(std::move(options)), catalog_(catalog),
+      client_limits_(std::make_unique<ClientConnectionLimits>(options_.tcp_max_connections_per_client)),
       counters_(options_.counters ? options_.counters : std::make_shared<QueryCounters>()) {}
 
 Server::~Server() { stop(); }
 
 Status Server::start() {
-    unsigned n = options_.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
+    // 256: the readers a published catalog tracks (config refuses more).
+    unsigned n = options_.threads == 0 ? std::clamp(std::thread::hardware_concurrency(), 1u, 256u)
                                        : options_.threads;
+    if (n > 256) return make_error("threads = " + std::to_string(n) + ": at most 256 workers");
     for (unsigned i = 0; i < n; ++i) {
         workers_.push_back(
-            std::make_unique<Worker>(options_, catalog_, tcp_connections_, counters_->add_worker()));
+            std::make_unique<Worker>(options_, catalog_, tcp_connections_, *client_limits_,
+                                     counters_->add_worker()));
     }
     for (const auto& la : options_.listen) {
         if (auto s = ensure_unused(la); !s) {

@@ -15,6 +15,7 @@
 #include "serve/answer.hpp"
 #include "serve/notify.hpp"
 #include "serve/query_counters.hpp"
+#include "serve/rrl.hpp"
 #include "util/published.hpp"
 #include "util/result.hpp"
 #include "zone/catalog.hpp"
@@ -29,9 +30,16 @@ struct ListenAddress {
 struct ServerOptions {
     std::vector<ListenAddress> listen;
     unsigned threads = 1;
+    // RFC 7766 §6.2.3. The global cap; near it the connection longest
+    // without a complete message is closed for a new one.
     unsigned tcp_max_connections = 1024;
+    // One client (IPv4 address, IPv6 /64) holds at most this many.
+    unsigned tcp_max_connections_per_client = 16;
+    // A connection is closed when no complete message arrives within this
+    // after the last one (or the accept), or a reply is not read within it.
     unsigned tcp_idle_timeout_ms = 10'000;
     std::uint16_t udp_max_payload = 1232;
+    RrlOptions rrl;  // response rate limiting over UDP ([server.rrl]); rate 0 = off
     NotifySink* notify_sink = nullptr;  // receives accepted NOTIFYs
     // Where the workers count queries. Zones are told apart when the
     // catalogs take their stats slots in it (the ZoneManager passes them to each catalog).
@@ -40,6 +48,7 @@ struct ServerOptions {
 };
 
 class Worker;
+class ClientConnectionLimits;
 
 class Server {
 public:
@@ -64,6 +73,7 @@ private:
     std::vector<std::thread> threads_;
     std::vector<std::uint16_t> bound_ports_;
     std::atomic<unsigned> tcp_connections_{0};
+    std::unique_ptr<ClientConnectionLimits> client_limits_;
     std::shared_ptr<QueryCounters> counters_;
 };
 

@@ -25,9 +25,11 @@ class Exchange : public std::enable_shared_from_this<Exchange<Client>> {
 
 public:
     Exchange(asio::io_context& io, std::shared_ptr<Client> c, TransferDone d)
-        : sock_(io), timer_(io), client_(std::move(c)), done_(std::move(d)) {}
+        : sock_(io), timer_(io), idle_timer_(io), client_(std::move(c)), done_(std::move(d)) {}
 
-    void start(const PrimaryAddress& p, std::chrono::milliseconds timeout) {
+    void start(const PrimaryAddress& p, std::chrono::milliseconds timeout,
+               std::chrono::milliseconds idle = std::chrono::milliseconds(0)) {
+        idle_ = idle;
         boost::system::error_code ec;
         auto addr = asio::ip::make_address(p.host, ec);
         if (ec) return finish(make_error("bad primary address " + p.host));
@@ -42,6 +44,7 @@ public:
         out_[0] = static_cast<std::uint8_t>(q.size() >> 8);
         out_[1] = static_cast<std::uint8_t>(q.size());
         std::copy(q.begin(), q.end(), out_.begin() + 2);
+        arm_idle();
         sock_.async_connect(tcp::endpoint(addr, p.port),
                             [self = shared_from_this()](boost::system::error_code e) {
                                 if (e) return self->finish(make_error("connect: " + e.message()));
@@ -50,6 +53,17 @@ public:
     }
 
 private:
+    // The progress deadline: re-armed whenever part of a message arrives.
+    void arm_idle() {
+        if (idle_.count() <= 0 || finished_) return;
+        idle_timer_.expires_after(idle_);
+        idle_timer_.async_wait([self = shared_from_this()](boost::system::error_code e) {
+            if (!e) {
+                self->finish(make_error("timed out: nothing from the primary for " +
+                                        std::to_string(self->idle_.count() / 1000) + " s"));
+            }
+        });
+    }
     void send() {
         asio::async_write(sock_, asio::buffer(out_),
                           [self = shared_from_this()](boost::system::error_code e, std::size_t) {
@@ -65,6 +79,7 @@ private:
                                      e == asio::error::eof ? "connection closed mid-transfer"
                                                            : "read: " + e.message()));
                              }
+                             self->arm_idle();
                              self->read_message(std::size_t(self->len_[0]) << 8 | self->len_[1]);
                          });
     }
@@ -74,7 +89,15 @@ private:
         asio::async_read(sock_, asio::buffer(in_),
                          [self = shared_from_this()](boost::system::error_code e, std::size_t) {
                              if (e) return self->finish(make_error("connection closed mid-message"));
-                             auto step = self->client_->consume(self->in_, std::time(nullptr));
+                             self->arm_idle();
+                             Result<typename Client::Step> step = make_error("");
+                             try {
+                                 step = self->client_->consume(self->in_, std::time(nullptr));
+                             } catch (const std::bad_alloc&) {
+                                 return self->finish(make_error("out of memory while reading the transfer"));
+                             } catch (const std::exception& ex) {
+                                 return self->finish(make_error(std::string("internal error: ") + ex.what()));
+                             }
                              if (!step) return self->finish(step.error());
                              if (*step == Client::Step::Done) return self->finish({});
                              self->read_length();
@@ -85,6 +108,7 @@ private:
         finished_ = true;
         boost::system::error_code ec;
         timer_.cancel();
+        idle_timer_.cancel();
         sock_.close(ec);
         auto d = std::move(done_);
         d(std::move(s));
@@ -92,6 +116,8 @@ private:
 
     tcp::socket sock_;
     asio::steady_timer timer_;
+    asio::steady_timer idle_timer_;
+    std::chrono::milliseconds idle_{0};
     std::shared_ptr<Client> client_;
     TransferDone done_;
     std::vector<std::uint8_t> out_;
@@ -104,8 +130,9 @@ private:
 
 void run_transfer(asio::io_context& io, const PrimaryAddress& primary,
                   std::shared_ptr<TransferClient> client, std::chrono::milliseconds timeout,
-                  TransferDone done) {
-    std::make_shared<Exchange<TransferClient>>(io, std::move(client), std::move(done))->start(primary, timeout);
+                  TransferDone done, std::chrono::milliseconds idle) {
+    std::make_shared<Exchange<TransferClient>>(io, std::move(client), std::move(done))
+        ->start(primary, timeout, idle);
 }
 
 void ask_all(asio::io_context& io, const std::vector<PrimaryAddress>& servers, const dns::Name& qname,

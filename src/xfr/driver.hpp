@@ -1,6 +1,9 @@
 // The thin network side of a transfer: connect to one primary over TCP,
 // send the request, feed each length-framed message to a TransferClient,
-// all under one deadline. Calls `done` exactly once.
+// all under one deadline, and (when `idle` is set) closed when the primary
+// sends nothing for `idle` (checked per message part: a length prefix or a
+// message body). Calls `done` exactly once; whatever the client throws
+// (std::bad_alloc from a hostile stream) ends the attempt, not the daemon.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -25,7 +28,7 @@ using TransferDone = std::function<void(Status)>;
 
 void run_transfer(boost::asio::io_context& io, const PrimaryAddress& primary,
                   std::shared_ptr<TransferClient> client, std::chrono::milliseconds timeout,
-                  TransferDone done);
+                  TransferDone done, std::chrono::milliseconds idle = std::chrono::milliseconds(0));
 
 // One question to `server` over TCP (QueryClient); `done` exactly once.
 void run_query(boost::asio::io_context& io, const PrimaryAddress& server, std::shared_ptr<QueryClient> client,

@@ -163,6 +163,10 @@ Status TransferClient::take(const std::uint8_t* owner, std::size_t owner_len, st
     if (!closing && ++records_ > limits_.max_records) {
         return make_error("transfer exceeds max_zone_records (" + std::to_string(limits_.max_records) + ")");
     }
+    bytes_ += owner_len + 10 + rdata.size();
+    if (bytes_ > limits_.max_bytes) {
+        return make_error("transfer exceeds max_zone_bytes (" + std::to_string(limits_.max_bytes) + ")");
+    }
     std::span<const std::uint8_t> own{owner, owner_len};
     switch (state_) {
         case State::First:

@@ -31,6 +31,9 @@ enum class TransferKind { Axfr, Ixfr };
 
 struct TransferLimits {
     std::size_t max_records = 5'000'000;  // records in the zone (the closing SOA not counted)
+    // Wire bytes of the records (owner, fixed fields, RDATA), so a primary
+    // sending huge records is stopped long before memory runs out.
+    std::uint64_t max_bytes = 2'147'483'648;
 };
 
 class TransferClient {
@@ -52,6 +55,7 @@ public:
     std::vector<IxfrDelta>& deltas() { return deltas_; }
     std::size_t messages() const { return messages_; }
     std::size_t records() const { return records_; }
+    std::uint64_t bytes() const { return bytes_; }
 
 private:
     enum class State { First, Second, Body, Deleting, Adding, Done };
@@ -77,6 +81,7 @@ private:
     dns::RecordList first_soa_;
     std::size_t messages_ = 0;
     std::size_t records_ = 0;
+    std::uint64_t bytes_ = 0;
     std::vector<std::uint8_t> rdata_buf_;
 };
 

@@ -122,6 +122,18 @@ std::string record_text(const dns::RecordList& recs, const dns::RecordRef& r) {
     return wn::to_string(recs.owner(r)) + " " + dns::type_to_string(r.type);
 }
 
+// Offsets into data() and indexes are 32-bit: a version whose data would
+// pass this is refused while it is built, before any offset can wrap.
+// Names are at most 2 x 255 bytes each, so checking after each RRset
+// (and before the first) keeps every offset and length in range.
+constexpr std::size_t kMaxArena = 0xffffffffu - 1024;
+constexpr std::size_t kMaxRecords = 0x7fffffffu;
+
+Error too_large(std::size_t bytes) {
+    return make_error("zone too large for one version: " + std::to_string(bytes) +
+                      " bytes of data (at most " + std::to_string(kMaxArena) + "); lower max_zone_bytes");
+}
+
 }  // namespace
 
 // Index maintenance used only while building.
@@ -174,6 +186,7 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
     s.origin_lc_ = origin.lowered();
     const dns::Name olc = origin.lowered();
     const std::size_t n = recs.size();
+    if (n > kMaxRecords) return make_error("zone too large for one version: " + std::to_string(n) + " records");
     s.record_count_ = 0;
     s.data_.reserve(n * 40);
     // Sized for about one name per two records, so large zones do not
@@ -204,7 +217,10 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
         }
         wn::lower_copy(owner, r.owner_len, lc);
         std::uint32_t idx = s.find(lc, r.owner_len);
-        if (idx == kNone) idx = b.add_node(owner, lc, r.owner_len);
+        if (idx == kNone) {
+            if (s.data_.size() > kMaxArena) return too_large(s.data_.size());
+            idx = b.add_node(owner, lc, r.owner_len);
+        }
         rec_node[i] = idx;
     }
     std::uint32_t apex = s.find(olc.data(), olc.size());
@@ -306,6 +322,7 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
             const std::uint16_t type = recs[*it].type;
             Rrset rs{};
             rs.type = type;
+            if (s.data_.size() > kMaxArena) return too_large(s.data_.size());
             rs.data = static_cast<std::uint32_t>(s.data_.size());
             rs.ttl = recs[*it].ttl;
             std::span<const std::uint8_t> prev;
@@ -328,6 +345,7 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
                 ++rs.rr_count;
                 prev = rd;
             }
+            if (s.data_.size() > kMaxArena) return too_large(s.data_.size());
             rs.data_len = static_cast<std::uint32_t>(s.data_.size() - rs.data);
             s.record_count_ += rs.rr_count;
             s.rrsets_.push_back(rs);
@@ -462,6 +480,7 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
             // Reserve first: the copies come from data_ itself. Grow
             // geometrically: an exact reserve per RRset would copy the
             // whole arena each time (quadratic in zone size).
+            if (s.data_.size() + all->data_len > kMaxArena) return too_large(s.data_.size() + all->data_len);
             if (s.data_.capacity() < s.data_.size() + all->data_len) {
                 s.data_.reserve(std::max(s.data_.size() + all->data_len, s.data_.capacity() * 2));
             }

@@ -128,7 +128,7 @@ bool get_records(In& in, dns::RecordList& out) {
 
 std::vector<std::uint8_t> read_file(const std::string& path, int* err) {
     std::vector<std::uint8_t> buf;
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
         *err = errno;
         return buf;
@@ -220,7 +220,7 @@ Status save_zone(const std::string& dir, const dns::Name& origin, const StoredZo
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
     if (ec) return make_error("cannot create " + std::filesystem::path(path).parent_path().string() + ": " + ec.message());
     std::string tmp = path + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return make_error("cannot write " + tmp + ": " + std::strerror(errno));
     Status s = write_all(fd, o.buf.data(), o.buf.size());
     if (s && ::fsync(fd) != 0) s = make_error(std::strerror(errno));
@@ -306,7 +306,7 @@ Status append_journal(const std::string& dir, const dns::Name& origin,
     std::filesystem::create_directories(parent, ec);
     if (ec) return make_error("cannot create " + parent + ": " + ec.message());
     const bool created = ::access(path.c_str(), F_OK) != 0;
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return make_error("cannot write " + path + ": " + std::strerror(errno));
     Status s = write_all(fd, o.buf.data(), o.buf.size());
     if (s && ::fsync(fd) != 0) s = make_error(std::strerror(errno));

@@ -1,4 +1,5 @@
 #include "zone/zone_state.hpp"
+#include "util/file_io.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -88,7 +89,7 @@ Status save_zone_state(const std::string& dir, const dns::Name& origin, const Zo
     std::filesystem::create_directories(parent, ec);
     if (ec) return make_error("cannot create " + parent.string() + ": " + ec.message());
     const std::string tmp = path + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return make_error("cannot write " + tmp + ": " + std::strerror(errno));
     std::size_t done = 0;
     while (done < text.size()) {
@@ -115,9 +116,9 @@ Status save_zone_state(const std::string& dir, const dns::Name& origin, const Zo
 
 Result<std::optional<ZoneState>> load_zone_state(const std::string& dir, const dns::Name& origin) {
     const std::string path = zone_state_path(dir, origin);
-    std::ifstream f(path);
+    auto f = open_nofollow(path);
     if (!f) {
-        std::ifstream legacy(legacy_path(dir, origin));
+        auto legacy = open_nofollow(legacy_path(dir, origin));
         std::int64_t t = 0;
         if (legacy >> t) {
             ZoneState s;

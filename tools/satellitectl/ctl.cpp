@@ -571,12 +571,22 @@ Result<Options> parse_args(const std::vector<std::string>& args, const Env& env)
             o.help = true;
         } else if (a == "--json") {
             o.json = true;
-        } else if (is("--server") || is("--token") || is("--algorithm") || is("--ds")) {
+        } else if (is("--server") || is("--token") || is("--token-file") || is("--algorithm") || is("--ds")) {
             const std::string name = a.substr(0, a.find('='));
             auto v = value(name);
             if (!v) return make_error(name + " needs a value");
             if (name == "--server") o.server = *v;
             if (name == "--token") o.token = *v;
+            if (name == "--token-file") {
+                // The secret stays out of the process list (ps shows --token's value).
+                std::ifstream f(*v);
+                if (!f) return make_error("--token-file " + *v + ": cannot read it");
+                std::string t;
+                std::getline(f, t);
+                while (!t.empty() && (t.back() == '\r' || t.back() == ' ' || t.back() == '\t')) t.pop_back();
+                if (t.empty()) return make_error("--token-file " + *v + ": the first line is empty");
+                o.token = t;
+            }
             if (name == "--ds") o.ds.push_back(*v);
             if (name == "--algorithm") {
                 o.algorithm = to_int(*v);
@@ -728,7 +738,9 @@ Commands:
 
 Options:
   --server URL   the REST API, http://HOST[:PORT] (default $SATELLITE_API, else http://127.0.0.1:8053)
-  --token T      bearer token (default $SATELLITE_TOKEN)
+  --token-file F bearer token: the first line of F (preferred)
+  --token T      bearer token (default $SATELLITE_TOKEN); visible to other users in `ps`,
+                 so prefer SATELLITE_TOKEN or --token-file
   --json         print the API's JSON as it is
   -h, --help     this text
 

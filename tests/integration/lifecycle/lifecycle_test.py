@@ -162,7 +162,8 @@ VERBOSE = False
 T = dns.rdatatype
 
 ADMIN, READER = "admin-7f3c9e", "reader-41d2aa"
-PERMS_ALL = ["zone:read", "zone:refresh", "dnssec:read", "dnssec:enable", "dnssec:disable", "dnssec:rotate"]
+PERMS_ALL = ["zone:read", "zone:refresh", "dnssec:read", "dnssec:enable", "dnssec:disable", "dnssec:rotate",
+             "dnssec:peer-keys"]
 
 LC, API_ZONE, ROLL, PLAIN = "lc.test.", "api.test.", "roll.test.", "plain.test."
 GONE, CHG, NEW = "gone.test.", "chg.test.", "new.test."

@@ -133,7 +133,8 @@ VERBOSE = False
 T = dns.rdatatype
 
 ADMIN, READER = "admin-5e81c0", "reader-93ab4f"
-PERMS_ALL = ["zone:read", "zone:refresh", "dnssec:read", "dnssec:enable", "dnssec:disable", "dnssec:rotate"]
+PERMS_ALL = ["zone:read", "zone:refresh", "dnssec:read", "dnssec:enable", "dnssec:disable", "dnssec:rotate",
+             "dnssec:peer-keys"]
 
 MS, MS2, PLAIN = "ms.test.", "ms2.test.", "plain.test."
 SOA_TTL = 4       # = the DNSKEY TTL

@@ -87,7 +87,8 @@ from harness import (CHECKS, LOOP, Api, LogFile, add_sbin_to_path, arg_parser, a
 
 T = dns.rdatatype
 TOKEN = "zonecore-admin-8e41c7"
-PERMS_ALL = ["zone:read", "zone:refresh", "dnssec:read", "dnssec:enable", "dnssec:disable", "dnssec:rotate"]
+PERMS_ALL = ["zone:read", "zone:refresh", "dnssec:read", "dnssec:enable", "dnssec:disable", "dnssec:rotate",
+             "dnssec:peer-keys"]
 BIG_RECORDS = int(os.environ.get("ZONECORE_BIG_RECORDS", "300000"))
 # Upper bounds for the big zone's work (a bound on a wait, never a check).
 BIG_WAIT = float(os.environ.get("ZONECORE_BIG_WAIT", "300"))

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 #include <vector>
+#include <thread>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -31,7 +32,8 @@ using asio::ip::tcp;
 using testing::FakeControl;
 
 const std::vector<std::string> kPermissions = {"zone:read",     "zone:refresh",   "dnssec:read",
-                                               "dnssec:enable", "dnssec:disable", "dnssec:rotate"};
+                                               "dnssec:enable", "dnssec:disable", "dnssec:rotate",
+                                               "dnssec:peer-keys"};
 
 // Tokens: "ops" has everything, "only:<p>" just p, "but:<p>" all but p.
 config::Api api_config() {
@@ -119,6 +121,16 @@ const std::vector<std::string> kKeyFields = {"key_tag",    "algorithm", "public_
                                              "expires_at", "active",    "state",      "next_transition",
                                              "standby"};
 const std::vector<std::string> kDsFields = {"key_tag", "algorithm", "digest_type", "digest"};
+
+// Polls `ok` for up to 5 s (a closed connection is seen by the server a little later).
+template <class F>
+bool testing_wait_ok(F ok) {
+    for (int i = 0; i < 100; ++i) {
+        if (ok()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
 
 class ApiTest : public ::testing::Test {
 protected:
@@ -662,21 +674,22 @@ TEST_F(ApiTest, PeerKeysAuthComesBeforeTheBody) {
 
     Response reader = post(kPeerKeys, "{bad", "secret-only-dnssec:read");
     EXPECT_EQ(reader.result_int(), 403);
-    EXPECT_EQ(error_of(reader), "token 'only:dnssec:read' lacks the permission 'dnssec:rotate'");
+    EXPECT_EQ(error_of(reader), "token 'only:dnssec:read' lacks the permission 'dnssec:peer-keys'");
     EXPECT_EQ(del(kPeerKeys + "/abc", "", "secret-only-dnssec:read").result_int(), 403);
-    EXPECT_EQ(del(kPeerKeys + "/4242", "", "secret-but-dnssec:rotate").result_int(), 403);
-    Response rotator = get(kPeerKeys, "secret-only-dnssec:rotate");
-    EXPECT_EQ(rotator.result_int(), 403);
-    EXPECT_EQ(error_of(rotator), "token 'only:dnssec:rotate' lacks the permission 'dnssec:read'");
-    // Other permissions do not stand in for dnssec:rotate.
-    EXPECT_EQ(post(kPeerKeys, R"({"dnskey":"x"})", "secret-but-dnssec:rotate").result_int(), 403);
+    EXPECT_EQ(del(kPeerKeys + "/4242", "", "secret-but-dnssec:peer-keys").result_int(), 403);
+    Response peer = get(kPeerKeys, "secret-only-dnssec:peer-keys");
+    EXPECT_EQ(peer.result_int(), 403);
+    EXPECT_EQ(error_of(peer), "token 'only:dnssec:peer-keys' lacks the permission 'dnssec:read'");
+    // Other permissions do not stand in for dnssec:peer-keys; dnssec:rotate no longer does.
+    EXPECT_EQ(post(kPeerKeys, R"({"dnskey":"x"})", "secret-but-dnssec:peer-keys").result_int(), 403);
+    EXPECT_EQ(post(kPeerKeys, R"({"dnskey":"x"})", "secret-only-dnssec:rotate").result_int(), 403);
     // Path before method before token: PUT without a token is 405, an unknown path 404.
     EXPECT_EQ(Client(server_->bound_port()).request(http::verb::put, kPeerKeys, "").result_int(), 405);
     EXPECT_EQ(get(kPeerKeys + "/1/2", "").result_int(), 404);
     EXPECT_TRUE(control_.peer_key_calls().empty());
 
     EXPECT_EQ(get(kPeerKeys, "secret-only-dnssec:read").result_int(), 200);
-    EXPECT_EQ(del(kPeerKeys + "/4242", "", "secret-only-dnssec:rotate").result_int(), 200);
+    EXPECT_EQ(del(kPeerKeys + "/4242", "", "secret-only-dnssec:peer-keys").result_int(), 200);
     EXPECT_EQ(control_.peer_key_calls().size(), 2u);
 }
 
@@ -724,13 +737,13 @@ const std::vector<RouteCase> kRoutes = {
     {http::verb::post, "/api/v1/domains/example.com/dnssec/confirm-ds-published",
      R"({"ds_records":[{"key_tag":12345,"algorithm":13,"digest_type":2,"digest":"A1B2C3"}]})", "dnssec:enable"},
     {http::verb::post, "/api/v1/domains/example.com/dnssec/confirm-ds-removed", "", "dnssec:disable"},
-    {http::verb::post, "/api/v1/domains/example.com/dnssec/sync", "", "dnssec:read"},
+    {http::verb::post, "/api/v1/domains/example.com/dnssec/sync", "", "dnssec:enable"},
     {http::verb::get, "/api/v1/domains/example.com/dnssec/peer-keys", "", "dnssec:read"},
     {http::verb::post, "/api/v1/domains/example.com/dnssec/peer-keys",
-     R"({"keys":["example.com. 3600 IN DNSKEY 256 3 13 AAAA"]})", "dnssec:rotate"},
+     R"({"keys":["example.com. 3600 IN DNSKEY 256 3 13 AAAA"]})", "dnssec:peer-keys"},
     {http::verb::delete_, "/api/v1/domains/example.com/dnssec/peer-keys",
-     R"({"dnskey":"example.com. 3600 IN DNSKEY 256 3 13 AAAA"})", "dnssec:rotate"},
-    {http::verb::delete_, "/api/v1/domains/example.com/dnssec/peer-keys/4242", "", "dnssec:rotate"},
+     R"({"dnskey":"example.com. 3600 IN DNSKEY 256 3 13 AAAA"})", "dnssec:peer-keys"},
+    {http::verb::delete_, "/api/v1/domains/example.com/dnssec/peer-keys/4242", "", "dnssec:peer-keys"},
 };
 
 TEST_F(ApiTest, EveryRouteNeedsItsPermissionAndNothingElse) {
@@ -749,6 +762,42 @@ TEST_F(ApiTest, EveryRouteNeedsItsPermissionAndNothingElse) {
         Response enough = c.request(rc.method, rc.target, "secret-only-" + rc.permission, rc.body);
         EXPECT_LT(enough.result_int(), 300) << rc.target << ": " << enough.body();
     }
+}
+
+TEST_F(ApiTest, ReloadedTokensApplyToTheNextRequest) {
+    EXPECT_EQ(get("/api/v1/zones", "secret-ops").result_int(), 200);
+    std::vector<config::ApiToken> kept;
+    for (const auto& t : config_.tokens) {
+        if (t.name != "ops") kept.push_back(t);
+    }
+    kept.push_back({"new", "secret-new", {"zone:read"}});
+    server_->set_tokens(kept);
+    EXPECT_EQ(get("/api/v1/zones", "secret-ops").result_int(), 401);  // revoked by the reload
+    EXPECT_EQ(get("/api/v1/zones", "secret-new").result_int(), 200);
+    EXPECT_EQ(get("/api/v1/zones", "secret-only-zone:read").result_int(), 200);
+}
+
+TEST_F(ApiTest, RepeatedFailedAuthenticationGets429) {
+    int first_429 = 0;
+    for (int i = 1; i <= 40 && first_429 == 0; ++i) {
+        if (get("/api/v1/zones", "guess-" + std::to_string(i)).result_int() == 429) first_429 = i;
+    }
+    EXPECT_EQ(first_429, 31);  // 30 failures a minute, then refused without looking at the token
+    Response r = get("/api/v1/zones", "secret-ops");
+    EXPECT_EQ(r.result_int(), 429);
+    EXPECT_FALSE(r[http::field::retry_after].empty());
+}
+
+TEST_F(ApiTest, ConnectionsPerClientAreCapped) {
+    std::vector<std::unique_ptr<Client>> held;
+    for (int i = 0; i < 8; ++i) held.push_back(std::make_unique<Client>(server_->bound_port()));
+    EXPECT_EQ(held[0]->request(http::verb::get, "/api/v1/zones", "secret-ops").result_int(), 200);
+    Client ninth(server_->bound_port());  // from the same address
+    Response busy = ninth.read();
+    EXPECT_EQ(busy.result_int(), 503);
+    EXPECT_TRUE(ninth.closed_by_server());
+    held.clear();
+    EXPECT_TRUE(testing_wait_ok([&] { return get("/api/v1/zones").result_int() == 200; }));
 }
 
 TEST_F(ApiTest, BearerSchemeIsCaseInsensitiveAndOthersAreRefused) {

@@ -47,7 +47,7 @@ protected:
         config_.listen = config::Endpoint{"127.0.0.1", 0};
         config_.tokens.push_back({"ops", "secret-ops",
                                   {"zone:read", "zone:refresh", "dnssec:read", "dnssec:enable", "dnssec:disable",
-                                   "dnssec:rotate"}});
+                                   "dnssec:rotate", "dnssec:peer-keys"}});
         config_.tokens.push_back({"reader", "secret-reader", {"zone:read"}});
         server_ = std::make_unique<api::Server>(config_, control_);
         auto s = server_->start();
@@ -170,6 +170,20 @@ TEST_F(CtlTest, TokensFromOptionOrEnvironment) {
     EXPECT_EQ(run({"--server", url_, "zone", "list"}, Env{}, out, err), kExitApiError);
     EXPECT_TRUE(contains(err.str(), "missing bearer token")) << err.str();
     EXPECT_TRUE(contains(err.str(), "--token or SATELLITE_TOKEN")) << err.str();
+}
+
+TEST_F(CtlTest, TokenFromAFileStaysOutOfTheProcessList) {
+    const std::string file = write_file("token", "secret-ops\n");
+    Outcome o = ctl({"--token-file", file, "zone", "list"}, Env{url_, "nope"});
+    EXPECT_EQ(o.code, kExitOk) << o.err;
+    o = ctl({"--token-file=" + write_file("reader", "secret-reader \r\n"), "zone", "refresh", "example.com"});
+    EXPECT_EQ(o.err, "satellitectl: HTTP 403: token 'reader' lacks the permission 'zone:refresh'\n");
+    o = ctl({"--token-file", file + ".missing", "zone", "list"});
+    EXPECT_EQ(o.code, kExitUsage);
+    EXPECT_TRUE(contains(o.err, "cannot read it")) << o.err;
+    o = ctl({"--token-file", write_file("empty", "\n"), "zone", "list"});
+    EXPECT_EQ(o.code, kExitUsage);
+    EXPECT_TRUE(contains(o.err, "the first line is empty")) << o.err;
 }
 
 TEST_F(CtlTest, DnssecStatusShowsKeysAndDs) {
@@ -507,10 +521,10 @@ TEST_F(CtlTest, PeerKeysApiErrorsExit1WithTheMessage) {
         }
     }
     EXPECT_EQ(control_.peer_key_calls().size(), 12u);
-    // The route's own 403: a token without dnssec:rotate.
+    // The route's own 403: a token without dnssec:peer-keys.
     Outcome o = ctl({"--token", "secret-reader", "dnssec", "peer-keys", "remove", "example.com", "1"});
     EXPECT_EQ(o.code, kExitApiError);
-    EXPECT_EQ(o.err, "satellitectl: HTTP 403: token 'reader' lacks the permission 'dnssec:rotate'\n");
+    EXPECT_EQ(o.err, "satellitectl: HTTP 403: token 'reader' lacks the permission 'dnssec:peer-keys'\n");
     o = ctl({"dnssec", "peer-keys", "list", "example.com"},
             Env{"http://127.0.0.1:" + std::to_string(closed_port()), "secret-ops"});
     EXPECT_EQ(o.code, kExitNoServer);

@@ -92,7 +92,7 @@ TEST(ConfigFile, FullConfigParsesToTheWrittenValues) {
     EXPECT_EQ(cfg->api.tokens[0].secret, "s3cret-ops");
     EXPECT_THAT(cfg->api.tokens[0].permissions,
                 ElementsAre("zone:read", "zone:refresh", "dnssec:read", "dnssec:enable",
-                            "dnssec:disable", "dnssec:rotate"));
+                            "dnssec:disable", "dnssec:rotate", "dnssec:peer-keys"));
     EXPECT_EQ(cfg->api.tokens[1].name, "monitor");
     EXPECT_THAT(cfg->api.tokens[1].permissions, ElementsAre("zone:read"));
 
@@ -670,6 +670,39 @@ tsig_key = "k"
                          8, 12, "zone.tsig_key only applies to zones with primaries"));
 }
 
+TEST_F(ConfigTest, RrlIsOffWithoutItsTableAndOnWithDefaultsWithIt) {
+    auto cfg = parse_text("");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_EQ(cfg->server.rrl.rate, 0u);
+    cfg = parse_text("[server.rrl]\n");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_EQ(cfg->server.rrl.rate, 20u);  // DESIGN.md §2
+    EXPECT_EQ(cfg->server.rrl.slip, 2u);
+    cfg = parse_text("[server.rrl]\nrate = 5\nslip = 0\nexempt = [\"127.0.0.0/8\", \"2001:db8::/32\", \"192.0.2.1\"]\n");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_EQ(cfg->server.rrl.rate, 5u);
+    EXPECT_EQ(cfg->server.rrl.slip, 0u);
+    EXPECT_EQ(cfg->server.rrl.exempt.size(), 3u);
+    EXPECT_TRUE(fails_at("[server.rrl]\nexempt = [\"127.0.0.0/33\"]\n", 2, 11, "is not an address or prefix"));
+    EXPECT_TRUE(fails_at("[server.rrl]\nexempt = [\"localhost\"]\n", 2, 11, "is not an address or prefix"));
+    EXPECT_TRUE(fails_at("[server.rrl]\nburst = 3\n", 2, 1, "unknown key \"burst\" in [server.rrl]"));
+}
+
+TEST_F(ConfigTest, TransferLimitsHaveDefaultsAndRanges) {
+    const std::string zone = "[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\"]\n";
+    auto cfg = parse_text(zone);
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_EQ(cfg->zones[0].max_zone_bytes, 2147483648u);  // DESIGN.md §2
+    EXPECT_EQ(cfg->zones[0].transfer_idle_timeout, 30u);
+    cfg = parse_text(zone + "max_zone_bytes = 1048576\ntransfer_idle_timeout = 5\n");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_EQ(cfg->zones[0].max_zone_bytes, 1048576u);
+    EXPECT_EQ(cfg->zones[0].transfer_idle_timeout, 5u);
+    // 32-bit offsets address a version's data: 4 GiB and more is refused here.
+    EXPECT_TRUE(fails_at(zone + "max_zone_bytes = 4294967296\n", 4, 18, "out of range"));
+    EXPECT_TRUE(fails_at(zone + "transfer_idle_timeout = 0\n", 4, 25, "out of range"));
+}
+
 // --- addresses --------------------------------------------------------------
 
 TEST_F(ConfigTest, InvalidAddressesArePointedAtInTheArray) {
@@ -752,7 +785,10 @@ TEST_F(ConfigTest, NotifyAllowTakesBareAddressesOnly) {
 TEST_F(ConfigTest, ServerLimitsAreChecked) {
     EXPECT_TRUE(
         fails_at("[server]\nthreads = -1\n", 2, 11,
-                 "server.threads is -1, which is out of range; use a value from 0 to 1024"));
+                 "server.threads is -1, which is out of range; use a value from 0 to 256"));
+    // More workers than a published catalog tracks readers: refused here, not a crash at start.
+    EXPECT_TRUE(fails_at("[server]\nthreads = 257\n", 2, 11, "use a value from 0 to 256"));
+    EXPECT_TRUE(fails_at("[server]\ntcp_max_connections_per_client = 0\n", 2, 34, "from 1 to"));
     EXPECT_TRUE(fails_at("[server]\nudp_max_payload = 100\n", 2, 19, "from 512 to 4096"));
     EXPECT_TRUE(fails_at("[server]\ntcp_max_connections = 0\n", 2, 23, "from 1 to"));
     EXPECT_TRUE(fails_at("[server]\ntcp_idle_timeout_ms = 0\n", 2, 23, "from 1 to"));

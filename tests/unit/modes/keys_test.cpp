@@ -33,6 +33,15 @@ mode_t mode_of(const std::string& path) {
     return st.st_mode & 0777;
 }
 
+TEST(KeyDirectory, NamesMapToOneLevelAndNeverCollide) {
+    auto dir = [](const char* text) { return key_directory("/s", *dns::Name::from_text(text)); };
+    EXPECT_EQ(dir("example.com."), "/s/keys/example.com");  // ordinary names: as before
+    EXPECT_EQ(dir("a_b."), "/s/keys/a_b");
+    EXPECT_EQ(dir("a/b."), "/s/keys/a%2Fb");  // not a_b's directory, and one level
+    EXPECT_EQ(dir("a%2Fb."), "/s/keys/a%252fb");  // the escape character escaped (names are lowered)
+    EXPECT_EQ(dir("."), "/s/keys/root");
+}
+
 TEST_F(KeysTest, MadeOnceThenReadBackWithTheSameTags) {
     auto first = load_or_create_keys(state(), zone_, 13, 1000);
     ASSERT_TRUE(first.ok()) << first.error().message;

@@ -537,6 +537,37 @@ TEST_F(LifecycleTest, AKeyFileNotYetNamedByTheStateIsIgnored) {
 
 // enable() saves "enabling" before it makes the first key file: with a
 // state that cannot be saved, no key file is made at all.
+TEST_F(LifecycleTest, AKeyFileNameFromTheStateIsNeverAPathElsewhere) {
+    Lifecycle lc = active();
+    (void)lc;
+    const std::string good = state_text();
+    for (const char* bad : {"../other/k.key", "sub/k.key", "..key", "/etc/k.key", "state"}) {
+        std::string text = good;
+        const auto at = text.find("\nkey ");
+        ASSERT_NE(at, std::string::npos) << text;
+        const auto name_end = text.find(' ', at + 5);
+        text.replace(at + 5, name_end - (at + 5), bad);
+        std::ofstream(key_dir() / "state", std::ios::trunc) << text;
+        auto loaded = Lifecycle::load(dir_.string(), zone_);
+        ASSERT_FALSE(loaded.ok()) << bad;
+        EXPECT_NE(loaded.error().message.find("is not a plain key file name"), std::string::npos)
+            << loaded.error().message;
+    }
+}
+
+TEST_F(LifecycleTest, AStateFileThatIsASymlinkIsNotFollowed) {
+    Lifecycle lc = active();
+    (void)lc;
+    const fs::path real = dir_ / "elsewhere";
+    fs::rename(key_dir() / "state", real);
+    fs::create_symlink(real, key_dir() / "state");
+    auto loaded = Lifecycle::load(dir_.string(), zone_);
+    // Not read through the link: as if there were no state (key files adopted) or an error, never the linked file.
+    if (loaded.ok()) {
+        EXPECT_NE(loaded->status(), DnssecStatus::Active);
+    }
+}
+
 TEST_F(LifecycleTest, EnableMakesNoKeyFileBeforeTheStateIsOnDisk) {
     Lifecycle lc = load();
     ASSERT_TRUE(lc.enable(13, now_).ok());

@@ -141,6 +141,24 @@ TEST(Axfr, RefusesBadStreams) {
         ASSERT_FALSE(r.ok());
         EXPECT_NE(r.error().message.find("max_zone_records"), std::string::npos);
     }
+    {
+        // Bytes, not only records: a primary sending few huge records is stopped too.
+        xfr::TransferLimits limits;
+        limits.max_bytes = 200;
+        std::string txt;
+        for (int i = 0; i < 4; ++i) txt += " \"" + std::string(60, 'x') + "\"";
+        TransferClient c(kZone, TransferKind::Axfr, 0, nullptr, limits);
+        auto id = request_id(c);
+        auto r = c.consume(response(id, parse(soa(9) + "a.example.com. 60 IN TXT" + txt + "\n" + soa(9))), 1000);
+        ASSERT_FALSE(r.ok());
+        EXPECT_NE(r.error().message.find("exceeds max_zone_bytes (200)"), std::string::npos) << r.error().message;
+        limits.max_bytes = 1000;
+        TransferClient ok(kZone, TransferKind::Axfr, 0, nullptr, limits);
+        id = request_id(ok);
+        auto done = ok.consume(response(id, parse(soa(9) + "a.example.com. 60 IN TXT" + txt + "\n" + soa(9))), 1000);
+        ASSERT_TRUE(done.ok()) << done.error().message;
+        EXPECT_GT(ok.bytes(), 200u);
+    }
 }
 
 TEST(Axfr, CompressionLoopIsAnError) {
