@@ -28,6 +28,10 @@ struct Server {
     unsigned tcp_idle_timeout_ms = 10'000;
     // Largest UDP response we send (RFC 9715 / DNS flag day 2020).
     unsigned udp_max_payload = 1232;
+    // Who may AXFR/IXFR our zones out, for zones that do not say
+    // (DESIGN.md §2): "192.0.2.0/24" or "192.0.2.0/24 key NAME" (key name
+    // as in its [[tsig_key]]). Empty: nobody.
+    std::vector<std::string> provide_xfr;
 };
 
 struct ApiToken {
@@ -105,6 +109,11 @@ struct Zone {
     // lines): each server's DS answer then counts only when it validates
     // (RRSIGs, or an NSEC/NSEC3 proof that there is no DS).
     std::vector<std::string> parent_trust_anchor;
+    // Outgoing transfers: who may transfer this zone (the server's list
+    // when the zone has none), and where NOTIFY goes after each new served
+    // version (RFC 1996).
+    std::vector<std::string> provide_xfr;
+    std::vector<Endpoint> notify;
 };
 
 struct Config {
