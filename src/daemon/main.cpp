@@ -91,6 +91,8 @@ int main(int argc, char** argv) {
     so.udp_max_payload = static_cast<std::uint16_t>(cfg->server.udp_max_payload);
     so.notify_sink = &zones;
     so.counters = counters;
+    so.xfr_out = std::make_shared<serve::XfrOutLimits>();
+    so.xfr_out->write_timeout_ms = cfg->server.tcp_idle_timeout_ms;  // a transfer stalled this long is dropped
     serve::Server server(so, catalog);
     if (auto s = server.start(); !s) {
         spdlog::critical("{}", s.error().message);

@@ -14,6 +14,8 @@
 #include <spdlog/spdlog.h>
 
 #include "serve/online.hpp"
+#include "serve/xfr_out.hpp"
+#include "serve/xfr_send.hpp"
 
 namespace satellite::serve {
 
@@ -182,6 +184,10 @@ private:
             while (in_len_ - pos >= 2) {
                 std::size_t len = (std::size_t(in_[pos]) << 8) | in_[pos + 1];
                 if (in_len_ - pos < 2 + len) break;
+                if (is_transfer_request({in_.data() + pos + 2, len})) {
+                    if (!out_.empty()) break;  // earlier answers go out first
+                    return transfer_out(pos, len);
+                }
                 std::size_t o = out_.size();
                 if (o + kTcpFrame > out_.capacity()) break;  // flush first
                 out_.resize(o + kTcpFrame);
@@ -227,6 +233,26 @@ private:
                                       self->read_more();
                                   }
                               });
+        }
+
+        // AXFR/IXFR (serve/xfr_send.hpp): the transfer owns the socket's
+        // writes until it ends; then later pipelined queries are read on.
+        void transfer_out(std::size_t pos, std::size_t len) {
+            std::vector<std::uint8_t> request(in_.data() + pos + 2, in_.data() + pos + 2 + len);
+            std::size_t used = pos + 2 + len;
+            std::memmove(in_.data(), in_.data() + used, in_len_ - used);
+            in_len_ -= used;
+            boost::system::error_code ec;
+            auto peer = sock_.remote_endpoint(ec);
+            send_transfer(sock_, *w_.catalog_.get(), request, ec ? nullptr : peer.data(), *w_.options_.xfr_out,
+                          [self = shared_from_this()](bool ok) {
+                              if (!ok) return;
+                              if (self->in_len_ >= 2) {
+                                  self->process();
+                              } else {
+                                  self->read_more();
+                              }
+                          });
         }
 
         Worker& w_;
@@ -355,7 +381,9 @@ private:
 
 Server::Server(ServerOptions options, Published<zone::Catalog>& catalog)
     : options_(std::move(options)), catalog_(catalog),
-      counters_(options_.counters ? options_.counters : std::make_shared<QueryCounters>()) {}
+      counters_(options_.counters ? options_.counters : std::make_shared<QueryCounters>()) {
+    if (!options_.xfr_out) options_.xfr_out = std::make_shared<XfrOutLimits>();
+}
 
 Server::~Server() { stop(); }
 
