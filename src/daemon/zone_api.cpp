@@ -369,6 +369,7 @@ std::string ZoneManager::api_metrics() const {
     // The query workers' counters (serve/query_counters.hpp), through the
     // catalog we serve: it holds its zones' slots in them.
     if (const zone::ZoneStats* stats = catalog_.get()->stats()) out += stats->metrics_text();
+    out += notify_out_.metrics_text();
     return out;
 }
 

@@ -34,6 +34,7 @@
 #include "util/clock.hpp"
 #include "util/published.hpp"
 #include "xfr/driver.hpp"
+#include "xfr/notify_out.hpp"
 #include "xfr/refresh.hpp"
 #include "zone/catalog.hpp"
 #include "zone/update.hpp"
@@ -144,6 +145,8 @@ private:
     EventScheduler events_;
     std::vector<std::weak_ptr<Zone>> by_id_;  // by ZoneId
     EventLoop loop_;
+    // NOTIFY out to each zone's `notify` targets after a new served version.
+    xfr::NotifySender notify_out_;
     // Heavy work (signing, verification, snapshot builds, disk writes); last,
     // so it is joined before anything its jobs' results refer to is gone.
     boost::asio::thread_pool workers_;
