@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < so.listen.size(); ++i) {
         spdlog::info("listening on {} port {} (udp, tcp)", so.listen[i].host, server.bound_ports()[i]);
     }
+    zones.serving_started();
 
     // The REST API (DESIGN.md §5), on its own thread; its calls run here.
     daemon::ApiControl api_control(control, zones);

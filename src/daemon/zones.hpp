@@ -77,6 +77,9 @@ public:
     api::DnssecReply api_dnssec(const std::string& zone, api::DnssecOp op, const api::DnssecRequest& req);
     api::PeerKeysReply api_peer_keys(const std::string& zone, api::PeerKeyOp op, const api::PeerKeysRequest& req);
     std::string api_metrics() const;
+    // The listeners are open: NOTIFY out may go (versions published before
+    // are announced now).
+    void serving_started() { notify_out_.release(); }
     void shutdown();
 
 private:

@@ -119,7 +119,13 @@ udp::socket& NotifySender::socket_for(const asio::ip::address& a) {
     return *s;
 }
 
+void NotifySender::release() {
+    held_ = false;
+    pump();
+}
+
 void NotifySender::pump() {
+    if (held_) return;
     for (const auto& s : policy_.due(steady_ms(clock_))) send(s);
     auto next = policy_.next_due();
     if (next < 0) return;

@@ -90,6 +90,9 @@ public:
 
     // Control thread: `zone` serves `serial` now; tell each target.
     void new_version(const dns::Name& zone, std::uint32_t serial, const std::vector<NotifyTarget>& targets);
+    // NOTIFYs wait until this is called (the listeners are open): a
+    // target told before then would find nobody to transfer from.
+    void release();
     // The per-target counters in Prometheus text format.
     std::string metrics_text() const;
 
@@ -115,6 +118,7 @@ private:
     };
     std::map<std::uint16_t, Outstanding> ids_;  // message ID → what it was for
     std::uint16_t next_id_;
+    bool held_ = true;
     std::shared_ptr<bool> alive_;
     std::array<std::uint8_t, 4096> buf_{};
     boost::asio::ip::udp::endpoint from_;
