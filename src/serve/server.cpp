@@ -313,6 +313,9 @@ private:
                 if (is_notify(query)) {
                     rl = answer_notify(*cat, query, reinterpret_cast<const sockaddr*>(&addrs_[i]),
                                        std::time(nullptr), options_.notify_sink, {sb, out_size});
+                } else if ((rl = answer_signed_probe(*cat, query, reinterpret_cast<const sockaddr*>(&addrs_[i]),
+                                                     {sb, out_size})) != 0) {
+                    // A secondary's TSIG-signed SOA/IXFR probe (serve/xfr_send.hpp).
                 } else {
                     AnswerInfo info;
                     rl = answer(*cat, query, Transport::Udp, answer_options_, {sb, out_size}, &info);

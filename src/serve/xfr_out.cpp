@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <spdlog/spdlog.h>
 
 #include "dns/message.hpp"
@@ -47,7 +48,27 @@ bool is_transfer_request(std::span<const std::uint8_t> msg) {
     std::size_t len = dns::wire_name::length(msg.data() + dns::kHeaderLen, msg.size() - dns::kHeaderLen);
     if (len == 0 || dns::kHeaderLen + len + 4 > msg.size()) return false;
     std::uint16_t qtype = load16(msg.data() + dns::kHeaderLen + len);
-    return qtype == t::AXFR || qtype == t::IXFR;
+    if (qtype == t::AXFR || qtype == t::IXFR) return true;
+    return qtype == t::SOA && load16(msg.data() + 10) != 0 && dns::tsig_find(msg) != 0;
+}
+
+std::size_t answer_signed_probe(const zone::Catalog& catalog, std::span<const std::uint8_t> query,
+                                const dns::Address16& peer, std::int64_t now, std::span<std::uint8_t> out) {
+    if (query.size() < dns::kHeaderLen || load16(query.data() + 10) == 0) return 0;  // no TSIG, surely
+    if (!is_transfer_request(query)) return 0;
+    std::size_t len = dns::wire_name::length(query.data() + dns::kHeaderLen, query.size() - dns::kHeaderLen);
+    std::uint16_t qtype = load16(query.data() + dns::kHeaderLen + len);
+    if (qtype == t::AXFR || dns::tsig_find(query) == 0) return 0;  // AXFR over UDP: answer() refuses it
+    XfrOutStart s = start_xfr_out(catalog, query, peer, now, true);
+    std::vector<std::uint8_t> msg;
+    if (s.producer) {
+        if (!s.producer->next(msg, now)) return 0;
+    } else {
+        msg = std::move(s.reply);
+    }
+    if (msg.size() > out.size()) return 0;
+    std::memcpy(out.data(), msg.data(), msg.size());
+    return msg.size();
 }
 
 XfrProducer::XfrProducer(std::shared_ptr<const zone::Snapshot> version, Kind kind,
@@ -160,7 +181,7 @@ std::vector<std::uint8_t> xfr_refusal(std::span<const std::uint8_t> request, std
 }
 
 XfrOutStart start_xfr_out(const zone::Catalog& catalog, std::span<const std::uint8_t> request,
-                          const dns::Address16& peer, std::int64_t now) {
+                          const dns::Address16& peer, std::int64_t now, bool soa_only) {
     XfrOutStart r;
     auto refuse = [&](std::uint16_t rcode, std::string why) {
         r.reply = xfr_refusal(request, rcode);
@@ -233,7 +254,9 @@ XfrOutStart start_xfr_out(const zone::Catalog& catalog, std::span<const std::uin
     if (!served) return refuse(dns::rcode::SERVFAIL, "zone has no version to serve");
     std::shared_ptr<const zone::Snapshot> version = *served;  // held for the whole transfer
     auto kind = XfrProducer::Kind::Full;
-    if (r.ixfr) {
+    if (soa_only || q.qtype == t::SOA) {
+        kind = XfrProducer::Kind::SoaOnly;  // a probe, or IXFR over UDP (RFC 1995 §2)
+    } else if (r.ixfr) {
         auto client = ixfr_client_serial(request, q);
         if (!client) return refuse(dns::rcode::FORMERR, "IXFR without the client's SOA");
         // RFC 1995 §2: a client as new as us gets our SOA alone.

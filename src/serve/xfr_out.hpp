@@ -24,7 +24,9 @@
 
 namespace satellite::serve {
 
-// True for a QUERY whose question asks for AXFR or IXFR.
+// True for a QUERY whose question asks for AXFR or IXFR, or for a
+// TSIG-signed SOA query (a secondary's refresh probe, whose answer must be
+// signed with the key it came with: RFC 8945 §5.3).
 bool is_transfer_request(std::span<const std::uint8_t> msg);
 
 // Writes a transfer reply message by message.
@@ -39,6 +41,7 @@ public:
     // length prefix). Returns false once the stream is complete.
     bool next(std::vector<std::uint8_t>& out, std::int64_t now);
     bool failed() const { return failed_; }  // a record did not fit a message
+    bool single() const { return kind_ == Kind::SoaOnly; }  // one message, the SOA
     std::uint32_t serial() const { return version_->serial(); }
     std::size_t messages() const { return messages_; }
     std::size_t records() const { return records_; }
@@ -71,8 +74,16 @@ struct XfrOutStart {
 };
 
 // Decides what the request from `peer` (16-octet form, IPv4 v4-mapped) gets.
+// `soa_only`: answer with the SOA alone whatever was asked (UDP).
 XfrOutStart start_xfr_out(const zone::Catalog& catalog, std::span<const std::uint8_t> request,
-                          const dns::Address16& peer, std::int64_t now);
+                          const dns::Address16& peer, std::int64_t now, bool soa_only = false);
+
+// Over UDP: a TSIG-signed SOA query or IXFR from a secondary gets our SOA
+// alone, signed (RFC 1995 §2: the client goes on over TCP when it is
+// behind), or the refusal start_xfr_out() decides. Returns the reply's
+// length in `out`, or 0 when `query` is none of these (answer() takes it).
+std::size_t answer_signed_probe(const zone::Catalog& catalog, std::span<const std::uint8_t> query,
+                                const dns::Address16& peer, std::int64_t now, std::span<std::uint8_t> out);
 
 // A one-message reply to `request` with `rcode` (question echoed when
 // readable), e.g. REFUSED when too many transfers run.

@@ -10,7 +10,9 @@
 #include <spdlog/spdlog.h>
 #include <vector>
 
+#include "dns/message.hpp"
 #include "dns/types.hpp"
+#include "dns/wire.hpp"
 #include "serve/notify.hpp"
 #include "serve/xfr_out.hpp"
 
@@ -163,6 +165,11 @@ void send_transfer(tcp::socket& sock, const zone::Catalog& catalog, std::span<co
         }
         return sender->reply(std::move(start.reply));
     }
+    if (start.producer->single()) {  // a probe or a current IXFR client: our SOA, no transfer
+        std::vector<std::uint8_t> msg;
+        if (!start.producer->next(msg, now)) msg = xfr_refusal(request, dns::rcode::SERVFAIL);
+        return sender->reply(std::move(msg));
+    }
     if (running >= limits.max_transfers) {
         limits.refused.fetch_add(1, std::memory_order_relaxed);
         if (may_log(now)) {
@@ -173,6 +180,14 @@ void send_transfer(tcp::socket& sock, const zone::Catalog& catalog, std::span<co
     }
     limits.running.fetch_add(1, std::memory_order_relaxed);
     sender->transfer(std::move(start.producer), std::move(start.zone), start.ixfr);
+}
+
+std::size_t answer_signed_probe(const zone::Catalog& catalog, std::span<const std::uint8_t> query,
+                                const sockaddr* peer, std::span<std::uint8_t> out) {
+    if (query.size() < dns::kHeaderLen || dns::load16(query.data() + 10) == 0) return 0;  // cheap: no TSIG
+    auto addr = peer_address(peer);
+    if (!addr) return 0;
+    return answer_signed_probe(catalog, query, *addr, std::time(nullptr), out);
 }
 
 }  // namespace satellite::serve

@@ -32,4 +32,9 @@ void send_transfer(boost::asio::ip::tcp::socket& sock, const zone::Catalog& cata
                    std::span<const std::uint8_t> request, const sockaddr* peer, XfrOutLimits& limits,
                    std::function<void(bool)> done);
 
+// The UDP side: a TSIG-signed SOA query or IXFR from `peer`, answered
+// with our SOA signed (serve/xfr_out.hpp); 0 when `query` is not one.
+std::size_t answer_signed_probe(const zone::Catalog& catalog, std::span<const std::uint8_t> query,
+                                const sockaddr* peer, std::span<std::uint8_t> out);
+
 }  // namespace satellite::serve

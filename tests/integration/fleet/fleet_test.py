@@ -3,7 +3,7 @@
 # TSIG, the provide_xfr ACL, NOTIFY out.
 #
 #   Knot (hidden primary, unsigned fleet.test.) --AXFR/IXFR, NOTIFY--> satellited (live, alg 13)
-#   satellited --NOTIFY (signed with xfr-key)--> NSD, Knot2 --AXFR with xfr-key--> satellited
+#   satellited --NOTIFY (signed with xfr-key)--> NSD, Knot2, BIND --SOA probe, AXFR/IXFR with xfr-key--> satellited
 #
 # Steps:
 #   1  NSD and Knot2 each serve fleet.test. with satellited's signed serial,
@@ -155,7 +155,7 @@ class KnotPrimary:
 
 
 class Satellited:
-    def __init__(self, binary, workdir, port, primary_port, nsd_port, knot2_port):
+    def __init__(self, binary, workdir, port, primary_port, nsd_port, knot2_port, bind_port):
         self.binary = binary
         self.dir = os.path.join(workdir, "sat")
         os.makedirs(self.dir)
@@ -197,7 +197,7 @@ name = "{ZONE}"
 primaries = ["{LOOP}:{primary_port}"]
 notify_allow = ["{LOOP}"]
 mode = "live"
-notify = ["{LOOP}:{nsd_port}", "{LOOP}:{knot2_port}"]
+notify = ["{LOOP}:{nsd_port}", "{LOOP}:{knot2_port}", "{LOOP}:{bind_port}"]
 [zone.signing]
 enabled = true
 algorithm = 13
@@ -278,6 +278,48 @@ class KnotReplica:
         spawn(["knotd", "-c", self.conf], os.path.join(self.dir, "knotd.out"))
 
 
+class BindReplica:
+    """BIND 9 as a secondary: probes satellited's SOA signed with the key
+    (the answer must be signed too), then transfers with it."""
+
+    def __init__(self, workdir, port, sat_port):
+        self.dir = os.path.join(workdir, "bind")
+        os.makedirs(self.dir)
+        self.port = port
+        self.conf = os.path.join(self.dir, "named.conf")
+        self.log = LogFile(os.path.join(self.dir, "named.log"))
+        with open(self.conf, "w") as f:
+            f.write(f"""
+options {{
+    directory "{self.dir}";
+    listen-on port {port} {{ {LOOP}; }};
+    listen-on-v6 {{ none; }};
+    pid-file "{self.dir}/named.pid";
+    session-keyfile "{self.dir}/session.key";
+    managed-keys-directory "{self.dir}";
+    recursion no;
+    dnssec-validation no;
+    notify no;
+}};
+key "{KEY_NAME.rstrip('.')}" {{ algorithm hmac-sha256; secret "{KEY_SECRET}"; }};
+logging {{
+    channel main {{ file "{self.log.path}"; severity info; print-time yes; print-category yes; }};
+    category default {{ main; }};
+    category xfer-in {{ main; }};
+    category notify {{ main; }};
+}};
+zone "{ZONE.rstrip('.')}" {{
+    type secondary;
+    file "{self.dir}/fleet.test.zone";
+    primaries {{ {LOOP} port {sat_port} key {KEY_NAME.rstrip('.')}; }};
+    allow-notify {{ key {KEY_NAME.rstrip('.')}; }};
+}};
+""")
+
+    def start(self):
+        spawn(["named", "-f", "-c", self.conf, "-n", "1"], os.path.join(self.dir, "named.out"))
+
+
 # ----------------------------------------------------------------- steps ----
 def signed_state(port):
     """(serial, DNSKEY count, has RRSIG over SOA) served at LOOP:port."""
@@ -348,13 +390,13 @@ def step_validate(workdir, sat, replicas):
         p.wait(10)
 
 
-def step_metrics(sat):
+def step_metrics(sat, n_replicas):
     api = Api(sat.api_port)
     r = api.call("GET", "/metrics", token=TOKEN)
     text = r.text if r.status == 200 else ""
     acks = re.findall(r'satellite_notify_out_total\{zone="fleet\.test\.",target="([^"]+)",result="acknowledged"\} (\d+)',
                       text)
-    check("4 /metrics counts NOTIFYs acknowledged by both replicas", len(acks) == 2 and all(int(n) >= 1 for _, n in acks),
+    check("4 /metrics counts NOTIFYs acknowledged by every replica", len(acks) == n_replicas and all(int(n) >= 1 for _, n in acks),
           f"{acks}\n" + "\n".join(l for l in text.splitlines() if "notify_out" in l))
 
 
@@ -461,25 +503,31 @@ def main():
     why = skip_reason(["knotd", "knotc", "nsd", "unbound"], binary)
     if why:
         return skip(why, "0 passed, 0 failed")
+    have_bind = skip_reason(["named"], binary) is None  # BIND is a bonus replica when installed
     interrupt_on_sigterm()
     workdir = tempfile.mkdtemp(prefix="satellite-fleet-")
     print(f"work directory: {workdir}; satellited: {binary}", flush=True)
     t0 = time.monotonic()
     harness_error = False
     try:
-        sat_port, nsd_port, knot2_port = free_port(), free_port(), free_port()
+        sat_port, nsd_port, knot2_port, bind_port = free_port(), free_port(), free_port(), free_port()
         primary = KnotPrimary(workdir, sat_port)
-        sat = Satellited(binary, workdir, sat_port, primary.port, nsd_port, knot2_port)
+        sat = Satellited(binary, workdir, sat_port, primary.port, nsd_port, knot2_port, bind_port)
         rc, out = check_config(binary, sat.config)
         if not check("0 --check-config accepts provide_xfr and notify", rc == 0, f"exit {rc}: {out}"):
             raise StartFailure("config refused")
         primary.start()
         nsd = Nsd(workdir, nsd_port, sat_port)
         knot2 = KnotReplica(workdir, knot2_port, sat_port)
+        bind = BindReplica(workdir, bind_port, sat_port) if have_bind else None
         nsd.start()
         knot2.start()
+        if bind:
+            bind.start()
         sat.start()
         replicas = [("NSD", nsd_port, nsd.log), ("Knot", knot2_port, knot2.log)]
+        if bind:
+            replicas.append(("BIND", bind_port, bind.log))
         print("--- 1: replicas pull the signed zone", flush=True)
         first = step_replicas(sat, replicas, "1")
         print("--- 2: validation through the replicas", flush=True)
@@ -504,7 +552,7 @@ def main():
         check("3 satellited logged the outgoing transfers", sat.log.find(r"fleet\.test\.?: [AI]XFR to .* done", mark),
               sat.log.tail(10, mark))
         print("--- 4: metrics", flush=True)
-        step_metrics(sat)
+        step_metrics(sat, len(replicas))
         print("--- 5: refusals", flush=True)
         step_refusals(sat)
         print("--- 6: AXFR judged by dnspython", flush=True)

@@ -278,3 +278,52 @@ TEST(XfrOut, AZoneWithoutAVersionIsServfail) {
 
 }  // namespace
 }  // namespace satellite::serve
+
+namespace satellite::serve {
+namespace {
+
+TEST(XfrOut, SignedSoaProbesGetASignedSoa) {
+    Fixture f;
+    auto q = make_query(QuerySpec{.name = "xfr.test.", .qtype = t::SOA, .id = 0x5151});
+    EXPECT_FALSE(is_transfer_request(q));  // unsigned: the query path answers it
+    auto mac = dns::tsig_sign(q, *f.xfr_key, kNow);
+    EXPECT_TRUE(is_transfer_request(q));
+    std::vector<std::uint8_t> out(1232);
+    std::size_t n = answer_signed_probe(*f.catalog, q, addr("192.0.2.7"), kNow, out);
+    ASSERT_GT(n, 0u);
+    out.resize(n);
+    dns::TsigVerifier v(*f.xfr_key, mac);
+    EXPECT_TRUE(v.verify(out, kNow).ok());
+    auto d = decode(out);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->id, 0x5151);
+    ASSERT_EQ(d->answer.size(), 1u);
+    EXPECT_EQ(d->answer[0].type, t::SOA);
+
+    // IXFR over UDP from a client behind us: our SOA alone (RFC 1995 §2).
+    auto ix = ixfr(1);
+    mac = dns::tsig_sign(ix, *f.xfr_key, kNow);
+    std::vector<std::uint8_t> out2(1232);
+    n = answer_signed_probe(*f.catalog, ix, addr("192.0.2.7"), kNow, out2);
+    ASSERT_GT(n, 0u);
+    out2.resize(n);
+    auto d2 = decode(out2);
+    ASSERT_TRUE(d2);
+    ASSERT_EQ(d2->answer.size(), 1u);
+    EXPECT_EQ(d2->answer[0].type, t::SOA);
+
+    // From outside the ACL: REFUSED. Unsigned, or AXFR: not ours (0).
+    std::vector<std::uint8_t> out3(1232);
+    n = answer_signed_probe(*f.catalog, q, addr("10.0.0.1"), kNow, out3);
+    ASSERT_GT(n, 0u);
+    EXPECT_EQ(out3[3] & 0xf, dns::rcode::REFUSED);
+    EXPECT_EQ(answer_signed_probe(*f.catalog, make_query(QuerySpec{.name = "xfr.test.", .qtype = t::SOA}),
+                                  addr("192.0.2.7"), kNow, out3),
+              0u);
+    auto ax = axfr();
+    dns::tsig_sign(ax, *f.xfr_key, kNow);
+    EXPECT_EQ(answer_signed_probe(*f.catalog, ax, addr("192.0.2.7"), kNow, out3), 0u);
+}
+
+}  // namespace
+}  // namespace satellite::serve
