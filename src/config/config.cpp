@@ -543,7 +543,7 @@ private:
         }
         if (auto s = only_keys(*table, "[server]",
                                {"listen", "threads", "state_dir", "tcp_max_connections",
-                                "tcp_idle_timeout_ms", "udp_max_payload", "provide_xfr"});
+                                "tcp_idle_timeout_ms", "udp_max_payload", "provide_xfr", "catalog"});
             !s) {
             return s;
         }
@@ -575,6 +575,13 @@ private:
             auto v = as_integer(*node, "server.tcp_idle_timeout_ms", 1, 3'600'000);
             if (!v) return v.error();
             out.tcp_idle_timeout_ms = static_cast<unsigned>(*v);
+        }
+        if (const auto* node = table->get("catalog")) {
+            auto name = as_string(*node, "server.catalog");
+            if (!name) return name.error();
+            auto normal = normalise_dns_name(*name);
+            if (!normal) return at(*node, "server.catalog " + normal.error().message);
+            out.catalog = *normal;
         }
         if (const auto* node = table->get("udp_max_payload")) {
             // 512 is the RFC 1035 minimum; above 4096 fragments on most paths.
@@ -726,6 +733,11 @@ private:
             Zone zone;
             if (auto s = read_zone(*t, cfg.tsig_keys, zone); !s) return s;
             if (!t->contains("provide_xfr")) zone.provide_xfr = cfg.server.provide_xfr;
+            if (!cfg.server.catalog.empty() && lower(zone.name) == lower(cfg.server.catalog)) {
+                return at(*t->get("name"), "zone " + quote(zone.name) +
+                                               " is also server.catalog, the catalog Satellite produces; "
+                                               "rename one of them");
+            }
             const toml::node& name_node = *t->get("name");
             auto [it, fresh] = seen.emplace(lower(zone.name), name_node.source().begin.line);
             if (!fresh) {
@@ -742,7 +754,7 @@ private:
                                {"name", "primaries", "file", "tsig_key", "notify_allow", "mode",
                                 "allow_nsec3", "signing", "max_zone_records", "presigned_verify", "expiry_warning",
                                 "transfer_timeout", "peers", "peer_keys_from_primary", "parent_ds_check",
-                                "parent_ds_check_interval", "parent_trust_anchor", "provide_xfr", "notify"});
+                                "parent_ds_check_interval", "parent_trust_anchor", "provide_xfr", "notify", "catalog_group"});
             !s) {
             return s;
         }
@@ -830,6 +842,14 @@ private:
             auto acl = as_provide_xfr(*node, "zone.provide_xfr", keys);
             if (!acl) return acl.error();
             out.provide_xfr = std::move(*acl);
+        }
+        if (const auto* node = t.get("catalog_group")) {
+            auto group = as_nonempty_string(*node, "zone.catalog_group");
+            if (!group) return group.error();
+            if (group->find_first_of("\"\\") != std::string::npos) {
+                return at(*node, "zone.catalog_group " + quote(*group) + " may not hold quotes or backslashes");
+            }
+            out.catalog_group = *group;
         }
         if (const auto* node = t.get("notify")) {
             auto eps = as_endpoints(*node, "zone.notify", PortRule::Optional);

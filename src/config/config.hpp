@@ -32,6 +32,10 @@ struct Server {
     // (DESIGN.md §2): "192.0.2.0/24" or "192.0.2.0/24 key NAME" (key name
     // as in its [[tsig_key]]). Empty: nobody.
     std::vector<std::string> provide_xfr;
+    // RFC 9432 producer: the name of a catalog zone listing our zones
+    // (absolute, with the final dot; "" = none), transferable under
+    // provide_xfr like any zone.
+    std::string catalog;
 };
 
 struct ApiToken {
@@ -114,6 +118,8 @@ struct Zone {
     // version (RFC 1996).
     std::vector<std::string> provide_xfr;
     std::vector<Endpoint> notify;
+    // The member's `group` property in the produced catalog ("" = none).
+    std::string catalog_group;
 };
 
 struct Config {

@@ -201,6 +201,8 @@ void ZoneManager::shutdown() {
 
 void ZoneManager::configure(const config::Config& cfg) {
     state_dir_ = cfg.server.state_dir;
+    produced_catalog_ = cfg.server.catalog;
+    produced_catalog_acl_ = cfg.server.provide_xfr;
     keys_.clear();
     for (const auto& k : cfg.tsig_keys) {
         auto key = std::make_shared<dns::TsigKey>();
@@ -289,16 +291,23 @@ void ZoneManager::publish_catalog() {
         s.secondary = z->secondary;
         s.notify_allow = z->notify_allow;
         s.tsig = z->tsig;
-        for (const auto& text : z->cfg.provide_xfr) {  // checked by config::load
-            auto e = dns::parse_xfr_acl(text);
-            if (!e) continue;
-            std::shared_ptr<const dns::TsigKey> key;
-            if (!e->key.empty()) key = keys_[dns::Name::from_text(e->key)->lowered().to_string()];
-            if (e->key.empty() || key) s.provide_xfr.push_back({e->prefix, key});
-        }
+        s.provide_xfr = xfr_allow(z->cfg.provide_xfr);
         served.push_back(std::move(s));
     }
+    add_produced_catalog(served);
     catalog_.publish(std::make_unique<zone::Catalog>(std::move(served), stats_));
+}
+
+std::vector<zone::ServedZone::XfrAllow> ZoneManager::xfr_allow(const std::vector<std::string>& entries) {
+    std::vector<zone::ServedZone::XfrAllow> out;
+    for (const auto& text : entries) {  // checked by config::load
+        auto e = dns::parse_xfr_acl(text);
+        if (!e) continue;
+        std::shared_ptr<const dns::TsigKey> key;
+        if (!e->key.empty()) key = keys_[dns::Name::from_text(e->key)->lowered().to_string()];
+        if (e->key.empty() || key) out.push_back({e->prefix, key});
+    }
+    return out;
 }
 
 // A new version of one zone (or its expiry): one pointer swap in its slot.

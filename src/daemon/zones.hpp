@@ -87,6 +87,10 @@ private:
     struct RefreshRun;
     void publish_catalog();
     void publish(Zone& z);
+    // provide_xfr entries (checked by config::load) with their keys.
+    std::vector<zone::ServedZone::XfrAllow> xfr_allow(const std::vector<std::string>& entries);
+    // The RFC 9432 catalog we produce (daemon/produced_catalog.cpp), added to `served`.
+    void add_produced_catalog(std::vector<zone::ServedZone>& served);
     void load_local_file(Zone& z);
     void load_from_disk(Zone& z);
     void save_state(Zone& z);
@@ -148,6 +152,13 @@ private:
     EventScheduler events_;
     std::vector<std::weak_ptr<Zone>> by_id_;  // by ZoneId
     EventLoop loop_;
+    // The produced catalog (server.catalog): its name ("" = none), who may
+    // transfer it, its slot, the member list it was built from, its serial.
+    std::string produced_catalog_;
+    std::vector<std::string> produced_catalog_acl_;
+    std::shared_ptr<zone::ZoneSlot> produced_catalog_slot_;
+    std::string produced_catalog_members_;
+    std::uint32_t produced_catalog_serial_ = 0;
     // NOTIFY out to each zone's `notify` targets after a new served version.
     xfr::NotifySender notify_out_;
     // Heavy work (signing, verification, snapshot builds, disk writes); last,

@@ -20,6 +20,9 @@
 #      from the current serial: one SOA; AXFR over UDP refused
 #   6  dnspython's AXFR with the key (every message's TSIG checked) gets the
 #      whole zone, SOA first and last
+#   8  (run before 7) [server] catalog: the produced RFC 9432 catalog transfers
+#      with the key, lists both zones with version "2" and fleet.test.'s
+#      group; Knot (catalog-role interpret) provisions big.test. from it
 #   7  a client that sends AXFR of a ~13 MB zone and never reads is dropped
 #      after the write timeout (log line), and satellited still answers
 import os
@@ -60,7 +63,8 @@ KEY_NAME = "xfr-key."
 KEY_SECRET = "c2F0ZWxsaXRlLWZsZWV0LWtleS0wMTIzNDU2Nzg5YWI="  # base64
 WRONG_SECRET = "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZyE="
 TOKEN = "fleet-token"
-OUTSIDE = "127.0.0.3"  # an address outside provide_xfr (still loopback)
+OUTSIDE = "127.0.0.3"
+CATALOG = "catalog.example."  # an address outside provide_xfr (still loopback)
 
 
 def zone_text(serial, extra=""):
@@ -176,6 +180,7 @@ threads = 1
 state_dir = "{self.dir}/state"
 tcp_idle_timeout_ms = 3000
 provide_xfr = ["127.0.0.1 key {KEY_NAME}"]
+catalog = "{CATALOG}"
 
 [api]
 listen = "{LOOP}:{self.api_port}"
@@ -197,6 +202,7 @@ name = "{ZONE}"
 primaries = ["{LOOP}:{primary_port}"]
 notify_allow = ["{LOOP}"]
 mode = "live"
+catalog_group = "signed"
 notify = ["{LOOP}:{nsd_port}", "{LOOP}:{knot2_port}", "{LOOP}:{bind_port}"]
 [zone.signing]
 enabled = true
@@ -205,7 +211,7 @@ algorithm = 13
 [[zone]]
 name = "{BIG}"
 file = "{big}"
-provide_xfr = ["127.0.0.0/8"]
+provide_xfr = ["127.0.0.0/8", "127.0.0.1 key {KEY_NAME}"]
 """)
 
     def start(self):
@@ -271,8 +277,14 @@ class KnotReplica:
                     f"key:\n  - id: {KEY_NAME}\n    algorithm: hmac-sha256\n    secret: {KEY_SECRET}\n"
                     f"remote:\n  - id: sat\n    address: {LOOP}@{sat_port}\n    key: {KEY_NAME}\n"
                     f"acl:\n  - id: notify\n    address: {LOOP}\n    key: {KEY_NAME}\n    action: notify\n"
+                    f"template:\n  - id: member\n    master: sat\n    acl: notify\n"
+                    f"    file: {self.dir}/%s.zone\n    zonefile-sync: -1\n    journal-content: none\n"
                     f"zone:\n  - domain: {ZONE}\n    master: sat\n    acl: notify\n"
-                    f"    file: {self.dir}/fleet.test.zone\n    zonefile-sync: -1\n    journal-content: none\n")
+                    f"    file: {self.dir}/fleet.test.zone\n    zonefile-sync: -1\n    journal-content: none\n"
+                    # RFC 9432 consumer: provisions the zones satellited's catalog lists.
+                    f"  - domain: {CATALOG}\n    master: sat\n    acl: notify\n    catalog-role: interpret\n"
+                    f"    catalog-template: member\n    file: {self.dir}/catalog.zone\n    zonefile-sync: -1\n"
+                    "    journal-content: none\n")
 
     def start(self):
         spawn(["knotd", "-c", self.conf], os.path.join(self.dir, "knotd.out"))
@@ -462,6 +474,30 @@ def step_axfr_dnspython(sat):
         check("6 dnspython AXFR with xfr-key", False, repr(e))
 
 
+def step_catalog(sat, knot2_port, knot2_log):
+    try:
+        msgs = list(dns.query.xfr(LOOP, CATALOG, port=sat.port, keyring=keyring(), keyname=KEY_NAME, lifetime=20,
+                                  relativize=False))
+        z = {}
+        for m in msgs:
+            for rrset in m.answer:
+                for rr in rrset:
+                    z.setdefault((rrset.name.to_text(), rrset.rdtype), []).append(rr.to_text())
+    except Exception as e:  # noqa: BLE001
+        check("8 the produced catalog transfers with xfr-key", False, repr(e))
+        return
+    version = z.get((f"version.{CATALOG}", dns.rdatatype.TXT))
+    ptrs = {tuple(v)[0]: k[0] for k, v in z.items() if k[1] == dns.rdatatype.PTR}
+    check("8 the produced catalog has version \"2\" and one PTR per zone under zones.",
+          version == ['"2"'] and set(ptrs) == {ZONE, BIG} and all(o.endswith(f".zones.{CATALOG}") for o in ptrs.values()),
+          f"{z}")
+    group = z.get((f"group.{ptrs.get(ZONE, '?')}", dns.rdatatype.TXT))
+    check(f"8 {ZONE}'s catalog_group is its group property", group == ['"signed"'], f"{z}")
+    # Knot, with big.test. nowhere in its config, provisions it from the catalog.
+    ok = wait_until(lambda: soa_serial(knot2_port, BIG) == 1, 60, interval=0.5)
+    check(f"8 Knot provisions {BIG} from satellited's catalog and serves it", ok, knot2_log.tail(15))
+
+
 def step_stalled_client(sat):
     mark = sat.log.mark()
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -557,6 +593,8 @@ def main():
         step_refusals(sat)
         print("--- 6: AXFR judged by dnspython", flush=True)
         step_axfr_dnspython(sat)
+        print("--- 8: the produced catalog", flush=True)
+        step_catalog(sat, knot2_port, knot2.log)
         print("--- 7: a client that never reads", flush=True)
         step_stalled_client(sat)
         check("7 satellited still running at the end", sat.alive(), sat.log.tail(10))

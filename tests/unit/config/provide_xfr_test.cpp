@@ -90,3 +90,27 @@ TEST(ProvideXfr, MistakesAreRefusedWithTheirPlace) {
 
 }  // namespace
 }  // namespace satellite::config
+
+namespace satellite::config {
+namespace {
+
+TEST(ProducedCatalogConfig, CatalogAndGroupsParse) {
+    auto cfg = parse_text(
+        "[server]\ncatalog = \"Catalog.Example\"\n[[zone]]\nname = \"a.test.\"\nprimaries = [\"192.0.2.1\"]\n"
+        "catalog_group = \"signed\"\n");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_EQ(cfg->server.catalog, "Catalog.Example.");
+    EXPECT_EQ(cfg->zones[0].catalog_group, "signed");
+}
+
+TEST(ProducedCatalogConfig, AZoneNamedLikeTheCatalogIsRefused) {
+    auto cfg = parse_text(
+        "[server]\ncatalog = \"cat.example.\"\n[[zone]]\nname = \"CAT.example.\"\nprimaries = [\"192.0.2.1\"]\n");
+    ASSERT_FALSE(cfg.ok());
+    EXPECT_THAT(cfg.error().message, StartsWith("/tmp/provide-xfr-test.toml:4:8: "));
+    auto quote = parse_text("[[zone]]\nname = \"a.test.\"\nprimaries = [\"192.0.2.1\"]\ncatalog_group = \"a\\\"b\"\n");
+    EXPECT_FALSE(quote.ok());
+}
+
+}  // namespace
+}  // namespace satellite::config
