@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
         spdlog::info("listening on {} port {} (udp, tcp)", so.listen[i].host, server.bound_ports()[i]);
     }
     zones.serving_started();
+    zones.set_xfr_out(so.xfr_out);
 
     // The REST API (DESIGN.md §5), on its own thread; its calls run here.
     daemon::ApiControl api_control(control, zones);

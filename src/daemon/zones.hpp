@@ -31,6 +31,7 @@
 #include "modes/lifecycle.hpp"
 #include "modes/pipeline.hpp"
 #include "serve/notify.hpp"
+#include "serve/xfr_send.hpp"
 #include "util/clock.hpp"
 #include "util/published.hpp"
 #include "xfr/driver.hpp"
@@ -80,6 +81,8 @@ public:
     // The listeners are open: NOTIFY out may go (versions published before
     // are announced now).
     void serving_started() { notify_out_.release(); }
+    // The outgoing transfers' counters, for /metrics.
+    void set_xfr_out(std::shared_ptr<const serve::XfrOutLimits> x) { xfr_out_ = std::move(x); }
     void shutdown();
 
 private:
@@ -159,6 +162,7 @@ private:
     std::shared_ptr<zone::ZoneSlot> produced_catalog_slot_;
     std::string produced_catalog_members_;
     std::uint32_t produced_catalog_serial_ = 0;
+    std::shared_ptr<const serve::XfrOutLimits> xfr_out_;
     // NOTIFY out to each zone's `notify` targets after a new served version.
     xfr::NotifySender notify_out_;
     // Heavy work (signing, verification, snapshot builds, disk writes); last,

@@ -410,6 +410,9 @@ def step_metrics(sat, n_replicas):
                       text)
     check("4 /metrics counts NOTIFYs acknowledged by every replica", len(acks) == n_replicas and all(int(n) >= 1 for _, n in acks),
           f"{acks}\n" + "\n".join(l for l in text.splitlines() if "notify_out" in l))
+    done = re.search(r'satellite_xfr_out_total\{result="completed"\} (\d+)', text)
+    check("4 /metrics counts the completed outgoing transfers", done and int(done.group(1)) >= 3,
+          "\n".join(l for l in text.splitlines() if "xfr_out" in l))
 
 
 def step_refusals(sat):
