@@ -184,7 +184,10 @@ void send_transfer(tcp::socket& sock, const zone::Catalog& catalog, std::span<co
 
 std::size_t answer_signed_probe(const zone::Catalog& catalog, std::span<const std::uint8_t> query,
                                 const sockaddr* peer, std::span<std::uint8_t> out) {
-    if (query.size() < dns::kHeaderLen || dns::load16(query.data() + 10) == 0) return 0;  // cheap: no TSIG
+    // Every UDP query passes here: decide without allocating that it is no
+    // signed SOA/IXFR (no additional record, or not one of those types).
+    if (query.size() < dns::kHeaderLen || dns::load16(query.data() + 10) == 0) return 0;
+    if (!is_transfer_request(query)) return 0;
     auto addr = peer_address(peer);
     if (!addr) return 0;
     return answer_signed_probe(catalog, query, *addr, std::time(nullptr), out);
