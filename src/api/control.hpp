@@ -25,6 +25,20 @@ struct ZoneInfo {
     std::int64_t next_refresh = 0;
     std::int64_t expires_at = 0;
     std::string dnssec_status;  // "" for presigned zones, else a DESIGN.md §4 status
+    // The zone state (NSD's model): `serial` above is the served one.
+    std::string phase;          // "ok" | "refreshing" | "expired"
+    std::optional<std::uint32_t> stored_serial;    // the copy in state_dir
+    std::optional<std::uint32_t> notified_serial;  // announced by a NOTIFY, not yet served
+    std::int64_t last_check = 0;     // a primary last confirmed our serial (the expire clock)
+    std::int64_t last_transfer = 0;  // the served version was received
+    std::int64_t last_attempt = 0;   // the last refresh ended, well or not
+    std::uint32_t failures = 0;      // consecutive failed refreshes
+    std::uint64_t transfers_ok = 0, transfers_failed = 0;  // since the daemon started
+    std::vector<std::string> primaries;  // "host:port", in the order tried
+    std::size_t records = 0;             // records served (0 when not served)
+    // Why /readyz counts the zone as not ready ("" = ready): not served,
+    // expired, or inside its warning window before the SOA expire.
+    std::string not_ready;
 };
 
 // One DNSSEC key as seed 003 shows it, plus its lifecycle state (§4).

@@ -118,6 +118,21 @@ json::value zone_json(const ZoneInfo& z) {
     o["next_refresh"] = time_json(z.next_refresh);
     o["expires_at"] = time_json(z.expires_at);
     o["dnssec_status"] = string_or_null(z.dnssec_status);
+    o["phase"] = z.phase;
+    o["stored_serial"] = z.stored_serial ? json::value(*z.stored_serial) : json::value(nullptr);
+    o["notified_serial"] = z.notified_serial ? json::value(*z.notified_serial) : json::value(nullptr);
+    o["last_check"] = time_json(z.last_check);
+    o["last_transfer"] = time_json(z.last_transfer);
+    o["last_attempt"] = time_json(z.last_attempt);
+    o["failures"] = z.failures;
+    o["transfers_ok"] = z.transfers_ok;
+    o["transfers_failed"] = z.transfers_failed;
+    json::array primaries;
+    for (const auto& p : z.primaries) primaries.push_back(json::value(p));
+    o["primaries"] = std::move(primaries);
+    o["records"] = z.records;
+    o["ready"] = z.not_ready.empty();
+    o["not_ready"] = string_or_null(z.not_ready);
     return o;
 }
 

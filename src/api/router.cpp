@@ -19,7 +19,7 @@ namespace json = boost::json;
 
 namespace {
 
-enum class Kind { Healthz, Metrics, Zones, Zone, Refresh, Retransfer, Dnssec, PeerKeys };
+enum class Kind { Healthz, Readyz, Metrics, Zones, Zone, Refresh, Retransfer, Dnssec, PeerKeys };
 
 // One method a path answers, and what a token needs to use it.
 struct Method {
@@ -93,6 +93,7 @@ std::optional<std::vector<std::string>> segments(std::string_view path) {
 std::optional<Route> match(const std::vector<std::string>& s) {
     const std::size_t n = s.size();
     if (n == 1 && s[0] == "healthz") return Route{Kind::Healthz, {{"GET", ""}}, {}};
+    if (n == 1 && s[0] == "readyz") return Route{Kind::Readyz, {{"GET", ""}}, {}};
     if (n == 1 && s[0] == "metrics") return Route{Kind::Metrics, {{"GET", "zone:read"}}, {}};
     if (n < 3 || s[0] != "api" || s[1] != "v1") return std::nullopt;
     if (s[2] == "zones") {
@@ -248,6 +249,26 @@ HttpResponse Router::route(const HttpRequest& req) {
         json::object o;
         o["status"] = "ok";
         r = json_response(200, o);
+        break;
+    }
+    case Kind::Readyz: {
+        // 200 only when every zone is served, none expired and none inside
+        // its warning window; else 503 with each such zone and why.
+        json::array not_ready;
+        std::size_t total = 0;
+        for (const auto& z : control_.zones()) {
+            ++total;
+            if (z.not_ready.empty()) continue;
+            json::object o;
+            o["zone"] = z.name;
+            o["reason"] = z.not_ready;
+            not_ready.push_back(std::move(o));
+        }
+        json::object o;
+        o["status"] = not_ready.empty() ? "ready" : "not ready";
+        o["zones"] = total;
+        o["not_ready"] = std::move(not_ready);
+        r = json_response(o["not_ready"].as_array().empty() ? 200 : 503, o);
         break;
     }
     case Kind::Metrics:

@@ -27,6 +27,41 @@ void usage() {
 
 }  // namespace
 
+namespace {
+
+std::string endpoints(const std::vector<satellite::config::Endpoint>& list) {
+    std::string out;
+    for (const auto& e : list) out += (out.empty() ? "" : ", ") + e.to_string();
+    return out;
+}
+
+// SIGHUP: applies the settings that can change while running (the log
+// level and format here; zones by ZoneManager::configure) and names, one
+// line each, those that keep their running value until a restart.
+void reload_settings(const satellite::config::Config& was, const satellite::config::Config& now) {
+    if (now.log.level != was.log.level || now.log.format != was.log.format) {
+        if (auto s = satellite::log::setup(now.log.level, now.log.format); s) {
+            spdlog::info("reload: log level {}, format {}", now.log.level, now.log.format);
+        }
+    }
+    auto restart = [](const char* what, const std::string& from, const std::string& to) {
+        if (from != to) spdlog::warn("reload: {} changes only on restart (running: {}; config: {})", what, from, to);
+    };
+    restart("[server] listen", endpoints(was.server.listen), endpoints(now.server.listen));
+    restart("[server] threads", std::to_string(was.server.threads), std::to_string(now.server.threads));
+    restart("[server] state_dir", was.server.state_dir, now.server.state_dir);
+    restart("[server] tcp_max_connections", std::to_string(was.server.tcp_max_connections),
+            std::to_string(now.server.tcp_max_connections));
+    restart("[server] tcp_idle_timeout_ms", std::to_string(was.server.tcp_idle_timeout_ms),
+            std::to_string(now.server.tcp_idle_timeout_ms));
+    restart("[server] udp_max_payload", std::to_string(was.server.udp_max_payload),
+            std::to_string(now.server.udp_max_payload));
+    restart("[api] listen", was.api.listen ? was.api.listen->to_string() : "none",
+            now.api.listen ? now.api.listen->to_string() : "none");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     using namespace satellite;
     std::string config_path;
@@ -117,15 +152,25 @@ int main(int argc, char** argv) {
     }
 
     boost::asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
+    // Replaced versions are freed 100 ms after they are retired, once the
+    // query workers have moved on; the timer runs only while some wait, so
+    // an idle server does not wake up.
     boost::asio::steady_timer reclaim_timer(control);
+    bool reclaim_armed = false;
     std::function<void()> arm_reclaim = [&] {
+        reclaim_armed = true;
         reclaim_timer.expires_after(std::chrono::milliseconds(100));
         reclaim_timer.async_wait([&](boost::system::error_code ec) {
+            reclaim_armed = false;
             if (ec) return;
-            catalog.reclaim();
-            arm_reclaim();
+            if (catalog.reclaim() > 0) arm_reclaim();
         });
     };
+    catalog.on_retire([&] {
+        boost::asio::post(control, [&] {
+            if (!reclaim_armed) arm_reclaim();
+        });
+    });
     std::function<void()> wait_signal = [&] {
         signals.async_wait([&](boost::system::error_code ec, int sig) {
             if (ec) return;
@@ -136,9 +181,7 @@ int main(int argc, char** argv) {
                     spdlog::error("reload refused, keeping the running config: {}",
                                   next.error().message);
                 } else {
-                    if (next->server.listen.size() != cfg->server.listen.size()) {
-                        spdlog::warn("reload: listen addresses change only on restart");
-                    }
+                    reload_settings(*cfg, *next);
                     zones.configure(*next);
                     cfg = std::move(next);
                     spdlog::info("reloaded {}", config_path);
@@ -155,9 +198,10 @@ int main(int argc, char** argv) {
         });
     };
     wait_signal();
-    arm_reclaim();
+    arm_reclaim();  // what start-up replaced
     sd_notify("READY=1\nSTATUS=serving " + std::to_string(cfg->zones.size()) + " zones");
     control.run();
+    catalog.on_retire(nullptr);  // the timer and the loop it posts to are going
     // The API first: its calls wait on the control thread, which has stopped.
     api_control.stop();
     if (api_server) api_server->stop();

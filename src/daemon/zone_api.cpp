@@ -44,6 +44,36 @@ const char* mode_name(config::Mode m) {
 
 }  // namespace
 
+// The zone state fields of a zone's API body, and whether /readyz counts it.
+void ZoneManager::fill_state(const Zone& z, api::ZoneInfo& i) const {
+    const zone::ZoneState& s = z.state;
+    i.phase = zone::to_string(s.phase);
+    i.stored_serial = s.stored;
+    i.notified_serial = s.notified;
+    i.last_check = s.last_check;
+    i.last_transfer = s.last_transfer;
+    i.last_attempt = s.last_attempt;
+    i.failures = s.failures;
+    i.transfers_ok = s.transfers_ok;
+    i.transfers_failed = s.transfers_failed;
+    for (const auto& p : z.cfg.primaries) i.primaries.push_back(p.to_string());
+    i.records = z.serving() ? z.snapshot->record_count() : 0;
+    const std::int64_t now = now_unix();
+    if (!z.snapshot) {
+        i.not_ready = z.secondary ? "not served: no transfer has succeeded yet" : "not served: the zone did not load";
+        if (!s.last_error.empty()) i.not_ready += " (" + s.last_error + ")";
+    } else if (z.expired()) {
+        i.not_ready = "expired: no primary has confirmed the zone within its SOA expire";
+    } else if (z.secondary && z.expires_at > 0 && s.failures > 0 && s.last_check > 0 &&
+               (z.expires_at - now) * 4 < z.expires_at - s.last_check) {
+        // Three quarters of the SOA expire gone without a primary's answer:
+        // time to take this server out of rotation before it SERVFAILs.
+        i.not_ready = "expires in " + std::to_string(std::max<std::int64_t>(0, z.expires_at - now)) +
+                      " s (SOA expire) unless a primary answers; " + std::to_string(s.failures) +
+                      " refreshes failed in a row";
+    }
+}
+
 std::vector<api::ZoneInfo> ZoneManager::api_zones() const {
     std::vector<api::ZoneInfo> out;
     for (const auto& [k, z] : zones_) {
@@ -63,6 +93,7 @@ std::vector<api::ZoneInfo> ZoneManager::api_zones() const {
             i.dnssec_status = z->lifecycle ? modes::to_string(z->lifecycle->status())
                                            : (z->cfg.signing && z->cfg.signing->enabled ? "pending_ds" : "disabled");
         }
+        fill_state(*z, i);
         out.push_back(std::move(i));
     }
     return out;

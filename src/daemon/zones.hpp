@@ -88,6 +88,7 @@ public:
 private:
     struct Zone;
     struct RefreshRun;
+    void fill_state(const Zone& z, api::ZoneInfo& i) const;
     void publish_catalog();
     void publish(Zone& z);
     // provide_xfr entries (checked by config::load) with their keys.

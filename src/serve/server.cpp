@@ -28,7 +28,6 @@ namespace {
 constexpr unsigned kBatch = 64;
 constexpr std::size_t kRecvSize = 4096;
 constexpr std::size_t kTcpFrame = 65535 + 2;
-constexpr auto kQuiescentPeriod = std::chrono::milliseconds(10);
 
 template <class Socket>
 Status reuse_port(Socket& s) {
@@ -75,11 +74,10 @@ class Worker {
 public:
     Worker(const ServerOptions& o, Published<zone::Catalog>& c, std::atomic<unsigned>& conns,
            QueryCounters::Worker& counts)
-        : options_(o), catalog_(c), tcp_connections_(conns), counts_(counts), io_(1),
-          quiescent_timer_(io_) {
+        : options_(o), catalog_(c), tcp_connections_(conns), counts_(counts), io_(1) {
         answer_options_.udp_max_payload = o.udp_max_payload < 512 ? 512 : o.udp_max_payload;
         // RFC 9824 online signatures: this worker's signer and cache, and
-        // the time they are made at (kept current by the quiescence timer).
+        // the time they are made at (set as each batch of work starts).
         answer_options_.online = &online_;
         answer_options_.now = static_cast<std::uint32_t>(std::time(nullptr));
         send_buf_.resize(std::size_t(kBatch) * answer_options_.udp_max_payload);
@@ -125,11 +123,10 @@ public:
 
     void run() {
         reader_ = catalog_.add_reader();
+        catalog_.offline(reader_);  // online only while a batch of work runs
         for (auto& u : udp_) udp_wait(*u);
         for (auto& a : acceptors_) accept(*a);
-        arm_quiescent();
         io_.run();
-        catalog_.offline(reader_);
     }
 
     void stop() {
@@ -137,7 +134,6 @@ public:
             boost::system::error_code ec;
             for (auto& a : acceptors_) a->close(ec);
             for (auto& u : udp_) u->sock.close(ec);
-            quiescent_timer_.cancel();
             io_.stop();
         });
     }
@@ -146,6 +142,23 @@ private:
     struct UdpSocket {
         explicit UdpSocket(asio::io_context& io) : sock(io) {}
         udp::socket sock;
+    };
+
+    // One batch of work that reads the catalog: the worker is online for its
+    // duration and offline between batches, so an idle worker never wakes
+    // up to report quiescence (no timer) and never holds up reclamation.
+    class Reading {
+    public:
+        explicit Reading(Worker& w) : w_(w) {
+            w_.catalog_.online(w_.reader_);
+            w_.answer_options_.now = static_cast<std::uint32_t>(std::time(nullptr));
+        }
+        ~Reading() { w_.catalog_.offline(w_.reader_); }
+        Reading(const Reading&) = delete;
+        Reading& operator=(const Reading&) = delete;
+
+    private:
+        Worker& w_;
     };
 
     class TcpSession : public std::enable_shared_from_this<TcpSession> {
@@ -180,6 +193,7 @@ private:
         // Answers every complete frame in the buffer (pipelining, RFC 7766 §6.2.1).
         void process() {
             std::size_t pos = 0;
+            Reading reading(w_);
             const zone::Catalog* cat = w_.catalog_.get();
             while (in_len_ - pos >= 2) {
                 std::size_t len = (std::size_t(in_[pos]) << 8) | in_[pos + 1];
@@ -304,6 +318,7 @@ private:
             }
             int n = ::recvmmsg(fd, recv_hdr_.data(), kBatch, MSG_DONTWAIT, nullptr);
             if (n <= 0) return;
+            Reading reading(*this);
             const zone::Catalog* cat = catalog_.get();
             unsigned out = 0;
             for (int i = 0; i < n; ++i) {
@@ -346,18 +361,8 @@ private:
         }
     }
 
-    void arm_quiescent() {
-        quiescent_timer_.expires_after(kQuiescentPeriod);
-        quiescent_timer_.async_wait([this](boost::system::error_code ec) {
-            if (ec) return;
-            catalog_.quiescent(reader_);
-            answer_options_.now = static_cast<std::uint32_t>(std::time(nullptr));
-            arm_quiescent();
-        });
-    }
-
     // A query answered: by its zone's stats slot (valid while the catalog
-    // the zone came from is, i.e. until the next quiescent report).
+    // the zone came from is, i.e. until the current batch of work ends).
     void count(const AnswerInfo& info, Transport transport) {
         counts_.answered(info.zone ? info.zone->stats_slot : 0, info.rcode, transport);
     }
@@ -369,7 +374,6 @@ private:
     AnswerOptions answer_options_;
     OnlineSigner online_;
     asio::io_context io_;
-    asio::steady_timer quiescent_timer_;
     unsigned reader_ = 0;
     std::vector<std::unique_ptr<UdpSocket>> udp_;
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
@@ -405,6 +409,8 @@ Status Server::start() {
         std::uint16_t port = la.port;
         for (auto& w : workers_) {
             auto bound = w->bind(la, port);
+            // Port 0: the UDP port the kernel picked may be taken for TCP.
+            for (int again = 0; !bound && port == 0 && again < 20; ++again) bound = w->bind(la, 0);
             if (!bound) {
                 workers_.clear();
                 return bound.error();

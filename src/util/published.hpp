@@ -1,14 +1,16 @@
 // Published<T>: one immutable object that readers use without locks or
 // reference counts, replaced by the writer with an atomic pointer swap.
 // Old objects are freed by quiescent-state reclamation: each reader thread
-// reports, between units of work, that it holds no pointer; an old object is
-// freed once every reader has reported after its replacement.
+// reports, between units of work, that it holds no pointer (the query
+// workers go offline after each batch and online before the next); an old
+// object is freed once every reader has reported after its replacement.
 // The query path pays one acquire load per query and nothing else.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -48,27 +50,41 @@ public:
         readers_[reader].seen.store(epoch_.load(std::memory_order_seq_cst),
                                     std::memory_order_release);
     }
-    // The reader stops reading (until it calls online()).
+    // The reader stops reading (until it calls online()). A reader that goes
+    // offline whenever it waits for work holds up no reclamation while idle,
+    // so it needs no timer to report quiescence.
     void offline(unsigned reader) {
         readers_[reader].seen.store(kOffline, std::memory_order_release);
     }
-    void online(unsigned reader) { quiescent(reader); }
+    // The reader starts reading. The store must be visible before the
+    // reader's next get(), or a writer could free what that get() returns.
+    void online(unsigned reader) {
+        readers_[reader].seen.store(epoch_.load(std::memory_order_seq_cst),
+                                    std::memory_order_seq_cst);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
 
     // Writer: replaces the object; the old one is freed by reclaim() later.
     void publish(std::unique_ptr<const T> next) {
         const T* old = current_.exchange(next.release(), std::memory_order_seq_cst);
-        std::uint64_t e = epoch_.fetch_add(1, std::memory_order_seq_cst) + 1;
-        std::lock_guard lock(mu_);
-        retired_.push_back({e, std::shared_ptr<const void>(std::unique_ptr<const T>(old))});
+        retire(std::shared_ptr<const void>(std::unique_ptr<const T>(old)));
     }
 
     // Writer: another object readers may still hold (a zone's replaced
     // version, reached through the current object), freed like a replaced one.
     void retire(std::shared_ptr<const void> old) {
         std::uint64_t e = epoch_.fetch_add(1, std::memory_order_seq_cst) + 1;
-        std::lock_guard lock(mu_);
-        retired_.push_back({e, std::move(old)});
+        {
+            std::lock_guard lock(mu_);
+            retired_.push_back({e, std::move(old)});
+        }
+        if (on_retire_) on_retire_();
     }
+
+    // Called after each publish()/retire(), on the writer's thread: lets the
+    // owner schedule reclaim() only when something waits, so an idle server
+    // has no reclamation timer running. Set before any writer runs.
+    void on_retire(std::function<void()> fn) { on_retire_ = std::move(fn); }
 
     // Frees every retired object no reader can still hold. Returns how many
     // are still waiting.
@@ -98,6 +114,7 @@ private:
     std::vector<Reader> readers_;
     std::mutex mu_;
     std::deque<Retired> retired_;
+    std::function<void()> on_retire_;
 };
 
 }  // namespace satellite

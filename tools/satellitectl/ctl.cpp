@@ -234,6 +234,7 @@ private:
 
     int zone_list();
     int zone_show(const std::string& name);
+    int status();
     int zone_refresh(const std::string& name, bool full);
     int dnssec(const std::string& action, const std::string& name);
     int confirm_ds(const std::string& name);
@@ -283,11 +284,12 @@ int Program::zone_list() {
         return kExitOk;
     }
     std::vector<std::vector<std::string>> rows = {
-        {"NAME", "KIND", "MODE", "SERIAL", "SERVING", "LAST TRANSFER", "NEXT REFRESH", "DNSSEC", "LAST ERROR"}};
+        {"NAME", "KIND", "MODE", "PHASE", "SERIAL", "SERVING", "LAST TRANSFER", "NEXT REFRESH", "DNSSEC",
+         "LAST ERROR"}};
     for (const auto& z : v.as_array()) {
-        rows.push_back({field(z, "name"), field(z, "kind"), field(z, "mode"), field(z, "serial"), field(z, "serving"),
-                        field(z, "last_success"), field(z, "next_refresh"), field(z, "dnssec_status"),
-                        field(z, "last_error")});
+        rows.push_back({field(z, "name"), field(z, "kind"), field(z, "mode"), field(z, "phase"), field(z, "serial"),
+                        field(z, "serving"), field(z, "last_transfer"), field(z, "next_refresh"),
+                        field(z, "dnssec_status"), field(z, "last_error")});
     }
     print_table(out_, rows);
     return kExitOk;
@@ -297,19 +299,62 @@ int Program::zone_show(const std::string& name) {
     json::value z;
     if (auto code = call({"GET", "/api/v1/zones/" + path_segment(name), ""}, z, true)) return *code;
     if (o_.json) return kExitOk;
+    std::string primaries;
+    for (const auto& p : array_field(z, "primaries")) {
+        primaries += (primaries.empty() ? "" : ", ") + std::string(p.is_string() ? p.as_string() : "?");
+    }
     print_fields(out_, {{"zone", field(z, "name")},
                         {"kind", field(z, "kind")},
                         {"mode", field(z, "mode")},
+                        {"phase", field(z, "phase")},
                         {"serial", field(z, "serial")},
+                        {"stored serial", field(z, "stored_serial")},
+                        {"notified serial", field(z, "notified_serial")},
                         {"serving", field(z, "serving")},
+                        {"records", field(z, "records")},
                         {"source", field(z, "source")},
-                        {"last success", field(z, "last_success")},
+                        {"primaries", primaries.empty() ? "-" : primaries},
+                        {"last transfer", field(z, "last_transfer")},
+                        {"last check", field(z, "last_check")},
+                        {"last attempt", field(z, "last_attempt")},
                         {"last failure", field(z, "last_failure")},
                         {"last error", field(z, "last_error")},
+                        {"failures in a row", field(z, "failures")},
+                        {"transfers ok", field(z, "transfers_ok")},
+                        {"transfers failed", field(z, "transfers_failed")},
                         {"next refresh", field(z, "next_refresh")},
                         {"expires at", field(z, "expires_at")},
-                        {"dnssec", field(z, "dnssec_status")}});
+                        {"dnssec", field(z, "dnssec_status")},
+                        {"ready", field(z, "ready")},
+                        {"not ready", field(z, "not_ready")}});
     return kExitOk;
+}
+
+// GET /readyz: "ready" (exit 0), or each zone that is not and why (exit 1).
+int Program::status() {
+    auto reply = http_call(url_, o_.token, "GET", "/readyz", "");
+    if (!reply) {
+        err_ << "satellitectl: " << reply.error().message << "\n";
+        return kExitNoServer;
+    }
+    boost::system::error_code ec;
+    json::value v = json::parse(reply->body, ec);
+    if (ec || !v.is_object() || (reply->status != 200 && reply->status != 503)) {
+        err_ << "satellitectl: HTTP " << reply->status << ": " << reply->body.substr(0, 200) << "\n";
+        return kExitApiError;
+    }
+    if (o_.json) {
+        out_ << reply->body << (reply->body.ends_with('\n') ? "" : "\n");
+    } else if (reply->status == 200) {
+        out_ << "ready: " << field(v, "zones") << " zones served, none expired or expiring\n";
+    } else {
+        const auto& zones = array_field(v, "not_ready");
+        out_ << "not ready: " << zones.size() << " of " << field(v, "zones") << " zones\n";
+        std::vector<std::vector<std::string>> rows = {{"ZONE", "REASON"}};
+        for (const auto& z : zones) rows.push_back({field(z, "zone"), field(z, "reason")});
+        print_table(out_, rows);
+    }
+    return reply->status == 200 ? kExitOk : kExitApiError;
 }
 
 int Program::zone_refresh(const std::string& name, bool full) {
@@ -355,16 +400,18 @@ int Program::dnssec(const std::string& action, const std::string& name) {
         out_ << zone << ": " << field(v, "message") << "\n";
         out_ << "KSK: " << key_summary(member(v, "ksk")) << "\n";
         out_ << "ZSK: " << key_summary(member(v, "zsk")) << "\n";
-        out_ << "\nPublish these DS records at the parent, then run `satellitectl dnssec confirm-ds " << id
-             << "`:\n";
+        out_ << "\nPublish these DS records at the parent; once it serves them, run `satellitectl dnssec "
+                "confirm-ds "
+             << id << " --ds \"KEYTAG ALG DIGESTTYPE HEX\"` with what `dig DS " << id << "` shows:\n";
         print_ds(out_, zone, array_field(v, "ds_records"));
     } else if (action == "rotate-zsk" || action == "rotate-ksk") {
         if (!member(v, "message").is_null()) out_ << zone << ": " << field(v, "message") << "\n";
         out_ << "old key: " << key_summary(member(v, "old_key")) << "\n";
         out_ << "new key: " << key_summary(member(v, "new_key")) << "\n";
         if (action == "rotate-ksk") {
-            out_ << "\nPublish the new DS record at the parent, then run `satellitectl dnssec confirm-ds " << id
-                 << "`:\n";
+            out_ << "\nPublish the new DS record at the parent; once it serves it, run `satellitectl dnssec "
+                    "confirm-ds "
+                 << id << " --ds \"KEYTAG ALG DIGESTTYPE HEX\"`:\n";
             print_ds(out_, zone, array_field(v, "ds_records"));
         }
     } else {
@@ -378,26 +425,14 @@ int Program::dnssec(const std::string& action, const std::string& name) {
     return kExitOk;
 }
 
-// confirm-ds NAME [--ds ...]: the DS records given, or else the ones the
-// server itself lists (the operator says "what you asked me to publish is
-// published").
+// confirm-ds NAME --ds ...: the DS records the parent publishes, as the
+// operator read them there; the server checks they match our KSKs.
 int Program::confirm_ds(const std::string& name) {
     const std::string id = domain_id(name);
     const std::string base = "/api/v1/domains/" + path_segment(id) + "/dnssec";
-    json::array ds;
-    if (o_.ds.empty()) {
-        json::value state;
-        if (auto code = call({"GET", base, ""}, state, false)) return *code;
-        ds = array_field(state, "ds_records");
-        if (ds.empty()) {
-            err_ << "satellitectl: " << id << " has no DS records to confirm (status " << field(state, "status")
-                 << ")\n";
-            return kExitApiError;
-        }
-    } else {
-        for (const auto& text : o_.ds) {
-            if (auto d = parse_ds_arg(text)) ds.push_back(std::move(*d));  // parse_args checked them
-        }
+    json::array ds;  // parse_args made sure there is at least one --ds
+    for (const auto& text : o_.ds) {
+        if (auto d = parse_ds_arg(text)) ds.push_back(std::move(*d));  // parse_args checked them
     }
     json::object body;
     body["ds_records"] = ds;
@@ -460,6 +495,7 @@ int Program::peer_keys(const std::string& action, const std::string& name, const
 int Program::run() {
     const auto& w = o_.words;
     auto need = [&](std::size_t n) { return w.size() == n; };
+    if (w[0] == "status" && need(1)) return status();
     if (w[0] == "zone" && w.size() >= 2) {
         if (w[1] == "list" && need(2)) return zone_list();
         if (w[1] == "show" && need(3)) return zone_show(w[2]);
@@ -556,6 +592,10 @@ Result<Options> parse_args(const std::vector<std::string>& args, const Env& env)
     if (o.help) return o;
     const auto& w = o.words;
     if (w.empty()) return make_error("no command given");
+    if (w[0] == "status") {
+        if (w.size() != 1) return make_error("status takes no arguments");
+        return o;
+    }
     if (w[0] == "zone") {
         if (w.size() < 2) return make_error("zone needs a command: list, show, refresh, retransfer");
         if (w[1] == "list") {
@@ -592,6 +632,12 @@ Result<Options> parse_args(const std::vector<std::string>& args, const Env& env)
             return make_error("unknown dnssec command '" + w[1] + "'");
         }
         if (w.size() != 3) return make_error("dnssec " + w[1] + " needs exactly one zone NAME");
+        // Confirming our own DS list back would confirm nothing: the DS
+        // must come from what the parent publishes.
+        if (w[1] == "confirm-ds" && o.ds.empty()) {
+            return make_error("dnssec confirm-ds needs the DS records the parent now publishes: --ds \"KEYTAG ALG "
+                              "DIGESTTYPE HEX\" (one --ds each; e.g. from `dig +short DS " + w[2] + "`)");
+        }
     } else {
         return make_error("unknown command '" + w[0] + "'");
     }
@@ -655,6 +701,8 @@ std::string usage() {
     return R"(usage: satellitectl [options] COMMAND
 
 Commands:
+  status                         ready (every zone served, none expired or expiring) or
+                                 the zones that are not and why (GET /readyz; exit 1)
   zone list                      zones with serial, mode, last transfer, next refresh
   zone show NAME                 one zone in detail
   zone refresh NAME              queue a refresh (SOA check, then IXFR/AXFR if newer)
@@ -665,9 +713,9 @@ Commands:
   dnssec disable NAME            start going unsigned (remove the DS at the parent first)
   dnssec rotate-zsk NAME         start a ZSK rollover
   dnssec rotate-ksk NAME         start a KSK rollover; prints the new DS to publish
-  dnssec confirm-ds NAME [--ds "KEYTAG ALG DIGESTTYPE HEX"]...
-                                 say the DS records are published at the parent; without
-                                 --ds, confirms the DS records `dnssec status` lists
+  dnssec confirm-ds NAME --ds "KEYTAG ALG DIGESTTYPE HEX" [--ds ...]
+                                 say these DS records (as `dig DS NAME` shows them at the
+                                 parent) are published; they must match a key of ours
   dnssec confirm-ds-removed NAME say the parent no longer has our DS (ends disabling)
   dnssec sync NAME               re-read the DNSSEC state and show it
   dnssec peer-keys list NAME     multi-signer: our DNSKEYs and the other providers' keys we publish

@@ -41,6 +41,12 @@
 #      same state_dir: the first answer after the port opens is the zone,
 #      RRSIGs of RRsets that did not change are identical, no load error.
 #      ZONECORE_KILL9=0 leaves it out (it needs d's zone).
+#   f  an idle server does not wake up: a second satellited with one zone
+#      from a file, queried, then reloaded with a new serial (a replaced
+#      version to reclaim); once that is served and reclaimed, its threads
+#      together make at most a handful of context switches in 3 s with no
+#      query (the query workers used to wake 100 times a second to report
+#      quiescence, the control thread 10 times to reclaim).
 #
 # Run through run.sh (--satellited PATH, --only a,c, --keep). Exit 0 when no
 # check failed, 1 otherwise; 77 (skip) when a peer binary is missing, unless
@@ -741,6 +747,47 @@ def scenario_e_kill9(w):
 
 
 # =================================================================== main ====
+def thread_switches(pid):
+    """Context switches (voluntary + involuntary) of every thread of pid, by thread name."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        n = int(fields["voluntary_ctxt_switches"]) + int(fields["nonvoluntary_ctxt_switches"])
+        out[f"{fields['Name'].strip()}/{tid}"] = n
+    return out
+
+
+def scenario_f_idle(w):
+    idle = Satellited(w.sat.binary, os.path.join(w.workdir, "idle"))
+    path = os.path.join(idle.dir, "idle.test.zone")
+    with open(path, "w") as f:
+        f.write(small_zone_text("idle.test.", 1, "idle v1", refresh=3600, retry=600))
+    idle.zones = [dict(name="idle.test.", file=path)]
+    idle.start()
+    try:
+        for _ in range(50):
+            ask(idle.port, "marker.idle.test.", "TXT", do=False)
+        with open(path, "w") as f:
+            f.write(small_zone_text("idle.test.", 2, "idle v2", refresh=3600, retry=600))
+        check("f.1 reload with a new serial accepted", (idle.hup() or "").startswith("reloaded"))
+        check("f.2 the new serial is served", wait_serial(idle.port, "idle.test.", 2, 10))
+        time.sleep(1.0)  # the replaced version is reclaimed 100 ms after; settle
+        before = thread_switches(idle.proc.pid)
+        time.sleep(3.0)
+        after = thread_switches(idle.proc.pid)
+        woke = {t: after[t] - before.get(t, 0) for t in after if after[t] - before.get(t, 0) > 0}
+        total = sum(woke.values())
+        info(f"idle 3 s: {total} context switches {woke}")
+        check("f.3 idle for 3 s: at most 6 context switches over all threads", total <= 6, f"{total}: {woke}")
+        check("f.4 still answering after the idle time", serial_of(idle.port, "idle.test.") == 2)
+    finally:
+        idle.stop()
+
+
 def main():
     ap = arg_parser(__doc__, HERE, keep_help="keep the work directory (logs, configs)", verbose=False)
     ap.add_argument("--only", default="", help="comma-separated scenario letters, e.g. a,c")
@@ -763,6 +810,7 @@ def main():
     interrupt_on_sigterm()
     t_begin = time.monotonic()
     w = World()
+    w.workdir = workdir
     fakes = []
     try:
         sat = w.sat = Satellited(binary, workdir)
@@ -823,7 +871,7 @@ def main():
                 info(f"warning: {zname} not served after 15 s (serial {serial_of(sat.port, zname)})")
 
         scenarios = [("a", scenario_a_rollback), ("a", scenario_a_next_primary), ("b", scenario_b_knot_nojournal), ("c", scenario_c_hup),
-                     ("d", scenario_d_big_live), ("e", scenario_e_kill9)]
+                     ("d", scenario_d_big_live), ("e", scenario_e_kill9), ("f", scenario_f_idle)]
         for letter, fn in scenarios:
             if not want(letter):
                 continue

@@ -159,6 +159,32 @@ TEST_F(ApiTest, HealthzNeedsNoToken) {
     EXPECT_EQ(r.body(), R"({"status":"ok"})");
 }
 
+TEST_F(ApiTest, ReadyzListsTheZonesThatAreNotReadyWithoutAToken) {
+    Response r = get("/readyz", "");
+    EXPECT_EQ(r.result_int(), 503);
+    EXPECT_EQ(r.body(), R"({"status":"not ready","zones":2,"not_ready":[{"zone":"local.test.",)"
+                        R"("reason":"not served: the zone did not load"}]})");
+    control_.zone_list.pop_back();
+    r = get("/readyz", "");
+    EXPECT_EQ(r.result_int(), 200);
+    EXPECT_EQ(r.body(), R"({"status":"ready","zones":1,"not_ready":[]})");
+}
+
+TEST_F(ApiTest, ZoneBodyCarriesTheZoneState) {
+    Response r = get("/api/v1/zones/example.com");
+    ASSERT_EQ(r.result_int(), 200);
+    json::value v = json::parse(r.body());
+    EXPECT_EQ(v.at("phase").as_string(), "ok");
+    EXPECT_EQ(v.at("stored_serial").as_int64(), 2024010101);
+    EXPECT_TRUE(v.at("notified_serial").is_null());
+    EXPECT_EQ(v.at("last_transfer").as_string(), "2026-04-23T08:00:00Z");
+    EXPECT_EQ(v.at("transfers_ok").as_int64(), 3);
+    EXPECT_EQ(v.at("records").as_int64(), 1234);
+    EXPECT_EQ(json::serialize(v.at("primaries")), R"(["192.0.2.1:53","192.0.2.2:53"])");
+    EXPECT_TRUE(v.at("ready").as_bool());
+    EXPECT_TRUE(v.at("not_ready").is_null());
+}
+
 TEST_F(ApiTest, MetricsArePrometheusText) {
     Response r = get("/metrics");
     EXPECT_EQ(r.result_int(), 200);
@@ -178,7 +204,10 @@ TEST_F(ApiTest, ZoneListHasEveryFieldWithTimesAsRfc3339OrNull) {
     const json::value& a = v.as_array()[0];
     EXPECT_EQ(keys_of(a), (std::vector<std::string>{"name", "kind", "mode", "serial", "serving", "source",
                                                     "last_success", "last_failure", "last_error", "next_refresh",
-                                                    "expires_at", "dnssec_status"}));
+                                                    "expires_at", "dnssec_status", "phase", "stored_serial",
+                                                    "notified_serial", "last_check", "last_transfer", "last_attempt",
+                                                    "failures", "transfers_ok", "transfers_failed", "primaries",
+                                                    "records", "ready", "not_ready"}));
     EXPECT_EQ(a.at("name"), "example.com.");
     EXPECT_EQ(a.at("kind"), "secondary");
     EXPECT_EQ(a.at("mode"), "live");

@@ -37,6 +37,13 @@ public:
         a.next_refresh = 1776942000;  // 2026-04-23T11:00:00Z
         a.expires_at = 1778148000;    // 2026-05-07T10:00:00Z
         a.dnssec_status = "active";
+        a.phase = "ok";
+        a.stored_serial = 2024010101;
+        a.last_check = 1776938400;
+        a.last_transfer = 1776931200;  // 2026-04-23T08:00:00Z
+        a.transfers_ok = 3;
+        a.primaries = {"192.0.2.1:53", "192.0.2.2:53"};
+        a.records = 1234;
         ZoneInfo b;
         b.name = "local.test.";
         b.kind = "file";
@@ -44,6 +51,8 @@ public:
         b.source = "/etc/satellite/local.test.zone";
         b.last_failure = 1776938400;
         b.last_error = "line 3: bad TTL";
+        b.phase = "expired";
+        b.not_ready = "not served: the zone did not load";
         zone_list = {a, b};
 
         reply.enabled = true;

@@ -90,10 +90,12 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 TEST_F(CtlTest, ZoneListIsATable) {
     Outcome o = ctl({"zone", "list"});
     ASSERT_EQ(o.code, kExitOk) << o.err;
-    EXPECT_TRUE(o.out.starts_with("NAME          KIND       MODE       SERIAL      SERVING")) << o.out;
-    EXPECT_TRUE(contains(o.out, "example.com.  secondary  live       2024010101  yes      2026-04-23T10:00:00Z"))
+    EXPECT_TRUE(o.out.starts_with("NAME          KIND       MODE       PHASE    SERIAL      SERVING  LAST TRANSFER"))
         << o.out;
-    EXPECT_TRUE(contains(o.out, "local.test.   file       presigned  -           no")) << o.out;
+    // LAST TRANSFER is when the served version arrived, not the last SOA check (10:00).
+    EXPECT_TRUE(contains(o.out, "example.com.  secondary  live       ok       2024010101  yes      2026-04-23T08:00:00Z"))
+        << o.out;
+    EXPECT_TRUE(contains(o.out, "local.test.   file       presigned  expired  -           no")) << o.out;
     EXPECT_TRUE(contains(o.out, "line 3: bad TTL")) << o.out;
     EXPECT_EQ(o.err, "");
 }
@@ -113,13 +115,32 @@ TEST_F(CtlTest, JsonPrintsTheBodyAsItIs) {
 TEST_F(CtlTest, ZoneShowAndUnknownZone) {
     Outcome o = ctl({"zone", "show", "example.com"});
     ASSERT_EQ(o.code, kExitOk) << o.err;
-    EXPECT_TRUE(contains(o.out, "zone          example.com.\n")) << o.out;
-    EXPECT_TRUE(contains(o.out, "serial        2024010101\n")) << o.out;
-    EXPECT_TRUE(contains(o.out, "next refresh  2026-04-23T11:00:00Z\n")) << o.out;
-    EXPECT_TRUE(contains(o.out, "last failure  -\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "zone               example.com.\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "serial             2024010101\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "stored serial      2024010101\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "phase              ok\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "records            1234\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "primaries          192.0.2.1:53, 192.0.2.2:53\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "last transfer      2026-04-23T08:00:00Z\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "transfers ok       3\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "next refresh       2026-04-23T11:00:00Z\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "last failure       -\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "ready              yes\n")) << o.out;
     o = ctl({"zone", "show", "nowhere.example"});
     EXPECT_EQ(o.code, kExitApiError);
     EXPECT_EQ(o.err, "satellitectl: HTTP 404: unknown zone nowhere.example\n");
+}
+
+TEST_F(CtlTest, StatusPrintsReadinessAndExits1WhenAZoneIsNotReady) {
+    Outcome o = ctl({"status"});
+    EXPECT_EQ(o.code, kExitApiError);
+    EXPECT_TRUE(contains(o.out, "not ready: 1 of 2 zones\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "local.test.  not served: the zone did not load")) << o.out;
+    control_.zone_list.pop_back();
+    o = ctl({"status"});
+    EXPECT_EQ(o.code, kExitOk) << o.err;
+    EXPECT_EQ(o.out, "ready: 1 zones served, none expired or expiring\n");
+    EXPECT_EQ(ctl({"status", "extra"}).code, kExitUsage);
 }
 
 TEST_F(CtlTest, RefreshQueuesARefreshAndRetransferAFullTransfer) {
@@ -226,23 +247,13 @@ TEST_F(CtlTest, ConfirmDsWithRecordsGiven) {
     EXPECT_EQ(calls[0].request.ds_records[1].digest, "ABCDEF01");
 }
 
-TEST_F(CtlTest, ConfirmDsWithoutRecordsConfirmsTheServersDsSet) {
-    control_.reply.ds_records = {DsInfo{12345, 13, 2, "AA"}, DsInfo{12345, 13, 4, "BB"}};
+TEST_F(CtlTest, ConfirmDsWithoutRecordsIsAUsageErrorAndSendsNothing) {
+    // Sending the server's own DS list back would confirm nothing.
+    control_.reply.ds_records = {DsInfo{12345, 13, 2, "AA"}};
     Outcome o = ctl({"dnssec", "confirm-ds", "example.com"});
-    ASSERT_EQ(o.code, kExitOk) << o.err;
-    auto calls = control_.calls();
-    ASSERT_EQ(calls.size(), 2u);
-    EXPECT_EQ(calls[0].op, DnssecOp::Get);
-    EXPECT_EQ(calls[1].op, DnssecOp::ConfirmDsPublished);
-    ASSERT_EQ(calls[1].request.ds_records.size(), 2u);
-    EXPECT_EQ(calls[1].request.ds_records[1].digest_type, 4);
-    EXPECT_EQ(calls[1].request.ds_records[1].digest, "BB");
-
-    control_.reply.ds_records.clear();
-    control_.reply.status = "disabled";
-    o = ctl({"dnssec", "confirm-ds", "example.com"});
-    EXPECT_EQ(o.code, kExitApiError);
-    EXPECT_EQ(o.err, "satellitectl: example.com has no DS records to confirm (status disabled)\n");
+    EXPECT_EQ(o.code, kExitUsage);
+    EXPECT_TRUE(contains(o.err, "needs the DS records the parent now publishes")) << o.err;
+    EXPECT_TRUE(control_.calls().empty());
 }
 
 TEST_F(CtlTest, OtherDnssecCommands) {

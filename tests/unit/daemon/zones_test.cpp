@@ -111,6 +111,12 @@ TEST_F(ZonesOnManualClock, TheStoredCopyIsServedAtOnceAndNothingRunsBeforeItsTim
     io.run_for(std::chrono::milliseconds(100));
     EXPECT_EQ(state().failures, 0u);
     EXPECT_EQ(state().last_attempt, 0);
+    auto info = zones->api_zones();
+    ASSERT_EQ(info.size(), 1u);
+    EXPECT_EQ(info[0].phase, "ok");
+    EXPECT_EQ(info[0].stored_serial, 5u);
+    EXPECT_EQ(info[0].records, 4u);
+    EXPECT_EQ(info[0].not_ready, "");
 }
 
 TEST_F(ZonesOnManualClock, RefreshFailsThenRetriesAfterSoaRetryThenTheZoneExpires) {
@@ -134,9 +140,19 @@ TEST_F(ZonesOnManualClock, RefreshFailsThenRetriesAfterSoaRetryThenTheZoneExpire
     run_until([&] { return state().failures >= 3; });
     EXPECT_NE(served(), nullptr);
     EXPECT_NE(state().phase, zone::Phase::Expired);
+    // Past three quarters of SOA expire with no answer: served, but /readyz
+    // says it is about to expire.
+    auto info = zones->api_zones();
+    ASSERT_EQ(info.size(), 1u);
+    EXPECT_EQ(info[0].phase, "refreshing");
+    EXPECT_NE(info[0].not_ready.find("expires in 1 s (SOA expire)"), std::string::npos) << info[0].not_ready;
     advance_to(kT0 + 601);
     ASSERT_TRUE(run_until([&] { return state().phase == zone::Phase::Expired; }));
     EXPECT_EQ(served(), nullptr);
+    info = zones->api_zones();
+    EXPECT_EQ(info[0].phase, "expired");
+    EXPECT_EQ(info[0].records, 0u);
+    EXPECT_NE(info[0].not_ready.find("expired"), std::string::npos) << info[0].not_ready;
     // The state on disk says so too, for a restart.
     auto stored = zone::load_zone_state(dir.path + "/state", origin);
     ASSERT_TRUE(stored && stored->has_value());
