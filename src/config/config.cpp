@@ -22,6 +22,7 @@
 #include <string_view>
 #include <utility>
 
+#include "dns/acl.hpp"
 #include "dns/name.hpp"
 #include "dns/validate.hpp"
 
@@ -301,6 +302,13 @@ public:
         if (auto s = read_api(root, cfg); !s) return s.error();
         if (auto s = read_log(root, cfg.log); !s) return s.error();
         if (auto s = read_tsig_keys(root, cfg.tsig_keys); !s) return s.error();
+        if (const auto* server = root.get("server"); server && server->is_table()) {
+            if (const auto* node = server->as_table()->get("provide_xfr")) {
+                auto acl = as_provide_xfr(*node, "server.provide_xfr", cfg.tsig_keys);
+                if (!acl) return acl.error();
+                cfg.server.provide_xfr = std::move(*acl);
+            }
+        }
         if (auto s = read_zones(root, cfg); !s) return s.error();
         return cfg;
     }
@@ -459,6 +467,40 @@ private:
         return ep;
     }
 
+    // provide_xfr: each entry a prefix, optionally "key NAME" naming a
+    // [[tsig_key]] (written back with the key's own spelling). An empty
+    // list is allowed: nobody may transfer.
+    Result<std::vector<std::string>> as_provide_xfr(const toml::node& node, std::string_view name,
+                                                    const std::vector<TsigKey>& keys) const {
+        auto array = as_array(node, name, R"(write e.g. ["192.0.2.0/24", "2001:db8::/32 key xfr-key"])");
+        if (!array) return array.error();
+        std::vector<std::string> out;
+        for (const auto& element : **array) {
+            auto text = as_string(element, name);
+            if (!text) return text.error();
+            auto entry = dns::parse_xfr_acl(*text);
+            if (!entry) return at(element, std::string(name) + " " + quote(*text) + ": " + entry.error().message);
+            std::string value = *text;
+            if (!entry->key.empty()) {
+                auto wanted = normalise_dns_name(entry->key);
+                auto match = std::find_if(keys.begin(), keys.end(), [&](const TsigKey& k) {
+                    auto n = normalise_dns_name(k.name);
+                    return wanted && n && lower(*n) == lower(*wanted);
+                });
+                if (match == keys.end()) {
+                    return at(element, std::string(name) + " " + quote(*text) + " names key " +
+                                           quote(entry->key) + ", which is no [[tsig_key]]; define it or fix the name");
+                }
+                std::istringstream words(*text);
+                std::string prefix;
+                words >> prefix;
+                value = prefix + " key " + match->name;
+            }
+            out.push_back(std::move(value));
+        }
+        return out;
+    }
+
     // Each element of an array of endpoints; refuses an empty list and repeats.
     Result<std::vector<Endpoint>> as_endpoints(const toml::node& node, std::string_view name,
                                                PortRule rule) const {
@@ -502,7 +544,7 @@ private:
         if (auto s = only_keys(*table, "[server]",
                                {"listen", "threads", "state_dir", "tcp_max_connections",
                                 "tcp_max_connections_per_client", "tcp_idle_timeout_ms",
-                                "udp_max_payload", "rrl"});
+                                "udp_max_payload", "rrl", "provide_xfr", "catalog"});
             !s) {
             return s;
         }
@@ -540,6 +582,13 @@ private:
             auto v = as_integer(*node, "server.tcp_idle_timeout_ms", 1, 3'600'000);
             if (!v) return v.error();
             out.tcp_idle_timeout_ms = static_cast<unsigned>(*v);
+        }
+        if (const auto* node = table->get("catalog")) {
+            auto name = as_string(*node, "server.catalog");
+            if (!name) return name.error();
+            auto normal = normalise_dns_name(*name);
+            if (!normal) return at(*node, "server.catalog " + normal.error().message);
+            out.catalog = *normal;
         }
         if (const auto* node = table->get("udp_max_payload")) {
             // 512 is the RFC 1035 minimum; above 4096 fragments on most paths.
@@ -730,6 +779,12 @@ private:
         for (const toml::table* t : *tables) {
             Zone zone;
             if (auto s = read_zone(*t, cfg.tsig_keys, zone); !s) return s;
+            if (!t->contains("provide_xfr")) zone.provide_xfr = cfg.server.provide_xfr;
+            if (!cfg.server.catalog.empty() && lower(zone.name) == lower(cfg.server.catalog)) {
+                return at(*t->get("name"), "zone " + quote(zone.name) +
+                                               " is also server.catalog, the catalog Satellite produces; "
+                                               "rename one of them");
+            }
             const toml::node& name_node = *t->get("name");
             auto [it, fresh] = seen.emplace(lower(zone.name), name_node.source().begin.line);
             if (!fresh) {
@@ -745,8 +800,9 @@ private:
         if (auto s = only_keys(t, "[[zone]]",
                                {"name", "primaries", "file", "tsig_key", "notify_allow", "mode",
                                 "allow_nsec3", "signing", "max_zone_records", "max_zone_bytes", "presigned_verify",
-                                "expiry_warning", "transfer_timeout", "transfer_idle_timeout", "peers", "peer_keys_from_primary", "parent_ds_check",
-                                "parent_ds_check_interval", "parent_trust_anchor"});
+                                "expiry_warning", "transfer_timeout", "transfer_idle_timeout", "peers",
+                                "peer_keys_from_primary", "parent_ds_check", "parent_ds_check_interval",
+                                "parent_trust_anchor", "provide_xfr", "notify", "catalog_group"});
             !s) {
             return s;
         }
@@ -828,6 +884,25 @@ private:
                     out.notify_allow.push_back(p.host);
                 }
             }
+        }
+
+        if (const auto* node = t.get("provide_xfr")) {
+            auto acl = as_provide_xfr(*node, "zone.provide_xfr", keys);
+            if (!acl) return acl.error();
+            out.provide_xfr = std::move(*acl);
+        }
+        if (const auto* node = t.get("catalog_group")) {
+            auto group = as_nonempty_string(*node, "zone.catalog_group");
+            if (!group) return group.error();
+            if (group->find_first_of("\"\\") != std::string::npos) {
+                return at(*node, "zone.catalog_group " + quote(*group) + " may not hold quotes or backslashes");
+            }
+            out.catalog_group = *group;
+        }
+        if (const auto* node = t.get("notify")) {
+            auto eps = as_endpoints(*node, "zone.notify", PortRule::Optional);
+            if (!eps) return eps.error();
+            out.notify = std::move(*eps);
         }
 
         if (const auto* node = t.get("mode")) {

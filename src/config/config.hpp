@@ -38,6 +38,14 @@ struct Server {
     // Largest UDP response we send (RFC 9715 / DNS flag day 2020).
     unsigned udp_max_payload = 1232;
     Rrl rrl;
+    // Who may AXFR/IXFR our zones out, for zones that do not say
+    // (DESIGN.md §2): "192.0.2.0/24" or "192.0.2.0/24 key NAME" (key name
+    // as in its [[tsig_key]]). Empty: nobody.
+    std::vector<std::string> provide_xfr;
+    // RFC 9432 producer: the name of a catalog zone listing our zones
+    // (absolute, with the final dot; "" = none), transferable under
+    // provide_xfr like any zone.
+    std::string catalog;
 };
 
 struct ApiToken {
@@ -117,6 +125,13 @@ struct Zone {
     // lines): each server's DS answer then counts only when it validates
     // (RRSIGs, or an NSEC/NSEC3 proof that there is no DS).
     std::vector<std::string> parent_trust_anchor;
+    // Outgoing transfers: who may transfer this zone (the server's list
+    // when the zone has none), and where NOTIFY goes after each new served
+    // version (RFC 1996).
+    std::vector<std::string> provide_xfr;
+    std::vector<Endpoint> notify;
+    // The member's `group` property in the produced catalog ("" = none).
+    std::string catalog_group;
 };
 
 struct Config {

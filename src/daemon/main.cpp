@@ -143,6 +143,8 @@ int main(int argc, char** argv) {
     }
     so.notify_sink = &zones;
     so.counters = counters;
+    so.xfr_out = std::make_shared<serve::XfrOutLimits>();
+    so.xfr_out->write_timeout_ms = cfg->server.tcp_idle_timeout_ms;  // a transfer stalled this long is dropped
     serve::Server server(so, catalog);
     if (auto s = server.start(); !s) {
         spdlog::critical("{}", s.error().message);
@@ -151,6 +153,8 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < so.listen.size(); ++i) {
         spdlog::info("listening on {} port {} (udp, tcp)", so.listen[i].host, server.bound_ports()[i]);
     }
+    zones.serving_started();
+    zones.set_xfr_out(so.xfr_out);
 
     // The REST API (DESIGN.md §5), on its own thread; its calls run here.
     daemon::ApiControl api_control(control, zones);

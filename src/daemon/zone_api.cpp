@@ -414,6 +414,18 @@ std::string ZoneManager::api_metrics() const {
     // The query workers' counters (serve/query_counters.hpp), through the
     // catalog we serve: it holds its zones' slots in them.
     if (const zone::ZoneStats* stats = catalog_.get()->stats()) out += stats->metrics_text();
+    out += notify_out_.metrics_text();
+    if (xfr_out_) {
+        auto n = [](const std::atomic<std::uint64_t>& a) { return std::to_string(a.load(std::memory_order_relaxed)); };
+        out += "# HELP satellite_xfr_out_total Outgoing AXFR/IXFR requests: started, completed, refused, dropped.\n"
+               "# TYPE satellite_xfr_out_total counter\n"
+               "satellite_xfr_out_total{result=\"started\"} " + n(xfr_out_->started) + "\n"
+               "satellite_xfr_out_total{result=\"completed\"} " + n(xfr_out_->completed) + "\n"
+               "satellite_xfr_out_total{result=\"refused\"} " + n(xfr_out_->refused) + "\n"
+               "satellite_xfr_out_total{result=\"dropped\"} " + n(xfr_out_->dropped) + "\n"
+               "# HELP satellite_xfr_out_running Outgoing transfers running now.\n# TYPE satellite_xfr_out_running gauge\n"
+               "satellite_xfr_out_running " + std::to_string(xfr_out_->running.load(std::memory_order_relaxed)) + "\n";
+    }
     return out;
 }
 

@@ -3,6 +3,33 @@
 
 namespace satellite::daemon {
 
+namespace {
+
+// NOTIFY targets of a zone. A target is sent a signed NOTIFY when the first
+// provide_xfr entry holding its address names a key (the key it fetches
+// with, so it knows it), unsigned otherwise.
+std::vector<xfr::NotifyTarget> notify_targets(
+    const config::Zone& zc, const std::map<std::string, std::shared_ptr<const dns::TsigKey>>& keys) {
+    std::vector<xfr::NotifyTarget> out;
+    for (const auto& ep : zc.notify) {
+        xfr::NotifyTarget t{ep.host, ep.port, nullptr};
+        auto addr = serve::parse_address(ep.host);
+        for (const auto& text : zc.provide_xfr) {
+            auto e = dns::parse_xfr_acl(text);
+            if (!e || !addr || !e->prefix.matches(*addr)) continue;
+            if (!e->key.empty()) {
+                auto k = keys.find(dns::Name::from_text(e->key)->lowered().to_string());
+                if (k != keys.end()) t.key = k->second;
+            }
+            break;
+        }
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
+}  // namespace
+
 modes::LifecycleTiming ZoneManager::timing(const Zone& z) const {
     modes::LifecycleTiming t;
     const config::Signing sc = z.cfg.signing.value_or(config::Signing{});
@@ -162,6 +189,7 @@ ZoneManager::ZoneManager(asio::io_context& control, Published<zone::Catalog>& ca
       stats_(std::move(stats)),
       clock_(clock ? *clock : system_clock_),
       loop_(events_, control, clock_, [this](ZoneId id, ZoneEvent e) { on_event(id, e); }),
+      notify_out_(control, clock_),
       workers_(std::max(2u, std::thread::hardware_concurrency())) {}
 
 ZoneManager::~ZoneManager() { shutdown(); }
@@ -173,6 +201,8 @@ void ZoneManager::shutdown() {
 
 void ZoneManager::configure(const config::Config& cfg) {
     state_dir_ = cfg.server.state_dir;
+    produced_catalog_ = cfg.server.catalog;
+    produced_catalog_acl_ = cfg.server.provide_xfr;
     keys_.clear();
     for (const auto& k : cfg.tsig_keys) {
         auto key = std::make_shared<dns::TsigKey>();
@@ -261,14 +291,31 @@ void ZoneManager::publish_catalog() {
         s.secondary = z->secondary;
         s.notify_allow = z->notify_allow;
         s.tsig = z->tsig;
+        s.provide_xfr = xfr_allow(z->cfg.provide_xfr);
         served.push_back(std::move(s));
     }
+    add_produced_catalog(served);
     catalog_.publish(std::make_unique<zone::Catalog>(std::move(served), stats_));
+}
+
+std::vector<zone::ServedZone::XfrAllow> ZoneManager::xfr_allow(const std::vector<std::string>& entries) {
+    std::vector<zone::ServedZone::XfrAllow> out;
+    for (const auto& text : entries) {  // checked by config::load
+        auto e = dns::parse_xfr_acl(text);
+        if (!e) continue;
+        std::shared_ptr<const dns::TsigKey> key;
+        if (!e->key.empty()) key = keys_[dns::Name::from_text(e->key)->lowered().to_string()];
+        if (e->key.empty() || key) out.push_back({e->prefix, key});
+    }
+    return out;
 }
 
 // A new version of one zone (or its expiry): one pointer swap in its slot.
 void ZoneManager::publish(Zone& z) {
     catalog_.retire(z.slot->swap(z.serving() ? z.snapshot : nullptr));
+    if (z.serving() && z.snapshot && !z.cfg.notify.empty()) {
+        notify_out_.new_version(z.origin, z.snapshot->serial(), notify_targets(z.cfg, keys_));
+    }
 }
 
 void ZoneManager::schedule(Zone& z, ZoneEvent e, std::int64_t delay_s, bool earlier) {

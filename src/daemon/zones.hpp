@@ -32,9 +32,11 @@
 #include "modes/lifecycle.hpp"
 #include "modes/pipeline.hpp"
 #include "serve/notify.hpp"
+#include "serve/xfr_send.hpp"
 #include "util/clock.hpp"
 #include "util/published.hpp"
 #include "xfr/driver.hpp"
+#include "xfr/notify_out.hpp"
 #include "xfr/refresh.hpp"
 #include "zone/catalog.hpp"
 #include "zone/update.hpp"
@@ -77,6 +79,11 @@ public:
     api::DnssecReply api_dnssec(const std::string& zone, api::DnssecOp op, const api::DnssecRequest& req);
     api::PeerKeysReply api_peer_keys(const std::string& zone, api::PeerKeyOp op, const api::PeerKeysRequest& req);
     std::string api_metrics() const;
+    // The listeners are open: NOTIFY out may go (versions published before
+    // are announced now).
+    void serving_started() { notify_out_.release(); }
+    // The outgoing transfers' counters, for /metrics.
+    void set_xfr_out(std::shared_ptr<const serve::XfrOutLimits> x) { xfr_out_ = std::move(x); }
     void shutdown();
 
 private:
@@ -85,6 +92,10 @@ private:
     void fill_state(const Zone& z, api::ZoneInfo& i) const;
     void publish_catalog();
     void publish(Zone& z);
+    // provide_xfr entries (checked by config::load) with their keys.
+    std::vector<zone::ServedZone::XfrAllow> xfr_allow(const std::vector<std::string>& entries);
+    // The RFC 9432 catalog we produce (daemon/produced_catalog.cpp), added to `served`.
+    void add_produced_catalog(std::vector<zone::ServedZone>& served);
     void load_local_file(Zone& z);
     void load_from_disk(Zone& z);
     void save_state(Zone& z);
@@ -148,6 +159,16 @@ private:
     EventScheduler events_;
     std::vector<std::weak_ptr<Zone>> by_id_;  // by ZoneId
     EventLoop loop_;
+    // The produced catalog (server.catalog): its name ("" = none), who may
+    // transfer it, its slot, the member list it was built from, its serial.
+    std::string produced_catalog_;
+    std::vector<std::string> produced_catalog_acl_;
+    std::shared_ptr<zone::ZoneSlot> produced_catalog_slot_;
+    std::string produced_catalog_members_;
+    std::uint32_t produced_catalog_serial_ = 0;
+    std::shared_ptr<const serve::XfrOutLimits> xfr_out_;
+    // NOTIFY out to each zone's `notify` targets after a new served version.
+    xfr::NotifySender notify_out_;
     // Heavy work (signing, verification, snapshot builds, disk writes); last,
     // so it is joined before anything its jobs' results refer to is gone.
     boost::asio::thread_pool workers_;

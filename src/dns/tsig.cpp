@@ -231,8 +231,11 @@ namespace {
 
 // RFC 8945 §4.3: a request is signed over itself; a response over the
 // request's MAC first.
+// `timers_only`: a later message of a stream (§5.3.1) digests only the
+// time and fudge after the prior MAC and the message.
 std::vector<std::uint8_t> sign(std::vector<std::uint8_t>& msg, const TsigKey& key,
-                               const std::vector<std::uint8_t>* request_mac, std::int64_t now) {
+                               const std::vector<std::uint8_t>* request_mac, std::int64_t now,
+                               bool timers_only = false) {
     const dns::Name& alg = algorithm_name(key.algorithm);
     Hmac h(key.algorithm, key.secret);
     if (request_mac) {
@@ -240,7 +243,12 @@ std::vector<std::uint8_t> sign(std::vector<std::uint8_t>& msg, const TsigKey& ke
         h.update(request_mac->data(), request_mac->size());
     }
     h.update(msg.data(), msg.size());
-    update_variables(h, key.name, alg, now, kTsigFudge, 0, {});
+    if (timers_only) {
+        h.time48(now);
+        h.u16(kTsigFudge);
+    } else {
+        update_variables(h, key.name, alg, now, kTsigFudge, 0, {});
+    }
     std::vector<std::uint8_t> mac = h.final();
 
     std::uint16_t id = load16(msg.data());
@@ -280,6 +288,50 @@ std::vector<std::uint8_t> tsig_sign(std::vector<std::uint8_t>& msg, const TsigKe
 void tsig_sign_response(std::vector<std::uint8_t>& msg, const TsigKey& key,
                         const std::vector<std::uint8_t>& request_mac, std::int64_t now) {
     sign(msg, key, &request_mac, now);
+}
+
+void TsigStreamSigner::sign(std::vector<std::uint8_t>& msg, std::int64_t now) {
+    prior_mac_ = dns::sign(msg, key_, &prior_mac_, now, !first_);
+    first_ = false;
+}
+
+Result<dns::Name> tsig_key_name(std::span<const std::uint8_t> msg) {
+    std::size_t off = tsig_find(msg);
+    if (off == 0) return make_error("message is not TSIG-signed");
+    auto t = parse_tsig(msg, off);
+    if (!t) return t.error();
+    return t->key;
+}
+
+Status tsig_append_error(std::vector<std::uint8_t>& msg, std::span<const std::uint8_t> request,
+                         std::uint16_t error, std::int64_t now) {
+    std::size_t off = tsig_find(request);
+    if (off == 0) return make_error("request is not TSIG-signed");
+    auto t = parse_tsig(request, off);
+    if (!t) return t.error();
+    auto put16 = [&](std::uint16_t v) {
+        msg.push_back(static_cast<std::uint8_t>(v >> 8));
+        msg.push_back(static_cast<std::uint8_t>(v));
+    };
+    msg.insert(msg.end(), t->key.data(), t->key.data() + t->key.size());
+    put16(dns::type::TSIG);
+    put16(dns::rrclass::ANY);
+    put16(0);
+    put16(0);
+    std::size_t rdlen_at = msg.size();
+    put16(0);
+    msg.insert(msg.end(), t->algorithm.data(), t->algorithm.data() + t->algorithm.size());
+    put16(static_cast<std::uint16_t>(static_cast<std::uint64_t>(now) >> 32));
+    put16(static_cast<std::uint16_t>(static_cast<std::uint64_t>(now) >> 16));
+    put16(static_cast<std::uint16_t>(now));
+    put16(kTsigFudge);
+    put16(0);  // no MAC (RFC 8945 §5.2: BADKEY and BADSIG answers are unsigned)
+    put16(t->original_id);
+    put16(error);
+    put16(0);
+    dns::store16(msg.data() + rdlen_at, static_cast<std::uint16_t>(msg.size() - rdlen_at - 2));
+    dns::store16(msg.data() + 10, static_cast<std::uint16_t>(load16(msg.data() + 10) + 1));
+    return {};
 }
 
 Status TsigVerifier::verify(std::span<const std::uint8_t> msg, std::int64_t now) {

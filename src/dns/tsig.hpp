@@ -59,6 +59,31 @@ private:
     bool last_signed_ = false;
 };
 
+// Signs the messages of a response stream (an outgoing AXFR/IXFR) to a
+// request whose MAC was `request_mac`, RFC 8945 §5.3.1: every message is
+// signed, the first over the request MAC and all variables, each later one
+// over the prior MAC, the message, and the time and fudge only.
+class TsigStreamSigner {
+public:
+    TsigStreamSigner(TsigKey key, std::vector<std::uint8_t> request_mac)
+        : key_(std::move(key)), prior_mac_(std::move(request_mac)) {}
+    void sign(std::vector<std::uint8_t>& msg, std::int64_t now);
+
+private:
+    TsigKey key_;
+    std::vector<std::uint8_t> prior_mac_;
+    bool first_ = true;
+};
+
+// The key name (lower-cased) of a signed message's TSIG record.
+Result<dns::Name> tsig_key_name(std::span<const std::uint8_t> msg);
+
+// Appends to the response `msg` an unsigned TSIG record naming the
+// request's key and algorithm with `error` (16 BADSIG, 17 BADKEY, 18
+// BADTIME), as RFC 8945 §5.2 answers a request that fails verification.
+Status tsig_append_error(std::vector<std::uint8_t>& msg, std::span<const std::uint8_t> request,
+                         std::uint16_t error, std::int64_t now);
+
 // Finds a TSIG record at the end of `msg`. Returns its offset (0 if none).
 std::size_t tsig_find(std::span<const std::uint8_t> msg);
 

@@ -19,6 +19,8 @@
 
 #include "serve/online.hpp"
 #include "serve/tcp_limits.hpp"
+#include "serve/xfr_out.hpp"
+#include "serve/xfr_send.hpp"
 
 namespace satellite::serve {
 
@@ -261,6 +263,11 @@ private:
                     return;
                 }
                 if (in_len_ - pos < 2 + len) break;
+                if (is_transfer_request({in_.data() + pos + 2, len})) {
+                    if (!out_.empty()) break;  // earlier answers go out first
+                    last_message_ = std::chrono::steady_clock::now();
+                    return transfer_out(pos, len);
+                }
                 if (frames == kTcpFramesPerRead || out_.size() >= kTcpFlushBytes) {
                     stopped_early = true;
                     break;
@@ -317,6 +324,31 @@ private:
                 return;
             }
             read_more();
+        }
+
+        // AXFR/IXFR (serve/xfr_send.hpp): the transfer owns the socket's
+        // writes until it ends, under its own write timeout (the session's
+        // deadline is off meanwhile, and it is not evicted); then later
+        // pipelined queries are read on.
+        void transfer_out(std::size_t pos, std::size_t len) {
+            std::vector<std::uint8_t> request(in_.data() + pos + 2, in_.data() + pos + 2 + len);
+            std::size_t used = pos + 2 + len;
+            std::memmove(in_.data(), in_.data() + used, in_len_ - used);
+            in_len_ -= used;
+            boost::system::error_code ec;
+            auto peer = sock_.remote_endpoint(ec);
+            writing_ = true;
+            deadline_.cancel();
+            send_transfer(sock_, *w_.catalog_.get(), request, ec ? nullptr : peer.data(), *w_.options_.xfr_out,
+                          [self = shared_from_this()](bool ok) {
+                              self->writing_ = false;
+                              if (!ok || self->closed_) {
+                                  self->close();
+                                  return;
+                              }
+                              self->arm_deadline();
+                              self->process();  // frames left over, else read
+                          });
         }
 
         Worker& w_;
@@ -433,6 +465,9 @@ private:
                     rl = answer_notify(*cat, query, reinterpret_cast<const sockaddr*>(&addrs_[i]),
                                        std::time(nullptr), options_.notify_sink, {sb, out_size});
                     report_notify_refusals_later();
+                } else if ((rl = answer_signed_probe(*cat, query, reinterpret_cast<const sockaddr*>(&addrs_[i]),
+                                                     {sb, out_size})) != 0) {
+                    // A secondary's TSIG-signed SOA/IXFR probe (serve/xfr_send.hpp).
                 } else {
                     AnswerInfo info;
                     rl = answer(*cat, query, Transport::Udp, answer_options_, {sb, out_size}, &info);
@@ -530,7 +565,9 @@ private:
 Server::Server(ServerOptions options, Published<zone::Catalog>& catalog)
     : options_(std::move(options)), catalog_(catalog),
       client_limits_(std::make_unique<ClientConnectionLimits>(options_.tcp_max_connections_per_client)),
-      counters_(options_.counters ? options_.counters : std::make_shared<QueryCounters>()) {}
+      counters_(options_.counters ? options_.counters : std::make_shared<QueryCounters>()) {
+    if (!options_.xfr_out) options_.xfr_out = std::make_shared<XfrOutLimits>();
+}
 
 Server::~Server() { stop(); }
 

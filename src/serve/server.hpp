@@ -16,6 +16,7 @@
 #include "serve/notify.hpp"
 #include "serve/query_counters.hpp"
 #include "serve/rrl.hpp"
+#include "serve/xfr_send.hpp"
 #include "util/published.hpp"
 #include "util/result.hpp"
 #include "zone/catalog.hpp"
@@ -45,6 +46,8 @@ struct ServerOptions {
     // catalogs take their stats slots in it (the ZoneManager passes them to each catalog).
     // nullptr: the server's own.
     std::shared_ptr<QueryCounters> counters;
+    // Outgoing AXFR/IXFR over TCP (serve/xfr_send.hpp); nullptr: the server's own.
+    std::shared_ptr<XfrOutLimits> xfr_out;
 };
 
 class Worker;
@@ -65,6 +68,7 @@ public:
     // Ports actually bound, in `listen` order (useful with port 0).
     std::vector<std::uint16_t> bound_ports() const { return bound_ports_; }
     const QueryCounters& counters() const { return *counters_; }
+    const XfrOutLimits& xfr_out() const { return *options_.xfr_out; }
 
 private:
     ServerOptions options_;

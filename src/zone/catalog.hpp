@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "dns/acl.hpp"
 #include "dns/name.hpp"
 #include "dns/tsig.hpp"
 #include "zone/snapshot.hpp"
@@ -59,6 +60,14 @@ struct ServedZone {
     bool secondary = false;
     std::vector<std::array<std::uint8_t, 16>> notify_allow;
     std::shared_ptr<const dns::TsigKey> tsig;
+    // Outgoing AXFR/IXFR (`provide_xfr`): who may transfer the served
+    // version; an entry with a key admits only requests signed with it.
+    // Empty: nobody.
+    struct XfrAllow {
+        dns::AddressPrefix prefix;
+        std::shared_ptr<const dns::TsigKey> key;  // nullptr: unsigned allowed
+    };
+    std::vector<XfrAllow> provide_xfr;
     // Set by the Catalog from its ZoneStats (0: no slot). Equal for equal
     // origins in every catalog alive at the same time.
     std::uint32_t stats_slot = 0;
