@@ -2,6 +2,7 @@
 // signals (SIGHUP reload, SIGTERM/SIGINT stop) — DESIGN.md §1.
 #include <boost/asio.hpp>
 #include <cstdio>
+#include <malloc.h>
 #include <cstring>
 #include <spdlog/spdlog.h>
 #include <string>
@@ -75,6 +76,9 @@ int main(int argc, char** argv) {
         std::make_unique<zone::Catalog>(std::vector<zone::ServedZone>{}));
     daemon::ZoneManager zones(control, catalog, counters);
     zones.configure(*cfg);
+    // The zone manager keeps each zone's settings: no second copy here.
+    const std::size_t zone_count = cfg->zones.size();
+    std::vector<config::Zone>().swap(cfg->zones);
     {
         // File zones and state_dir copies load on worker threads; they are
         // served before the listeners open.
@@ -82,6 +86,11 @@ int main(int argc, char** argv) {
         while (zones.loading()) control.run_one();
     }
     control.restart();  // the guard's end left it stopped (no work then)
+    // Reading the config and loading the zones freed far more than the
+    // zones keep (the TOML tree, transfer and build buffers on the worker
+    // threads' arenas): hand the free pages back rather than keep them
+    // resident (100,000 small zones: 25 MiB less; see tools/bench/zones.sh).
+    ::malloc_trim(0);
 
     serve::ServerOptions so;
     for (const auto& e : cfg->server.listen) so.listen.push_back({e.host, e.port});
@@ -127,7 +136,9 @@ int main(int argc, char** argv) {
             if (ec) return;
             if (sig == SIGHUP) {
                 sd_notify("RELOADING=1");
-                auto next = config::load(config_path);
+                // Unchanged [[zone]] blocks are taken from the running zones, not parsed again.
+                auto next = config::reload(config_path, *cfg,
+                                           [&](const std::string& name) { return zones.configured(name); });
                 if (!next) {
                     spdlog::error("reload refused, keeping the running config: {}",
                                   next.error().message);
@@ -136,7 +147,9 @@ int main(int argc, char** argv) {
                         spdlog::warn("reload: listen addresses change only on restart");
                     }
                     zones.configure(*next);
+                    std::vector<config::Zone>().swap(next->zones);
                     cfg = std::move(next);
+                    ::malloc_trim(0);  // the parsed TOML tree's pages
                     spdlog::info("reloaded {}", config_path);
                 }
                 sd_notify("READY=1");
@@ -152,7 +165,7 @@ int main(int argc, char** argv) {
     };
     wait_signal();
     arm_reclaim();
-    sd_notify("READY=1\nSTATUS=serving " + std::to_string(cfg->zones.size()) + " zones");
+    sd_notify("READY=1\nSTATUS=serving " + std::to_string(zone_count) + " zones");
     control.run();
     // The API first: its calls wait on the control thread, which has stopped.
     api_control.stop();

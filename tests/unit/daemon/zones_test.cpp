@@ -137,7 +137,12 @@ TEST_F(ZonesOnManualClock, RefreshFailsThenRetriesAfterSoaRetryThenTheZoneExpire
     advance_to(kT0 + 601);
     ASSERT_TRUE(run_until([&] { return state().phase == zone::Phase::Expired; }));
     EXPECT_EQ(served(), nullptr);
-    // The state on disk says so too, for a restart.
+    // The state on disk says so too, for a restart (written on the disk pool: waited for).
+    auto on_disk_expired = [&] {
+        auto s = zone::load_zone_state(dir.path + "/state", origin);
+        return s && s->has_value() && (*s)->phase == zone::Phase::Expired;
+    };
+    run_until(on_disk_expired);
     auto stored = zone::load_zone_state(dir.path + "/state", origin);
     ASSERT_TRUE(stored && stored->has_value());
     EXPECT_EQ((*stored)->phase, zone::Phase::Expired);
