@@ -1124,7 +1124,7 @@ protected:
 
 TEST_F(ConfigReloadTest, UnchangedBlocksAreKeptChangedOnesParsedAndTheResultIsLoads) {
     const std::string header = "[server]\nlisten = [\"127.0.0.1:5353\"]\n";
-    write(header + zone_block("a.test.") + zone_block("b.test.", "[zone.signing]\nalgorithm = 13\n") +
+    write(header + zone_block("a.test.") + zone_block("b.test.", "mode = \"live\"\n[zone.signing]\nalgorithm = 13\n") +
           zone_block("c.test."));
     auto first = load(config_path());
     ASSERT_TRUE(first) << first.error().message;
@@ -1132,8 +1132,8 @@ TEST_F(ConfigReloadTest, UnchangedBlocksAreKeptChangedOnesParsedAndTheResultIsLo
     EXPECT_NE(first->outside_zones_digest, 0u);
     for (const auto& z : first->zones) EXPECT_NE(z.block_digest, 0u);
 
-    // b changes its mode, d is added, c removed.
-    write(header + zone_block("a.test.") + zone_block("b.test.", "mode = \"live\"\n[zone.signing]\nalgorithm = 13\n") +
+    // b changes its algorithm, d is added, c removed.
+    write(header + zone_block("a.test.") + zone_block("b.test.", "mode = \"live\"\n[zone.signing]\nalgorithm = 15\n") +
           zone_block("d.test."));
     auto next = reload(config_path(), *first, running(*first));
     ASSERT_TRUE(next) << next.error().message;
@@ -1148,7 +1148,9 @@ TEST_F(ConfigReloadTest, UnchangedBlocksAreKeptChangedOnesParsedAndTheResultIsLo
         EXPECT_EQ(next->zones[i].block_digest, fresh->zones[i].block_digest);
     }
     EXPECT_EQ(next->zones[1].mode, Mode::Live);
-    EXPECT_EQ(next->zones[1].block_digest == first->zones[1].block_digest, false);
+    ASSERT_TRUE(next->zones[1].signing);
+    EXPECT_EQ(next->zones[1].signing->algorithm, 15);
+    EXPECT_NE(next->zones[1].block_digest, first->zones[1].block_digest);
     EXPECT_EQ(next->zones[0].block_digest, first->zones[0].block_digest);
 }
 
