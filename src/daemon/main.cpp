@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
     // Reading the config and loading the zones freed far more than the
     // zones keep (the TOML tree, transfer and build buffers on the worker
     // threads' arenas): hand the free pages back rather than keep them
-    // resident (100,000 small zones: 25 MiB less; see tools/bench/zones.sh).
+    // resident (PSS is what tools/bench/zones.sh compares with Knot).
     ::malloc_trim(0);
 
     serve::ServerOptions so;
