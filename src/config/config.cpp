@@ -1195,13 +1195,14 @@ ZoneBlocks split_zone_blocks(std::string_view text, const std::string& path, con
         pos = next;
     }
     if (in_zone) out.zones.back().end = text.size();
-    // Each block's digest, and one of everything between the blocks.
+    // Each block's digest, and one of everything between the blocks, joined
+    // (whole lines; where it sits among the blocks does not change its
+    // meaning, and adding or removing a block must not change it).
     std::uint64_t outside = seed;
     std::size_t from = 0;
     for (auto& b : out.zones) {
         b.digest = digest(text.substr(b.begin, b.end - b.begin), seed);
         outside = digest(text.substr(from, b.begin - from), outside);
-        outside = digest("\x01", outside);  // a block was here
         from = b.end;
     }
     out.outside = digest(text.substr(from), outside);
@@ -1275,8 +1276,9 @@ Result<Config> reload(const std::string& path, const Config& previous, const Con
     if (!blocks.usable || previous.outside_zones_digest == 0 || blocks.outside != previous.outside_zones_digest) {
         return parse(*text, path);
     }
-    // The unchanged blocks become blank lines (line numbers in messages stay
-    // right); the rest is parsed and checked as always.
+    // The unchanged blocks are left out; the rest is parsed and checked as
+    // always. Any refusal comes from a full parse, so its line numbers and
+    // message are load()'s.
     std::vector<const Zone*> kept(blocks.zones.size(), nullptr);
     std::string reduced;
     reduced.reserve(text->size());
@@ -1290,14 +1292,12 @@ Result<Config> reload(const std::string& path, const Config& previous, const Con
         }
         kept[i] = z;
         reduced.append(*text, from, b.begin - from);
-        reduced.append(static_cast<std::size_t>(std::count(text->begin() + b.begin, text->begin() + b.end, '\n')), '\n');
         from = b.end;
     }
     reduced.append(*text, from, std::string::npos);
     Reader reader(path, base);
     auto cfg = parse_with_reader(reduced, path, reader);
-    if (!cfg) return cfg;
-    if (cfg->zones.size() != parsed_blocks) return parse(*text, path);
+    if (!cfg || cfg->zones.size() != parsed_blocks) return parse(*text, path);
     std::vector<Zone> zones;
     zones.reserve(blocks.zones.size());
     std::unordered_set<std::string> names;

@@ -1135,8 +1135,16 @@ TEST_F(ConfigReloadTest, UnchangedBlocksAreKeptChangedOnesParsedAndTheResultIsLo
     // b changes its algorithm, d is added, c removed.
     write(header + zone_block("a.test.") + zone_block("b.test.", "mode = \"live\"\n[zone.signing]\nalgorithm = 15\n") +
           zone_block("d.test."));
-    auto next = reload(config_path(), *first, running(*first));
+    // The running zones carry a mark no parse would give: a kept zone is
+    // taken from them, not parsed again.
+    Config marked = *first;
+    for (auto& z : marked.zones) z.transfer_timeout = 777;
+    auto next = reload(config_path(), *first, running(marked));
     ASSERT_TRUE(next) << next.error().message;
+    EXPECT_EQ(next->zones[0].transfer_timeout, 777u);  // a.test.: unchanged block
+    EXPECT_NE(next->zones[1].transfer_timeout, 777u);  // b.test.: changed
+    EXPECT_NE(next->zones[2].transfer_timeout, 777u);  // d.test.: new
+    for (auto& z : next->zones) z.transfer_timeout = 300;
     auto fresh = load(config_path());
     ASSERT_TRUE(fresh);
     ASSERT_EQ(next->zones.size(), 3u);
