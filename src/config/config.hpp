@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -132,6 +133,10 @@ struct Zone {
     std::vector<Endpoint> notify;
     // The member's `group` property in the produced catalog ("" = none).
     std::string catalog_group;
+    // A digest of the [[zone]] block this was read from (its text and the
+    // config's directory); 0 when unknown. A reload takes a zone whose block
+    // did not change as it was, without parsing it again.
+    std::uint64_t block_digest = 0;
 };
 
 struct Config {
@@ -141,11 +146,25 @@ struct Config {
     Log log;
     std::vector<TsigKey> tsig_keys;
     std::vector<Zone> zones;
+    // A digest of everything outside the [[zone]] blocks (0: unknown); a
+    // reload reuses unchanged zones only when this did not change either.
+    std::uint64_t outside_zones_digest = 0;
 };
 
 // Reads and validates the file. Relative paths (state_dir, zone files) are
 // resolved against the config file's directory.
 Result<Config> load(const std::string& path);
+
+// The zone configured now under a name (as written in a [[zone]] block), or
+// nullptr.
+using ConfiguredZone = std::function<const Zone*(const std::string& name)>;
+
+// A reload of the same file: [[zone]] blocks whose text is unchanged since
+// `previous` was read (and `configured` still has that zone from the same
+// block) are taken as they are; only the rest is parsed and validated
+// (zone files are still checked). The result and its messages are the
+// same as load()'s.
+Result<Config> reload(const std::string& path, const Config& previous, const ConfiguredZone& configured);
 
 // Same, from text (for tests); `path` is used in messages and to resolve
 // relative paths.

@@ -235,7 +235,7 @@ Status ZoneManager::ensure_peer_keys(Zone& z) {
     if (z.peer_keys) return {};
     auto pk = modes::PeerKeys::load(state_dir_, z.origin);
     if (!pk) return make_error("peer keys: " + pk.error().message);
-    z.peer_keys = std::move(*pk);
+    z.peer_keys = std::make_unique<modes::PeerKeys>(std::move(*pk));
     return {};
 }
 

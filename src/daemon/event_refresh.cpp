@@ -28,11 +28,37 @@ void ZoneManager::expire(Zone& z) {
     save_state(z);
     publish(z);
 }
+// The state file is written on the disk pool, one write per zone at a time
+// (a state changed meanwhile is written when it ends), fsynced only when a
+// field a restart needs changed (zone/zone_state.hpp durable_fields). Callers
+// save a `stored` serial only once that copy is durable (after_store).
 void ZoneManager::save_state(Zone& z) {
     if (!z.secondary) return;
-    if (auto s = zone::save_zone_state(state_dir_, z.origin, z.state); !s) {
-        spdlog::error("zone {}: cannot save its state: {}", z.cfg.name, s.error().message);
+    if (z.state_saving) {
+        z.state_dirty = true;
+        return;
     }
+    write_state(z);
+}
+
+void ZoneManager::write_state(Zone& z) {
+    z.state_saving = true;
+    z.state_dirty = false;
+    const std::uint64_t fields = zone::durable_fields(z.state);
+    const bool durable = fields != z.state_synced;
+    asio::post(disk_, [this, held = z.shared_from_this(), dir = state_dir_, state = z.state, fields, durable] {
+        Status s = zone::save_zone_state(dir, held->origin, state, durable);
+        asio::post(io_, [this, held, s = std::move(s), fields, durable] {
+            Zone& z = *held;
+            z.state_saving = false;
+            if (!s) {
+                spdlog::error("zone {}: cannot save its state: {}", z.cfg.name, s.error().message);
+            } else if (durable) {
+                z.state_synced = fields;
+            }
+            if (z.state_dirty && !stopping_) write_state(z);
+        });
+    });
 }
 
 void ZoneManager::notify(const dns::Name& zone, std::optional<std::uint32_t> serial,
@@ -320,7 +346,7 @@ void ZoneManager::store_transfer(Zone& z, const std::string& primary, std::share
             zone::remove_journal(dir, origin);
             return serial;
         },
-        [this](Zone& z, Result<std::uint32_t> stored) { after_store(z, stored); });
+        [this](Zone& z, Result<std::uint32_t> stored) { after_store(z, stored); }, true);
 }
 
 // A zone signed here keeps what it serves: the signed version is the stored

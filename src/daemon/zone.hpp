@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <list>
 #include <random>
 #include <thread>
 #include "dns/serial.hpp"
@@ -57,6 +58,11 @@ struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
     std::weak_ptr<const zone::Snapshot> stored_version;  // the version last written to state_dir (signed zones)
     std::shared_ptr<zone::ZoneSlot> slot = std::make_shared<zone::ZoneSlot>();  // what queries see
     zone::ZoneState state;
+    // Its state file: one write at a time per zone (the newest state is
+    // written once the one under way ends); durable_fields of the last
+    // write that was fsynced.
+    bool state_saving = false, state_dirty = false;
+    std::uint64_t state_synced = 0;
     // Bumped when a reload changes what a transfer depends on (primaries,
     // TSIG key): a refresh started before then drops its result.
     std::uint64_t xfr_generation = 0;
@@ -65,11 +71,11 @@ struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
     ZoneId id = 0;  // its events in the scheduler
     // Live signing: the zone's keys (read or made on first use) and the
     // timer that keeps signatures fresh.
-    std::optional<modes::Lifecycle> lifecycle;
+    std::unique_ptr<modes::Lifecycle> lifecycle;  // not optional<>: ~420 B inline in every zone
     // Multi-signer: the other providers' keys (read on first use); our new
     // ZSK that every peer serves, and when resolvers holding a peer's older
     // DNSKEY RRset have surely fetched it again (the key may sign from then).
-    std::optional<modes::PeerKeys> peer_keys;
+    std::unique_ptr<modes::PeerKeys> peer_keys;  // (~350 B inline as an optional<>)
     std::vector<std::uint8_t> peers_serve;
     std::int64_t peers_ready_at = 0;
     bool peer_check_running = false;
@@ -83,7 +89,7 @@ struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
     bool again = false, removed = false, queued = false;
     // The zone's sequence: a step's work is on a worker; the steps after it wait.
     bool working = false;
-    std::deque<std::function<void()>> pending;
+    std::list<std::function<void()>> pending;  // not a deque: an empty one allocates ~600 B
     std::vector<std::function<void()>> idle_waiters;
     bool force_axfr = false;  // the next transfer is an AXFR (`zone retransfer`)
     std::int64_t next_refresh = 0, expires_at = 0;
@@ -153,11 +159,12 @@ inline bool same_signing(const std::optional<config::Signing>& a, const std::opt
 // Runs `work` on a worker, then `done` on the control thread; the zone's
 // next steps wait for it (in_sequence), other zones do not.
 template <typename T>
-void ZoneManager::offload(Zone& z, std::function<Result<T>()> work, std::function<void(Zone&, Result<T>)> done) {
+void ZoneManager::offload(Zone& z, std::function<Result<T>()> work, std::function<void(Zone&, Result<T>)> done,
+                          bool disk) {
     z.working = true;
     // The zone is held until its result is back, even if a reload removes it.
     std::shared_ptr<Zone> held = z.shared_from_this();
-    asio::post(workers_, [this, held, work = std::move(work), done = std::move(done)]() mutable {
+    asio::post(disk ? disk_ : workers_, [this, held, work = std::move(work), done = std::move(done)]() mutable {
         // Untrusted data may still exhaust memory: that is this zone's
         // failure, never the daemon's.
         auto result = [&]() -> Result<T> {

@@ -61,7 +61,7 @@ Status ZoneManager::ensure_lifecycle(Zone& z) {
                      "an algorithm rollover is not supported yet",
                      z.cfg.name, lc->algorithm(), z.cfg.signing->algorithm);
     }
-    z.lifecycle = std::move(*lc);
+    z.lifecycle = std::make_unique<modes::Lifecycle>(std::move(*lc));
     return {};
 }
 
@@ -160,6 +160,12 @@ std::optional<zone::ZoneState> ZoneManager::zone_state(const std::string& zone_n
     return it->second->state;
 }
 
+const config::Zone* ZoneManager::configured(const std::string& zone_name) const {
+    auto origin = dns::Name::from_text(zone_name.empty() || zone_name.back() != '.' ? zone_name + "." : zone_name);
+    auto it = origin ? zones_.find(origin->lowered().to_string()) : zones_.end();
+    return it == zones_.end() ? nullptr : &it->second->cfg;
+}
+
 void ZoneManager::when_idle(const std::string& zone_name, std::function<void()> cb) {
     auto origin = dns::Name::from_text(zone_name.empty() || zone_name.back() != '.' ? zone_name + "." : zone_name);
     auto it = origin ? zones_.find(origin->lowered().to_string()) : zones_.end();
@@ -190,9 +196,25 @@ ZoneManager::ZoneManager(asio::io_context& control, Published<zone::Catalog>& ca
       clock_(clock ? *clock : system_clock_),
       loop_(events_, control, clock_, [this](ZoneId id, ZoneEvent e) { on_event(id, e); }),
       notify_out_(control, clock_),
-      workers_(std::max(2u, std::thread::hardware_concurrency())) {}
+      workers_(std::max(2u, std::thread::hardware_concurrency())),
+      disk_(16) {}
 
-ZoneManager::~ZoneManager() { shutdown(); }
+ZoneManager::~ZoneManager() {
+    shutdown();
+    // Writes not started are dropped with the pools; the newest state of a
+    // zone whose save was pending is written here (its stored copy, if any
+    // was named, is already durable).
+    disk_.stop();
+    disk_.join();
+    workers_.stop();
+    workers_.join();
+    for (const auto& [k, z] : zones_) {
+        if (!z->secondary || !(z->state_saving || z->state_dirty)) continue;
+        if (auto s = zone::save_zone_state(state_dir_, z->origin, z->state); !s) {
+            spdlog::error("zone {}: cannot save its state: {}", z->cfg.name, s.error().message);
+        }
+    }
+}
 
 void ZoneManager::shutdown() {
     stopping_ = true;
@@ -230,7 +252,7 @@ void ZoneManager::configure(const config::Config& cfg) {
         const bool fresh = z->cfg.name.empty();
         const bool resign_now = !fresh && z->snapshot &&
                                 (z->cfg.mode != zc.mode || !same_signing(z->cfg.signing, zc.signing));
-        z->cfg = zc;
+        if (fresh || zc.block_digest == 0 || z->cfg.block_digest != zc.block_digest) z->cfg = zc;  // else the same
         std::shared_ptr<const dns::TsigKey> tsig;
         if (!zc.tsig_key.empty()) tsig = keys_[dns::Name::from_text(zc.tsig_key)->lowered().to_string()];
         std::vector<xfr::PrimaryAddress> primaries = addresses(zc.primaries);
@@ -254,9 +276,13 @@ void ZoneManager::configure(const config::Config& cfg) {
         }
         next[key] = z;
         if (!secondary || fresh) {
-            // Loads run as the zone's load event; start-up waits for them.
+            // Loads run as the zone's load event; start-up waits for them. A
+            // new zone's load is due before the zone-file checks of the
+            // zones kept (due time 1, "as soon as possible"): a reload that
+            // adds one zone serves it without waiting for the others.
             ++loads_in_flight_;
-            schedule(*z, ZoneEvent::Load, 0, true);
+            events_.schedule(z->id, ZoneEvent::Load, fresh ? 0 : now_unix(), EventScheduler::When::Earlier);
+            loop_.changed();
         }
         if (resign_now && z->snapshot) {
             // A changed mode or [zone.signing]: sign (or unsign) the data we have.

@@ -69,6 +69,9 @@ public:
     void when_idle(const std::string& zone_name, std::function<void()> cb);
     // The clock moved (a test's ManualClock): run what is now due.
     void clock_moved() { loop_.changed(); }
+    // The settings a zone runs with, by its name as written (nullptr when it
+    // is not configured): what config::reload reuses for unchanged blocks.
+    const config::Zone* configured(const std::string& zone_name) const;
     // A zone's transfer state (nullopt for an unknown zone).
     std::optional<zone::ZoneState> zone_state(const std::string& zone_name) const;
     // Zones still being loaded by the last configure() (from files or state_dir).
@@ -98,7 +101,8 @@ private:
     void add_produced_catalog(std::vector<zone::ServedZone>& served);
     void load_local_file(Zone& z);
     void load_from_disk(Zone& z);
-    void save_state(Zone& z);
+    void save_state(Zone& z);   // on the disk pool, coalesced per zone
+    void write_state(Zone& z);
     void schedule_refresh(Zone& z, std::int64_t delay_s);
     // The zone's event `e` in `delay_s` seconds (`earlier`: unless already due sooner).
     void schedule(Zone& z, ZoneEvent e, std::int64_t delay_s, bool earlier = false);
@@ -119,8 +123,10 @@ private:
     void after_store(Zone& z, const Result<std::uint32_t>& stored);
     void in_sequence(Zone& z, std::function<void()> step);
     void run_pending(Zone& z);
+    // `disk`: the work mostly waits for fsync (a stored copy): on the disk pool.
     template <typename T>
-    void offload(Zone& z, std::function<Result<T>()> work, std::function<void(Zone&, Result<T>)> done);
+    void offload(Zone& z, std::function<Result<T>()> work, std::function<void(Zone&, Result<T>)> done,
+                 bool disk = false);
     void finish_refresh(Zone& z);
     void install(Zone& z, std::shared_ptr<const zone::Snapshot> snap, const std::string& primary);
     Result<modes::BuildInput> build_input(Zone& z);
@@ -172,6 +178,9 @@ private:
     // Heavy work (signing, verification, snapshot builds, disk writes); last,
     // so it is joined before anything its jobs' results refer to is gone.
     boost::asio::thread_pool workers_;
+    // Stored copies and state files: fsyncs of many zones at once share the
+    // file system's journal commits, so this pool is wider than the CPU.
+    boost::asio::thread_pool disk_;
 };
 
 }  // namespace satellite::daemon

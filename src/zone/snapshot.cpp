@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "dns/dnssec.hpp"
 #include "dns/types.hpp"
@@ -159,7 +160,7 @@ public:
 
     void rehash(std::size_t capacity) {
         if (capacity < 16) capacity = 16;
-        s_.table_.assign(capacity, Snapshot::Slot{0, 0});
+        std::vector<Snapshot::Slot>(capacity, Snapshot::Slot{0, 0}).swap(s_.table_);  // assign() keeps a larger capacity
         s_.mask_ = capacity - 1;
         for (std::uint32_t i = 0; i < s_.nodes_.size(); ++i) insert(i);
     }
@@ -183,7 +184,6 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
     s.online_ = std::move(online);
     SnapshotBuilder b(s);
     s.origin_ = origin;
-    s.origin_lc_ = origin.lowered();
     const dns::Name olc = origin.lowered();
     const std::size_t n = recs.size();
     if (n > kMaxRecords) return make_error("zone too large for one version: " + std::to_string(n) + " records");
@@ -544,6 +544,27 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
         s.expire_ = load32(rd + a + c + 12);
         std::uint32_t minimum = load32(rd + a + c + 16);
         s.negative_ttl_ = std::min(soa.ttl, minimum);
+    }
+
+    // 8. Fit the storage to the zone: many small zones must not each keep a
+    // large hash table or reserved, unused capacity (copying costs O(size),
+    // like the build).
+    {
+        std::size_t cap = 16;
+        while ((nn + 2) * 2 > cap) cap *= 2;
+        if (cap < s.table_.size()) b.rehash(cap);
+        auto fit = [](auto& v) {
+            using V = std::remove_reference_t<decltype(v)>;
+            const std::size_t spare = (v.capacity() - v.size()) * sizeof(typename V::value_type);
+            if (spare > 64 && v.capacity() > v.size() + v.size() / 8) V(v.begin(), v.end()).swap(v);
+        };
+        fit(s.data_);
+        fit(s.nodes_);
+        fit(s.rrsets_);
+        fit(s.additional_);
+        fit(s.sigsets_);
+        fit(s.nsec_before_);
+        fit(s.nsec3_);
     }
     return std::shared_ptr<const Snapshot>(std::move(snap));
 }

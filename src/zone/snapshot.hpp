@@ -75,7 +75,8 @@ public:
     const dns::Name& origin() const { return origin_; }
     // True if the lower-cased name is at or below the origin.
     bool contains(const std::uint8_t* lc, std::size_t len) const {
-        return dns::wire_name::is_subdomain(lc, len, origin_lc_.data(), origin_lc_.size());
+        const Node& a = nodes_[apex_];  // its lower-cased name is the origin's
+        return dns::wire_name::is_subdomain(lc, len, data_.data() + a.name_lc, a.name_len);
     }
     std::uint32_t serial() const { return serial_; }
     std::size_t record_count() const { return record_count_; }
@@ -144,7 +145,6 @@ private:
         const dns::Name&, const dns::RecordList&, std::shared_ptr<const OnlineSigning>);
     std::shared_ptr<const OnlineSigning> online_;
     dns::Name origin_;
-    dns::Name origin_lc_;
     std::uint32_t serial_ = 0;
     std::uint32_t negative_ttl_ = 0;
     std::uint32_t refresh_ = 0, retry_ = 0, expire_ = 0;

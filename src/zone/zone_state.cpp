@@ -69,7 +69,24 @@ std::string one_line(std::string s) {
 
 }  // namespace
 
-Status save_zone_state(const std::string& dir, const dns::Name& origin, const ZoneState& s) {
+std::uint64_t durable_fields(const ZoneState& s) {
+    // FNV-1a over the fields, each with a presence marker.
+    std::uint64_t h = 1469598103934665603ull;
+    auto mix = [&h](std::uint64_t v) {
+        for (int i = 0; i < 8; ++i) {
+            h ^= (v >> (8 * i)) & 0xff;
+            h *= 1099511628211ull;
+        }
+    };
+    for (const auto* serial : {&s.served, &s.stored, &s.notified}) mix(*serial ? (1ull << 32) | **serial : 0);
+    mix(static_cast<std::uint64_t>(s.phase));
+    mix(s.failures);
+    mix(s.last_error.size());
+    for (unsigned char c : s.last_error) mix(c);
+    return h;
+}
+
+Status save_zone_state(const std::string& dir, const dns::Name& origin, const ZoneState& s, bool durable) {
     std::ostringstream o;
     o << "satellite-zone-state 1\n";
     if (s.served) o << "served " << *s.served << "\n";
@@ -98,17 +115,13 @@ Status save_zone_state(const std::string& dir, const dns::Name& origin, const Zo
         if (w <= 0) break;
         done += static_cast<std::size_t>(w);
     }
-    const bool ok = done == text.size() && ::fsync(fd) == 0;
+    const bool ok = done == text.size() && (!durable || ::fsync(fd) == 0);
     const int saved_errno = errno;
     ::close(fd);
     if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
         const int e = ok ? errno : saved_errno;
         ::unlink(tmp.c_str());
         return make_error("cannot write " + path + ": " + std::strerror(e));
-    }
-    if (int dfd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
     }
     ::unlink(legacy_path(dir, origin).c_str());
     return {};

@@ -43,8 +43,21 @@ struct ZoneState {
 
 std::string zone_state_path(const std::string& dir, const dns::Name& origin);
 
-// Durable: written to a temporary file, fsynced, renamed, directory fsynced.
-Status save_zone_state(const std::string& dir, const dns::Name& origin, const ZoneState& s);
+// Written to a temporary file and renamed over the state. `durable`: the
+// file is fsynced before the rename. The directory is not synced: a crash
+// may bring back the previous state, which names an older stored serial (or
+// none) — never one that is not on disk, as long as the stored copy's own
+// rename was made durable before this call (zone/store.hpp save_zone does).
+// Without `durable`, a crash may lose the file's content (read back as "no
+// state"); callers skip the fsync only when the fields that matter for a
+// restart (durable_fields) equal those of the last durable save.
+Status save_zone_state(const std::string& dir, const dns::Name& origin, const ZoneState& s, bool durable = true);
+
+// A digest of the fields a restart must not lose (serials, phase, failures,
+// last error); the timing fields (last check, attempt, transfer) are left
+// out: a state differing from the last durable one only in those may be
+// saved without an fsync.
+std::uint64_t durable_fields(const ZoneState& s);
 
 // nullopt when nothing is stored. A state saved by an older Satellite (only
 // the time of the last check, in "<zone>.checked") is read as such.

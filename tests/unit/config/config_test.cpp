@@ -1135,3 +1135,113 @@ primaries = ["192.0.2.1", "[2001:db8::2]", "[::ffff:192.0.2.3]:1", "198.51.100.1
 
 }  // namespace
 }  // namespace satellite::config
+
+namespace satellite::config {
+namespace {
+
+// A reload (SIGHUP) takes unchanged [[zone]] blocks from the running zones
+// and parses only the rest; what it returns and refuses is load()'s.
+class ConfigReloadTest : public ConfigTest {
+protected:
+    void write(const std::string& text) const { std::ofstream(config_path()) << text; }
+    std::string zone_block(const std::string& name, const std::string& extra = "") const {
+        return "[[zone]]\nname = \"" + name + "\"\nfile = \"example.com.zone\"\n" + extra;
+    }
+    // The running zones, by name as written (what the zone manager answers).
+    ConfiguredZone running(const Config& cfg) const {
+        return [&cfg](const std::string& name) -> const Zone* {
+            for (const auto& z : cfg.zones) {
+                if (z.name == name || z.name == name + ".") return &z;
+            }
+            return nullptr;
+        };
+    }
+};
+
+TEST_F(ConfigReloadTest, UnchangedBlocksAreKeptChangedOnesParsedAndTheResultIsLoads) {
+    const std::string header = "[server]\nlisten = [\"127.0.0.1:5353\"]\n";
+    write(header + zone_block("a.test.") + zone_block("b.test.", "mode = \"live\"\n[zone.signing]\nalgorithm = 13\n") +
+          zone_block("c.test."));
+    auto first = load(config_path());
+    ASSERT_TRUE(first) << first.error().message;
+    ASSERT_EQ(first->zones.size(), 3u);
+    EXPECT_NE(first->outside_zones_digest, 0u);
+    for (const auto& z : first->zones) EXPECT_NE(z.block_digest, 0u);
+
+    // b changes its algorithm, d is added, c removed.
+    write(header + zone_block("a.test.") + zone_block("b.test.", "mode = \"live\"\n[zone.signing]\nalgorithm = 15\n") +
+          zone_block("d.test."));
+    // The running zones carry a mark no parse would give: a kept zone is
+    // taken from them, not parsed again.
+    Config marked = *first;
+    for (auto& z : marked.zones) z.transfer_timeout = 777;
+    auto next = reload(config_path(), *first, running(marked));
+    ASSERT_TRUE(next) << next.error().message;
+    EXPECT_EQ(next->zones[0].transfer_timeout, 777u);  // a.test.: unchanged block
+    EXPECT_NE(next->zones[1].transfer_timeout, 777u);  // b.test.: changed
+    EXPECT_NE(next->zones[2].transfer_timeout, 777u);  // d.test.: new
+    for (auto& z : next->zones) z.transfer_timeout = 300;
+    auto fresh = load(config_path());
+    ASSERT_TRUE(fresh);
+    ASSERT_EQ(next->zones.size(), 3u);
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(next->zones[i].name, fresh->zones[i].name);
+        EXPECT_EQ(next->zones[i].file, fresh->zones[i].file);
+        EXPECT_EQ(next->zones[i].mode, fresh->zones[i].mode);
+        EXPECT_EQ(next->zones[i].signing.has_value(), fresh->zones[i].signing.has_value());
+        EXPECT_EQ(next->zones[i].block_digest, fresh->zones[i].block_digest);
+    }
+    EXPECT_EQ(next->zones[1].mode, Mode::Live);
+    ASSERT_TRUE(next->zones[1].signing);
+    EXPECT_EQ(next->zones[1].signing->algorithm, 15);
+    EXPECT_NE(next->zones[1].block_digest, first->zones[1].block_digest);
+    EXPECT_EQ(next->zones[0].block_digest, first->zones[0].block_digest);
+}
+
+TEST_F(ConfigReloadTest, ErrorsInParsedBlocksKeepTheirLineNumbers) {
+    write(zone_block("a.test.") + zone_block("b.test."));
+    auto first = load(config_path());
+    ASSERT_TRUE(first) << first.error().message;
+    write(zone_block("a.test.") + zone_block("b.test.") + "[[zone]]\nname = \"c.test.\"\nfile = \"example.com.zone\"\nbogus = 1\n");
+    auto next = reload(config_path(), *first, running(*first));
+    ASSERT_FALSE(next);
+    auto fresh = load(config_path());
+    ASSERT_FALSE(fresh);
+    EXPECT_EQ(next.error().message, fresh.error().message);
+    EXPECT_THAT(next.error().message, HasSubstr(":10:"));
+}
+
+TEST_F(ConfigReloadTest, AKeptZoneWhoseFileWentMissingOrADuplicateIsRefusedAsLoadDoes) {
+    std::ofstream(dir_ / "other.zone") << "@ 3600 IN SOA ns hm 1 3600 900 604800 300\n";
+    const std::string other = "[[zone]]\nname = \"o.test.\"\nfile = \"other.zone\"\n";
+    write(zone_block("a.test.") + other);
+    auto first = load(config_path());
+    ASSERT_TRUE(first) << first.error().message;
+    fs::remove(dir_ / "other.zone");
+    auto next = reload(config_path(), *first, running(*first));
+    ASSERT_FALSE(next);
+    EXPECT_EQ(next.error().message, load(config_path()).error().message);
+    EXPECT_THAT(next.error().message, HasSubstr("does not exist"));
+
+    write(zone_block("a.test.") + zone_block("A.test."));
+    auto dup = reload(config_path(), *first, running(*first));
+    ASSERT_FALSE(dup);
+    EXPECT_EQ(dup.error().message, load(config_path()).error().message);
+    EXPECT_THAT(dup.error().message, HasSubstr("already defined"));
+}
+
+TEST_F(ConfigReloadTest, AChangeOutsideTheZoneBlocksParsesEverything) {
+    write("[[tsig_key]]\nname = \"k\"\nalgorithm = \"hmac-sha256\"\nsecret = \"c2VjcmV0\"\n"
+          "[[zone]]\nname = \"s.test.\"\nprimaries = [\"192.0.2.1\"]\ntsig_key = \"k\"\n");
+    auto first = load(config_path());
+    ASSERT_TRUE(first) << first.error().message;
+    // The key is renamed: the unchanged zone block must be checked again.
+    write("[[tsig_key]]\nname = \"k2\"\nalgorithm = \"hmac-sha256\"\nsecret = \"c2VjcmV0\"\n"
+          "[[zone]]\nname = \"s.test.\"\nprimaries = [\"192.0.2.1\"]\ntsig_key = \"k\"\n");
+    auto next = reload(config_path(), *first, running(*first));
+    ASSERT_FALSE(next);
+    EXPECT_THAT(next.error().message, HasSubstr("names no [[tsig_key]]"));
+}
+
+}  // namespace
+}  // namespace satellite::config

@@ -153,7 +153,12 @@ TEST_F(ZonesOnManualClock, RefreshFailsThenRetriesAfterSoaRetryThenTheZoneExpire
     EXPECT_EQ(info[0].phase, "expired");
     EXPECT_EQ(info[0].records, 0u);
     EXPECT_NE(info[0].not_ready.find("expired"), std::string::npos) << info[0].not_ready;
-    // The state on disk says so too, for a restart.
+    // The state on disk says so too, for a restart (written on the disk pool: waited for).
+    auto on_disk_expired = [&] {
+        auto s = zone::load_zone_state(dir.path + "/state", origin);
+        return s && s->has_value() && (*s)->phase == zone::Phase::Expired;
+    };
+    run_until(on_disk_expired);
     auto stored = zone::load_zone_state(dir.path + "/state", origin);
     ASSERT_TRUE(stored && stored->has_value());
     EXPECT_EQ((*stored)->phase, zone::Phase::Expired);
