@@ -25,6 +25,11 @@ struct ZoneInfo {
     std::int64_t next_refresh = 0;
     std::int64_t expires_at = 0;
     std::string dnssec_status;  // "" for presigned zones, else a DESIGN.md §4 status
+    // The served version's earliest RRSIG expiration (0: unsigned) and the
+    // RRset holding it; the effective expiry (issue 15), 0 = none.
+    std::int64_t signature_expiry = 0;
+    std::string signature_rrset;
+    std::int64_t effective_expiry = 0;
 };
 
 // One DNSSEC key as seed 003 shows it, plus its lifecycle state (§4).

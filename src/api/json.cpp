@@ -118,6 +118,9 @@ json::value zone_json(const ZoneInfo& z) {
     o["next_refresh"] = time_json(z.next_refresh);
     o["expires_at"] = time_json(z.expires_at);
     o["dnssec_status"] = string_or_null(z.dnssec_status);
+    o["signature_expiry"] = time_json(z.signature_expiry);
+    o["signature_expiry_rrset"] = string_or_null(z.signature_rrset);
+    o["effective_expiry"] = time_json(z.effective_expiry);
     return o;
 }
 

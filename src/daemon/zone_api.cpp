@@ -63,6 +63,11 @@ std::vector<api::ZoneInfo> ZoneManager::api_zones() const {
             i.dnssec_status = z->lifecycle ? modes::to_string(z->lifecycle->status())
                                            : (z->cfg.signing && z->cfg.signing->enabled ? "pending_ds" : "disabled");
         }
+        if (z->snapshot) {
+            i.signature_expiry = z->signatures.expiration;
+            i.signature_rrset = z->signatures.rrset;
+            i.effective_expiry = z->state.effective_expiry;
+        }
         out.push_back(std::move(i));
     }
     return out;
@@ -356,6 +361,24 @@ std::string ZoneManager::api_metrics() const {
     for (const auto& [k, z] : zones_) {
         if (z->lifecycle && z->lifecycle->signs() && z->next_resign) {
             out += "satellite_signature_refresh_timestamp_seconds" + label(z->cfg.name) + " " + std::to_string(z->next_resign) + "\n";
+        }
+    }
+    // Issue 15: every signed zone, any mode.
+    out += "# HELP satellite_zone_signature_expiry_timestamp_seconds The earliest RRSIG expiration in the served "
+           "version.\n# TYPE satellite_zone_signature_expiry_timestamp_seconds gauge\n";
+    for (const auto& [k, z] : zones_) {
+        if (z->snapshot && z->signatures.expiration) {
+            out += "satellite_zone_signature_expiry_timestamp_seconds" + label(z->cfg.name) + " " +
+                   std::to_string(z->signatures.expiration) + "\n";
+        }
+    }
+    out += "# HELP satellite_zone_effective_expiry_timestamp_seconds When the zone stops being served: the earlier "
+           "of SOA expire and the earliest signature expiration less signature_safety_margin.\n"
+           "# TYPE satellite_zone_effective_expiry_timestamp_seconds gauge\n";
+    for (const auto& [k, z] : zones_) {
+        if (z->snapshot && z->state.effective_expiry) {
+            out += "satellite_zone_effective_expiry_timestamp_seconds" + label(z->cfg.name) + " " +
+                   std::to_string(z->state.effective_expiry) + "\n";
         }
     }
     out += "# HELP satellite_dnssec_next_key_event_timestamp_seconds When the next timed key state change happens.\n"

@@ -71,6 +71,7 @@ struct Response {
     bool tc = false;
     bool co = false;      // the query set Compact Answers OK (RFC 9824 §4.1)
     bool failed = false;  // an online signature was needed and not made: SERVFAIL
+    int ede = -1;         // RFC 8914 INFO-CODE to put in the OPT record (-1: none)
     std::uint16_t counts[3] = {0, 0, 0};  // answer, authority, additional
     std::size_t question_end = 0;
     // Additional-section candidates: (zone, node, required glue).
@@ -652,7 +653,18 @@ std::size_t finish(Response& r, std::size_t limit_with_opt, const zone::ServedZo
         opt[5] = static_cast<std::uint8_t>(r.rcode >> 4);  // extended rcode
         if (q.edns_do) opt[7] = 0x80;                       // RFC 3225 §3: copy DO
         if (r.co) opt[7] |= kEdnsCo >> 8;                   // RFC 9824 §4.1: we understood CO
-        if (r.w.put(opt, kOptLen)) ++r.counts[2];
+        // RFC 8914 §2: an Extended DNS Error option (code 15), no EXTRA-TEXT.
+        std::uint8_t with_ede[kOptLen + 6];
+        bool put = false;
+        if (r.ede >= 0) {
+            std::memcpy(with_ede, opt, kOptLen);
+            store16(with_ede + 9, 6);
+            store16(with_ede + kOptLen, 15);
+            store16(with_ede + kOptLen + 2, 2);
+            store16(with_ede + kOptLen + 4, static_cast<std::uint16_t>(r.ede));
+            put = r.w.put(with_ede, sizeof with_ede);
+        }
+        if (put || r.w.put(opt, kOptLen)) ++r.counts[2];
     }
     std::uint8_t* h = r.w.data();
     store16(h, q.id);
@@ -751,6 +763,8 @@ std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> q
     const SnapshotRef* served = zone->served();
     if (!served) {
         r.rcode = dns::rcode::SERVFAIL;
+        // RFC 8914: why (an expired zone), so resolvers know to try elsewhere.
+        if (zone->slot) r.ede = zone->slot->unserved_ede.load(std::memory_order_relaxed);
         return finish(r, limit, zone, info);
     }
     // Data for class ANY is not authoritative (NSD and BIND clear AA too).

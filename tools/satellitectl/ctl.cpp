@@ -308,7 +308,10 @@ int Program::zone_show(const std::string& name) {
                         {"last error", field(z, "last_error")},
                         {"next refresh", field(z, "next_refresh")},
                         {"expires at", field(z, "expires_at")},
-                        {"dnssec", field(z, "dnssec_status")}});
+                        {"dnssec", field(z, "dnssec_status")},
+                        {"sig expiry", field(z, "signature_expiry")},
+                        {"sig RRset", field(z, "signature_expiry_rrset")},
+                        {"eff. expiry", field(z, "effective_expiry")}});
     return kExitOk;
 }
 

@@ -178,7 +178,8 @@ TEST_F(ApiTest, ZoneListHasEveryFieldWithTimesAsRfc3339OrNull) {
     const json::value& a = v.as_array()[0];
     EXPECT_EQ(keys_of(a), (std::vector<std::string>{"name", "kind", "mode", "serial", "serving", "source",
                                                     "last_success", "last_failure", "last_error", "next_refresh",
-                                                    "expires_at", "dnssec_status"}));
+                                                    "expires_at", "dnssec_status", "signature_expiry",
+                                                    "signature_expiry_rrset", "effective_expiry"}));
     EXPECT_EQ(a.at("name"), "example.com.");
     EXPECT_EQ(a.at("kind"), "secondary");
     EXPECT_EQ(a.at("mode"), "live");
@@ -191,7 +192,13 @@ TEST_F(ApiTest, ZoneListHasEveryFieldWithTimesAsRfc3339OrNull) {
     EXPECT_EQ(a.at("next_refresh"), "2026-04-23T11:00:00Z");
     EXPECT_EQ(a.at("expires_at"), "2026-05-07T10:00:00Z");
     EXPECT_EQ(a.at("dnssec_status"), "active");
+    EXPECT_EQ(a.at("signature_expiry"), "2026-05-04T10:00:00Z");
+    EXPECT_EQ(a.at("signature_expiry_rrset"), "www.example.com. A");
+    EXPECT_EQ(a.at("effective_expiry"), "2026-05-04T09:00:00Z");
     const json::value& b = v.as_array()[1];
+    EXPECT_TRUE(b.at("signature_expiry").is_null());
+    EXPECT_TRUE(b.at("signature_expiry_rrset").is_null());
+    EXPECT_TRUE(b.at("effective_expiry").is_null());
     EXPECT_TRUE(b.at("serial").is_null());
     EXPECT_TRUE(b.at("last_success").is_null());
     EXPECT_EQ(b.at("last_failure"), "2026-04-23T10:00:00Z");

@@ -37,6 +37,9 @@ public:
         a.next_refresh = 1776942000;  // 2026-04-23T11:00:00Z
         a.expires_at = 1778148000;    // 2026-05-07T10:00:00Z
         a.dnssec_status = "active";
+        a.signature_expiry = 1777888800;   // 2026-05-04T10:00:00Z
+        a.signature_rrset = "www.example.com. A";
+        a.effective_expiry = 1777885200;   // 2026-05-04T09:00:00Z
         ZoneInfo b;
         b.name = "local.test.";
         b.kind = "file";

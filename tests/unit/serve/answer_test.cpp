@@ -1053,5 +1053,47 @@ TEST_F(AnswerTest, SmallUdpBufferIsRespected) {
     EXPECT_LE(last.size(), 512u);
 }
 
+// ---- RFC 8914: an expired zone's SERVFAIL says why (issue 15).
+
+TEST(AnswerEde, ExpiredZoneServfailCarriesTheExtendedErrorOnlyWithEdns) {
+    auto slot = std::make_shared<zone::ZoneSlot>();  // empty: the zone is expired
+    std::vector<zone::ServedZone> zones;
+    zone::ServedZone z;
+    z.origin = *dns::Name::from_text("expired.test.");
+    z.slot = slot;
+    zones.push_back(std::move(z));
+    const zone::Catalog cat(std::move(zones));
+    auto run = [&](bool edns) {
+        std::vector<std::uint8_t> out(1232);
+        auto q = make_query({.name = "www.expired.test.", .edns = edns, .do_bit = edns});
+        out.resize(answer(cat, q, Transport::Udp, {}, out));
+        return out;
+    };
+    const std::uint8_t ede7[] = {0, 15, 0, 2, 0, 7};
+    auto ends_with_ede = [](const std::vector<std::uint8_t>& r, const std::uint8_t (&ede)[6]) {
+        return r.size() > 17 && std::equal(std::begin(ede), std::end(ede), r.end() - 6) &&
+               r[r.size() - 8] == 0 && r[r.size() - 7] == 6;  // OPT RDLENGTH 6
+    };
+    for (int code : {zone::kEdeSignatureExpired, zone::kEdeNoReachableAuthority}) {
+        slot->unserved_ede.store(code);
+        auto r = run(true);
+        ASSERT_GE(r.size(), 12u);
+        EXPECT_EQ(r[3] & 0xf, rc::SERVFAIL);
+        std::uint8_t want[6] = {0, 15, 0, 2, 0, static_cast<std::uint8_t>(code)};
+        EXPECT_TRUE(ends_with_ede(r, want)) << code;
+        EXPECT_EQ(r[11], 1);  // ARCOUNT: the OPT
+        // Without EDNS: a plain SERVFAIL, no OPT.
+        r = run(false);
+        EXPECT_EQ(r[3] & 0xf, rc::SERVFAIL);
+        EXPECT_EQ(r[11], 0);
+        EXPECT_FALSE(ends_with_ede(r, ede7));
+    }
+    // No reason recorded (never loaded): no option.
+    slot->unserved_ede.store(-1);
+    auto r = run(true);
+    EXPECT_EQ(r[3] & 0xf, rc::SERVFAIL);
+    EXPECT_EQ(r[r.size() - 2] * 256 + r[r.size() - 1], 0);  // OPT RDLENGTH 0
+}
+
 }  // namespace
 }  // namespace satellite::serve
