@@ -74,6 +74,9 @@ struct DnssecReply {
     std::vector<DsInfo> ds_records;
     // enable: the new keys; rotate-*: old and new key.
     std::optional<KeyInfo> new_ksk, new_zsk, old_key, new_key;
+    // rotate-ksk and GET during a double-KSK roll: from when the new DS may
+    // be at the parent (unix seconds; 0 = now / not rolling).
+    std::int64_t publish_after = 0;
 };
 
 // Multi-signer key exchange (RFC 8901 model 2; DESIGN.md §5 peer-keys).

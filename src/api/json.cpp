@@ -188,6 +188,7 @@ json::value dnssec_json(std::string_view domain_id, DnssecOp op, const DnssecRep
         o["ksk"] = keys(r.ksk);
         o["zsk"] = keys(r.zsk);
         o["ds_records"] = ds_list(r.ds_records);
+        if (r.publish_after) o["publish_after"] = time_json(r.publish_after);
         return o;
     }
     o["domain_id"] = domain_id;
@@ -221,6 +222,8 @@ json::value dnssec_json(std::string_view domain_id, DnssecOp op, const DnssecRep
             }
         }
         o["ds_records"] = ds_list(to_publish);
+        // When the parent may serve it: once the new DNSKEY is in every cache.
+        o["publish_after"] = time_json(r.publish_after);
         break;
     }
     case DnssecOp::ConfirmDsPublished: o["message"] = message("DS publication confirmed"); break;

@@ -220,6 +220,7 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
     reply.enabled = lc.signs();
     reply.status = modes::to_string(lc.status());
     reply.algorithm = lc.signs() ? lc.algorithm() : 0;
+    reply.publish_after = lc.ds_publish_after();
     for (const auto& k : lc.keys()) {
         (k.key.role == modes::KeyRole::Ksk ? reply.ksk : reply.zsk).push_back(key_info(k));
     }
@@ -238,6 +239,18 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
             std::vector<api::DsInfo> only_new;
             for (const auto& d : reply.ds_records) {
                 if (d.key_tag == reply.new_key->key_tag) only_new.push_back(d);
+            }
+            if (only_new.empty()) {
+                // Not in CDS yet (its DNSKEY is still reaching the caches): the
+                // DS to publish from publish_after on.
+                for (const auto& k : lc.keys()) {
+                    if (k.key.role != modes::KeyRole::Ksk || k.key.tag != reply.new_key->key_tag) continue;
+                    auto rd = dns::ds_rdata(z.origin, k.key.dnskey, 2);
+                    if (rd.size() > 4) {
+                        only_new.push_back({k.key.tag, rd[2], rd[3],
+                                            hex_upper(std::vector<std::uint8_t>(rd.begin() + 4, rd.end()))});
+                    }
+                }
             }
             reply.ds_records = only_new;
         }

@@ -349,10 +349,14 @@ TEST_F(ApiTest, RotateZskAndKsk) {
     control_.reply.old_key = FakeControl::key(12345, "KSK");
     control_.reply.new_key = FakeControl::key(23456, "KSK");
     control_.reply.ds_records = {DsInfo{12345, 13, 2, "AA"}, DsInfo{23456, 13, 2, "BB"}};
+    control_.reply.publish_after = 1776938400;  // 2026-04-23T10:00:00Z
     r = post("/api/v1/domains/example.com/dnssec/rotate-ksk");
     ASSERT_EQ(r.result_int(), 200);
     v = parse(r.body());
-    EXPECT_EQ(keys_of(v), (std::vector<std::string>{"domain_id", "action", "old_key", "new_key", "ds_records"}));
+    EXPECT_EQ(keys_of(v), (std::vector<std::string>{"domain_id", "action", "old_key", "new_key", "ds_records",
+                                                    "publish_after"}));
+    // Issue 15: from when the parent may serve the new DS.
+    EXPECT_EQ(v.at("publish_after"), "2026-04-23T10:00:00Z");
     EXPECT_EQ(v.at("action"), "rotate-ksk");
     EXPECT_EQ(v.at("old_key").at("key_tag"), 12345);
     EXPECT_EQ(v.at("new_key").at("key_tag"), 23456);
