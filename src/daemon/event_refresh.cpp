@@ -22,6 +22,7 @@ void ZoneManager::arm_expire(Zone& z) {
     z.state.signature_expiry = z.signatures.expiration;
     z.state.signature_rrset = z.signatures.rrset;
     z.state.effective_expiry = z.expires_at == kNever ? 0 : z.expires_at;
+    z.slot->expire_at.store(z.state.effective_expiry, std::memory_order_relaxed);  // RFC 7314 answers
     if (z.expires_at == kNever) {
         events_.cancel(z.id, ZoneEvent::Expire);
         return;
@@ -57,7 +58,7 @@ std::int64_t ZoneManager::next_check_delay(Zone& z) {
     if (sig_at == 0) return delay;
     const std::int64_t now = now_unix();
     if (now > sig_at) return std::min<std::int64_t>(delay, std::max<std::uint32_t>(1, z.snapshot->retry()));
-    return std::min(delay, sig_at - now);
+    return std::min(delay, sig_at - now + 1);  // ≥ 1: once the limit has passed (no busy loop in its second)
 }
 
 void ZoneManager::expire(Zone& z) {

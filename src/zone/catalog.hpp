@@ -33,6 +33,9 @@ struct ZoneSlot {
     // The Extended DNS Error of the SERVFAIL given while the slot is empty
     // (-1: none); written before the swap that empties the slot.
     std::atomic<int> unserved_ede{-1};
+    // RFC 7314 EDNS EXPIRE: the served version's effective expiry (unix
+    // seconds; 0: only the SOA expire field applies, as on a primary).
+    std::atomic<std::int64_t> expire_at{0};
     ZoneSlot() = default;
     explicit ZoneSlot(std::shared_ptr<const Snapshot> initial)
         : version(new std::shared_ptr<const Snapshot>(std::move(initial))) {}

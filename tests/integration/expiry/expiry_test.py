@@ -9,7 +9,9 @@ satellited runs with signature_safety_margin = MARGIN:
 
   1. serial 1 is served: the load warns that the signatures live shorter than
      SOA expire; the API zone body and /metrics show the earliest expiration,
-     the RRset holding it and the effective expiry; unbound validates (AD).
+     the RRset holding it and the effective expiry; unbound validates (AD);
+     an SOA query with EDNS EXPIRE (RFC 7314) gets the remaining effective
+     expiry (the signatures' limit, not SOA expire).
   2. queried every QUERY_EVERY s until the signatures have expired: every
      RRSIG in every answer is unexpired when it arrives; the answers turn
      SERVFAIL, with Extended DNS Error 7, before the signatures expire and stay
@@ -34,6 +36,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "xfr"))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import dns.edns  # noqa: E402
+import dns.exception  # noqa: E402
+import dns.message  # noqa: E402
+import dns.query  # noqa: E402
 import dns.flags  # noqa: E402
 import dns.name  # noqa: E402
 import dns.rcode  # noqa: E402
@@ -149,6 +154,20 @@ def rrsig_expirations(r):
             if rrs.rdtype == dns.rdatatype.RRSIG for rd in rrs]
 
 
+def edns_expire(port):
+    """The EXPIRE option's value in the answer to an SOA query carrying it (RFC 7314), or None."""
+    q = dns.message.make_query(ZONE, "SOA", use_edns=0, payload=1232, options=[dns.edns.GenericOption(9, b"")])
+    q.flags &= ~dns.flags.RD
+    try:
+        r = dns.query.udp(q, LOOP, port=port, timeout=2)
+    except (dns.exception.DNSException, OSError):
+        return None
+    for o in r.options:
+        if o.otype == 9 and len(o.to_wire()) == 4:
+            return struct.unpack("!I", o.to_wire())[0]
+    return None
+
+
 def ede_codes(r):
     return [o.code for o in r.options if isinstance(o, dns.edns.EDEOption)]
 
@@ -209,6 +228,10 @@ def main():
         check("/metrics: effective expiry", m2 == expiry1 - MARGIN, f"{m2} want {expiry1 - MARGIN}")
         r = ask_resolver(ub_port, f"{NAMES[0]}.{ZONE}", "TXT")
         check("before the margin: unbound validates (AD)", ad(r), str(r))
+        v, now = edns_expire(sat.port), time.time()
+        check("EDNS EXPIRE (RFC 7314): the remaining effective expiry, never past the signatures' limit",
+              v is not None and expiry1 - MARGIN - now - 3 <= v <= expiry1 - MARGIN - now + 1,
+              f"EXPIRE {v}, signatures' limit in {expiry1 - MARGIN - now:.1f} s")
 
         # 2. Every answer until the signatures have expired.
         answered = servfail = 0

@@ -1095,5 +1095,55 @@ TEST(AnswerEde, ExpiredZoneServfailCarriesTheExtendedErrorOnlyWithEdns) {
     EXPECT_EQ(r[r.size() - 2] * 256 + r[r.size() - 1], 0);  // OPT RDLENGTH 0
 }
 
+// ---- RFC 7314 EDNS EXPIRE (issue 15).
+
+TEST(AnswerExpire, SoaQueryWithExpireGetsTheEffectiveExpiryCappedBySoaExpire) {
+    zone::ServedZone sz = served("negttl.test.", kNegTtl);  // SOA expire 86400
+    auto slot = std::make_shared<zone::ZoneSlot>(sz.snapshot);
+    sz.slot = slot;
+    std::vector<zone::ServedZone> zones;
+    zones.push_back(std::move(sz));
+    const zone::Catalog cat(std::move(zones));
+    auto run = [&](std::uint16_t qtype, bool with_expire, std::uint32_t now) {
+        Bytes b;
+        b.header(0x4242, 0, 1, 0, 0, 1);
+        b.name("negttl.test.").u16(qtype).u16(dns::rrclass::IN);
+        b.u8(0).u16(t::OPT).u16(1232).u8(0).u8(0).u16(0);
+        if (with_expire) {
+            b.u16(4).u16(9).u16(0);  // RDLENGTH 4: EXPIRE, empty (RFC 7314 §2)
+        } else {
+            b.u16(0);
+        }
+        std::vector<std::uint8_t> out(1232);
+        AnswerOptions opt;
+        opt.now = now;
+        out.resize(answer(cat, b.v, Transport::Udp, opt, out));
+        return out;
+    };
+    auto expire_value = [](const std::vector<std::uint8_t>& r) -> std::int64_t {
+        // The OPT is last; its only option EXPIRE ends the message.
+        if (r.size() < 20 || r[r.size() - 8] != 0 || r[r.size() - 7] != 9 || r[r.size() - 6] != 0 ||
+            r[r.size() - 5] != 4) {
+            return -1;
+        }
+        return (std::int64_t(r[r.size() - 4]) << 24) | (r[r.size() - 3] << 16) | (r[r.size() - 2] << 8) |
+               r[r.size() - 1];
+    };
+    const std::uint32_t now = 1'800'000'000;
+    // No effective expiry known (a primary): the SOA expire field.
+    EXPECT_EQ(expire_value(run(t::SOA, true, now)), 86400);
+    // The effective expiry (signatures' limit) 600 s away: 600.
+    slot->expire_at.store(now + 600);
+    EXPECT_EQ(expire_value(run(t::SOA, true, now)), 600);
+    // Already passed: 0, never negative.
+    EXPECT_EQ(expire_value(run(t::SOA, true, now + 700)), 0);
+    // Further than SOA expire: capped by it.
+    slot->expire_at.store(now + 10 * 86400);
+    EXPECT_EQ(expire_value(run(t::SOA, true, now)), 86400);
+    // Not asked for, or not an SOA query: no option.
+    EXPECT_EQ(expire_value(run(t::SOA, false, now)), -1);
+    EXPECT_EQ(expire_value(run(t::A, true, now)), -1);
+}
+
 }  // namespace
 }  // namespace satellite::serve
