@@ -39,6 +39,11 @@ struct ZoneInfo {
     // Why /readyz counts the zone as not ready ("" = ready): not served,
     // expired, or inside its warning window before the SOA expire.
     std::string not_ready;
+    // The served version's earliest RRSIG expiration (0: unsigned) and the
+    // RRset holding it; the effective expiry (issue 15), 0 = none.
+    std::int64_t signature_expiry = 0;
+    std::string signature_rrset;
+    std::int64_t effective_expiry = 0;
 };
 
 // One DNSSEC key as seed 003 shows it, plus its lifecycle state (§4).
@@ -83,6 +88,9 @@ struct DnssecReply {
     std::vector<DsInfo> ds_records;
     // enable: the new keys; rotate-*: old and new key.
     std::optional<KeyInfo> new_ksk, new_zsk, old_key, new_key;
+    // rotate-ksk and GET during a double-KSK roll: from when the new DS may
+    // be at the parent (unix seconds; 0 = now / not rolling).
+    std::int64_t publish_after = 0;
 };
 
 // Multi-signer key exchange (RFC 8901 model 2; DESIGN.md §5 peer-keys).

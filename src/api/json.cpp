@@ -133,6 +133,9 @@ json::value zone_json(const ZoneInfo& z) {
     o["records"] = z.records;
     o["ready"] = z.not_ready.empty();
     o["not_ready"] = string_or_null(z.not_ready);
+    o["signature_expiry"] = time_json(z.signature_expiry);
+    o["signature_expiry_rrset"] = string_or_null(z.signature_rrset);
+    o["effective_expiry"] = time_json(z.effective_expiry);
     return o;
 }
 
@@ -200,6 +203,7 @@ json::value dnssec_json(std::string_view domain_id, DnssecOp op, const DnssecRep
         o["ksk"] = keys(r.ksk);
         o["zsk"] = keys(r.zsk);
         o["ds_records"] = ds_list(r.ds_records);
+        if (r.publish_after) o["publish_after"] = time_json(r.publish_after);
         return o;
     }
     o["domain_id"] = domain_id;
@@ -233,6 +237,8 @@ json::value dnssec_json(std::string_view domain_id, DnssecOp op, const DnssecRep
             }
         }
         o["ds_records"] = ds_list(to_publish);
+        // When the parent may serve it: once the new DNSKEY is in every cache.
+        o["publish_after"] = time_json(r.publish_after);
         break;
     }
     case DnssecOp::ConfirmDsPublished: o["message"] = message("DS publication confirmed"); break;

@@ -804,9 +804,10 @@ private:
         if (auto s = only_keys(t, "[[zone]]",
                                {"name", "primaries", "file", "tsig_key", "notify_allow", "mode",
                                 "allow_nsec3", "signing", "max_zone_records", "max_zone_bytes", "presigned_verify",
-                                "expiry_warning", "transfer_timeout", "transfer_idle_timeout", "peers",
-                                "peer_keys_from_primary", "parent_ds_check", "parent_ds_check_interval",
-                                "parent_trust_anchor", "provide_xfr", "notify", "catalog_group"});
+                                "expiry_warning", "signature_safety_margin", "transfer_timeout",
+                                "transfer_idle_timeout", "peers", "peer_keys_from_primary", "parent_ds_check",
+                                "parent_ds_check_interval", "parent_trust_anchor", "provide_xfr", "notify",
+                                "catalog_group"});
             !s) {
             return s;
         }
@@ -990,6 +991,12 @@ private:
             if (!v) return v.error();
             out.expiry_warning = *v;
         }
+        const toml::node* margin_node = t.get("signature_safety_margin");
+        if (margin_node) {
+            auto v = as_duration(*margin_node, "zone.signature_safety_margin");
+            if (!v) return v.error();
+            out.signature_safety_margin = *v;
+        }
         if (const auto* node = t.get("max_zone_records")) {
             auto v = as_integer(*node, "zone.max_zone_records", 1, 100'000'000);
             if (!v) return v.error();
@@ -1027,6 +1034,21 @@ private:
                           "remove it from this presigned zone");
             }
             out.signing = signing;
+        }
+        if (out.mode != Mode::Presigned) {
+            // Our own signatures are re-made (signature_validity - refresh)
+            // before they expire: the margin must fall inside that window.
+            const Signing sc = out.signing.value_or(Signing{});
+            const std::uint32_t window = sc.signature_validity - sc.signature_refresh;
+            if (!margin_node) {
+                out.signature_safety_margin = std::min<std::uint32_t>(3600, window / 2);
+            } else if (out.signature_safety_margin >= window) {
+                return at(*margin_node, "zone.signature_safety_margin (" +
+                                            format_duration(out.signature_safety_margin) +
+                                            ") must be shorter than signature_validity - signature_refresh (" +
+                                            format_duration(window) +
+                                            "), or the zone would stop being served before it is re-signed");
+            }
         }
         return {};
     }

@@ -108,6 +108,11 @@ struct Zone {
     bool allow_nsec3 = false;
     std::string presigned_verify = "keys";     // keys | full | off
     std::uint32_t expiry_warning = 3 * 86400;  // warn when a signature expires sooner
+    // Effective expiry = min(SOA expire timer, earliest RRSIG expiration -
+    // this): a signed version is never served closer to its signatures'
+    // expiry (issue 15). Default 1h; for a zone signed here, at most half
+    // the window its own re-signing leaves (signature_validity - refresh).
+    std::uint32_t signature_safety_margin = 3600;
     std::size_t max_zone_records = 5'000'000;  // a larger transfer is refused
     std::uint64_t max_zone_bytes = 2'147'483'648;  // wire bytes of a transfer; a larger one is refused
     std::uint32_t transfer_timeout = 300;       // seconds for one transfer attempt

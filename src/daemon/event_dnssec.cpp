@@ -331,6 +331,7 @@ void ZoneManager::resign(Zone& z, const char* why) {
                 publish(zz);
                 dump(zz);
                 arm_resign(zz);
+                arm_expire(zz);  // new signatures: a new effective expiry
                 schedule(zz, ZoneEvent::Flush, 0, true);
             });
     });

@@ -43,6 +43,7 @@ void ZoneManager::load_local_file(Zone& z) {
                 publish(zz);
                 dump(zz);
                 arm_resign(zz);
+                arm_expire(zz);  // a signed file zone has its signatures' expiry
             });
     });
 }
@@ -168,6 +169,7 @@ void ZoneManager::load_from_disk(Zone& z) {
                 z.source = d.source;
                 z.state.served = z.state.stored = z.snapshot->serial();
                 z.state.phase = zone::Phase::Ok;
+                z.state.expired_by_signatures = false;
                 z.state.last_transfer = std::max(z.state.last_transfer, d.last_transfer);
                 z.state.last_check = std::max(d.last_check, z.state.last_check);
                 spdlog::info("zone {}: serving serial {} from {} ({} records, received {} s ago)", z.cfg.name,

@@ -9,24 +9,77 @@ void ZoneManager::schedule_refresh(Zone& z, std::int64_t delay_s) {
 }
 
 // RFC 1034 §4.3.5: with no confirmation from a primary for SOA expire, the
-// zone is no longer served (SERVFAIL) until one comes.
+// zone is no longer served (SERVFAIL) until one comes. Issue 15: nor once
+// its earliest signature is within signature_safety_margin of expiring (any
+// signed zone, file zones too), until a fresher version comes. The expire
+// event is armed for the earlier of the two: the effective expiry.
 void ZoneManager::arm_expire(Zone& z) {
     if (!z.snapshot) return;
-    z.expires_at = z.state.last_check + z.snapshot->expire();
+    constexpr std::int64_t kNever = INT64_MAX;
+    const std::int64_t soa_at = z.secondary ? z.state.last_check + z.snapshot->expire() : kNever;
+    const std::int64_t sig_at = modes::signature_limit(z.signatures, z.cfg.signature_safety_margin);
+    z.expires_at = sig_at != 0 && sig_at < soa_at ? sig_at : soa_at;
+    z.state.signature_expiry = z.signatures.expiration;
+    z.state.signature_rrset = z.signatures.rrset;
+    z.state.effective_expiry = z.expires_at == kNever ? 0 : z.expires_at;
+    z.slot->expire_at.store(z.state.effective_expiry, std::memory_order_relaxed);  // RFC 7314 answers
+    if (z.expires_at == kNever) {
+        events_.cancel(z.id, ZoneEvent::Expire);
+        return;
+    }
+    const std::int64_t now = now_unix();
+    if (z.expired() && z.state.expired_by_signatures && now <= z.expires_at) {
+        // Expired by its signatures, now re-signed (a live zone's re-sign).
+        z.state.phase = zone::Phase::Ok;
+        z.state.expired_by_signatures = false;
+        spdlog::info("zone {}: serving again: its earliest signature (over {}) now expires at {}", z.cfg.name,
+                     z.signatures.rrset, modes::utc_time(z.signatures.expiration));
+        publish(z);
+    }
     // The last check is known to the second: expire once that second has
     // passed too, never before (short test timers would lose up to 1 s).
     events_.schedule(z.id, ZoneEvent::Expire, z.expires_at + 1);
     loop_.changed();
 }
 
+// The signatures of the served version are within the margin (or past).
+bool ZoneManager::signatures_inside_margin(const Zone& z) const {
+    const std::int64_t sig_at = modes::signature_limit(z.signatures, z.cfg.signature_safety_margin);
+    return sig_at != 0 && now_unix() > sig_at;
+}
+
+// When to ask the primaries next after a successful check: the SOA refresh
+// timer, but no later than the moment the signatures reach their margin
+// (a re-signed serial may be waiting), and every SOA retry while the zone
+// is expired by its signatures.
+std::int64_t ZoneManager::next_check_delay(Zone& z) {
+    std::int64_t delay = xfr::refresh_delay(z.snapshot->refresh(), rng_);
+    const std::int64_t sig_at = modes::signature_limit(z.signatures, z.cfg.signature_safety_margin);
+    if (sig_at == 0) return delay;
+    const std::int64_t now = now_unix();
+    if (now > sig_at) return std::min<std::int64_t>(delay, std::max<std::uint32_t>(1, z.snapshot->retry()));
+    return std::min(delay, sig_at - now + 1);  // ≥ 1: once the limit has passed (no busy loop in its second)
+}
+
 void ZoneManager::expire(Zone& z) {
     if (z.expired() || !z.snapshot || now_unix() <= z.expires_at) return;
     z.state.phase = zone::Phase::Expired;
-    spdlog::error("zone {} expired: no successful check with a primary for {} s (SOA expire); "
-                  "answering SERVFAIL until a transfer succeeds",
-                  z.cfg.name, z.snapshot->expire());
+    z.state.expired_by_signatures = signatures_inside_margin(z);
+    if (z.state.expired_by_signatures) {
+        spdlog::error("zone {} expired: its earliest signature (the RRSIG over {}) expires at {}, within the "
+                      "signature_safety_margin ({}); answering SERVFAIL (Extended DNS Error 7, Signature Expired) "
+                      "until a freshly signed version arrives",
+                      z.cfg.name, z.signatures.rrset, modes::utc_time(z.signatures.expiration),
+                      modes::describe_duration(z.cfg.signature_safety_margin));
+    } else {
+        spdlog::error("zone {} expired: no successful check with a primary for {} s (SOA expire); "
+                      "answering SERVFAIL until a transfer succeeds",
+                      z.cfg.name, z.snapshot->expire());
+    }
     save_state(z);
     publish(z);
+    // A re-signed serial may be waiting at the primary: ask now.
+    if (z.state.expired_by_signatures && z.secondary) schedule(z, ZoneEvent::Refresh, 0, true);
 }
 // The state file is written on the disk pool, one write per zone at a time
 // (a state changed meanwhile is written when it ends), fsynced only when a
@@ -171,6 +224,20 @@ void ZoneManager::refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep 
             z->state.succeeded(now_unix());
             spdlog::debug("zone {}: serial {} is current at {}", z->cfg.name, z->snapshot->serial(),
                           run.primaries[step.primary].to_string());
+            if (signatures_inside_margin(*z)) {
+                // Confirmed, yet its signatures are too close to expiry: a
+                // check restarts the SOA expire clock, not the signatures'.
+                z->state.phase = zone::Phase::Expired;
+                z->state.expired_by_signatures = true;
+                spdlog::warn("zone {}: serial {} is current at {}, but its earliest signature (over {}) expires "
+                             "at {}, within the signature_safety_margin: still SERVFAIL until the primary "
+                             "re-signs with a new serial",
+                             z->cfg.name, z->snapshot->serial(), run.primaries[step.primary].to_string(),
+                             z->signatures.rrset, modes::utc_time(z->signatures.expiration));
+                save_state(*z);
+                publish(*z);
+                break;
+            }
             save_state(*z);
             if (was_expired) publish(*z);
             break;
@@ -203,7 +270,7 @@ void ZoneManager::refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep 
     // A successful check: the expire clock starts again.
     z->refresh.reset();
     arm_expire(*z);
-    schedule_refresh(*z, xfr::refresh_delay(z->snapshot->refresh(), rng_));
+    schedule_refresh(*z, next_check_delay(*z));
     finish_refresh(*z);
 }
 
@@ -245,7 +312,7 @@ void ZoneManager::transfer(const std::shared_ptr<Zone>& z, std::size_t primary, 
                               // Served: a successful refresh.
                               zp->refresh.reset();
                               arm_expire(*zp);
-                              schedule_refresh(*zp, xfr::refresh_delay(zp->snapshot->refresh(), rng_));
+                              schedule_refresh(*zp, next_check_delay(*zp));
                               finish_refresh(*zp);
                           });
                       },
@@ -392,6 +459,7 @@ void ZoneManager::install(Zone& z, std::shared_ptr<const zone::Snapshot> snap, c
     z.snapshot = std::move(snap);
     z.state.served = z.snapshot->serial();
     z.state.phase = zone::Phase::Ok;
+    z.state.expired_by_signatures = false;
     z.state.last_check = z.state.last_transfer = now;
     z.source = primary;
     publish(z);

@@ -55,6 +55,7 @@ struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
     std::vector<std::array<std::uint8_t, 16>> notify_allow;
     std::vector<xfr::PrimaryAddress> primaries;
     std::shared_ptr<const zone::Snapshot> snapshot;
+    modes::SignatureExpiry signatures;  // of `snapshot`, found when it was built (modes/expiry.hpp)
     std::weak_ptr<const zone::Snapshot> stored_version;  // the version last written to state_dir (signed zones)
     std::shared_ptr<zone::ZoneSlot> slot = std::make_shared<zone::ZoneSlot>();  // what queries see
     zone::ZoneState state;

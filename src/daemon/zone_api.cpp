@@ -73,6 +73,12 @@ void ZoneManager::fill_state(const Zone& z, api::ZoneInfo& i) const {
         i.not_ready = "expires in " + std::to_string(std::max<std::int64_t>(0, z.expires_at - now)) +
                       " s (SOA expire) unless a primary answers; " + std::to_string(s.failures) +
                       " refreshes failed in a row";
+    } else if (z.signatures.expiration > 0 && z.signatures.expiration - now < std::int64_t(z.cfg.expiry_warning)) {
+        // A signature expires within expiry_warning: validators will reject
+        // the zone soon unless a fresher version comes.
+        i.not_ready = "signatures expire in " + std::to_string(std::max<std::int64_t>(0, z.signatures.expiration - now)) +
+                      " s (" + z.signatures.rrset + "), within expiry_warning (" +
+                      std::to_string(z.cfg.expiry_warning) + " s)";
     }
 }
 
@@ -94,6 +100,11 @@ std::vector<api::ZoneInfo> ZoneManager::api_zones() const {
         if (z->cfg.mode != config::Mode::Presigned) {
             i.dnssec_status = z->lifecycle ? modes::to_string(z->lifecycle->status())
                                            : (z->cfg.signing && z->cfg.signing->enabled ? "pending_ds" : "disabled");
+        }
+        if (z->snapshot) {
+            i.signature_expiry = z->signatures.expiration;
+            i.signature_rrset = z->signatures.rrset;
+            i.effective_expiry = z->state.effective_expiry;
         }
         fill_state(*z, i);
         out.push_back(std::move(i));
@@ -248,6 +259,7 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
     reply.enabled = lc.signs();
     reply.status = modes::to_string(lc.status());
     reply.algorithm = lc.signs() ? lc.algorithm() : 0;
+    reply.publish_after = lc.ds_publish_after();
     for (const auto& k : lc.keys()) {
         (k.key.role == modes::KeyRole::Ksk ? reply.ksk : reply.zsk).push_back(key_info(k));
     }
@@ -266,6 +278,18 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
             std::vector<api::DsInfo> only_new;
             for (const auto& d : reply.ds_records) {
                 if (d.key_tag == reply.new_key->key_tag) only_new.push_back(d);
+            }
+            if (only_new.empty()) {
+                // Not in CDS yet (its DNSKEY is still reaching the caches): the
+                // DS to publish from publish_after on.
+                for (const auto& k : lc.keys()) {
+                    if (k.key.role != modes::KeyRole::Ksk || k.key.tag != reply.new_key->key_tag) continue;
+                    auto rd = dns::ds_rdata(z.origin, k.key.dnskey, 2);
+                    if (rd.size() > 4) {
+                        only_new.push_back({k.key.tag, rd[2], rd[3],
+                                            hex_upper(std::vector<std::uint8_t>(rd.begin() + 4, rd.end()))});
+                    }
+                }
             }
             reply.ds_records = only_new;
         }
@@ -401,6 +425,24 @@ std::string ZoneManager::api_metrics() const {
     for (const auto& [k, z] : zones_) {
         if (z->lifecycle && z->lifecycle->signs() && z->next_resign) {
             out += "satellite_signature_refresh_timestamp_seconds" + label(z->cfg.name) + " " + std::to_string(z->next_resign) + "\n";
+        }
+    }
+    // Issue 15: every signed zone, any mode.
+    out += "# HELP satellite_zone_signature_expiry_timestamp_seconds The earliest RRSIG expiration in the served "
+           "version.\n# TYPE satellite_zone_signature_expiry_timestamp_seconds gauge\n";
+    for (const auto& [k, z] : zones_) {
+        if (z->snapshot && z->signatures.expiration) {
+            out += "satellite_zone_signature_expiry_timestamp_seconds" + label(z->cfg.name) + " " +
+                   std::to_string(z->signatures.expiration) + "\n";
+        }
+    }
+    out += "# HELP satellite_zone_effective_expiry_timestamp_seconds When the zone stops being served: the earlier "
+           "of SOA expire and the earliest signature expiration less signature_safety_margin.\n"
+           "# TYPE satellite_zone_effective_expiry_timestamp_seconds gauge\n";
+    for (const auto& [k, z] : zones_) {
+        if (z->snapshot && z->state.effective_expiry) {
+            out += "satellite_zone_effective_expiry_timestamp_seconds" + label(z->cfg.name) + " " +
+                   std::to_string(z->state.effective_expiry) + "\n";
         }
     }
     out += "# HELP satellite_dnssec_next_key_event_timestamp_seconds When the next timed key state change happens.\n"

@@ -73,6 +73,7 @@ Result<modes::BuildInput> ZoneManager::build_input(Zone& z) {
     in.origin = z.origin;
     in.previous = z.snapshot;
     in.now = now_unix();
+    in.safety_margin = z.cfg.signature_safety_margin;
     const config::Zone& cfg = z.cfg;
     if (!signs_here(cfg.mode)) {
         in.kind = modes::BuildInput::Kind::Presigned;
@@ -116,6 +117,8 @@ Result<modes::BuildInput> ZoneManager::build_input(Zone& z) {
 // timings wait for, and the lines an operator reads.
 void ZoneManager::after_build(Zone& z, const modes::BuiltVersion& b, bool ours) {
     if (!b.warning.empty()) spdlog::warn("zone {}: {}", z.cfg.name, b.warning);
+    z.signatures = b.signatures;  // the version is installed by the caller right after
+    if (!b.validity_warning.empty()) spdlog::warn("zone {}: {}", z.cfg.name, b.validity_warning);
     if (!signs_here(z.cfg.mode)) return;
     z.max_ttl = b.max_ttl;
     z.dnskey_ttl = b.soa_ttl;
@@ -338,6 +341,12 @@ std::vector<zone::ServedZone::XfrAllow> ZoneManager::xfr_allow(const std::vector
 
 // A new version of one zone (or its expiry): one pointer swap in its slot.
 void ZoneManager::publish(Zone& z) {
+    // RFC 8914: why an expired zone is SERVFAIL (read by the query path
+    // only when the slot is empty; stored before the swap that empties it).
+    const int ede = !z.snapshot || !z.expired()        ? -1
+                    : z.state.expired_by_signatures ? zone::kEdeSignatureExpired
+                                                    : zone::kEdeNoReachableAuthority;
+    z.slot->unserved_ede.store(ede, std::memory_order_relaxed);
     catalog_.retire(z.slot->swap(z.serving() ? z.snapshot : nullptr));
     if (z.serving() && z.snapshot && !z.cfg.notify.empty()) {
         notify_out_.new_version(z.origin, z.snapshot->serial(), notify_targets(z.cfg, keys_));

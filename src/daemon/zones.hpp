@@ -109,6 +109,8 @@ private:
     void on_event(ZoneId id, ZoneEvent e);
     void arm_expire(Zone& z);
     void expire(Zone& z);
+    bool signatures_inside_margin(const Zone& z) const;
+    std::int64_t next_check_delay(Zone& z);
     void start_refresh(const std::shared_ptr<Zone>& z, const char* why,
                        std::shared_ptr<const std::string> slot = nullptr);
     std::shared_ptr<Zone> still_wanted(const std::weak_ptr<Zone>& wz, std::uint64_t generation);

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "modes/expiry.hpp"
+
 namespace satellite::modes {
 
 namespace {
@@ -349,17 +351,20 @@ Outcome Lifecycle::rotate_ksk(std::int64_t now, const LifecycleTiming& t) {
     if (spare) return roll_to_standby(*spare, now, t);
     auto mk = make_key(KeyRole::Ksk, now);
     if (!mk) return {Refusal::Storage, mk.error().message};
-    // Double-KSK (RFC 7583 §3.3.2): the new KSK is published and its DS is
-    // offered (CDS, the API reply) at once; the old one goes only after the
-    // parent's new DS set has propagated.
-    mk->state = KeyState::DsSubmit;
-    mk->next_transition = 0;
+    // Double-KSK (RFC 7583 §3.3.2): the new KSK's DNSKEY is published at
+    // once; its DS may reach the parent (CDS names it, confirm-ds-published
+    // accepts it) only once every cache holding the old DNSKEY RRset has
+    // fetched the new one: DNSKEY TTL + propagation delay (Ipub). The old
+    // KSK goes only after the parent's new DS set has propagated.
+    mk->state = KeyState::Publish;
+    mk->next_transition = now + t.dnskey_ttl + t.propagation_delay;
     apply_flags(*mk);
-    (void)t;
+    const std::int64_t after = mk->next_transition;
     keys_.push_back(std::move(*mk));
     status_ = DnssecStatus::RotatingKsk;
     if (auto s = save(); !s) return {Refusal::Storage, s.error().message};
-    return {Refusal::None, "KSK rollover started: publish the new DS at the parent, then confirm it"};
+    return {Refusal::None, "KSK rollover started: the new KSK is published now; publish its DS at the parent "
+                           "from " + utc_time(after) + " (DNSKEY TTL + propagation delay), then confirm it"};
 }
 
 // The standby KSK takes over. Its DS is at the parent (ds_ready), or on its
@@ -396,6 +401,16 @@ Outcome Lifecycle::confirm_ds_published(const std::vector<DsRecord>& ds, std::in
         if (k.key.role == KeyRole::Ksk && k.state == KeyState::DsSubmit) waiting = &k;
     }
     const bool for_standby = waiting && waiting->standby && status_ == DnssecStatus::Active;
+    if (!waiting && status_ == DnssecStatus::RotatingKsk) {
+        for (const auto& k : keys_) {
+            if (k.key.role == KeyRole::Ksk && !k.standby && k.state == KeyState::Publish) {
+                return {Refusal::Conflict, "the new KSK " + std::to_string(k.key.tag) +
+                                               " is not yet in every cache's DNSKEY RRset: its DS may be "
+                                               "published at the parent only from " +
+                                               utc_time(k.next_transition) + "; confirm after that"};
+            }
+        }
+    }
     if (!for_standby && status_ != DnssecStatus::PendingDs && (status_ != DnssecStatus::RotatingKsk || !waiting)) {
         return {Refusal::Conflict, std::string("nothing awaits a DS confirmation (status ") + to_string(status_) + ")"};
     }
@@ -503,6 +518,10 @@ bool Lifecycle::advance(std::int64_t now, const LifecycleTiming& t, const PeersP
                     k.state = KeyState::Active;
                     k.active_at = now;
                     k.next_transition = 0;
+                } else {
+                    // A new KSK's DNSKEY is in every cache: its DS may go to the parent now.
+                    k.state = KeyState::DsSubmit;
+                    k.next_transition = 0;
                 }
                 break;
             case KeyState::DsPublish:
@@ -550,7 +569,8 @@ bool Lifecycle::advance(std::int64_t now, const LifecycleTiming& t, const PeersP
             bool rolling = false;
             for (const auto& k : keys_) {
                 rolling |= k.key.role == KeyRole::Ksk && !k.standby &&
-                           (k.state == KeyState::DsSubmit || k.state == KeyState::KeyPublish);
+                           (k.state == KeyState::Publish || k.state == KeyState::DsSubmit ||
+                            k.state == KeyState::KeyPublish);
             }
             if (!rolling) status_ = DnssecStatus::Active;
         }
@@ -612,6 +632,14 @@ const ManagedKey* Lifecycle::standby() const {
         if (k.standby) return &k;
     }
     return nullptr;
+}
+
+std::int64_t Lifecycle::ds_publish_after() const {
+    if (status_ != DnssecStatus::RotatingKsk) return 0;
+    for (const auto& k : keys_) {
+        if (k.key.role == KeyRole::Ksk && !k.standby && k.state == KeyState::Publish) return k.next_transition;
+    }
+    return 0;
 }
 
 bool Lifecycle::awaiting_ds() const {

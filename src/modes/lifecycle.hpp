@@ -110,6 +110,10 @@ public:
     // for its DS (pending_ds, rotating_ksk, a standby in ds_submit), or
     // pending_disabled not yet told the DS is gone.
     bool awaiting_ds() const;
+    // A double-KSK roll whose new KSK is still being published: from when
+    // its DS may be at the parent (DNSKEY TTL + propagation delay after
+    // rotate-ksk); 0 otherwise. confirm-ds-published is refused before then.
+    std::int64_t ds_publish_after() const;
     bool awaiting_ds_removal() const { return status_ == DnssecStatus::PendingDisabled && unsign_at_ == 0; }
     // False when nothing was on disk: the config's `enabled` sets the start.
     bool stored() const { return stored_; }

@@ -24,6 +24,9 @@ struct PresignedPolicy {
     std::int64_t expiry_warning_s = 3 * 86400;
 };
 
+// RFC 9276 §3.2: a pre-signed NSEC3 zone with more iterations is refused.
+inline constexpr std::uint16_t kMaxNsec3Iterations = 100;
+
 struct PreflightReport {
     std::size_t signatures = 0;
     std::int64_t earliest_expiry = 0;  // unix time; 0 = unsigned zone

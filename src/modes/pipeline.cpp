@@ -42,6 +42,15 @@ Result<BuiltVersion> build_version(const BuildInput& in, const dns::RecordList& 
             break;
         }
     }
+    // The signature-expiry guard: found once here, on a worker, and kept
+    // with the version; the query path never looks at it.
+    if (in.kind != BuildInput::Kind::Unsigned) {
+        out.signatures = earliest_signature(*out.snapshot, in.now);
+        if (auto s = check_signature_margin(out.signatures, in.safety_margin, in.now); !s) return s.error();
+        if (in.kind == BuildInput::Kind::Presigned) {
+            out.validity_warning = validity_warning(out.signatures, out.snapshot->expire(), in.safety_margin);
+        }
+    }
     out.ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
     return out;
 }

@@ -11,6 +11,7 @@
 
 #include "dns/name.hpp"
 #include "dns/records.hpp"
+#include "modes/expiry.hpp"
 #include "modes/keys.hpp"
 #include "modes/live.hpp"
 #include "modes/modes.hpp"
@@ -33,6 +34,9 @@ struct BuildInput {
     // The version served so far: its still-fresh signatures are kept.
     std::shared_ptr<const zone::Snapshot> previous;
     std::int64_t now = 0;
+    // A version whose earliest signature expires within this many seconds
+    // of `now` is refused (modes/expiry.hpp).
+    std::int64_t safety_margin = 3600;
 };
 
 struct BuiltVersion {
@@ -41,6 +45,8 @@ struct BuiltVersion {
     std::int64_t next_resign = 0;                 // 0 when nothing is signed
     std::uint32_t max_ttl = 0, soa_ttl = 3600;    // of the records signed (key timings wait for them)
     std::string warning;                          // a pre-flight warning worth logging
+    SignatureExpiry signatures;                   // the earliest RRSIG expiration served (0: unsigned)
+    std::string validity_warning;                 // presigned: signatures live shorter than SOA expire
     std::int64_t ms = 0;                          // how long the build took
 };
 

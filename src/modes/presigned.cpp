@@ -39,6 +39,7 @@ std::string when(std::int64_t unix_time) {
 Result<PreflightReport> check_presigned(const dns::Name& origin, const dns::RecordList& records,
                                         const PresignedPolicy& policy, std::int64_t now) {
     PreflightReport report;
+    std::string nsec3_note;
     for (const auto& r : records.refs()) {
         if (r.type == dns::type::NSEC3 || r.type == dns::type::NSEC3PARAM) {
             if (!policy.allow_nsec3) {
@@ -47,6 +48,29 @@ Result<PreflightReport> check_presigned(const dns::Name& origin, const dns::Reco
                                   dns::type_to_string(r.type) +
                                   "), which is refused in presigned mode; set allow_nsec3 = true "
                                   "for this zone to serve it");
+            }
+            // RFC 9276 §3.2: validators treat more than 100 iterations as
+            // insecure or bogus, and every DO=1 denial costs that many hashes.
+            auto rd = records.rdata(r);
+            if (rd.size() < 5) {
+                return make_error(dns::wire_name::to_string(records.owner(r)) + " " + dns::type_to_string(r.type) +
+                                  ": malformed");
+            }
+            const std::uint16_t iterations = dns::load16(rd.data() + 2);
+            const std::uint8_t salt_len = rd[4];
+            if (iterations > kMaxNsec3Iterations) {
+                return make_error("zone " + origin.to_string() + " uses NSEC3 with " + std::to_string(iterations) +
+                                  " iterations (" + dns::wire_name::to_string(records.owner(r)) + " " +
+                                  dns::type_to_string(r.type) + "); more than " +
+                                  std::to_string(kMaxNsec3Iterations) +
+                                  " is refused (RFC 9276: validators treat it as insecure or bogus); "
+                                  "re-sign on the primary with 0 iterations and no salt");
+            }
+            if ((iterations != 0 || salt_len != 0) && r.type == dns::type::NSEC3PARAM && nsec3_note.empty()) {
+                nsec3_note = "NSEC3 with " + std::to_string(iterations) + " iterations and a " +
+                             std::to_string(salt_len) +
+                             "-byte salt: RFC 9276 asks for 0 iterations and no salt (extra cost for every "
+                             "resolver, no added protection)";
             }
         }
         if (r.type != dns::type::RRSIG) continue;
@@ -164,6 +188,7 @@ Result<PreflightReport> check_presigned(const dns::Name& origin, const dns::Reco
                          ", in " + std::to_string((report.earliest_expiry - now) / 3600) +
                          " h: the primary must re-sign before then";
     }
+    if (!nsec3_note.empty()) report.warning += (report.warning.empty() ? "" : "; ") + nsec3_note;
     return report;
 }
 

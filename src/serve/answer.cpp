@@ -10,6 +10,7 @@
 //        not found ─► wildcard at closest encloser | NXDOMAIN
 #include "serve/answer.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "dns/message.hpp"
@@ -54,6 +55,30 @@ bool query_has_co(std::span<const std::uint8_t> msg, const dns::Query& q) {
     return false;
 }
 
+// RFC 7314 §2: the query's OPT carries an EXPIRE option (code 9).
+bool query_has_expire(std::span<const std::uint8_t> msg, const dns::Query& q) {
+    if (!q.has_edns || q.question_end == 0) return false;
+    const std::uint8_t* h = msg.data();
+    const unsigned total = unsigned(dns::load16(h + 6)) + dns::load16(h + 8) + dns::load16(h + 10);
+    std::size_t pos = q.question_end;
+    for (unsigned i = 0; i < total; ++i) {
+        std::size_t after = dns::skip_name(msg, pos);
+        if (after == 0 || after + 10 > msg.size()) return false;
+        const std::size_t rdlen = load16(h + after + 8);
+        if (load16(h + after) == t::OPT) {
+            std::size_t o = after + 10;
+            const std::size_t end = std::min(o + rdlen, msg.size());
+            while (o + 4 <= end) {
+                if (load16(h + o) == 9) return true;
+                o += 4 + load16(h + o + 2);
+            }
+            return false;
+        }
+        pos = after + 10 + rdlen;
+    }
+    return false;
+}
+
 // Where an owner name comes from: a pointer to a name already in the packet,
 // or an uncompressed name to write (and compress).
 struct Owner {
@@ -71,6 +96,8 @@ struct Response {
     bool tc = false;
     bool co = false;      // the query set Compact Answers OK (RFC 9824 §4.1)
     bool failed = false;  // an online signature was needed and not made: SERVFAIL
+    int ede = -1;         // RFC 8914 INFO-CODE to put in the OPT record (-1: none)
+    std::int64_t expire = -1;  // RFC 7314 EXPIRE seconds to put in the OPT record (-1: none)
     std::uint16_t counts[3] = {0, 0, 0};  // answer, authority, additional
     std::size_t question_end = 0;
     // Additional-section candidates: (zone, node, required glue).
@@ -652,7 +679,27 @@ std::size_t finish(Response& r, std::size_t limit_with_opt, const zone::ServedZo
         opt[5] = static_cast<std::uint8_t>(r.rcode >> 4);  // extended rcode
         if (q.edns_do) opt[7] = 0x80;                       // RFC 3225 §3: copy DO
         if (r.co) opt[7] |= kEdnsCo >> 8;                   // RFC 9824 §4.1: we understood CO
-        if (r.w.put(opt, kOptLen)) ++r.counts[2];
+        // RFC 8914 §2: an Extended DNS Error option (code 15), no
+        // EXTRA-TEXT; RFC 7314 §2: an EXPIRE option (code 9).
+        std::uint8_t with[kOptLen + 8];
+        std::size_t len = 0;
+        if (r.ede >= 0) {
+            std::memcpy(with, opt, kOptLen);
+            store16(with + kOptLen, 15);
+            store16(with + kOptLen + 2, 2);
+            store16(with + kOptLen + 4, static_cast<std::uint16_t>(r.ede));
+            len = kOptLen + 6;
+        } else if (r.expire >= 0) {
+            std::memcpy(with, opt, kOptLen);
+            store16(with + kOptLen, 9);
+            store16(with + kOptLen + 2, 4);
+            const auto v = static_cast<std::uint32_t>(std::min<std::int64_t>(r.expire, 0xffffffffLL));
+            store16(with + kOptLen + 4, static_cast<std::uint16_t>(v >> 16));
+            store16(with + kOptLen + 6, static_cast<std::uint16_t>(v));
+            len = kOptLen + 8;
+        }
+        if (len) store16(with + 9, static_cast<std::uint16_t>(len - kOptLen));
+        if ((len && r.w.put(with, len)) || r.w.put(opt, kOptLen)) ++r.counts[2];
     }
     std::uint8_t* h = r.w.data();
     store16(h, q.id);
@@ -751,7 +798,19 @@ std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> q
     const SnapshotRef* served = zone->served();
     if (!served) {
         r.rcode = dns::rcode::SERVFAIL;
+        // RFC 8914: why (an expired zone), so resolvers know to try elsewhere.
+        if (zone->slot) r.ede = zone->slot->unserved_ede.load(std::memory_order_relaxed);
         return finish(r, limit, zone, info);
+    }
+    // RFC 7314 §4: an SOA query with EXPIRE learns how long the zone stays
+    // served: the effective expiry (never past the earliest signature
+    // expiration - margin), capped by the SOA expire field.
+    if (q.qtype == t::SOA && query_has_expire(query, q)) {
+        const Snapshot& zs = **served;
+        const std::int64_t at = zone->slot ? zone->slot->expire_at.load(std::memory_order_relaxed) : 0;
+        std::int64_t v = zs.expire();
+        if (at != 0) v = std::min<std::int64_t>(v, std::max<std::int64_t>(0, at - std::int64_t(options.now)));
+        r.expire = v;
     }
     // Data for class ANY is not authoritative (NSD and BIND clear AA too).
     r.aa = q.qclass == dns::rrclass::IN;

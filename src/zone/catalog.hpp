@@ -25,8 +25,18 @@ namespace satellite::zone {
 // store when a new version is published (no catalog rebuild). Shared by
 // every catalog that holds the zone; the writer retires the version it
 // replaces through the catalog's quiescent-state reclamation.
+// RFC 8914 INFO-CODEs an empty slot answers SERVFAIL with.
+inline constexpr int kEdeSignatureExpired = 7;       // expired by the signature-expiry guard
+inline constexpr int kEdeNoReachableAuthority = 22;  // SOA expire: no primary confirmed the zone
+
 struct ZoneSlot {
     std::atomic<const std::shared_ptr<const Snapshot>*> version{nullptr};
+    // The Extended DNS Error of the SERVFAIL given while the slot is empty
+    // (-1: none); written before the swap that empties the slot.
+    std::atomic<int> unserved_ede{-1};
+    // RFC 7314 EDNS EXPIRE: the served version's effective expiry (unix
+    // seconds; 0: only the SOA expire field applies, as on a primary).
+    std::atomic<std::int64_t> expire_at{0};
     ZoneSlot() = default;
     explicit ZoneSlot(std::shared_ptr<const Snapshot> initial)
         : version(new std::shared_ptr<const Snapshot>(std::move(initial))) {}

@@ -29,7 +29,10 @@ void ZoneState::succeeded(std::int64_t now) {
     failures = 0;
     last_error.clear();
     last_error_at = 0;
-    if (served) phase = Phase::Ok;
+    if (served) {
+        phase = Phase::Ok;
+        expired_by_signatures = false;
+    }
     if (notified && served && !dns::serial_newer(*notified, *served)) notified.reset();
 }
 
@@ -97,6 +100,8 @@ Status save_zone_state(const std::string& dir, const dns::Name& origin, const Zo
       << "last_transfer " << s.last_transfer << "\n"
       << "last_attempt " << s.last_attempt << "\n"
       << "failures " << s.failures << "\n";
+    if (s.signature_expiry != 0) o << "signature_expiry " << s.signature_expiry << " " << one_line(s.signature_rrset) << "\n";
+    if (s.effective_expiry != 0) o << "effective_expiry " << s.effective_expiry << (s.phase == Phase::Expired && s.expired_by_signatures ? " signatures" : "") << "\n";
     if (!s.last_error.empty()) o << "last_error " << s.last_error_at << " " << one_line(s.last_error) << "\n";
     const std::string text = o.str();
 
@@ -183,6 +188,13 @@ Result<std::optional<ZoneState>> load_zone_state(const std::string& dir, const d
         } else if (key == "last_error") {
             ok = static_cast<bool>(in >> s.last_error_at);
             std::getline(in >> std::ws, s.last_error);
+        } else if (key == "signature_expiry") {
+            ok = static_cast<bool>(in >> s.signature_expiry);
+            std::getline(in >> std::ws, s.signature_rrset);
+        } else if (key == "effective_expiry") {
+            ok = static_cast<bool>(in >> s.effective_expiry);
+            std::string why;
+            s.expired_by_signatures = (in >> why) && why == "signatures";
         }  // unknown keys: written by a newer Satellite; ignored
         if (!ok) return bad();
     }

@@ -33,6 +33,15 @@ struct ZoneState {
     std::string last_error;          // the last failure; cleared by the next success
     std::int64_t last_error_at = 0;
     std::uint64_t transfers_ok = 0, transfers_failed = 0;  // since start (not saved)
+    // The served version's earliest RRSIG expiration and the RRset holding
+    // it (0: unsigned); the effective expiry = min(last_check + SOA expire,
+    // that expiration - signature_safety_margin); and whether the phase is
+    // Expired because of the signatures (a fresher version is needed, not
+    // just a check).
+    std::int64_t signature_expiry = 0;
+    std::string signature_rrset;
+    std::int64_t effective_expiry = 0;
+    bool expired_by_signatures = false;
 
     // A primary confirmed our serial, or a new version was installed.
     void succeeded(std::int64_t now);

@@ -325,6 +325,9 @@ int Program::zone_show(const std::string& name) {
                         {"next refresh", field(z, "next_refresh")},
                         {"expires at", field(z, "expires_at")},
                         {"dnssec", field(z, "dnssec_status")},
+                        {"signature expiry", field(z, "signature_expiry")},
+                        {"signature RRset", field(z, "signature_expiry_rrset")},
+                        {"effective expiry", field(z, "effective_expiry")},
                         {"ready", field(z, "ready")},
                         {"not ready", field(z, "not_ready")}});
     return kExitOk;

@@ -607,6 +607,14 @@ def wait_state(api, zone, pred, timeout):
     return last[0]
 
 
+def wait_ds_submit(api, zone, tag, timeout):
+    """Issue 15: a double-KSK roll publishes the new KSK's DNSKEY at once; its
+    DS may go to the parent (CDS, confirm-ds-published) only from
+    publish_after, DNSKEY TTL + propagation delay later. Polls GET until the
+    new KSK is ds_submit; the last body."""
+    return wait_state(api, zone, lambda s: (key_by_tag(s, tag) or {}).get("state") == "ds_submit", timeout)
+
+
 def only_states(g, kind, states):
     """The keys of `kind` have exactly these (tag -> state) pairs."""
     return {k["key_tag"]: k.get("state") for k in keys_of(g, kind)} == states
@@ -838,9 +846,10 @@ def step_api(sat, ctl):
 
     # KSK roll
     old_ksk = g["ksk"][0]["key_tag"] if g and g["ksk"] else None
+    t_rot = time.time()
     r = api.post(z, "rotate-ksk")
-    expect(f"1 [{z}] rotate-ksk: 200 with domain_id action old_key new_key ds_records", r, 200,
-           {"domain_id", "action", "old_key", "new_key", "ds_records"})
+    expect(f"1 [{z}] rotate-ksk: 200 with domain_id action old_key new_key ds_records publish_after", r, 200,
+           {"domain_id", "action", "old_key", "new_key", "ds_records", "publish_after"})
     e = r.json if isinstance(r.json, dict) else {}
     nk = e.get("new_key") or {}
     ds2 = e.get("ds_records") or []
@@ -848,7 +857,25 @@ def step_api(sat, ctl):
     check(f"1 [{z}] rotate-ksk reply: old_key = the old KSK, new_key a new KSK, ds_records = its DS only",
           (e.get("old_key") or {}).get("key_tag") == old_ksk and nk.get("key_tag") not in (None, old_ksk)
           and len(ds2) == 1 and ds2[0].get("key_tag") == nk.get("key_tag") and not p, "; ".join(p) + f"; {r!r}")
+    # Issue 15: the new DNSKEY first; its DS only once every cache has it.
+    pa = e.get("publish_after")
+    check(f"1 [{z}] rotate-ksk reply: publish_after = now + DNSKEY TTL + delay "
+          f"({FAST['soa_ttl'] + FAST['delay']} s)",
+          isinstance(pa, str) and abs(iso(pa) - (t_rot + FAST["soa_ttl"] + FAST["delay"])) <= 1.5, repr(r))
     g = api.status(z)
+    if isinstance(pa, str) and time.time() < iso(pa) - 0.3:
+        check(f"1 [{z}] before publish_after: new KSK publish, GET shows publish_after, ds_records = old DS only",
+              g and g["status"] == "rotating_ksk" and g.get("publish_after") == pa
+              and (key_by_tag(g, nk.get("key_tag")) or {}).get("state") == "publish"
+              and [d["key_tag"] for d in g["ds_records"]] == [old_ksk], f"{key_summary(g)}; {g}")
+        early = [d for d in (g or {}).get("ds_records", []) if d["key_tag"] == old_ksk] + ds2
+        r = api.post(z, "confirm-ds-published", ds_body(early))
+        if time.time() < iso(pa):
+            expect(f"1 [{z}] confirm-ds-published before publish_after: 409", r, 409)
+            check(f"1 [{z}] the 409 names publish_after", pa in ((r.json or {}).get("error") or ""), repr(r))
+    else:
+        info("(the host was too slow to ask before publish_after: the early-confirm checks are left out)")
+    g = wait_ds_submit(api, z, nk.get("key_tag"), FAST["soa_ttl"] + FAST["delay"] + 5)
     check(f"1 [{z}] rotating_ksk; GET ds_records = old + new DS",
           g and g["status"] == "rotating_ksk" and sorted(d["key_tag"] for d in g["ds_records"])
           == sorted([old_ksk, nk.get("key_tag")]), f"{key_summary(g)}; {g and g['ds_records']}")
@@ -898,6 +925,7 @@ def step_api(sat, ctl):
     api.post(z, "confirm-ds-published", ds_body((g or {}).get("ds_records", [])))
     r = api.post(z, "rotate-ksk")
     k2 = (r.json or {}).get("new_key", {}).get("key_tag") if isinstance(r.json, dict) else None
+    wait_ds_submit(api, z, k2, SLOW["soa_ttl"] + SLOW["delay"] + 5)
     g = api.status(z)
     r = api.post(z, "confirm-ds-published", ds_body((g or {}).get("ds_records", [])))
     g = api.status(z)
@@ -912,8 +940,8 @@ def step_api(sat, ctl):
             g = wait_state(api, z, lambda s: (key_by_tag(s, k2) or {}).get("state") == "active", 10)
             k3s = (key_by_tag(g, k3) or {}).get("state")
             check(f"1 [{z}] rotate-ksk while a new KSK waits in ds_publish: 409, or the KSK it made (whose DS "
-                  f"the reply asks to publish) stays ds_submit when the ds_publish one becomes active",
-                  r.status == 200 and k3s == "ds_submit" and g["status"] == "rotating_ksk",
+                  f"the reply asks to publish) stays publish / ds_submit when the ds_publish one becomes active",
+                  r.status == 200 and k3s in ("publish", "ds_submit") and g["status"] == "rotating_ksk",
                   f"rotate-ksk answered {r.status}; new KSK {k3} is now {k3s or 'gone'}; {key_summary(g)}")
 
     if ctl:
@@ -1140,9 +1168,18 @@ def step_life(sat, knot, ub, workdir):
         check(f"2 [{z}] double-KSK: DNSKEY = {k1} + {k2} + {z2}, signed by both KSKs",
               tags_of(rrsets(dkr, "answer", T.DNSKEY)[0] if dkr and rrsets(dkr, "answer", T.DNSKEY) else None)
               == {k1, k2, z2} and sig_tags(dkr, T.DNSKEY) == {k1, k2}, show(dkr))
-        cds = ask(sat.port, z, "CDS")
-        cds_tags = {rd.key_tag for rr in rrsets(cds, "answer", T.CDS) for rd in rr} if cds else set()
-        check(f"2 [{z}] CDS lists both KSKs", cds_tags == {k1, k2}, show(cds))
+        def cds_tags():
+            cds = ask(sat.port, z, "CDS")
+            return {rd.key_tag for rr in rrsets(cds, "answer", T.CDS) for rd in rr} if cds else set()
+        # Issue 15: CDS names the new KSK only once its DNSKEY is in every cache.
+        g = api.status(z)
+        if (key_by_tag(g, k2) or {}).get("state") == "publish":
+            check(f"2 [{z}] while the new DNSKEY reaches the caches: CDS lists only {k1}", cds_tags() == {k1},
+                  f"{cds_tags()}; {key_summary(g)}")
+        g = wait_ds_submit(api, z, k2, SLOW["soa_ttl"] + SLOW["delay"] + 5)
+        check(f"2 [{z}] new KSK {k2} ds_submit after DNSKEY TTL + delay", (key_by_tag(g, k2) or {}).get("state")
+              == "ds_submit", key_summary(g))
+        check(f"2 [{z}] CDS lists both KSKs", wait_until(lambda: cds_tags() == {k1, k2}, 5), f"{cds_tags()}")
         time.sleep(1)
         knot.set_ds([ds_text(d) for d in ds1 + ds2])
         tl.mark(f"parent publishes DS {k1} + {k2}")
@@ -1411,6 +1448,7 @@ def step_parent_check(sat, knot, ub):
         if not check(f"6 [{z}] rotate-ksk reply has the new KSK's DS", len(ds2) == 1 and ds2[0]["key_tag"] == k2,
                      repr(r)):
             return
+        wait_ds_submit(api, z, k2, SLOW["soa_ttl"] + SLOW["delay"] + 5)  # its DNSKEY first (issue 15)
         wait = 2 * iv + 0.5
         ok, g = holds(api, z, lambda s: s["status"] == "rotating_ksk" and
                       (key_by_tag(s, k2) or {}).get("state") == "ds_submit", wait)
@@ -1954,7 +1992,7 @@ def step_restarts(sat, notify):
     k2 = (e.get("new_key") or {}).get("key_tag")
     ds2 = e.get("ds_records") or []
     restart("rotating_ksk, before confirm", False)
-    g = api.status(z)
+    g = wait_ds_submit(api, z, k2, SLOW["soa_ttl"] + SLOW["delay"] + 5)  # its DNSKEY first (issue 15)
     check(f"3 [{z}] still rotating_ksk, new KSK {k2} ds_submit", g and g["status"] == "rotating_ksk" and
           (key_by_tag(g, k2) or {}).get("state") == "ds_submit", key_summary(g))
     r = api.post(z, "confirm-ds-published", ds_body(ds1 + ds2))

@@ -42,6 +42,7 @@ import time
 import traceback
 
 try:
+    import dns.edns
     import dns.exception
     import dns.flags
     import dns.message
@@ -845,6 +846,14 @@ def scenario_8_expire(w):
           got and 1.5 <= dt <= 6.0, f"after {dt:.1f} s: rcode {rcode_of(query(sat.port, z, 'SOA'))}")
     check("8.3 expire: expiry logged", sat.log.find(r"zone expire\.test\. expired", since=smark),
           "\n".join(sat.log.lines("expire.test", smark)[-5:]))
+    # Issue 15: the SERVFAIL says why (RFC 8914 EDE 22, No Reachable Authority), with EDNS only.
+    try:
+        r = dns.query.udp(dns.message.make_query(z, "SOA", use_edns=0), LOOP, port=sat.port, timeout=2)
+        codes = [o.code for o in r.options if isinstance(o, dns.edns.EDEOption)]
+    except Exception as e:  # noqa: BLE001 -- the detail says what
+        r, codes = None, repr(e)
+    check("8.3 expire: the SERVFAIL carries Extended DNS Error 22 (No Reachable Authority)",
+          r is not None and r.rcode() == dns.rcode.SERVFAIL and codes == [22], f"{codes}; {r}")
     samples = []
     for _ in range(4):
         samples.append(rcode_of(query(sat.port, z, "A")))

@@ -219,7 +219,8 @@ TEST_F(ApiTest, ZoneListHasEveryFieldWithTimesAsRfc3339OrNull) {
                                                     "expires_at", "dnssec_status", "phase", "stored_serial",
                                                     "notified_serial", "last_check", "last_transfer", "last_attempt",
                                                     "failures", "transfers_ok", "transfers_failed", "primaries",
-                                                    "records", "ready", "not_ready"}));
+                                                    "records", "ready", "not_ready", "signature_expiry",
+                                                    "signature_expiry_rrset", "effective_expiry"}));
     EXPECT_EQ(a.at("name"), "example.com.");
     EXPECT_EQ(a.at("kind"), "secondary");
     EXPECT_EQ(a.at("mode"), "live");
@@ -232,7 +233,13 @@ TEST_F(ApiTest, ZoneListHasEveryFieldWithTimesAsRfc3339OrNull) {
     EXPECT_EQ(a.at("next_refresh"), "2026-04-23T11:00:00Z");
     EXPECT_EQ(a.at("expires_at"), "2026-05-07T10:00:00Z");
     EXPECT_EQ(a.at("dnssec_status"), "active");
+    EXPECT_EQ(a.at("signature_expiry"), "2026-05-04T10:00:00Z");
+    EXPECT_EQ(a.at("signature_expiry_rrset"), "www.example.com. A");
+    EXPECT_EQ(a.at("effective_expiry"), "2026-05-04T09:00:00Z");
     const json::value& b = v.as_array()[1];
+    EXPECT_TRUE(b.at("signature_expiry").is_null());
+    EXPECT_TRUE(b.at("signature_expiry_rrset").is_null());
+    EXPECT_TRUE(b.at("effective_expiry").is_null());
     EXPECT_TRUE(b.at("serial").is_null());
     EXPECT_TRUE(b.at("last_success").is_null());
     EXPECT_EQ(b.at("last_failure"), "2026-04-23T10:00:00Z");
@@ -383,10 +390,14 @@ TEST_F(ApiTest, RotateZskAndKsk) {
     control_.reply.old_key = FakeControl::key(12345, "KSK");
     control_.reply.new_key = FakeControl::key(23456, "KSK");
     control_.reply.ds_records = {DsInfo{12345, 13, 2, "AA"}, DsInfo{23456, 13, 2, "BB"}};
+    control_.reply.publish_after = 1776938400;  // 2026-04-23T10:00:00Z
     r = post("/api/v1/domains/example.com/dnssec/rotate-ksk");
     ASSERT_EQ(r.result_int(), 200);
     v = parse(r.body());
-    EXPECT_EQ(keys_of(v), (std::vector<std::string>{"domain_id", "action", "old_key", "new_key", "ds_records"}));
+    EXPECT_EQ(keys_of(v), (std::vector<std::string>{"domain_id", "action", "old_key", "new_key", "ds_records",
+                                                    "publish_after"}));
+    // Issue 15: from when the parent may serve the new DS.
+    EXPECT_EQ(v.at("publish_after"), "2026-04-23T10:00:00Z");
     EXPECT_EQ(v.at("action"), "rotate-ksk");
     EXPECT_EQ(v.at("old_key").at("key_tag"), 12345);
     EXPECT_EQ(v.at("new_key").at("key_tag"), 23456);

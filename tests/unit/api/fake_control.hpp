@@ -44,6 +44,9 @@ public:
         a.transfers_ok = 3;
         a.primaries = {"192.0.2.1:53", "192.0.2.2:53"};
         a.records = 1234;
+        a.signature_expiry = 1777888800;   // 2026-05-04T10:00:00Z
+        a.signature_rrset = "www.example.com. A";
+        a.effective_expiry = 1777885200;   // 2026-05-04T09:00:00Z
         ZoneInfo b;
         b.name = "local.test.";
         b.kind = "file";

@@ -126,6 +126,10 @@ TEST_F(CtlTest, ZoneShowAndUnknownZone) {
     EXPECT_TRUE(contains(o.out, "next refresh       2026-04-23T11:00:00Z\n")) << o.out;
     EXPECT_TRUE(contains(o.out, "last failure       -\n")) << o.out;
     EXPECT_TRUE(contains(o.out, "ready              yes\n")) << o.out;
+    // Issue 15: the earliest signature expiration, its RRset, the effective expiry.
+    EXPECT_TRUE(contains(o.out, "signature expiry   2026-05-04T10:00:00Z\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "signature RRset    www.example.com. A\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "effective expiry   2026-05-04T09:00:00Z\n")) << o.out;
     o = ctl({"zone", "show", "nowhere.example"});
     EXPECT_EQ(o.code, kExitApiError);
     EXPECT_EQ(o.err, "satellitectl: HTTP 404: unknown zone nowhere.example\n");

@@ -60,5 +60,34 @@ TEST(ZoneKeys, BadValuesPointAtTheKey) {
         << bad_duration.error().message;
 }
 
+// Issue 15: signature_safety_margin.
+TEST(ZoneKeys, SignatureSafetyMargin) {
+    const std::string zone = "[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\"]\n";
+    auto c = parse(zone, path());
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_EQ(c->zones.at(0).signature_safety_margin, 3600u);  // default 1h
+    c = parse(zone + "signature_safety_margin = \"20s\"\n", path());
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_EQ(c->zones.at(0).signature_safety_margin, 20u);
+    // A zone signed here: by default at most half of validity - refresh.
+    const std::string live = zone + "mode = \"live\"\n";
+    c = parse(live + "[zone.signing]\nsignature_validity = \"60s\"\nsignature_refresh = \"40s\"\n", path());
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_EQ(c->zones.at(0).signature_safety_margin, 10u);
+    c = parse(live, path());  // 14d / 7d
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_EQ(c->zones.at(0).signature_safety_margin, 3600u);
+    // An explicit margin the re-signing window cannot keep: refused, naming both.
+    auto bad = parse(live + "signature_safety_margin = \"30s\"\n[zone.signing]\nsignature_validity = \"60s\"\n"
+                            "signature_refresh = \"40s\"\n",
+                     path());
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().message.find("signature_safety_margin"), std::string::npos) << bad.error().message;
+    EXPECT_NE(bad.error().message.find("signature_refresh"), std::string::npos) << bad.error().message;
+    auto word = parse(zone + "signature_safety_margin = \"soon\"\n", path());
+    ASSERT_FALSE(word.ok());
+    EXPECT_NE(word.error().message.find("signature_safety_margin"), std::string::npos) << word.error().message;
+}
+
 }  // namespace
 }  // namespace satellite::config

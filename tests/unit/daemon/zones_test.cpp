@@ -179,5 +179,64 @@ TEST_F(ZonesOnManualClock, NotifiesCloseTogetherMakeOneCheck) {
     EXPECT_EQ(state().failures, 1u);
 }
 
+// Issue 15: a signed zone stops being served once its earliest signature is
+// within signature_safety_margin of expiring (a file zone here: no SOA
+// expire clock), with EDE 7 for the SERVFAIL and the effective expiry for
+// EDNS EXPIRE in its slot.
+TEST(ZonesSignatureExpiry, ASignedFileZoneExpiresAtItsEarliestSignatureLessTheMargin) {
+    TempDir dir;
+    const dns::Name origin = *dns::Name::from_text("signed.test.");
+    const std::string zone_file = dir.path + "/signed.zone";
+    // www's A expires first, at kT0 + 1000 (2027-01-15T08:16:40Z).
+    std::ofstream(zone_file) << "$ORIGIN signed.test.\n$TTL 300\n"
+                                "@ SOA ns1 hostmaster 1 60 30 86400 300\n@ NS ns1\nns1 A 192.0.2.1\n"
+                                "www A 192.0.2.2\n"
+                                "www RRSIG A 13 3 300 20270115081640 20270101000000 1234 signed.test. AAAA\n"
+                                "ns1 RRSIG A 13 3 300 20270301000000 20270101000000 1234 signed.test. AAAA\n";
+    const std::string conf = dir.path + "/satellite.toml";
+    std::ofstream(conf) << "[server]\nlisten = [\"127.0.0.1:53535\"]\nstate_dir = \"" << dir.path
+                        << "/state\"\n[[zone]]\nname = \"signed.test.\"\nfile = \"" << zone_file
+                        << "\"\npresigned_verify = \"off\"\nsignature_safety_margin = \"100s\"\n";
+    auto cfg = config::load(conf);
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    ManualClock clock{kT0 + 10};
+    boost::asio::io_context io;
+    Published<zone::Catalog> catalog{std::make_unique<zone::Catalog>(std::vector<zone::ServedZone>{})};
+    ZoneManager zones(io, catalog, nullptr, &clock);
+    auto run_until = [&](const std::function<bool()>& done) {
+        const auto stop = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (!done()) {
+            if (std::chrono::steady_clock::now() > stop) return false;
+            io.restart();
+            io.run_for(std::chrono::milliseconds(10));
+        }
+        return true;
+    };
+    auto slot = [&]() { return catalog.get()->exact(origin); };
+    auto advance_to = [&](std::int64_t t) {
+        clock.advance(t - clock.now_unix());
+        zones.clock_moved();
+    };
+    zones.configure(*cfg);
+    ASSERT_TRUE(run_until([&] { return !zones.loading() && slot() && slot()->served(); }));
+    zone::ZoneState s = *zones.zone_state("signed.test.");
+    EXPECT_EQ(s.signature_expiry, kT0 + 1000);
+    EXPECT_EQ(s.signature_rrset, "www.signed.test. A");
+    EXPECT_EQ(s.effective_expiry, kT0 + 900);
+    EXPECT_EQ(slot()->slot->expire_at.load(), kT0 + 900);
+    // Served up to the limit, not after it.
+    advance_to(kT0 + 899);
+    io.restart();
+    io.run_for(std::chrono::milliseconds(100));
+    EXPECT_NE(slot()->served(), nullptr);
+    advance_to(kT0 + 902);
+    ASSERT_TRUE(run_until([&] { return slot()->served() == nullptr; }));
+    s = *zones.zone_state("signed.test.");
+    EXPECT_EQ(s.phase, zone::Phase::Expired);
+    EXPECT_TRUE(s.expired_by_signatures);
+    EXPECT_EQ(slot()->slot->unserved_ede.load(), zone::kEdeSignatureExpired);
+    zones.shutdown();
+}
+
 }  // namespace
 }  // namespace satellite::daemon

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "dns/dnssec.hpp"
 #include "modes/lifecycle.hpp"
 
 namespace satellite::modes {
@@ -128,12 +129,37 @@ TEST_F(LifecycleTest, AWholeLifeUnderAControlledClock) {
     EXPECT_EQ(lc.signing_keys().keys.size(), 2u);
     EXPECT_EQ(key_files(), 2u);  // the dead ZSK's file is gone
 
-    // KSK roll, double-KSK.
+    // KSK roll, double-KSK: the new DNSKEY first, its DS only once every
+    // cache has it (DNSKEY TTL 300 + propagation 60).
     now_ += 10'000;
     const std::uint16_t old_ksk = lc.signing_keys().ksk().tag;
     ASSERT_TRUE(lc.rotate_ksk(now_, t_).ok());
     EXPECT_EQ(lc.status(), DnssecStatus::RotatingKsk);
-    EXPECT_EQ(lc.ds_records().size(), 2u);  // CDS names both KSKs during the roll
+    EXPECT_EQ(count(lc, KeyRole::Ksk, KeyState::Publish), 1u);
+    EXPECT_EQ(lc.signing_keys().keys.size(), 3u);  // the new DNSKEY is published at once
+    EXPECT_EQ(lc.ds_records().size(), 1u);         // CDS still names only the old KSK
+    EXPECT_EQ(lc.ds_publish_after(), now_ + 360);
+    {
+        // Confirming the new DS before then: 409, naming the time.
+        std::vector<DsRecord> early;
+        for (const auto& k : lc.keys()) {
+            if (k.key.role != KeyRole::Ksk || k.state != KeyState::Publish) continue;
+            auto rd = dns::ds_rdata(zone_, k.key.dnskey, 2);
+            early.push_back({k.key.tag, rd[2], rd[3], {rd.begin() + 4, rd.end()}});
+        }
+        ASSERT_EQ(early.size(), 1u);
+        auto refused = lc.confirm_ds_published(early, now_ + 359, t_);
+        EXPECT_EQ(refused.refused, modes::Refusal::Conflict);
+        EXPECT_NE(refused.message.find("2027-01-15T10:52:40Z"), std::string::npos) << refused.message;
+    }
+    EXPECT_EQ(lc.next_event(t_), now_ + 360);
+    EXPECT_FALSE(lc.advance(now_ + 359, t_));
+    ASSERT_TRUE(lc.advance(now_ + 360, t_));
+    EXPECT_EQ(lc.status(), DnssecStatus::RotatingKsk);
+    EXPECT_EQ(count(lc, KeyRole::Ksk, KeyState::DsSubmit), 1u);
+    EXPECT_EQ(lc.ds_publish_after(), 0);
+    now_ += 360;
+    EXPECT_EQ(lc.ds_records().size(), 2u);  // CDS names both KSKs from then on
     EXPECT_EQ(lc.disable(now_).refused, modes::Refusal::Conflict);
     auto both = lc.ds_records();
     std::vector<DsRecord> only_old;
@@ -199,13 +225,20 @@ TEST_F(LifecycleTest, AReloadInTheMiddleOfEachRollResumesIt) {
     {
         Lifecycle lc = load();
         EXPECT_EQ(lc.status(), DnssecStatus::RotatingKsk);
+        EXPECT_EQ(count(lc, KeyRole::Ksk, KeyState::Publish), 1u);
+        EXPECT_EQ(lc.ds_publish_after(), now_ + 5360);
+        ASSERT_TRUE(lc.advance(now_ + 5360, t_));
+    }
+    {
+        Lifecycle lc = load();
+        EXPECT_EQ(lc.status(), DnssecStatus::RotatingKsk);
         EXPECT_EQ(count(lc, KeyRole::Ksk, KeyState::DsSubmit), 1u);
-        ASSERT_TRUE(lc.confirm_ds_published(lc.ds_records(), now_ + 5000, t_).ok());
+        ASSERT_TRUE(lc.confirm_ds_published(lc.ds_records(), now_ + 5360, t_).ok());
     }
     {
         Lifecycle lc = load();
         EXPECT_EQ(count(lc, KeyRole::Ksk, KeyState::DsPublish), 1u);
-        EXPECT_EQ(lc.next_event(t_), now_ + 5000 + 7260);
+        EXPECT_EQ(lc.next_event(t_), now_ + 5360 + 7260);
     }
 }
 

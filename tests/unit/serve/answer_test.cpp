@@ -1053,5 +1053,97 @@ TEST_F(AnswerTest, SmallUdpBufferIsRespected) {
     EXPECT_LE(last.size(), 512u);
 }
 
+// ---- RFC 8914: an expired zone's SERVFAIL says why (issue 15).
+
+TEST(AnswerEde, ExpiredZoneServfailCarriesTheExtendedErrorOnlyWithEdns) {
+    auto slot = std::make_shared<zone::ZoneSlot>();  // empty: the zone is expired
+    std::vector<zone::ServedZone> zones;
+    zone::ServedZone z;
+    z.origin = *dns::Name::from_text("expired.test.");
+    z.slot = slot;
+    zones.push_back(std::move(z));
+    const zone::Catalog cat(std::move(zones));
+    auto run = [&](bool edns) {
+        std::vector<std::uint8_t> out(1232);
+        auto q = make_query({.name = "www.expired.test.", .edns = edns, .do_bit = edns});
+        out.resize(answer(cat, q, Transport::Udp, {}, out));
+        return out;
+    };
+    const std::uint8_t ede7[] = {0, 15, 0, 2, 0, 7};
+    auto ends_with_ede = [](const std::vector<std::uint8_t>& r, const std::uint8_t (&ede)[6]) {
+        return r.size() > 17 && std::equal(std::begin(ede), std::end(ede), r.end() - 6) &&
+               r[r.size() - 8] == 0 && r[r.size() - 7] == 6;  // OPT RDLENGTH 6
+    };
+    for (int code : {zone::kEdeSignatureExpired, zone::kEdeNoReachableAuthority}) {
+        slot->unserved_ede.store(code);
+        auto r = run(true);
+        ASSERT_GE(r.size(), 12u);
+        EXPECT_EQ(r[3] & 0xf, rc::SERVFAIL);
+        std::uint8_t want[6] = {0, 15, 0, 2, 0, static_cast<std::uint8_t>(code)};
+        EXPECT_TRUE(ends_with_ede(r, want)) << code;
+        EXPECT_EQ(r[11], 1);  // ARCOUNT: the OPT
+        // Without EDNS: a plain SERVFAIL, no OPT.
+        r = run(false);
+        EXPECT_EQ(r[3] & 0xf, rc::SERVFAIL);
+        EXPECT_EQ(r[11], 0);
+        EXPECT_FALSE(ends_with_ede(r, ede7));
+    }
+    // No reason recorded (never loaded): no option.
+    slot->unserved_ede.store(-1);
+    auto r = run(true);
+    EXPECT_EQ(r[3] & 0xf, rc::SERVFAIL);
+    EXPECT_EQ(r[r.size() - 2] * 256 + r[r.size() - 1], 0);  // OPT RDLENGTH 0
+}
+
+// ---- RFC 7314 EDNS EXPIRE (issue 15).
+
+TEST(AnswerExpire, SoaQueryWithExpireGetsTheEffectiveExpiryCappedBySoaExpire) {
+    zone::ServedZone sz = served("negttl.test.", kNegTtl);  // SOA expire 86400
+    auto slot = std::make_shared<zone::ZoneSlot>(sz.snapshot);
+    sz.slot = slot;
+    std::vector<zone::ServedZone> zones;
+    zones.push_back(std::move(sz));
+    const zone::Catalog cat(std::move(zones));
+    auto run = [&](std::uint16_t qtype, bool with_expire, std::uint32_t now) {
+        Bytes b;
+        b.header(0x4242, 0, 1, 0, 0, 1);
+        b.name("negttl.test.").u16(qtype).u16(dns::rrclass::IN);
+        b.u8(0).u16(t::OPT).u16(1232).u8(0).u8(0).u16(0);
+        if (with_expire) {
+            b.u16(4).u16(9).u16(0);  // RDLENGTH 4: EXPIRE, empty (RFC 7314 §2)
+        } else {
+            b.u16(0);
+        }
+        std::vector<std::uint8_t> out(1232);
+        AnswerOptions opt;
+        opt.now = now;
+        out.resize(answer(cat, b.v, Transport::Udp, opt, out));
+        return out;
+    };
+    auto expire_value = [](const std::vector<std::uint8_t>& r) -> std::int64_t {
+        // The OPT is last; its only option EXPIRE ends the message.
+        if (r.size() < 20 || r[r.size() - 8] != 0 || r[r.size() - 7] != 9 || r[r.size() - 6] != 0 ||
+            r[r.size() - 5] != 4) {
+            return -1;
+        }
+        return (std::int64_t(r[r.size() - 4]) << 24) | (r[r.size() - 3] << 16) | (r[r.size() - 2] << 8) |
+               r[r.size() - 1];
+    };
+    const std::uint32_t now = 1'800'000'000;
+    // No effective expiry known (a primary): the SOA expire field.
+    EXPECT_EQ(expire_value(run(t::SOA, true, now)), 86400);
+    // The effective expiry (signatures' limit) 600 s away: 600.
+    slot->expire_at.store(now + 600);
+    EXPECT_EQ(expire_value(run(t::SOA, true, now)), 600);
+    // Already passed: 0, never negative.
+    EXPECT_EQ(expire_value(run(t::SOA, true, now + 700)), 0);
+    // Further than SOA expire: capped by it.
+    slot->expire_at.store(now + 10 * 86400);
+    EXPECT_EQ(expire_value(run(t::SOA, true, now)), 86400);
+    // Not asked for, or not an SOA query: no option.
+    EXPECT_EQ(expire_value(run(t::SOA, false, now)), -1);
+    EXPECT_EQ(expire_value(run(t::A, true, now)), -1);
+}
+
 }  // namespace
 }  // namespace satellite::serve
