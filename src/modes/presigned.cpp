@@ -12,29 +12,10 @@
 #include "dns/dnssec.hpp"
 #include "dns/types.hpp"
 #include "dns/wire.hpp"
+#include "modes/expiry.hpp"
 #include "modes/modes.hpp"
 
 namespace satellite::modes {
-
-namespace {
-
-// RFC 4034 §3.1.5: 32-bit times compared in serial arithmetic (RFC 1982)
-// against the current time.
-std::int64_t rrsig_time(std::uint32_t t, std::int64_t now) {
-    auto delta = static_cast<std::int32_t>(t - static_cast<std::uint32_t>(now));
-    return now + delta;
-}
-
-std::string when(std::int64_t unix_time) {
-    char buf[32];
-    std::time_t t = static_cast<std::time_t>(unix_time);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-}  // namespace
 
 Result<PreflightReport> check_presigned(const dns::Name& origin, const dns::RecordList& records,
                                         const PresignedPolicy& policy, std::int64_t now) {
@@ -85,12 +66,12 @@ Result<PreflightReport> check_presigned(const dns::Name& origin, const dns::Reco
             return dns::wire_name::to_string(records.owner(r)) + " " + dns::type_to_string(covered);
         };
         if (expiration < now) {
-            return make_error("the RRSIG over " + rrset() + " expired at " + when(expiration) +
+            return make_error("the RRSIG over " + rrset() + " expired at " + utc_time(expiration) +
                               "; refusing to serve expired signatures (re-sign on the primary)");
         }
         if (inception > now) {
             return make_error("the RRSIG over " + rrset() + " is not valid before " +
-                              when(inception) + "; check the primary's clock");
+                              utc_time(inception) + "; check the primary's clock");
         }
         ++report.signatures;
         if (report.earliest_expiry == 0 || expiration < report.earliest_expiry) {
@@ -184,7 +165,7 @@ Result<PreflightReport> check_presigned(const dns::Name& origin, const dns::Reco
         }
     }
     if (report.earliest_expiry != 0 && report.earliest_expiry - now < policy.expiry_warning_s) {
-        report.warning = "the earliest signature expires at " + when(report.earliest_expiry) +
+        report.warning = "the earliest signature expires at " + utc_time(report.earliest_expiry) +
                          ", in " + std::to_string((report.earliest_expiry - now) / 3600) +
                          " h: the primary must re-sign before then";
     }

@@ -39,42 +39,39 @@ constexpr std::size_t kOptLen = 11;
 constexpr unsigned kMaxDenial = 6;        // distinct NSEC/NSEC3 records in one answer
 constexpr std::uint16_t kEdnsCo = 0x4000;  // RFC 9824 §4.1: Compact Answers OK
 
-// RFC 9824 §4.1: the CO flag of the query's OPT record. parse_query() has
-// already checked every record's framing; this walks them again to read it.
-bool query_has_co(std::span<const std::uint8_t> msg, const dns::Query& q) {
-    if (!q.has_edns || q.question_end == 0) return false;
+// The offset of the query's OPT record type field (after its owner name),
+// or 0. parse_query() has already checked every record's framing; this
+// walks them again to find it.
+std::size_t query_opt(std::span<const std::uint8_t> msg, const dns::Query& q) {
+    if (!q.has_edns || q.question_end == 0) return 0;
     const std::uint8_t* h = msg.data();
     const unsigned total = unsigned(dns::load16(h + 6)) + dns::load16(h + 8) + dns::load16(h + 10);
     std::size_t pos = q.question_end;
     for (unsigned i = 0; i < total; ++i) {
         std::size_t after = dns::skip_name(msg, pos);
-        if (after == 0 || after + 10 > msg.size()) return false;
-        if (load16(h + after) == t::OPT) return (load16(h + after + 6) & kEdnsCo) != 0;
+        if (after == 0 || after + 10 > msg.size()) return 0;
+        if (load16(h + after) == t::OPT) return after;
         pos = after + 10 + load16(h + after + 8);
     }
-    return false;
+    return 0;
+}
+
+// RFC 9824 §4.1: the CO flag of the query's OPT record.
+bool query_has_co(std::span<const std::uint8_t> msg, const dns::Query& q) {
+    const std::size_t opt = query_opt(msg, q);
+    return opt != 0 && (load16(msg.data() + opt + 6) & kEdnsCo) != 0;
 }
 
 // RFC 7314 §2: the query's OPT carries an EXPIRE option (code 9).
 bool query_has_expire(std::span<const std::uint8_t> msg, const dns::Query& q) {
-    if (!q.has_edns || q.question_end == 0) return false;
+    const std::size_t opt = query_opt(msg, q);
+    if (opt == 0) return false;
     const std::uint8_t* h = msg.data();
-    const unsigned total = unsigned(dns::load16(h + 6)) + dns::load16(h + 8) + dns::load16(h + 10);
-    std::size_t pos = q.question_end;
-    for (unsigned i = 0; i < total; ++i) {
-        std::size_t after = dns::skip_name(msg, pos);
-        if (after == 0 || after + 10 > msg.size()) return false;
-        const std::size_t rdlen = load16(h + after + 8);
-        if (load16(h + after) == t::OPT) {
-            std::size_t o = after + 10;
-            const std::size_t end = std::min(o + rdlen, msg.size());
-            while (o + 4 <= end) {
-                if (load16(h + o) == 9) return true;
-                o += 4 + load16(h + o + 2);
-            }
-            return false;
-        }
-        pos = after + 10 + rdlen;
+    std::size_t o = opt + 10;
+    const std::size_t end = std::min(o + load16(h + opt + 8), msg.size());
+    while (o + 4 <= end) {
+        if (load16(h + o) == 9) return true;
+        o += 4 + load16(h + o + 2);
     }
     return false;
 }
