@@ -539,10 +539,17 @@ def main():
     args = ap.parse_args()
     add_sbin_to_path()
     binary = os.path.abspath(args.satellited)
-    why = skip_reason(["knotd", "knotc", "nsd", "unbound"], binary)
+    # In CI every peer must be there (tools/deps.sh installs them): a missing
+    # one is a failure, BIND included; elsewhere BIND is a bonus replica.
+    ci = os.environ.get("CI") == "true"
+    why = skip_reason(["knotd", "knotc", "nsd", "unbound"] + (["named"] if ci else []), binary)
     if why:
+        if ci:
+            check("peers present (CI=true: a missing one is a failure)", False, why)
+            print(f"{CHECKS.passed} passed, {CHECKS.failed} failed")
+            return 1
         return skip(why, "0 passed, 0 failed")
-    have_bind = skip_reason(["named"], binary) is None  # BIND is a bonus replica when installed
+    have_bind = skip_reason(["named"], binary) is None
     interrupt_on_sigterm()
     workdir = tempfile.mkdtemp(prefix="satellite-fleet-")
     print(f"work directory: {workdir}; satellited: {binary}", flush=True)
