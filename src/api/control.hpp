@@ -91,6 +91,8 @@ struct DnssecReply {
     // rotate-ksk and GET during a double-KSK roll: from when the new DS may
     // be at the parent (unix seconds; 0 = now / not rolling).
     std::int64_t publish_after = 0;
+    // When the status last changed (unix seconds); 0 = never enabled (null).
+    std::int64_t modified_on = 0;
 };
 
 // Multi-signer key exchange (RFC 8901 model 2; DESIGN.md §5 peer-keys).

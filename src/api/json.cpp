@@ -199,6 +199,7 @@ json::value dnssec_json(std::string_view domain_id, DnssecOp op, const DnssecRep
     if (op == DnssecOp::Get || op == DnssecOp::Sync) {
         o["enabled"] = r.enabled;
         o["status"] = r.status;
+        o["modified_on"] = time_json(r.modified_on);  // seed 000: null when never enabled
         o["algorithm"] = r.algorithm;
         o["ksk"] = keys(r.ksk);
         o["zsk"] = keys(r.zsk);

@@ -260,6 +260,7 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
     reply.status = modes::to_string(lc.status());
     reply.algorithm = lc.signs() ? lc.algorithm() : 0;
     reply.publish_after = lc.ds_publish_after();
+    reply.modified_on = lc.modified_on();
     for (const auto& k : lc.keys()) {
         (k.key.role == modes::KeyRole::Ksk ? reply.ksk : reply.zsk).push_back(key_info(k));
     }

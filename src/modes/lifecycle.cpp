@@ -2,6 +2,7 @@
 #include "util/file_io.hpp"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -128,6 +129,7 @@ Result<Lifecycle> Lifecycle::load(const std::string& state_dir, const dns::Name&
         if (!lc.keys_.empty()) {
             lc.algorithm_ = lc.keys_.front().key.key->algorithm();
             lc.status_ = DnssecStatus::PendingDs;
+            lc.modified_on_ = lc.keys_.front().key.created;
         }
         return lc;
     }
@@ -153,6 +155,8 @@ Result<Lifecycle> Lifecycle::load(const std::string& state_dir, const dns::Name&
             in >> lc.algorithm_;
         } else if (word == "unsign_at") {
             in >> lc.unsign_at_;
+        } else if (word == "modified_on") {
+            in >> lc.modified_on_;
         } else if (word == "key") {
             std::string file, state;
             ManagedKey mk;
@@ -179,6 +183,12 @@ Result<Lifecycle> Lifecycle::load(const std::string& state_dir, const dns::Name&
         } else {
             return damaged("unexpected line \"" + line + "\"");
         }
+    }
+    if (lc.modified_on_ == 0 && lc.status_ != DnssecStatus::Disabled) {
+        // A state written before modified_on was kept: its last write is the
+        // best estimate of the last status change.
+        struct stat st{};
+        if (::stat(path.c_str(), &st) == 0) lc.modified_on_ = st.st_mtim.tv_sec;
     }
     if (enabling) {
         // The process stopped inside enable(): nothing was decided, so the
@@ -212,6 +222,7 @@ Status Lifecycle::save() {
         << "algorithm " << algorithm_ << "\n";
     if (enabling_) out << "enabling\n";
     if (unsign_at_) out << "unsign_at " << unsign_at_ << "\n";
+    if (modified_on_) out << "modified_on " << modified_on_ << "\n";
     for (const auto& k : keys_) {
         out << "key " << file_name(k.key.path) << " " << to_string(k.state) << " " << k.published_at << " "
             << k.active_at << " " << k.retire_at << " " << k.next_transition << (k.standby ? " standby" : "") << "\n";
@@ -258,6 +269,12 @@ Result<ManagedKey> Lifecycle::make_key(KeyRole role, std::int64_t now) {
     return mk;
 }
 
+void Lifecycle::set_status(DnssecStatus s, std::int64_t now) {
+    if (s == status_) return;
+    status_ = s;
+    modified_on_ = now;
+}
+
 Outcome Lifecycle::enable(int algorithm, std::int64_t now) {
     if (status_ != DnssecStatus::Disabled) {
         return {Refusal::Conflict, std::string("DNSSEC is already enabled (status ") + to_string(status_) + ")"};
@@ -291,7 +308,7 @@ Outcome Lifecycle::enable(int algorithm, std::int64_t now) {
     }
     keys_ = std::move(made);
     enabling_ = false;
-    status_ = DnssecStatus::PendingDs;
+    set_status(DnssecStatus::PendingDs, now);
     stored_ = true;
     if (auto s = save(); !s) return {Refusal::Storage, s.error().message};
     return {Refusal::None, "DNSSEC enabled"};
@@ -303,7 +320,7 @@ Outcome Lifecycle::disable(std::int64_t now) {
         // No DS was ever confirmed at the parent: nothing to wait for.
         for (const auto& k : keys_) retired_files_.push_back(k.key.path);
         keys_.clear();
-        status_ = DnssecStatus::Disabled;
+        set_status(DnssecStatus::Disabled, now);
         if (auto s = save(); !s) return {Refusal::Storage, s.error().message};
         return {Refusal::None, "DNSSEC disabled"};
     }
@@ -311,7 +328,7 @@ Outcome Lifecycle::disable(std::int64_t now) {
         return {Refusal::Conflict, std::string("cannot disable DNSSEC while ") + to_string(status_) +
                          (status_ == DnssecStatus::Disabled ? "" : "; let the operation in progress finish first")};
     }
-    status_ = DnssecStatus::PendingDisabled;
+    set_status(DnssecStatus::PendingDisabled, now);
     if (auto s = save(); !s) return {Refusal::Storage, s.error().message};
     return {Refusal::None, "DNSSEC disable requested: the zone stays signed and CDS/CDNSKEY ask the parent to remove "
                  "the DS (RFC 8078); call confirm-ds-removed once the DS is gone"};
@@ -329,7 +346,7 @@ Outcome Lifecycle::rotate_zsk(std::int64_t now, const LifecycleTiming& t) {
     mk->next_transition = now + t.dnskey_ttl + t.propagation_delay + t.peer_publish_delay;
     apply_flags(*mk);
     keys_.push_back(std::move(*mk));
-    status_ = DnssecStatus::RotatingZsk;
+    set_status(DnssecStatus::RotatingZsk, now);
     if (auto s = save(); !s) return {Refusal::Storage, s.error().message};
     return {Refusal::None, "ZSK rollover started: the new ZSK is published and becomes active once caches have seen it"};
 }
@@ -361,7 +378,7 @@ Outcome Lifecycle::rotate_ksk(std::int64_t now, const LifecycleTiming& t) {
     apply_flags(*mk);
     const std::int64_t after = mk->next_transition;
     keys_.push_back(std::move(*mk));
-    status_ = DnssecStatus::RotatingKsk;
+    set_status(DnssecStatus::RotatingKsk, now);
     if (auto s = save(); !s) return {Refusal::Storage, s.error().message};
     return {Refusal::None, "KSK rollover started: the new KSK is published now; publish its DS at the parent "
                            "from " + utc_time(after) + " (DNSKEY TTL + propagation delay), then confirm it"};
@@ -389,7 +406,7 @@ Outcome Lifecycle::roll_to_standby(ManagedKey& k, std::int64_t now, const Lifecy
                   std::to_string(k.next_transition - now) + " s, once caches have its DNSKEY";
     }
     apply_flags(k);
-    status_ = DnssecStatus::RotatingKsk;
+    set_status(DnssecStatus::RotatingKsk, now);
     if (auto s = save(); !s) return {Refusal::Storage, s.error().message};
     return {Refusal::None, message};
 }
@@ -459,7 +476,7 @@ Outcome Lifecycle::confirm_ds_published(const std::vector<DsRecord>& ds, std::in
         waiting->next_transition = now + t.parent_ds_ttl + t.propagation_delay;
         apply_flags(*waiting);
     }
-    status_ = DnssecStatus::Active;
+    set_status(DnssecStatus::Active, now);
     if (auto s = save(); !s) return {Refusal::Storage, s.error().message};
     return {Refusal::None, "DS publication confirmed"};
 }
@@ -493,7 +510,7 @@ bool Lifecycle::advance(std::int64_t now, const LifecycleTiming& t, const PeersP
         for (const auto& k : keys_) retired_files_.push_back(k.key.path);
         keys_.clear();
         unsign_at_ = 0;
-        status_ = DnssecStatus::Disabled;
+        set_status(DnssecStatus::Disabled, now);
         (void)save();
         return true;
     }
@@ -563,7 +580,7 @@ bool Lifecycle::advance(std::int64_t now, const LifecycleTiming& t, const PeersP
             for (const auto& k : keys_) {
                 rolling |= k.key.role == KeyRole::Zsk && k.state != KeyState::Active;
             }
-            if (!rolling) status_ = DnssecStatus::Active;
+            if (!rolling) set_status(DnssecStatus::Active, now);
         }
         if (status_ == DnssecStatus::RotatingKsk) {
             bool rolling = false;
@@ -572,7 +589,7 @@ bool Lifecycle::advance(std::int64_t now, const LifecycleTiming& t, const PeersP
                            (k.state == KeyState::Publish || k.state == KeyState::DsSubmit ||
                             k.state == KeyState::KeyPublish);
             }
-            if (!rolling) status_ = DnssecStatus::Active;
+            if (!rolling) set_status(DnssecStatus::Active, now);
         }
     }
     // Scheduled rollovers.

@@ -103,6 +103,9 @@ public:
     const std::vector<std::string>& warnings() const { return warnings_; }
 
     DnssecStatus status() const { return status_; }
+    // When the status last changed (unix seconds); 0 when DNSSEC was never
+    // enabled on the zone (seed 000's `"modified_on": null`).
+    std::int64_t modified_on() const { return modified_on_; }
     int algorithm() const { return algorithm_; }
     const std::vector<ManagedKey>& keys() const { return keys_; }
     bool signs() const { return status_ != DnssecStatus::Disabled; }
@@ -158,6 +161,8 @@ private:
     std::vector<ManagedKey> keys_;
     bool stored_ = false;
     std::int64_t unsign_at_ = 0;  // pending_disabled: when the DS is surely gone
+    std::int64_t modified_on_ = 0;  // the last status change
+    void set_status(DnssecStatus s, std::int64_t now);
     bool enabling_ = false;  // saved before enable makes key files; cleared once they are named
     std::vector<std::string> retired_files_;  // key files of dropped keys: deleted by the next save
     std::vector<std::string> warnings_;

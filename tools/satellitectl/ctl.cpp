@@ -389,6 +389,7 @@ int Program::dnssec(const std::string& action, const std::string& name) {
         print_fields(out_, {{"zone", zone},
                             {"enabled", field(v, "enabled")},
                             {"status", field(v, "status")},
+                            {"modified on", field(v, "modified_on")},
                             {"algorithm", member(v, "algorithm").is_int64() && member(v, "algorithm").get_int64() != 0
                                               ? algorithm_name(member(v, "algorithm").get_int64())
                                               : "-"}});

@@ -227,7 +227,7 @@ def ds_text(d):
     return f"{d['key_tag']} {d['algorithm']} {d['digest_type']} {d['digest']}"
 
 
-GET_FIELDS = {"enabled", "status", "algorithm", "ksk", "zsk", "ds_records"}
+GET_FIELDS = {"enabled", "status", "modified_on", "algorithm", "ksk", "zsk", "ds_records"}
 KEY_FIELDS = {"key_tag", "algorithm", "public_key", "key_type", "created_at", "expires_at", "active"}
 DS_FIELDS = {"key_tag", "algorithm", "digest_type", "digest"}
 ZONE_FIELDS = {"name", "kind", "mode", "serial", "serving", "source", "last_success", "last_failure", "last_error",

@@ -289,9 +289,11 @@ TEST_F(ApiTest, DnssecGetAndSyncShowTheStateAsSeed003) {
         Response r = sync ? post("/api/v1/domains/example.com/dnssec/sync") : get("/api/v1/domains/example.com/dnssec");
         ASSERT_EQ(r.result_int(), 200) << r.body();
         json::value v = parse(r.body());
-        EXPECT_EQ(keys_of(v), (std::vector<std::string>{"enabled", "status", "algorithm", "ksk", "zsk", "ds_records"}));
+        EXPECT_EQ(keys_of(v), (std::vector<std::string>{"enabled", "status", "modified_on", "algorithm", "ksk", "zsk",
+                                                        "ds_records"}));
         EXPECT_EQ(v.at("enabled"), true);
         EXPECT_EQ(v.at("status"), "active");
+        EXPECT_EQ(v.at("modified_on"), "2026-04-23T10:00:00Z");
         EXPECT_EQ(v.at("algorithm"), 13);
         const json::value& ksk = v.at("ksk").as_array().at(0);
         EXPECT_EQ(keys_of(ksk), kKeyFields);

@@ -60,6 +60,7 @@ public:
 
         reply.enabled = true;
         reply.status = "active";
+        reply.modified_on = 1776938400;  // 2026-04-23T10:00:00Z
         reply.algorithm = 13;
         reply.ksk = {key(12345, "KSK")};
         reply.zsk = {key(54321, "ZSK")};

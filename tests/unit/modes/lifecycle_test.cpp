@@ -262,6 +262,27 @@ TEST_F(LifecycleTest, DisableBeforeTheDsWasConfirmedIsImmediate) {
     EXPECT_EQ(lc.disable(now_).refused, modes::Refusal::Conflict);
 }
 
+// Seed 000: modified_on is when the status last changed, null (0) when
+// DNSSEC was never enabled; it is kept across a reload.
+TEST_F(LifecycleTest, ModifiedOnFollowsStatusChangesAndSurvivesAReload) {
+    Lifecycle lc = load();
+    EXPECT_EQ(lc.modified_on(), 0);  // never enabled
+    ASSERT_TRUE(lc.enable(13, now_).ok());
+    EXPECT_EQ(lc.modified_on(), now_);
+    ASSERT_TRUE(lc.confirm_ds_published(lc.ds_records(), now_ + 100, t_).ok());
+    EXPECT_EQ(lc.status(), DnssecStatus::Active);
+    EXPECT_EQ(lc.modified_on(), now_ + 100);
+    lc.advance(now_ + 200, t_);  // nothing to do: the status stays, so does the time
+    EXPECT_EQ(lc.modified_on(), now_ + 100);
+    ASSERT_TRUE(lc.save());
+    EXPECT_NE(state_text().find("modified_on " + std::to_string(now_ + 100) + "\n"), std::string::npos)
+        << state_text();
+    Lifecycle again = load();
+    EXPECT_EQ(again.modified_on(), now_ + 100);
+    ASSERT_TRUE(again.rotate_zsk(now_ + 300, t_).ok());
+    EXPECT_EQ(again.modified_on(), now_ + 300);
+}
+
 const ManagedKey* find_state(const Lifecycle& lc, KeyState st) {
     for (const auto& k : lc.keys()) {
         if (k.key.role == KeyRole::Ksk && k.state == st) return &k;
