@@ -790,6 +790,7 @@ std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> q
     }
     if (!zone) {
         r.rcode = dns::rcode::REFUSED;
+        r.ede = zone::kEdeNotAuthoritative;  // RFC 8914 §4.21: not ours, ask elsewhere
         return finish(r, limit, zone, info);
     }
     const SnapshotRef* served = zone->served();

@@ -28,6 +28,7 @@ namespace satellite::zone {
 // RFC 8914 INFO-CODEs an empty slot answers SERVFAIL with.
 inline constexpr int kEdeSignatureExpired = 7;       // expired by the signature-expiry guard
 inline constexpr int kEdeNoReachableAuthority = 22;  // SOA expire: no primary confirmed the zone
+inline constexpr int kEdeNotAuthoritative = 20;      // REFUSED: the name is in none of our zones
 
 struct ZoneSlot {
     std::atomic<const std::shared_ptr<const Snapshot>*> version{nullptr};

@@ -1095,6 +1095,23 @@ TEST(AnswerEde, ExpiredZoneServfailCarriesTheExtendedErrorOnlyWithEdns) {
     EXPECT_EQ(r[r.size() - 2] * 256 + r[r.size() - 1], 0);  // OPT RDLENGTH 0
 }
 
+TEST(AnswerEde, ANameInNoZoneOfOursIsRefusedWithNotAuthoritativeOnlyWithEdns) {
+    std::vector<zone::ServedZone> zones;
+    const zone::Catalog cat(std::move(zones));
+    for (bool edns : {true, false}) {
+        std::vector<std::uint8_t> out(1232);
+        auto q = make_query({.name = "www.elsewhere.test.", .edns = edns});
+        out.resize(answer(cat, q, Transport::Udp, {}, out));
+        ASSERT_GE(out.size(), 12u);
+        EXPECT_EQ(out[3] & 0xf, rc::REFUSED);
+        EXPECT_EQ(out[11], edns ? 1 : 0);  // ARCOUNT: the OPT only with EDNS
+        if (edns) {
+            const std::uint8_t ede20[] = {0, 15, 0, 2, 0, 20};  // RFC 8914 §4.21
+            EXPECT_TRUE(std::equal(std::begin(ede20), std::end(ede20), out.end() - 6));
+        }
+    }
+}
+
 // ---- RFC 7314 EDNS EXPIRE (issue 15).
 
 TEST(AnswerExpire, SoaQueryWithExpireGetsTheEffectiveExpiryCappedBySoaExpire) {
