@@ -711,6 +711,16 @@ def skip(reason, last_line=None):
     return 77
 
 
+def cannot_run(reason):
+    """The suite cannot run here (a peer or resource missing): a skip (77),
+    but with CI=true a failed check (1), so CI never hides a broken install."""
+    if os.environ.get("CI") == "true":
+        check("everything the suite needs is here (CI=true: a missing one is a failure)", False, reason)
+        print(f"{CHECKS.passed} passed, {CHECKS.failed} failed")
+        return 1
+    return skip(reason, "0 passed, 0 failed")
+
+
 def interrupt_on_sigterm():
     """SIGTERM (ctest's timeout, run.sh's `timeout`) raises KeyboardInterrupt,
     so the suite's finally: stops its daemons."""
