@@ -1,6 +1,8 @@
 // The refresh, notify and expire events: the SOA query and transfers that xfr::RefreshPolicy decides, the install through the mode pipeline, the stored copy.
 #include "daemon/zone.hpp"
 
+#include <malloc.h>
+
 namespace satellite::daemon {
 
 void ZoneManager::schedule_refresh(Zone& z, std::int64_t delay_s) {
@@ -325,7 +327,7 @@ namespace {
 // the whole record set it led to (the stored copy when the journal is compacted).
 struct Transferred {
     modes::BuiltVersion built;
-    std::optional<dns::RecordList> records;
+    bool incremental = false;
 };
 
 }  // namespace
@@ -365,13 +367,12 @@ void ZoneManager::install_transfer(Zone& z, std::size_t primary_index, std::shar
                     t.built = std::move(*b);
                     return t;
                 }
-                auto records = zone::apply_deltas(in.previous->to_records(), client->deltas());
-                if (!records) return records.error();
-                // The records are our signed version plus the primary's changes.
-                auto b = modes::build_version(in, *records);
+                // Only the change is applied: the names it touches are new,
+                // the rest is shared with the version served now.
+                auto b = modes::apply_version(in, client->deltas());
                 if (!b) return make_error("zone data refused after IXFR: " + b.error().message);
                 t.built = std::move(*b);
-                t.records = std::move(*records);
+                t.incremental = true;
                 return t;
             },
             [this, primary, client, backwards, done, full](Zone& z, Result<Transferred> t) {
@@ -387,7 +388,7 @@ void ZoneManager::install_transfer(Zone& z, std::size_t primary_index, std::shar
                 const std::int64_t now = now_unix();
                 ++z.state.transfers_ok;
                 z.state.succeeded(now);
-                store_transfer(z, primary, std::move(client), std::move(t->records));
+                store_transfer(z, primary, std::move(client), t->incremental);
                 done({});
             });
     });
@@ -397,18 +398,20 @@ void ZoneManager::install_transfer(Zone& z, std::size_t primary_index, std::shar
 // small change is a small write (appended to the journal), and the whole
 // copy is rewritten once the journal has grown.
 void ZoneManager::store_transfer(Zone& z, const std::string& primary, std::shared_ptr<xfr::TransferClient> client,
-                                 std::optional<dns::RecordList> records) {
+                                 bool incremental) {
     if (signs_here(z.cfg.mode)) return schedule(z, ZoneEvent::Flush, 0, true);
     const std::uint32_t serial = z.snapshot->serial();
     const std::uint64_t limit = std::max<std::uint64_t>(1 << 20, z.snapshot->record_count() * 16);
     offload<std::uint32_t>(
         z,
-        [dir = state_dir_, origin = z.origin, primary, client, records = std::move(records), serial, limit,
+        [dir = state_dir_, origin = z.origin, primary, client, incremental, snap = z.snapshot, serial, limit,
          now = now_unix()]() mutable -> Result<std::uint32_t> {
-            if (records && zone::journal_size(dir, origin) < limit) {
+            if (incremental && zone::journal_size(dir, origin) < limit) {
                 if (zone::append_journal(dir, origin, client->deltas())) return serial;
             }
-            zone::StoredZone sz{serial, now, now, primary, records ? std::move(*records) : std::move(client->full())};
+            // A whole copy: the transfer's records, or (the journal has
+            // grown) the version served, read here on the worker.
+            zone::StoredZone sz{serial, now, now, primary, incremental ? snap->to_records() : std::move(client->full())};
             if (auto s = zone::save_zone(dir, origin, sz); !s) return s.error();
             zone::remove_journal(dir, origin);
             return serial;
@@ -465,9 +468,24 @@ void ZoneManager::install(Zone& z, std::shared_ptr<const zone::Snapshot> snap, c
     publish(z);
     dump(z);
     arm_resign(z);
+    trim_soon();
     spdlog::info("zone {}: serving serial {} from {} ({} records){} in {} ms", z.cfg.name,
                  z.snapshot->serial(), primary, z.snapshot->record_count(),
                  old ? ", was " + std::to_string(*old) : std::string(), ms);
+}
+
+// Worker and disk threads allocate a version's pages and their builds'
+// scratch in their own arenas; freed scratch would stay resident there,
+// spread between the version's live pages, so memory would grow with every
+// change. One trim after a run of versions gives it back.
+void ZoneManager::trim_soon() {
+    if (trim_armed_) return;
+    trim_armed_ = true;
+    trim_timer_.expires_after(std::chrono::milliseconds(200));
+    trim_timer_.async_wait([this](boost::system::error_code ec) {
+        trim_armed_ = false;
+        if (!ec) ::malloc_trim(0);
+    });
 }
 
 // Called once z.refresh is reset (its slot given back).

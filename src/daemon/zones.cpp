@@ -72,6 +72,7 @@ Result<modes::BuildInput> ZoneManager::build_input(Zone& z) {
     modes::BuildInput in;
     in.origin = z.origin;
     in.previous = z.snapshot;
+    in.previous_max_ttl = z.max_ttl;
     in.now = now_unix();
     in.safety_margin = z.cfg.signature_safety_margin;
     const config::Zone& cfg = z.cfg;

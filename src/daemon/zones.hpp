@@ -119,7 +119,7 @@ private:
     void install_transfer(Zone& z, std::size_t primary, std::shared_ptr<xfr::TransferClient> client, bool backwards,
                           std::function<void(Status)> done);
     void store_transfer(Zone& z, const std::string& primary, std::shared_ptr<xfr::TransferClient> client,
-                        std::optional<dns::RecordList> records);
+                        bool incremental);
     void store_served(Zone& z);  // in the zone's sequence
     void write_served(Zone& z);
     void after_store(Zone& z, const Result<std::uint32_t>& stored);
@@ -177,6 +177,11 @@ private:
     std::shared_ptr<const serve::XfrOutLimits> xfr_out_;
     // NOTIFY out to each zone's `notify` targets after a new served version.
     xfr::NotifySender notify_out_;
+    // After new versions, the pages their builds freed go back to the
+    // system (once for a run of versions, a moment after the last).
+    boost::asio::steady_timer trim_timer_{io_};
+    bool trim_armed_ = false;
+    void trim_soon();
     // Heavy work (signing, verification, snapshot builds, disk writes); last,
     // so it is joined before anything its jobs' results refer to is gone.
     boost::asio::thread_pool workers_;

@@ -7,6 +7,19 @@
 
 namespace satellite::modes {
 
+namespace {
+
+Status finish(const BuildInput& in, BuiltVersion& out);
+
+// Records a signer owns (as strip_signer_records drops them).
+bool signer_type(std::uint16_t type) {
+    namespace t = dns::type;
+    return type == t::RRSIG || type == t::NSEC || type == t::NSEC3 || type == t::NSEC3PARAM || type == t::DNSKEY ||
+           type == t::CDS || type == t::CDNSKEY;
+}
+
+}  // namespace
+
 Result<BuiltVersion> build_version(const BuildInput& in, const dns::RecordList& records) {
     const auto t0 = std::chrono::steady_clock::now();
     BuiltVersion out;
@@ -42,8 +55,66 @@ Result<BuiltVersion> build_version(const BuildInput& in, const dns::RecordList& 
             break;
         }
     }
-    // The signature-expiry guard: found once here, on a worker, and kept
-    // with the version; the query path never looks at it.
+    if (auto st = finish(in, out); !st) return st.error();
+    out.ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    return out;
+}
+
+Result<BuiltVersion> apply_version(const BuildInput& in, const std::vector<zone::ZoneDelta>& deltas) {
+    if (in.kind == BuildInput::Kind::Signed || !in.previous) {
+        // The records are our signed version plus the primary's changes.
+        auto records = zone::apply_deltas(in.previous->to_records(), deltas);
+        if (!records) return records.error();
+        return build_version(in, *records);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    BuiltVersion out;
+    out.max_ttl = in.previous_max_ttl;
+    out.soa_ttl = in.previous->soa().ttl;
+    const std::vector<zone::ZoneDelta>* apply = &deltas;
+    std::vector<zone::ZoneDelta> stripped;
+    if (in.kind == BuildInput::Kind::Unsigned) {
+        // The signer's records of the primary are not served (as strip_signer_records).
+        for (const auto& d : deltas) {
+            zone::ZoneDelta s{d.from, d.to, {}, {}};
+            for (auto [from, to] : {std::pair{&d.removed, &s.removed}, std::pair{&d.added, &s.added}}) {
+                for (const auto& r : from->refs()) {
+                    if (!signer_type(r.type)) to->add({from->owner(r), r.owner_len}, r.type, r.rclass, r.ttl, from->rdata(r));
+                }
+            }
+            stripped.push_back(std::move(s));
+        }
+        apply = &stripped;
+    }
+    for (const auto& d : *apply) {
+        for (const auto& r : d.added.refs()) {
+            out.max_ttl = std::max(out.max_ttl, r.ttl);
+            if (r.type == dns::type::SOA) out.soa_ttl = r.ttl;
+        }
+    }
+    std::vector<std::uint32_t> touched;
+    auto snap = zone::apply_changes(*in.previous, *apply, &touched);
+    if (!snap) return snap.error();
+    if (in.kind == BuildInput::Kind::Presigned) {
+        // The pre-flight checks over what changed, and the apex (its keys).
+        touched.push_back((*snap)->apex());
+        std::sort(touched.begin(), touched.end());
+        touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+        auto report = check_presigned(in.origin, (*snap)->records_at(touched), in.presigned, in.now);
+        if (!report) return report.error();
+        out.warning = report->warning;
+    }
+    out.snapshot = *snap;
+    if (auto st = finish(in, out); !st) return st.error();
+    out.ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    return out;
+}
+
+namespace {
+
+// The signature-expiry guard: found once here, on a worker, and kept with
+// the version; the query path never looks at it.
+Status finish(const BuildInput& in, BuiltVersion& out) {
     if (in.kind != BuildInput::Kind::Unsigned) {
         out.signatures = earliest_signature(*out.snapshot, in.now);
         if (auto s = check_signature_margin(out.signatures, in.safety_margin, in.now); !s) return s.error();
@@ -51,8 +122,9 @@ Result<BuiltVersion> build_version(const BuildInput& in, const dns::RecordList& 
             out.validity_warning = validity_warning(out.signatures, out.snapshot->expire(), in.safety_margin);
         }
     }
-    out.ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-    return out;
+    return {};
 }
+
+}  // namespace
 
 }  // namespace satellite::modes

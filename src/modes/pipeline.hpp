@@ -17,6 +17,7 @@
 #include "modes/modes.hpp"
 #include "util/result.hpp"
 #include "zone/snapshot.hpp"
+#include "zone/update.hpp"
 
 namespace satellite::modes {
 
@@ -33,6 +34,7 @@ struct BuildInput {
     LivePolicy live;
     // The version served so far: its still-fresh signatures are kept.
     std::shared_ptr<const zone::Snapshot> previous;
+    std::uint32_t previous_max_ttl = 0;  // of the records `previous` was built from
     std::int64_t now = 0;
     // A version whose earliest signature expires within this many seconds
     // of `now` is refused (modes/expiry.hpp).
@@ -51,5 +53,11 @@ struct BuiltVersion {
 };
 
 Result<BuiltVersion> build_version(const BuildInput& in, const dns::RecordList& records);
+
+// The version `in.previous` becomes with a primary's differences (IXFR,
+// RFC 1995). Presigned zones and zones served unsigned take only the change
+// (zone::apply_changes: the checks run on the names it touches and the
+// apex); a zone signed here is signed whole, its fresh signatures kept.
+Result<BuiltVersion> apply_version(const BuildInput& in, const std::vector<zone::ZoneDelta>& deltas);
 
 }  // namespace satellite::modes
