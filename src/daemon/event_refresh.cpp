@@ -16,7 +16,11 @@ void ZoneManager::schedule_refresh(Zone& z, std::int64_t delay_s) {
 void ZoneManager::arm_expire(Zone& z) {
     if (!z.snapshot) return;
     constexpr std::int64_t kNever = INT64_MAX;
-    const std::int64_t soa_at = z.secondary ? z.state.last_check + z.snapshot->expire() : kNever;
+    // RFC 7314 §4: a primary's EXPIRE restarts the clock from its value,
+    // never more than our SOA expire.
+    const std::int64_t soa_at =
+        z.secondary ? z.state.last_check + std::min(z.snapshot->expire(), z.state.primary_expire.value_or(UINT32_MAX))
+                    : kNever;
     const std::int64_t sig_at = modes::signature_limit(z.signatures, z.cfg.signature_safety_margin);
     z.expires_at = sig_at != 0 && sig_at < soa_at ? sig_at : soa_at;
     z.state.signature_expiry = z.signatures.expiration;
@@ -40,6 +44,18 @@ void ZoneManager::arm_expire(Zone& z) {
     // passed too, never before (short test timers would lose up to 1 s).
     events_.schedule(z.id, ZoneEvent::Expire, z.expires_at + 1);
     loop_.changed();
+}
+
+// A check succeeded: the EXPIRE its primary answered with (RFC 7314), or
+// none, sets how long the expire clock now runs.
+void ZoneManager::take_primary_expire(Zone& z, const std::string& primary) {
+    const auto expire = z.refresh ? z.refresh->expire : std::nullopt;
+    if (expire && z.snapshot && *expire < z.snapshot->expire() && expire != z.state.primary_expire) {
+        spdlog::info("zone {}: {} answered EDNS EXPIRE {} s (less than SOA expire, {} s): the zone expires at {} "
+                     "unless a check succeeds before",
+                     z.cfg.name, primary, *expire, z.snapshot->expire(), modes::utc_time(now_unix() + *expire));
+    }
+    z.state.primary_expire = expire;
 }
 
 // The signatures of the served version are within the margin (or past).
@@ -167,7 +183,7 @@ void ZoneManager::start_refresh(const std::shared_ptr<Zone>& z, const char* why,
     if (z->snapshot) served = z->snapshot->serial();
     z->refresh.reset(new RefreshRun{xfr::RefreshPolicy(z->cfg.name, std::move(names), served, z->force_axfr),
                                     z->primaries, z->tsig, z->xfr_generation,
-                                    std::chrono::steady_clock::now(), std::move(slot)});
+                                    std::chrono::steady_clock::now(), std::move(slot), std::nullopt});
     z->force_axfr = false;
     refresh_step(z, z->refresh->policy.start());
 }
@@ -199,10 +215,12 @@ void ZoneManager::refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep 
             auto client = std::make_shared<xfr::QueryClient>(z->origin, dns::type::SOA, run.tsig.get());
             const auto timeout = std::chrono::seconds(std::min<std::uint32_t>(10, z->cfg.transfer_timeout));
             const std::size_t p = step.primary;
+            client->ask_expire();
             xfr::run_query(io_, run.primaries[p], client, timeout, [this, wz, gen, p, client](Status s) {
                 auto zp = still_wanted(wz, gen);
                 if (!zp) return;
                 auto& policy = zp->refresh->policy;
+                zp->refresh->expire = client->expire();
                 std::string why = !s                          ? s.error().message
                                   : !client->soa_serial()     ? "the answer has no SOA"
                                   : !client->authoritative()  ? "the answer is not authoritative (AA clear)"
@@ -222,6 +240,7 @@ void ZoneManager::refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep 
         case Do::Current: {
             const bool was_expired = z->expired();
             z->state.succeeded(now_unix());
+            take_primary_expire(*z, run.primaries[step.primary].to_string());
             spdlog::debug("zone {}: serial {} is current at {}", z->cfg.name, z->snapshot->serial(),
                           run.primaries[step.primary].to_string());
             if (signatures_inside_margin(*z)) {
@@ -297,6 +316,7 @@ void ZoneManager::transfer(const std::shared_ptr<Zone>& z, std::size_t primary, 
                               refresh_step(zp, policy.transfer_failed(primary, kind, why));
                           };
                           if (!s) return fail(s.error().message);
+                          if (client->expire()) zp->refresh->expire = client->expire();
                           auto step = policy.transferred(primary, kind, client->outcome(), client->new_serial());
                           if (step.what != xfr::RefreshStep::Do::Install) return refresh_step(zp, step);
                           install_transfer(*zp, primary, client, step.backwards, [this, wz, gen, primary, kind](Status installed) {
@@ -310,6 +330,7 @@ void ZoneManager::transfer(const std::shared_ptr<Zone>& z, std::size_t primary, 
                                                                                               installed.error().message));
                               }
                               // Served: a successful refresh.
+                              take_primary_expire(*zp, zp->refresh->primaries[primary].to_string());
                               zp->refresh.reset();
                               arm_expire(*zp);
                               schedule_refresh(*zp, next_check_delay(*zp));

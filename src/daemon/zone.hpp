@@ -110,6 +110,7 @@ struct ZoneManager::RefreshRun {
     std::uint64_t generation = 0;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::shared_ptr<const std::string> slot;  // its TransferSlots lease: given back with the run
+    std::optional<std::uint32_t> expire;      // RFC 7314: EXPIRE in the primary's last answer, if any
 };
 
 inline std::string describe_keys(const modes::Lifecycle& lc) {

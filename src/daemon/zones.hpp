@@ -108,6 +108,7 @@ private:
     void schedule(Zone& z, ZoneEvent e, std::int64_t delay_s, bool earlier = false);
     void on_event(ZoneId id, ZoneEvent e);
     void arm_expire(Zone& z);
+    void take_primary_expire(Zone& z, const std::string& primary);
     void expire(Zone& z);
     bool signatures_inside_margin(const Zone& z) const;
     std::int64_t next_check_delay(Zone& z);
