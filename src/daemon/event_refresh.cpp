@@ -241,6 +241,7 @@ void ZoneManager::refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep 
             const bool was_expired = z->expired();
             z->state.succeeded(now_unix());
             take_primary_expire(*z, run.primaries[step.primary].to_string());
+            probe_providers(*z);  // RFC 8901 §8: each check asks the other providers too
             spdlog::debug("zone {}: serial {} is current at {}", z->cfg.name, z->snapshot->serial(),
                           run.primaries[step.primary].to_string());
             if (signatures_inside_margin(*z)) {
@@ -331,6 +332,7 @@ void ZoneManager::transfer(const std::shared_ptr<Zone>& z, std::size_t primary, 
                               }
                               // Served: a successful refresh.
                               take_primary_expire(*zp, zp->refresh->primaries[primary].to_string());
+                              probe_providers(*zp);
                               zp->refresh.reset();
                               arm_expire(*zp);
                               schedule_refresh(*zp, next_check_delay(*zp));

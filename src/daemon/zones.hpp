@@ -141,6 +141,7 @@ private:
     std::pair<std::vector<std::vector<std::uint8_t>>, int> own_keys(const Zone& z) const;
     void import_primary_keys(Zone& z, const dns::RecordList& records, const std::vector<zone::ZoneDelta>* deltas);
     void check_peers(Zone& z);
+    void probe_providers(Zone& z);
     void arm_parent_check(Zone& z);
     void check_parent(Zone& z);
     void parent_answered(Zone& z, const std::vector<std::vector<std::vector<std::uint8_t>>>& answers,
