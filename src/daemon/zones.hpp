@@ -142,6 +142,7 @@ private:
     void import_primary_keys(Zone& z, const dns::RecordList& records, const std::vector<zone::ZoneDelta>* deltas);
     void check_peers(Zone& z);
     void probe_providers(Zone& z);
+    void say_algorithm_change(const Zone& z, const config::Zone& zc);
     void arm_parent_check(Zone& z);
     void check_parent(Zone& z);
     void parent_answered(Zone& z, const std::vector<std::vector<std::vector<std::uint8_t>>>& answers,
