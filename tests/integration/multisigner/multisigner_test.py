@@ -92,12 +92,17 @@
 #      peer-keys on B), a check of A flags B (zone body `multi_signer`:
 #      "lacks our ZSK <tag>", the metrics 0 / 1, a log line); A's keys
 #      posted to B again, the next check clears it
+#  11  [zone.signing] algorithm changed to 8 on A (SIGHUP): refused with an
+#      error naming both algorithms (an algorithm rollover of a multi-signer
+#      zone needs every provider in step); A keeps serving algorithm 13 keys
+#      and signatures; set back
 #
 # Run through run.sh. Exit 0 when no check failed (1 otherwise, 77 a peer
 # binary missing); the last line is `N checks, M failed`.
 import base64
 import concurrent.futures
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -438,6 +443,7 @@ class Satellited:
             f.write(f"$ORIGIN {PLAIN}\n@ 30 SOA ns1 hostmaster 1 3600 600 86400 30\n@ 30 NS ns1\nns1 30 A {addr}\n")
         self.peer = None
         self.from_primary = False
+        self.algorithm = ALG
         self.proc = None
 
     def __str__(self):
@@ -455,7 +461,7 @@ class Satellited:
             out += ["[[zone]]", f'name = "{z}"', f'primaries = ["{LOOP}:{self.knot_port}"]',
                     'mode = "multi-signer"', f'peers = ["{self.peer.addr}:{self.peer.port}"]',
                     f"peer_keys_from_primary = {'true' if z == MS2 and self.from_primary else 'false'}",
-                    "[zone.signing]", "enabled = true", f"algorithm = {ALG}", 'denial = "nsec"',
+                    "[zone.signing]", "enabled = true", f"algorithm = {self.algorithm}", 'denial = "nsec"',
                     f'propagation_delay = "{PROP}s"', f'parent_ds_ttl = "{DS_TTL}s"',
                     f'peer_publish_delay = "{PEER_DELAY}s"', 'signature_validity = "1d"',
                     'signature_refresh = "12h"', ""]
@@ -479,6 +485,13 @@ class Satellited:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def hup(self, timeout=10):
+        """Rewrites the config, SIGHUP; the "reloaded"/"reload refused" line or None."""
+        self.write_config()
+        mark = self.log.mark()
+        self.proc.send_signal(signal.SIGHUP)
+        return self.log.wait(r"reloaded |reload refused", since=mark, timeout=timeout)
 
     def stop(self):
         return stop_proc(self.proc)
@@ -1462,6 +1475,26 @@ def step_probe(a, b):
     check("10 [a] the next check clears it: consistent again", ok, f"{providers_of(a, MS)}")
 
 
+def step_algorithm_change(a):
+    mark = a.log.mark()
+    a.algorithm = 8
+    reloaded = a.hup()
+    a.algorithm = ALG
+    check("11 [a] SIGHUP with zone.signing.algorithm = 8: reloaded", reloaded and "refused" not in reloaded, reloaded)
+    said = a.log.wait(r"zone ms\.test\.: zone\.signing\.algorithm 8 refused: the zone is multi-signer and its keys "
+                      r"use algorithm 13", since=mark, timeout=5)
+    check("11 [a] the algorithm change is refused with an error that names both algorithms", said,
+          a.log.tail(8, since=mark))
+    time.sleep(1)  # the re-sign the reload asked for
+    algs = {rd.algorithm for rd in served_dnskey(a, MS) or []}
+    r = ask(a.addr, a.port, "www." + MS, "A")
+    sig_algs = {rd.algorithm for rr in rrsets(r, "answer", T.RRSIG) for rd in rr}
+    check("11 [a] A still serves only algorithm 13 keys and signatures", algs == {ALG} and sig_algs == {ALG},
+          f"DNSKEY algorithms {algs}, RRSIG algorithms {sig_algs}")
+    reloaded = a.hup()
+    check("11 [a] config set back to algorithm 13: reloaded", reloaded and "refused" not in reloaded, reloaded)
+
+
 def step_verify(sats):
     for s, z in [(sats[0], MS), (sats[1], MS), (sats[0], MS2)]:
         path = os.path.join(s.dump, z.rstrip(".") + ".zone")
@@ -1581,6 +1614,8 @@ def main():
         step_verify(sats)
         print("--- 10: the consistency probe (RFC 8901 §8)", flush=True)
         step_probe(a, b)
+        print("--- 11: an algorithm change on a multi-signer zone", flush=True)
+        step_algorithm_change(a)
 
         for s in sats:
             check(f"[{s}] satellited still running at the end", s.alive(), s.log.tail(15))
