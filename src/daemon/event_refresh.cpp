@@ -16,11 +16,7 @@ void ZoneManager::schedule_refresh(Zone& z, std::int64_t delay_s) {
 void ZoneManager::arm_expire(Zone& z) {
     if (!z.snapshot) return;
     constexpr std::int64_t kNever = INT64_MAX;
-    // RFC 7314 §4: a primary's EXPIRE restarts the clock from its value,
-    // never more than our SOA expire.
-    const std::int64_t soa_at =
-        z.secondary ? z.state.last_check + std::min(z.snapshot->expire(), z.state.primary_expire.value_or(UINT32_MAX))
-                    : kNever;
+    const std::int64_t soa_at = z.secondary ? soa_deadline(z) : kNever;
     const std::int64_t sig_at = modes::signature_limit(z.signatures, z.cfg.signature_safety_margin);
     z.expires_at = sig_at != 0 && sig_at < soa_at ? sig_at : soa_at;
     z.state.signature_expiry = z.signatures.expiration;
@@ -46,16 +42,27 @@ void ZoneManager::arm_expire(Zone& z) {
     loop_.changed();
 }
 
-// A check succeeded: the EXPIRE its primary answered with (RFC 7314), or
-// none, sets how long the expire clock now runs.
-void ZoneManager::take_primary_expire(Zone& z, const std::string& primary) {
-    const auto expire = z.refresh ? z.refresh->expire : std::nullopt;
-    if (expire && z.snapshot && *expire < z.snapshot->expire() && expire != z.state.primary_expire) {
-        spdlog::info("zone {}: {} answered EDNS EXPIRE {} s (less than SOA expire, {} s): the zone expires at {} "
-                     "unless a check succeeds before",
-                     z.cfg.name, primary, *expire, z.snapshot->expire(), modes::utc_time(now_unix() + *expire));
+// RFC 1034 §4.3.5: the SOA expire clock runs from the last successful
+// check; RFC 7314 §4: for what the primary's EXPIRE said then, when less.
+std::int64_t ZoneManager::soa_deadline(const Zone& z) const {
+    if (!z.snapshot) return 0;
+    return z.state.last_check + std::min(z.snapshot->expire(), z.state.primary_expire.value_or(UINT32_MAX));
+}
+
+// A check succeeded (`previous_deadline`: when the clock would have run out
+// before it; 0 after a transfer): the EXPIRE its primary answered with, if
+// any, sets how long the clock now runs (modes::expire_clock).
+void ZoneManager::take_primary_expire(Zone& z, const std::string& primary, std::int64_t previous_deadline) {
+    if (!z.snapshot) return;
+    const auto option = z.refresh ? z.refresh->expire : std::nullopt;
+    const std::int64_t now = now_unix();
+    const auto run = modes::expire_clock(option, previous_deadline == 0, previous_deadline, now, z.snapshot->expire());
+    if (run && run != z.state.primary_expire) {
+        spdlog::info("zone {}: {} answered EDNS EXPIRE {} s (SOA expire {} s): the zone expires at {} unless a "
+                     "check succeeds before",
+                     z.cfg.name, primary, *option, z.snapshot->expire(), modes::utc_time(now + *run));
     }
-    z.state.primary_expire = expire;
+    z.state.primary_expire = run;
 }
 
 // The signatures of the served version are within the margin (or past).
@@ -239,8 +246,9 @@ void ZoneManager::refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep 
             return;
         case Do::Current: {
             const bool was_expired = z->expired();
+            const std::int64_t deadline = soa_deadline(*z);
             z->state.succeeded(now_unix());
-            take_primary_expire(*z, run.primaries[step.primary].to_string());
+            take_primary_expire(*z, run.primaries[step.primary].to_string(), std::max<std::int64_t>(deadline, 1));
             probe_providers(*z);  // RFC 8901 §8: each check asks the other providers too
             spdlog::debug("zone {}: serial {} is current at {}", z->cfg.name, z->snapshot->serial(),
                           run.primaries[step.primary].to_string());
@@ -331,7 +339,7 @@ void ZoneManager::transfer(const std::shared_ptr<Zone>& z, std::size_t primary, 
                                                                                               installed.error().message));
                               }
                               // Served: a successful refresh.
-                              take_primary_expire(*zp, zp->refresh->primaries[primary].to_string());
+                              take_primary_expire(*zp, zp->refresh->primaries[primary].to_string(), 0);
                               probe_providers(*zp);
                               zp->refresh.reset();
                               arm_expire(*zp);

@@ -108,7 +108,8 @@ private:
     void schedule(Zone& z, ZoneEvent e, std::int64_t delay_s, bool earlier = false);
     void on_event(ZoneId id, ZoneEvent e);
     void arm_expire(Zone& z);
-    void take_primary_expire(Zone& z, const std::string& primary);
+    std::int64_t soa_deadline(const Zone& z) const;
+    void take_primary_expire(Zone& z, const std::string& primary, std::int64_t previous_deadline);
     void expire(Zone& z);
     bool signatures_inside_margin(const Zone& z) const;
     std::int64_t next_check_delay(Zone& z);
