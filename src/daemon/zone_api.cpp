@@ -464,9 +464,8 @@ std::string ZoneManager::api_metrics() const {
         if (z->cfg.mode != config::Mode::MultiSigner || z->cfg.peers.empty() || z->providers_checked_at == 0) continue;
         std::size_t bad = 0;
         for (const auto& p : z->providers) {
-            std::string name = z->cfg.name, server = p.server;
-            out += "satellite_multisigner_provider_consistent{zone=\"" + name + "\",provider=\"" + server + "\"} " +
-                   (p.consistent() ? "1" : "0") + "\n";
+            out += "satellite_multisigner_provider_consistent{zone=\"" + z->cfg.name + "\",provider=\"" + p.server +
+                   "\"} " + (p.consistent() ? "1" : "0") + "\n";
             bad += p.answered && !p.problems.empty();
         }
         inconsistent += "satellite_multisigner_inconsistent_providers" + label(z->cfg.name) + " " + std::to_string(bad) + "\n";
