@@ -44,6 +44,18 @@ struct ZoneInfo {
     std::int64_t signature_expiry = 0;
     std::string signature_rrset;
     std::int64_t effective_expiry = 0;
+    // Multi-signer zones with `peers` (RFC 8901 §8): whether each provider
+    // serves our keys and the same CDS/CDNSKEY, as last asked (0: not yet).
+    struct Provider {
+        std::string server;
+        bool answered = false;
+        bool consistent = false;
+        std::string error;                  // why it did not answer
+        std::vector<std::string> problems;  // each disagreement, in words
+    };
+    bool has_providers = false;
+    std::int64_t providers_checked_at = 0;
+    std::vector<Provider> providers;
 };
 
 // One DNSSEC key as seed 003 shows it, plus its lifecycle state (§4).

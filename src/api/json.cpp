@@ -136,6 +136,29 @@ json::value zone_json(const ZoneInfo& z) {
     o["signature_expiry"] = time_json(z.signature_expiry);
     o["signature_expiry_rrset"] = string_or_null(z.signature_rrset);
     o["effective_expiry"] = time_json(z.effective_expiry);
+    if (z.has_providers) {
+        json::object pc;
+        pc["checked_at"] = time_json(z.providers_checked_at);
+        bool all = z.providers_checked_at != 0;
+        json::array list;
+        for (const auto& p : z.providers) {
+            json::object e;
+            e["server"] = p.server;
+            e["answered"] = p.answered;
+            e["consistent"] = p.consistent;
+            e["error"] = string_or_null(p.error);
+            json::array problems;
+            for (const auto& s : p.problems) problems.push_back(json::value(s));
+            e["problems"] = std::move(problems);
+            list.push_back(std::move(e));
+            all = all && p.consistent;
+        }
+        pc["consistent"] = all;
+        pc["providers"] = std::move(list);
+        o["multi_signer"] = std::move(pc);
+    } else {
+        o["multi_signer"] = nullptr;
+    }
     return o;
 }
 

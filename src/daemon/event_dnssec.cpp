@@ -82,6 +82,76 @@ void ZoneManager::check_peers(Zone& z) {
     });
 }
 
+// RFC 8901 §8, at each successful check of a multi-signer zone: every
+// provider in `peers` is asked for its DNSKEY, CDS and CDNSKEY RRsets (TCP,
+// in parallel) and compared with what we serve (modes/provider_check.hpp);
+// a provider that lacks one of our keys or serves another CDS/CDNSKEY set
+// is logged when that changes, and shown by the API and /metrics.
+void ZoneManager::probe_providers(Zone& z) {
+    if (z.cfg.mode != config::Mode::MultiSigner || z.cfg.peers.empty() || !z.snapshot || z.provider_probe_running) {
+        return;
+    }
+    z.provider_probe_running = true;
+    struct Round {
+        int left = 3;
+        xfr::Answers dnskey, cds, cdnskey;
+    };
+    auto round = std::make_shared<Round>();
+    auto servers = addresses(z.cfg.peers);
+    auto finish = [this, key = z.origin.lowered().to_string(), round, servers] {
+        auto it = zones_.find(key);
+        if (stopping_ || it == zones_.end() || it->second->removed) return;
+        Zone& zone = *it->second;
+        zone.provider_probe_running = false;
+        if (!zone.snapshot || round->dnskey.answered.size() != servers.size()) return;
+        const modes::ApexKeySets ours = modes::apex_key_sets(*zone.snapshot);
+        const auto own = own_keys(zone).first;
+        std::vector<modes::ProviderCheck> checks;
+        for (std::size_t i = 0; i < servers.size(); ++i) {
+            modes::ProviderCheck c;
+            c.server = servers[i].to_string();
+            c.answered = round->dnskey.answered[i] && round->cds.answered[i] && round->cdnskey.answered[i];
+            if (!c.answered) {
+                for (const auto* a : {&round->dnskey, &round->cds, &round->cdnskey}) {
+                    for (const auto& p : a->problems) {
+                        if (c.error.empty() && p.starts_with(c.server + ":")) c.error = p.substr(c.server.size() + 2);
+                    }
+                }
+            } else {
+                c.problems = modes::provider_disagreements(
+                    ours, own, {round->dnskey.rdatas[i], round->cds.rdatas[i], round->cdnskey.rdatas[i]});
+            }
+            const auto before = std::find_if(zone.providers.begin(), zone.providers.end(),
+                                             [&](const auto& p) { return p.server == c.server; });
+            const bool was_consistent = before == zone.providers.end() || before->consistent();
+            if (c.answered && !c.problems.empty() && (before == zone.providers.end() || before->problems != c.problems)) {
+                std::string all;
+                for (const auto& p : c.problems) all += (all.empty() ? "" : "; ") + p;
+                spdlog::warn("zone {}: provider {} disagrees with our keys (RFC 8901): {}", zone.cfg.name, c.server, all);
+            } else if (!c.answered && was_consistent) {
+                spdlog::warn("zone {}: provider {} did not answer the consistency check: {}", zone.cfg.name, c.server,
+                             c.error);
+            } else if (c.consistent() && !was_consistent) {
+                spdlog::info("zone {}: provider {} serves our keys and the same CDS/CDNSKEY again", zone.cfg.name,
+                             c.server);
+            }
+            checks.push_back(std::move(c));
+        }
+        zone.providers = std::move(checks);
+        zone.providers_checked_at = now_unix();
+    };
+    const auto timeout = std::chrono::seconds(5);
+    auto ask = [&](std::uint16_t type, xfr::Answers Round::*into) {
+        xfr::ask_all(io_, servers, z.origin, type, timeout, [round, finish, into](xfr::Answers a) {
+            (*round).*into = std::move(a);
+            if (--round->left == 0) finish();
+        });
+    };
+    ask(dns::type::DNSKEY, &Round::dnskey);
+    ask(dns::type::CDS, &Round::cds);
+    ask(dns::type::CDNSKEY, &Round::cdnskey);
+}
+
 // parent_ds_check: while a DS is awaited (or its removal), look at the
 // parent's DS RRset every parent_ds_check_interval.
 void ZoneManager::arm_parent_check(Zone& z) {

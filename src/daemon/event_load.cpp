@@ -44,6 +44,7 @@ void ZoneManager::load_local_file(Zone& z) {
                 dump(zz);
                 arm_resign(zz);
                 arm_expire(zz);  // a signed file zone has its signatures' expiry
+                probe_providers(zz);  // a multi-signer file zone: its check is the load
             });
     });
 }

@@ -18,7 +18,7 @@ void ZoneManager::schedule_refresh(Zone& z, std::int64_t delay_s) {
 void ZoneManager::arm_expire(Zone& z) {
     if (!z.snapshot) return;
     constexpr std::int64_t kNever = INT64_MAX;
-    const std::int64_t soa_at = z.secondary ? z.state.last_check + z.snapshot->expire() : kNever;
+    const std::int64_t soa_at = z.secondary ? soa_deadline(z) : kNever;
     const std::int64_t sig_at = modes::signature_limit(z.signatures, z.cfg.signature_safety_margin);
     z.expires_at = sig_at != 0 && sig_at < soa_at ? sig_at : soa_at;
     z.state.signature_expiry = z.signatures.expiration;
@@ -42,6 +42,29 @@ void ZoneManager::arm_expire(Zone& z) {
     // passed too, never before (short test timers would lose up to 1 s).
     events_.schedule(z.id, ZoneEvent::Expire, z.expires_at + 1);
     loop_.changed();
+}
+
+// RFC 1034 §4.3.5: the SOA expire clock runs from the last successful
+// check; RFC 7314 §4: for what the primary's EXPIRE said then, when less.
+std::int64_t ZoneManager::soa_deadline(const Zone& z) const {
+    if (!z.snapshot) return 0;
+    return z.state.last_check + std::min(z.snapshot->expire(), z.state.primary_expire.value_or(UINT32_MAX));
+}
+
+// A check succeeded (`previous_deadline`: when the clock would have run out
+// before it; 0 after a transfer): the EXPIRE its primary answered with, if
+// any, sets how long the clock now runs (modes::expire_clock).
+void ZoneManager::take_primary_expire(Zone& z, const std::string& primary, std::int64_t previous_deadline) {
+    if (!z.snapshot) return;
+    const auto option = z.refresh ? z.refresh->expire : std::nullopt;
+    const std::int64_t now = now_unix();
+    const auto run = modes::expire_clock(option, previous_deadline == 0, previous_deadline, now, z.snapshot->expire());
+    if (run && run != z.state.primary_expire) {
+        spdlog::info("zone {}: {} answered EDNS EXPIRE {} s (SOA expire {} s): the zone expires at {} unless a "
+                     "check succeeds before",
+                     z.cfg.name, primary, *option, z.snapshot->expire(), modes::utc_time(now + *run));
+    }
+    z.state.primary_expire = run;
 }
 
 // The signatures of the served version are within the margin (or past).
@@ -169,7 +192,7 @@ void ZoneManager::start_refresh(const std::shared_ptr<Zone>& z, const char* why,
     if (z->snapshot) served = z->snapshot->serial();
     z->refresh.reset(new RefreshRun{xfr::RefreshPolicy(z->cfg.name, std::move(names), served, z->force_axfr),
                                     z->primaries, z->tsig, z->xfr_generation,
-                                    std::chrono::steady_clock::now(), std::move(slot)});
+                                    std::chrono::steady_clock::now(), std::move(slot), std::nullopt});
     z->force_axfr = false;
     refresh_step(z, z->refresh->policy.start());
 }
@@ -201,10 +224,12 @@ void ZoneManager::refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep 
             auto client = std::make_shared<xfr::QueryClient>(z->origin, dns::type::SOA, run.tsig.get());
             const auto timeout = std::chrono::seconds(std::min<std::uint32_t>(10, z->cfg.transfer_timeout));
             const std::size_t p = step.primary;
+            client->ask_expire();
             xfr::run_query(io_, run.primaries[p], client, timeout, [this, wz, gen, p, client](Status s) {
                 auto zp = still_wanted(wz, gen);
                 if (!zp) return;
                 auto& policy = zp->refresh->policy;
+                zp->refresh->expire = client->expire();
                 std::string why = !s                          ? s.error().message
                                   : !client->soa_serial()     ? "the answer has no SOA"
                                   : !client->authoritative()  ? "the answer is not authoritative (AA clear)"
@@ -223,7 +248,10 @@ void ZoneManager::refresh_step(const std::shared_ptr<Zone>& z, xfr::RefreshStep 
             return;
         case Do::Current: {
             const bool was_expired = z->expired();
+            const std::int64_t deadline = soa_deadline(*z);
             z->state.succeeded(now_unix());
+            take_primary_expire(*z, run.primaries[step.primary].to_string(), std::max<std::int64_t>(deadline, 1));
+            probe_providers(*z);  // RFC 8901 §8: each check asks the other providers too
             spdlog::debug("zone {}: serial {} is current at {}", z->cfg.name, z->snapshot->serial(),
                           run.primaries[step.primary].to_string());
             if (signatures_inside_margin(*z)) {
@@ -299,6 +327,7 @@ void ZoneManager::transfer(const std::shared_ptr<Zone>& z, std::size_t primary, 
                               refresh_step(zp, policy.transfer_failed(primary, kind, why));
                           };
                           if (!s) return fail(s.error().message);
+                          if (client->expire()) zp->refresh->expire = client->expire();
                           auto step = policy.transferred(primary, kind, client->outcome(), client->new_serial());
                           if (step.what != xfr::RefreshStep::Do::Install) return refresh_step(zp, step);
                           install_transfer(*zp, primary, client, step.backwards, [this, wz, gen, primary, kind](Status installed) {
@@ -312,6 +341,8 @@ void ZoneManager::transfer(const std::shared_ptr<Zone>& z, std::size_t primary, 
                                                                                               installed.error().message));
                               }
                               // Served: a successful refresh.
+                              take_primary_expire(*zp, zp->refresh->primaries[primary].to_string(), 0);
+                              probe_providers(*zp);
                               zp->refresh.reset();
                               arm_expire(*zp);
                               schedule_refresh(*zp, next_check_delay(*zp));

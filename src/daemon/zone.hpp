@@ -34,6 +34,7 @@
 #include "modes/live.hpp"
 #include "modes/modes.hpp"
 #include "modes/peer_keys.hpp"
+#include "modes/provider_check.hpp"
 #include "xfr/refresh.hpp"
 #include "zone/store.hpp"
 
@@ -81,6 +82,11 @@ struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
     std::int64_t peers_ready_at = 0;
     bool peer_check_running = false;
     int peer_wait_logged = -1;  // the key tag last reported as waiting for the peers
+    // RFC 8901 §8 consistency probe: each provider in `peers` as last asked
+    // (DNSKEY, CDS, CDNSKEY against ours), and when.
+    std::vector<modes::ProviderCheck> providers;
+    std::int64_t providers_checked_at = 0;
+    bool provider_probe_running = false;
     // parent_ds_check (its DS check event):
     bool parent_check_running = false;
     std::int64_t parent_checked_at = 0;
@@ -110,6 +116,7 @@ struct ZoneManager::RefreshRun {
     std::uint64_t generation = 0;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::shared_ptr<const std::string> slot;  // its TransferSlots lease: given back with the run
+    std::optional<std::uint32_t> expire;      // RFC 7314: EXPIRE in the primary's last answer, if any
 };
 
 inline std::string describe_keys(const modes::Lifecycle& lc) {

@@ -106,6 +106,13 @@ std::vector<api::ZoneInfo> ZoneManager::api_zones() const {
             i.signature_rrset = z->signatures.rrset;
             i.effective_expiry = z->state.effective_expiry;
         }
+        if (z->cfg.mode == config::Mode::MultiSigner && !z->cfg.peers.empty()) {
+            i.has_providers = true;
+            i.providers_checked_at = z->providers_checked_at;
+            for (const auto& p : z->providers) {
+                i.providers.push_back({p.server, p.answered, p.consistent(), p.error, p.problems});
+            }
+        }
         fill_state(*z, i);
         out.push_back(std::move(i));
     }
@@ -446,6 +453,24 @@ std::string ZoneManager::api_metrics() const {
                    std::to_string(z->state.effective_expiry) + "\n";
         }
     }
+    // RFC 8901 §8: providers whose DNSKEY/CDS/CDNSKEY disagree with ours.
+    out += "# HELP satellite_multisigner_provider_consistent 1 when the provider serves our keys and the same "
+           "CDS/CDNSKEY as we do, 0 when not (or it did not answer), as last asked.\n"
+           "# TYPE satellite_multisigner_provider_consistent gauge\n";
+    std::string inconsistent = "# HELP satellite_multisigner_inconsistent_providers Providers (zone `peers`) whose "
+                               "DNSKEY, CDS or CDNSKEY disagree with ours, as last asked.\n"
+                               "# TYPE satellite_multisigner_inconsistent_providers gauge\n";
+    for (const auto& [k, z] : zones_) {
+        if (z->cfg.mode != config::Mode::MultiSigner || z->cfg.peers.empty() || z->providers_checked_at == 0) continue;
+        std::size_t bad = 0;
+        for (const auto& p : z->providers) {
+            out += "satellite_multisigner_provider_consistent{zone=\"" + z->cfg.name + "\",provider=\"" + p.server +
+                   "\"} " + (p.consistent() ? "1" : "0") + "\n";
+            bad += p.answered && !p.problems.empty();
+        }
+        inconsistent += "satellite_multisigner_inconsistent_providers" + label(z->cfg.name) + " " + std::to_string(bad) + "\n";
+    }
+    out += inconsistent;
     out += "# HELP satellite_dnssec_next_key_event_timestamp_seconds When the next timed key state change happens.\n"
            "# TYPE satellite_dnssec_next_key_event_timestamp_seconds gauge\n";
     for (const auto& [k, z] : zones_) {

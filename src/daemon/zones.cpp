@@ -56,13 +56,34 @@ Status ZoneManager::ensure_lifecycle(Zone& z) {
         auto out = lc->enable(z.cfg.signing->algorithm, now_unix());
         if (!out.ok()) return make_error("DNSSEC keys: " + out.message);
     }
-    if (lc->signs() && z.cfg.signing && lc->algorithm() != z.cfg.signing->algorithm) {
+    z.lifecycle = std::make_unique<modes::Lifecycle>(std::move(*lc));
+    say_algorithm_change(z, z.cfg);
+    return {};
+}
+
+// `[zone.signing] algorithm` differs from the algorithm of the zone's keys.
+// Multi-signer: refused, because every provider's DNSKEY RRset, signatures
+// and the parent's DS set would have to change algorithm in step (RFC 8901
+// §2 wants all providers on one algorithm; RFC 6781 §4.1.4 orders the steps
+// per zone, not across providers). Live: no algorithm rollover yet. Either
+// way the zone goes on signing with its keys' algorithm.
+void ZoneManager::say_algorithm_change(const Zone& z, const config::Zone& zc) {
+    if (!z.lifecycle || !z.lifecycle->signs() || !zc.signing || z.lifecycle->algorithm() == zc.signing->algorithm) {
+        return;
+    }
+    const int from = z.lifecycle->algorithm(), to = zc.signing->algorithm;
+    if (zc.mode == config::Mode::MultiSigner) {
+        spdlog::error("zone {}: zone.signing.algorithm {} refused: the zone is multi-signer and its keys use "
+                      "algorithm {}; an algorithm rollover would need every provider to change algorithm in step "
+                      "(RFC 8901), which Satellite does not coordinate. Still signing with algorithm {}. To change "
+                      "it: disable DNSSEC at every provider (or move the zone to mode = \"live\" with a single "
+                      "provider), then enable it again with algorithm {}; or set algorithm = {} to silence this",
+                      zc.name, to, from, from, to, from);
+    } else {
         spdlog::warn("zone {}: signing with algorithm {} (its keys), not zone.signing.algorithm {}; "
                      "an algorithm rollover is not supported yet",
-                     z.cfg.name, lc->algorithm(), z.cfg.signing->algorithm);
+                     zc.name, from, to);
     }
-    z.lifecycle = std::make_unique<modes::Lifecycle>(std::move(*lc));
-    return {};
 }
 
 // The mode pipeline's input (modes/pipeline.hpp), captured on the zone's
@@ -256,6 +277,7 @@ void ZoneManager::configure(const config::Config& cfg) {
         const bool fresh = z->cfg.name.empty();
         const bool resign_now = !fresh && z->snapshot &&
                                 (z->cfg.mode != zc.mode || !same_signing(z->cfg.signing, zc.signing));
+        if (!fresh) say_algorithm_change(*z, zc);  // a reload asking for another algorithm
         if (fresh || zc.block_digest == 0 || z->cfg.block_digest != zc.block_digest) z->cfg = zc;  // else the same
         std::shared_ptr<const dns::TsigKey> tsig;
         if (!zc.tsig_key.empty()) tsig = keys_[dns::Name::from_text(zc.tsig_key)->lowered().to_string()];

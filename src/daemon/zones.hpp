@@ -108,6 +108,8 @@ private:
     void schedule(Zone& z, ZoneEvent e, std::int64_t delay_s, bool earlier = false);
     void on_event(ZoneId id, ZoneEvent e);
     void arm_expire(Zone& z);
+    std::int64_t soa_deadline(const Zone& z) const;
+    void take_primary_expire(Zone& z, const std::string& primary, std::int64_t previous_deadline);
     void expire(Zone& z);
     bool signatures_inside_margin(const Zone& z) const;
     std::int64_t next_check_delay(Zone& z);
@@ -140,6 +142,8 @@ private:
     std::pair<std::vector<std::vector<std::uint8_t>>, int> own_keys(const Zone& z) const;
     void import_primary_keys(Zone& z, const dns::RecordList& records, const std::vector<zone::ZoneDelta>* deltas);
     void check_peers(Zone& z);
+    void probe_providers(Zone& z);
+    void say_algorithm_change(const Zone& z, const config::Zone& zc);
     void arm_parent_check(Zone& z);
     void check_parent(Zone& z);
     void parent_answered(Zone& z, const std::vector<std::vector<std::vector<std::uint8_t>>>& answers,

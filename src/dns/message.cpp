@@ -7,9 +7,55 @@
 
 namespace satellite::dns {
 
-namespace {
+void append_expire_opt(std::vector<std::uint8_t>& m, std::uint16_t flags) {
+    const std::uint8_t opt[kExpireOptLen] = {0,  // root owner
+                                             static_cast<std::uint8_t>(type::OPT >> 8),
+                                             static_cast<std::uint8_t>(type::OPT),
+                                             1232 >> 8, 1232 & 0xff,  // UDP payload (RFC 6891 §6.1.2)
+                                             0, 0,                    // extended rcode, version 0
+                                             static_cast<std::uint8_t>(flags >> 8), static_cast<std::uint8_t>(flags),
+                                             0, 4,  // RDLEN: one option, no data
+                                             0, kEdnsExpire, 0, 0};
+    m.insert(m.end(), opt, opt + kExpireOptLen);
+    if (m.size() >= kHeaderLen) store16(m.data() + 10, static_cast<std::uint16_t>(load16(m.data() + 10) + 1));
+}
 
-}  // namespace
+std::optional<std::uint32_t> response_expire(std::span<const std::uint8_t> msg) {
+    if (msg.size() < kHeaderLen) return std::nullopt;
+    const std::uint8_t* h = msg.data();
+    const unsigned qd = load16(h + 4);
+    const unsigned records = static_cast<unsigned>(load16(h + 6)) + load16(h + 8) + load16(h + 10);
+    std::size_t pos = kHeaderLen;
+    for (unsigned i = 0; i < qd; ++i) {
+        pos = skip_name(msg, pos);
+        if (pos == 0 || pos + 4 > msg.size()) return std::nullopt;
+        pos += 4;
+    }
+    const unsigned answers_and_authority = static_cast<unsigned>(load16(h + 6)) + load16(h + 8);
+    for (unsigned i = 0; i < records; ++i) {
+        pos = skip_name(msg, pos);
+        if (pos == 0 || pos + 10 > msg.size()) return std::nullopt;
+        const std::uint16_t type = load16(h + pos);
+        const std::size_t rdlen = load16(h + pos + 8);
+        pos += 10;
+        if (pos + rdlen > msg.size()) return std::nullopt;
+        if (i >= answers_and_authority && type == type::OPT) {
+            // RFC 6891 §6.1.2: options are {code, length, data} back to back.
+            for (std::size_t o = pos; o + 4 <= pos + rdlen;) {
+                const std::uint16_t code = load16(h + o), len = load16(h + o + 2);
+                if (o + 4 + len > pos + rdlen) return std::nullopt;
+                if (code == kEdnsExpire) {
+                    if (len != 4) return std::nullopt;
+                    return load32(h + o + 4);
+                }
+                o += 4 + len;
+            }
+            return std::nullopt;  // one OPT record per message (RFC 6891 §6.1.1)
+        }
+        pos += rdlen;
+    }
+    return std::nullopt;
+}
 
 ParseStatus parse_query(std::span<const std::uint8_t> msg, Query& q) {
     q.question_end = 0;

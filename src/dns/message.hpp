@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <vector>
 
 #include "dns/name.hpp"
 
@@ -38,6 +40,18 @@ enum class ParseStatus {
     FormErr,  // header readable, rest malformed
     NotImp,   // unknown opcode
 };
+
+// RFC 7314 §2: the EXPIRE option code, and the OPT record a secondary puts
+// in its SOA queries and transfer requests (root owner, UDP payload 1232,
+// `flags` as the OPT TTL's low 16 bits, one EXPIRE option of length 0).
+inline constexpr std::uint16_t kEdnsExpire = 9;
+inline constexpr std::size_t kExpireOptLen = 11 + 4;
+void append_expire_opt(std::vector<std::uint8_t>& msg, std::uint16_t flags);
+
+// RFC 7314 §3: the EXPIRE value (seconds) in a response's OPT record, or
+// nullopt when the response has no OPT, no EXPIRE option, or one whose length
+// is not 4 (or is malformed anywhere on the way to its OPT record).
+std::optional<std::uint32_t> response_expire(std::span<const std::uint8_t> msg);
 
 // Parses `msg`. On FormErr/NotImp, `q.id/flags/opcode` are valid and, when
 // `q.question_end` != 0, the question too.

@@ -1,5 +1,6 @@
 #include "modes/expiry.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <utility>
 
@@ -61,6 +62,15 @@ SignatureExpiry earliest_signature(const zone::Snapshot& z, std::int64_t now) {
         out.rrset = dns::wire_name::to_string(z.node_name(n)) + " " + dns::type_to_string(dns::load16(rd));
     }
     return out;
+}
+
+std::optional<std::uint32_t> expire_clock(std::optional<std::uint32_t> expire_option, bool transferred,
+                                          std::int64_t previous_deadline, std::int64_t now, std::uint32_t soa_expire) {
+    if (!expire_option) return std::nullopt;
+    std::int64_t run = *expire_option;
+    if (!transferred) run = std::max(run, previous_deadline - now);
+    if (run >= static_cast<std::int64_t>(soa_expire)) return std::nullopt;
+    return static_cast<std::uint32_t>(std::max<std::int64_t>(run, 0));
 }
 
 Status check_signature_margin(const SignatureExpiry& e, std::int64_t margin, std::int64_t now) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "util/result.hpp"
@@ -46,6 +47,15 @@ Status check_signature_margin(const SignatureExpiry& e, std::int64_t margin, std
 // expired. "" when the validity (expiration - inception of the earliest
 // signature) covers SOA expire.
 std::string validity_warning(const SignatureExpiry& e, std::uint32_t soa_expire, std::int64_t margin);
+
+// RFC 7314 §4: how long the SOA expire clock runs from a successful check
+// at `now`, given the EXPIRE option the primary answered with (if any):
+// after a transfer the value is taken as it is (¶3); a check that only
+// confirmed our serial may lengthen the clock, never shorten it (¶2:
+// `previous_deadline` is when it would have run out); never longer than
+// SOA expire (¶4). nullopt: SOA expire (no option, or one as long).
+std::optional<std::uint32_t> expire_clock(std::optional<std::uint32_t> expire_option, bool transferred,
+                                          std::int64_t previous_deadline, std::int64_t now, std::uint32_t soa_expire);
 
 // "1h", "20s", "3d 4h".
 std::string describe_duration(std::int64_t seconds);

@@ -15,7 +15,7 @@ using dns::load16;
 std::vector<std::uint8_t> QueryClient::request(std::uint16_t id, std::int64_t now) {
     id_ = id;
     std::vector<std::uint8_t> m;
-    m.reserve(dns::kHeaderLen + qname_.size() + 4 + 11);
+    m.reserve(dns::kHeaderLen + qname_.size() + 4 + dns::kExpireOptLen);
     auto put16 = [&](std::uint16_t v) {
         m.push_back(static_cast<std::uint8_t>(v >> 8));
         m.push_back(static_cast<std::uint8_t>(v));
@@ -25,17 +25,22 @@ std::vector<std::uint8_t> QueryClient::request(std::uint16_t id, std::int64_t no
     put16(1);  // QDCOUNT
     put16(0);
     put16(0);
-    put16(1);  // ARCOUNT: OPT
+    put16(0);  // ARCOUNT: the OPT below counts itself
     m.insert(m.end(), qname_.data(), qname_.data() + qname_.size());
     put16(qtype_);
     put16(dns::rrclass::IN);
-    // RFC 6891 OPT: root owner, payload 1232, DO (RFC 3225).
-    m.push_back(0);
-    put16(dns::type::OPT);
-    put16(1232);
-    put16(0);
-    put16(0x8000);
-    put16(0);
+    if (ask_expire_) {
+        dns::append_expire_opt(m, dns::kEdnsDo);
+    } else {
+        // RFC 6891 OPT: root owner, payload 1232, DO (RFC 3225).
+        m.push_back(0);
+        put16(dns::type::OPT);
+        put16(1232);
+        put16(0);
+        put16(dns::kEdnsDo);
+        put16(0);
+        dns::store16(m.data() + 10, 1);
+    }
     if (key_) verifier_.emplace(*key_, dns::tsig_sign(m, *key_, now));
     return m;
 }
@@ -55,6 +60,7 @@ Result<QueryClient::Step> QueryClient::consume(std::span<const std::uint8_t> msg
         return make_error("answered rcode " + std::to_string(rcode));
     }
     aa_ = (flags & dns::flag::AA) != 0;
+    expire_ = dns::response_expire(msg);
     const unsigned qd = load16(h + 4), an = load16(h + 6), ns = load16(h + 8);
     if (qd != 1) return make_error("response does not carry our question");
     std::size_t pos = dns::kHeaderLen;

@@ -27,6 +27,9 @@ public:
         if (key) key_ = *key;
     }
 
+    // RFC 7314 §2: also ask for the EXPIRE option (a secondary's SOA query).
+    void ask_expire() { ask_expire_ = true; }
+
     // The query: RD clear, EDNS0 with DO set (so DNSSEC records come along).
     std::vector<std::uint8_t> request(std::uint16_t id, std::int64_t now);
     // The response: an error unless it answers our question with NOERROR or
@@ -40,6 +43,8 @@ public:
     std::uint32_t ttl() const { return ttl_; }
     // For an SOA question: the serial of the SOA in the answer, if any.
     std::optional<std::uint32_t> soa_serial() const { return soa_serial_; }
+    // RFC 7314 §3: the EXPIRE value the server answered with, if any.
+    std::optional<std::uint32_t> expire() const { return expire_; }
     // The rcode and every record of the answer and authority sections.
     const dns::ResponseRecords& records() const { return records_; }
 
@@ -50,6 +55,8 @@ private:
     std::optional<dns::TsigKey> key_;
     std::optional<dns::TsigVerifier> verifier_;
     std::optional<std::uint32_t> soa_serial_;
+    std::optional<std::uint32_t> expire_;
+    bool ask_expire_ = false;
     bool aa_ = false;
     std::uint32_t ttl_ = 0;
     std::vector<std::vector<std::uint8_t>> rdatas_;

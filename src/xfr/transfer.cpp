@@ -76,6 +76,8 @@ std::vector<std::uint8_t> TransferClient::request(std::uint16_t id, std::int64_t
         put32(have_serial_);
         for (int i = 0; i < 4; ++i) put32(0);
     }
+    // RFC 7314 §2: ask for EXPIRE (the option goes before a TSIG, which is last).
+    dns::append_expire_opt(m, 0);
     if (key_) {
         std::vector<std::uint8_t> mac = dns::tsig_sign(m, *key_, now);
         verifier_.emplace(*key_, std::move(mac));
@@ -100,6 +102,7 @@ Result<TransferClient::Step> TransferClient::consume(std::span<const std::uint8_
         if (auto s = verifier_->verify(msg, now); !s) return make_error("TSIG: " + s.error().message);
     }
     if (state_ == State::Done) return make_error("messages after the final SOA");
+    if (!expire_) expire_ = dns::response_expire(msg);
 
     unsigned qd = load16(h + 4), an = load16(h + 6);
     std::size_t pos = dns::kHeaderLen;

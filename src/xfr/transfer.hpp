@@ -50,6 +50,9 @@ public:
     Result<Step> consume(std::span<const std::uint8_t> msg, std::int64_t now);
 
     Outcome outcome() const { return outcome_; }
+    // RFC 7314 §3: the EXPIRE value of the first message carrying one (the
+    // request asks for it), if any.
+    std::optional<std::uint32_t> expire() const { return expire_; }
     std::uint32_t new_serial() const { return new_serial_; }
     dns::RecordList& full() { return full_; }
     std::vector<IxfrDelta>& deltas() { return deltas_; }
@@ -74,6 +77,7 @@ private:
     State state_ = State::First;
     Outcome outcome_ = Outcome::Full;
     std::uint32_t new_serial_ = 0;
+    std::optional<std::uint32_t> expire_;
     dns::RecordList full_;
     std::vector<IxfrDelta> deltas_;
     // The record after the first SOA in an IXFR may be held until we know

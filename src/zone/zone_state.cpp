@@ -100,6 +100,7 @@ Status save_zone_state(const std::string& dir, const dns::Name& origin, const Zo
       << "last_transfer " << s.last_transfer << "\n"
       << "last_attempt " << s.last_attempt << "\n"
       << "failures " << s.failures << "\n";
+    if (s.primary_expire) o << "primary_expire " << *s.primary_expire << "\n";
     if (s.signature_expiry != 0) o << "signature_expiry " << s.signature_expiry << " " << one_line(s.signature_rrset) << "\n";
     if (s.effective_expiry != 0) o << "effective_expiry " << s.effective_expiry << (s.phase == Phase::Expired && s.expired_by_signatures ? " signatures" : "") << "\n";
     if (!s.last_error.empty()) o << "last_error " << s.last_error_at << " " << one_line(s.last_error) << "\n";
@@ -179,6 +180,8 @@ Result<std::optional<ZoneState>> load_zone_state(const std::string& dir, const d
             else ok = false;
         } else if (key == "last_check") {
             ok = static_cast<bool>(in >> s.last_check);
+        } else if (key == "primary_expire") {
+            ok = serial(s.primary_expire);
         } else if (key == "last_transfer") {
             ok = static_cast<bool>(in >> s.last_transfer);
         } else if (key == "last_attempt") {

@@ -27,6 +27,10 @@ struct ZoneState {
     std::optional<std::uint32_t> notified;  // announced by a NOTIFY and not yet served
     Phase phase = Phase::Expired;
     std::int64_t last_check = 0;     // a primary last confirmed our serial (or we received one): the expire clock
+    // RFC 7314: the EXPIRE value that primary answered with at last_check
+    // (a secondary upstream gives what is left of its own timer): the
+    // expire clock then runs min(this, SOA expire) from last_check.
+    std::optional<std::uint32_t> primary_expire;
     std::int64_t last_transfer = 0;  // the served version was received
     std::int64_t last_attempt = 0;   // the last refresh ended, well or not
     std::uint32_t failures = 0;      // consecutive failed refreshes

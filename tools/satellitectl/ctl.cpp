@@ -303,7 +303,7 @@ int Program::zone_show(const std::string& name) {
     for (const auto& p : array_field(z, "primaries")) {
         primaries += (primaries.empty() ? "" : ", ") + std::string(p.is_string() ? p.as_string() : "?");
     }
-    print_fields(out_, {{"zone", field(z, "name")},
+    std::vector<std::pair<std::string, std::string>> fields = {{"zone", field(z, "name")},
                         {"kind", field(z, "kind")},
                         {"mode", field(z, "mode")},
                         {"phase", field(z, "phase")},
@@ -329,7 +329,29 @@ int Program::zone_show(const std::string& name) {
                         {"signature RRset", field(z, "signature_expiry_rrset")},
                         {"effective expiry", field(z, "effective_expiry")},
                         {"ready", field(z, "ready")},
-                        {"not ready", field(z, "not_ready")}});
+                        {"not ready", field(z, "not_ready")}};
+    // Multi-signer (RFC 8901 §8): each provider as the last check saw it.
+    if (const json::value* ms = z.is_object() ? z.as_object().if_contains("multi_signer") : nullptr;
+        ms && ms->is_object()) {
+        for (const auto& p : array_field(*ms, "providers")) {
+            std::string line = field(p, "server") + ": ";
+            const json::value* consistent = p.is_object() ? p.as_object().if_contains("consistent") : nullptr;
+            const json::value* answered = p.is_object() ? p.as_object().if_contains("answered") : nullptr;
+            if (answered && answered->is_bool() && !answered->as_bool()) {
+                line += "no answer (" + field(p, "error") + ")";
+            } else if (consistent && consistent->is_bool() && consistent->as_bool()) {
+                line += "consistent";
+            } else {
+                std::string problems;
+                for (const auto& q : array_field(p, "problems")) {
+                    problems += (problems.empty() ? "" : "; ") + std::string(q.is_string() ? q.as_string() : "?");
+                }
+                line += "DISAGREES: " + problems;
+            }
+            fields.emplace_back("provider", std::move(line));
+        }
+    }
+    print_fields(out_, fields);
     return kExitOk;
 }
 

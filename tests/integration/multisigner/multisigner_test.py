@@ -87,12 +87,22 @@
 #      they leave A's DNSKEY, CDS and GET peer_keys; the API key stays
 #   9  ldns-verify-zone on the zones A and B dump (SATELLITE_DUMP_DIR), and
 #      the dumps carry the DNSKEY RRset served
+#  10  the consistency probe (RFC 8901 §8): after a check, A's zone body says
+#      B serves A's keys and the same CDS/CDNSKEY; B drops A's ZSK (DELETE
+#      peer-keys on B), a check of A flags B (zone body `multi_signer`:
+#      "lacks our ZSK <tag>", the metrics 0 / 1, a log line); A's keys
+#      posted to B again, the next check clears it
+#  11  [zone.signing] algorithm changed to 8 on A (SIGHUP): refused with an
+#      error naming both algorithms (an algorithm rollover of a multi-signer
+#      zone needs every provider in step); A keeps serving algorithm 13 keys
+#      and signatures; set back
 #
 # Run through run.sh. Exit 0 when no check failed (1 otherwise, 77 a peer
 # binary missing); the last line is `N checks, M failed`.
 import base64
 import concurrent.futures
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -433,6 +443,7 @@ class Satellited:
             f.write(f"$ORIGIN {PLAIN}\n@ 30 SOA ns1 hostmaster 1 3600 600 86400 30\n@ 30 NS ns1\nns1 30 A {addr}\n")
         self.peer = None
         self.from_primary = False
+        self.algorithm = ALG
         self.proc = None
 
     def __str__(self):
@@ -450,7 +461,7 @@ class Satellited:
             out += ["[[zone]]", f'name = "{z}"', f'primaries = ["{LOOP}:{self.knot_port}"]',
                     'mode = "multi-signer"', f'peers = ["{self.peer.addr}:{self.peer.port}"]',
                     f"peer_keys_from_primary = {'true' if z == MS2 and self.from_primary else 'false'}",
-                    "[zone.signing]", "enabled = true", f"algorithm = {ALG}", 'denial = "nsec"',
+                    "[zone.signing]", "enabled = true", f"algorithm = {self.algorithm}", 'denial = "nsec"',
                     f'propagation_delay = "{PROP}s"', f'parent_ds_ttl = "{DS_TTL}s"',
                     f'peer_publish_delay = "{PEER_DELAY}s"', 'signature_validity = "1d"',
                     'signature_refresh = "12h"', ""]
@@ -474,6 +485,13 @@ class Satellited:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def hup(self, timeout=10):
+        """Rewrites the config, SIGHUP; the "reloaded"/"reload refused" line or None."""
+        self.write_config()
+        mark = self.log.mark()
+        self.proc.send_signal(signal.SIGHUP)
+        return self.log.wait(r"reloaded |reload refused", since=mark, timeout=timeout)
 
     def stop(self):
         return stop_proc(self.proc)
@@ -1387,6 +1405,96 @@ def dump_dnskeys(path):
     return out
 
 
+def providers_of(srv, zone):
+    """The zone body's `multi_signer` object, or None."""
+    r = srv.api.call("GET", f"/api/v1/zones/{zone.rstrip('.')}")
+    return (r.json or {}).get("multi_signer") if r.status == 200 else None
+
+
+def metric_lines(srv, name):
+    r = srv.api.call("GET", "/metrics")
+    return [ln for ln in (r.text or "").splitlines() if ln.startswith(name + "{")] if r.status == 200 else []
+
+
+def step_probe(a, b):
+    server_b = f"{b.addr}:{b.port}"
+
+    def refreshed_until(pred, timeout=15):
+        """POST refresh on A (each check asks the providers) until pred(multi_signer) holds."""
+        def once():
+            a.api.call("POST", f"/api/v1/zones/{MS.rstrip('.')}/refresh")
+            time.sleep(0.5)
+            return pred(providers_of(a, MS))
+        return wait_until(once, timeout, 0.2)
+
+    def b_entry(m):
+        return next((p for p in (m or {}).get("providers") or [] if p.get("server") == server_b), None)
+
+    ok = refreshed_until(lambda m: m is not None and m.get("checked_at") and m.get("consistent") is True)
+    check("10 [a] zone body multi_signer: B serves our keys and the same CDS/CDNSKEY (consistent)", ok,
+          f"{providers_of(a, MS)}")
+    check("10 [a] /metrics: B consistent (1), no inconsistent provider",
+          any(ln.endswith(" 1") and f'provider="{server_b}"' in ln and f'zone="{MS}"' in ln
+              for ln in metric_lines(a, "satellite_multisigner_provider_consistent"))
+          and f'satellite_multisigner_inconsistent_providers{{zone="{MS}"}} 0' in
+          metric_lines(a, "satellite_multisigner_inconsistent_providers"),
+          f"{metric_lines(a, 'satellite_multisigner_provider_consistent')} "
+          f"{metric_lines(a, 'satellite_multisigner_inconsistent_providers')}")
+
+    own = a.api.pk(MS)
+    zsks = [k for k in (own or {}).get("keys") or [] if k.get("key_type") == "ZSK"]
+    if not check("10 [a] GET peer-keys lists A's ZSK", len(zsks) >= 1, f"{own}"):
+        return
+    tag = zsks[0]["key_tag"]
+    mark = a.log.mark()
+    r = b.api.pk_delete(MS, tag=tag)
+    expect(f"10 [b] DELETE A's ZSK {tag} from B's peer keys: 200", r, 200)
+    gone = wait_until(lambda: tag not in tags_of(served_dnskey(b, MS)), 10)
+    check(f"10 [b] B's DNSKEY RRset no longer holds A's ZSK {tag}", gone, f"{sorted(tags_of(served_dnskey(b, MS)))}")
+
+    def flagged(m):
+        e = b_entry(m)
+        return (m is not None and m.get("consistent") is False and e is not None and e.get("answered")
+                and not e.get("consistent") and any(f"lacks our ZSK {tag}" in p for p in e.get("problems") or []))
+    ok = refreshed_until(flagged)
+    check(f"10 [a] after a check, zone body multi_signer flags B: lacks our ZSK {tag}", ok, f"{providers_of(a, MS)}")
+    check("10 [a] /metrics: B inconsistent (0), one inconsistent provider",
+          any(ln.endswith(" 0") and f'provider="{server_b}"' in ln and f'zone="{MS}"' in ln
+              for ln in metric_lines(a, "satellite_multisigner_provider_consistent"))
+          and f'satellite_multisigner_inconsistent_providers{{zone="{MS}"}} 1' in
+          metric_lines(a, "satellite_multisigner_inconsistent_providers"),
+          f"{metric_lines(a, 'satellite_multisigner_provider_consistent')} "
+          f"{metric_lines(a, 'satellite_multisigner_inconsistent_providers')}")
+    check("10 [a] the log says which provider disagrees and why",
+          a.log.find(rf"zone ms\.test\.: provider {server_b} disagrees with our keys \(RFC 8901\): lacks our ZSK "
+                     rf"{tag}", since=mark), a.log.tail(8, since=mark))
+
+    r = b.api.pk_post(MS, body=own)
+    expect("10 [b] A's peer-keys body posted to B again: 200", r, 200)
+    ok = refreshed_until(lambda m: m is not None and m.get("consistent") is True)
+    check("10 [a] the next check clears it: consistent again", ok, f"{providers_of(a, MS)}")
+
+
+def step_algorithm_change(a):
+    mark = a.log.mark()
+    a.algorithm = 8
+    reloaded = a.hup()
+    a.algorithm = ALG
+    check("11 [a] SIGHUP with zone.signing.algorithm = 8: reloaded", reloaded and "refused" not in reloaded, reloaded)
+    said = a.log.wait(r"zone ms\.test\.: zone\.signing\.algorithm 8 refused: the zone is multi-signer and its keys "
+                      r"use algorithm 13", since=mark, timeout=5)
+    check("11 [a] the algorithm change is refused with an error that names both algorithms", said,
+          a.log.tail(8, since=mark))
+    time.sleep(1)  # the re-sign the reload asked for
+    algs = {rd.algorithm for rd in served_dnskey(a, MS) or []}
+    r = ask(a.addr, a.port, "www." + MS, "A")
+    sig_algs = {rd.algorithm for rr in rrsets(r, "answer", T.RRSIG) for rd in rr}
+    check("11 [a] A still serves only algorithm 13 keys and signatures", algs == {ALG} and sig_algs == {ALG},
+          f"DNSKEY algorithms {algs}, RRSIG algorithms {sig_algs}")
+    reloaded = a.hup()
+    check("11 [a] config set back to algorithm 13: reloaded", reloaded and "refused" not in reloaded, reloaded)
+
+
 def step_verify(sats):
     for s, z in [(sats[0], MS), (sats[1], MS), (sats[0], MS2)]:
         path = os.path.join(s.dump, z.rstrip(".") + ".zone")
@@ -1504,6 +1612,10 @@ def main():
 
         print("--- 9: ldns-verify-zone on the dumps", flush=True)
         step_verify(sats)
+        print("--- 10: the consistency probe (RFC 8901 §8)", flush=True)
+        step_probe(a, b)
+        print("--- 11: an algorithm change on a multi-signer zone", flush=True)
+        step_algorithm_change(a)
 
         for s in sats:
             check(f"[{s}] satellited still running at the end", s.alive(), s.log.tail(15))

@@ -22,6 +22,9 @@
 #     primary down; damaged state file -> not served, fresh AXFR restores;
 #     SIGTERM during a transfer -> exit 0, stored copy intact
 #   8 SOA expire: primary down -> SERVFAIL after expire, back when it returns
+#   9 EDNS EXPIRE (RFC 7314): satellited's primary is a Knot secondary whose
+#     own expire timer has run since the suite began; after a check,
+#     satellited's expire clock runs from Knot's EXPIRE, not SOA expire
 #
 # Knot 3.2 sends its NOTIFYs over TCP, BIND over UDP: both paths (with TSIG
 # and signed answers) are used. Run through run.sh (--satellited PATH). Exit 0 when no check failed; the
@@ -868,6 +871,74 @@ def scenario_8_expire(w):
           f"after {time.monotonic() - t1:.1f} s rcode {rcode_of(query(sat.port, z, 'SOA'))}")
 
 
+# ------------------------------------------------------- 9 EDNS EXPIRE ----
+class KnotSecondary:
+    """A knotd that is a secondary of the suite's Knot for one zone, and a
+    primary to satellited: RFC 7314 says it answers EXPIRE with what is left
+    of its own expire timer."""
+
+    def __init__(self, workdir, primary_port, key, zone):
+        self.dir = os.path.join(workdir, "knot2")
+        os.makedirs(os.path.join(self.dir, "db"), exist_ok=True)
+        os.makedirs(os.path.join(self.dir, "zones"), exist_ok=True)
+        self.port = free_port()
+        self.conf = os.path.join(self.dir, "knot.conf")
+        self.log = LogFile(os.path.join(self.dir, "knot.log"))
+        kid, alg, sec = key
+        with open(self.conf, "w") as f:
+            f.write(f"server:\n    rundir: {self.dir}\n    listen: {LOOP}@{self.port}\n"
+                    f"log:\n  - target: {self.log.path}\n    any: info\n"
+                    f"database:\n    storage: {self.dir}/db\n"
+                    f"key:\n  - id: {kid}\n    algorithm: {alg}\n    secret: {sec}\n"
+                    f"remote:\n  - id: primary\n    address: {LOOP}@{primary_port}\n    key: {kid}\n"
+                    f"acl:\n  - id: notify-in\n    address: {LOOP}\n    key: {kid}\n    action: notify\n"
+                    f"  - id: transfer-out\n    address: 127.0.0.0/8\n    action: transfer\n"
+                    f"template:\n  - id: default\n    storage: {self.dir}/zones\n    zonefile-sync: -1\n"
+                    f"zone:\n  - domain: {zone}\n    master: primary\n    acl: [notify-in, transfer-out]\n")
+        self.proc = spawn(["knotd", "-c", self.conf], os.path.join(self.dir, "knotd.out"))
+        if not wait_until(lambda: serial_of(self.port, zone) is not None, 10):
+            raise RuntimeError(f"the Knot secondary did not serve {zone}: {self.log.text()[-2000:]}")
+
+
+def edns_expire(port, zone):
+    """The EXPIRE option's value (RFC 7314) in the answer to an SOA query over TCP that asks for it, or None."""
+    q = dns.message.make_query(zone, "SOA", use_edns=0, options=[dns.edns.GenericOption(9, b"")])
+    q.flags &= ~dns.flags.RD
+    try:
+        r = dns.query.tcp(q, LOOP, port=port, timeout=2)
+    except (dns.exception.DNSException, OSError):
+        return None
+    for o in r.options:
+        if o.otype == 9 and len(o.to_wire()) == 4:
+            return struct.unpack("!I", o.to_wire())[0]
+    return None
+
+
+def scenario_9_edns_expire(w):
+    sat, z, k2 = w.sat, "chain.test.", w.knot2
+    soa_expire = 3600
+    check("9.1 Knot as a primary answers EXPIRE with its SOA expire",
+          edns_expire(w.knot.port, z) == soa_expire, f"EXPIRE {edns_expire(w.knot.port, z)}")
+    mark = sat.log.mark()
+    rc, _, _ = send_notify(sat.port, z)
+    knot_left = edns_expire(k2.port, z)
+    t_asked = time.time()
+    check("9.2 the Knot secondary answers EXPIRE with what is left of its timer (the suite ran meanwhile)",
+          knot_left is not None and knot_left <= soa_expire - 10, f"EXPIRE {knot_left}, SOA expire {soa_expire}")
+    checked = sat.log.wait(rf"zone {re.escape(z)}: serial 1 is current at 127\.0\.0\.1:{k2.port}", since=mark,
+                           timeout=10)
+    check("9.3 a NOTIFY makes satellited check its primary (the Knot secondary)", rc == 0 and checked,
+          f"NOTIFY rcode {rc}; " + "\n".join(sat.log.lines(z, mark)[-5:]))
+    ours = edns_expire(sat.port, z)
+    left = None if knot_left is None else knot_left - (time.time() - t_asked)
+    check("9.4 satellited's expire clock restarted from the primary's EXPIRE, not from SOA expire (RFC 7314)",
+          ours is not None and left is not None and abs(ours - left) <= 3,
+          f"satellited EXPIRE {ours}, Knot's now about {left}; SOA expire {soa_expire}")
+    check("9.5 the EXPIRE taken is logged", sat.log.find(rf"zone {re.escape(z)}: 127\.0\.0\.1:{k2.port} answered "
+                                                          r"EDNS EXPIRE \d+ s", since=mark),
+          "\n".join(sat.log.lines(z, mark)[-5:]))
+
+
 def scenario_7_restart(w, binary, workdir):
     p = FakePrimary(free_port())
     z = "big.test."
@@ -1024,9 +1095,11 @@ def main():
         knot.write_zone("knot.test.", 1, "knot v1", extra=hosts(30))
         knot.write_zone("nojournal.test.", 1, "nojournal v1", extra=hosts(30))
         knot.write_zone("tsigfail.test.", 1, "tsigfail v1", refresh=2, retry=2, expire=3600)
+        knot.write_zone("chain.test.", 1, "chain v1", refresh=3600, retry=3600, expire=3600)
         knot.start([("xfr-key", "hmac-sha256", w.knot_key[2]), ("s4-key", "hmac-sha384", w.s4_key[2])],
                    [("knot.test.", "xfr-key", "changes"), ("nojournal.test.", "xfr-key", "none"),
-                    ("tsigfail.test.", "s4-key", "changes")])
+                    ("tsigfail.test.", "s4-key", "changes"), ("chain.test.", "xfr-key", "changes")])
+        w.knot2 = KnotSecondary(workdir, knot.port, ("xfr-key", "hmac-sha256", w.knot_key[2]), "chain.test.")
 
         w.bind = Bind(workdir, sat.port)
         w.bind.start("bind.test.", w.bind_key,
@@ -1064,18 +1137,19 @@ def main():
                  transfer_timeout=2),
             dict(name="expire.test.", primaries=[f"127.0.0.1:{w.exp.port}"]),
             dict(name="hup.test.", primaries=[f"127.0.0.1:{w.bad.port}"], tsig_key="hup-key"),
+            dict(name="chain.test.", primaries=[f"127.0.0.1:{w.knot2.port}"]),
         ]
         sat.start()
         w.knot_mark = knot.log.mark()  # Knot's start-up NOTIFYs went nowhere
         for zname in ("knot.test.", "nojournal.test.", "tsigfail.test.", "bind.test.", "bad.test.", "expire.test.",
-                      "hup.test."):
+                      "hup.test.", "chain.test."):
             if not wait_serial(sat.port, zname, 1, 10):
                 print(f"warning: {zname} not served after 10 s (serial {serial_of(sat.port, zname)})")
 
         scenarios = [(1, scenario_1_knot), (2, scenario_2_bind), (3, scenario_3_nojournal),
                      (5, scenario_5_notify_acl), (4, scenario_4_wrong_tsig), (4, scenario_4b_hup_during_transfer),
                      (6, scenario_6_bad_primary),
-                     (8, scenario_8_expire)]
+                     (8, scenario_8_expire), (9, scenario_9_edns_expire)]
         for n, fn in scenarios:
             if not want(n):
                 continue

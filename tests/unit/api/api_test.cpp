@@ -220,7 +220,9 @@ TEST_F(ApiTest, ZoneListHasEveryFieldWithTimesAsRfc3339OrNull) {
                                                     "notified_serial", "last_check", "last_transfer", "last_attempt",
                                                     "failures", "transfers_ok", "transfers_failed", "primaries",
                                                     "records", "ready", "not_ready", "signature_expiry",
-                                                    "signature_expiry_rrset", "effective_expiry"}));
+                                                    "signature_expiry_rrset", "effective_expiry",
+                                                    "multi_signer"}));
+    EXPECT_TRUE(a.at("multi_signer").is_null());  // not a multi-signer zone with peers
     EXPECT_EQ(a.at("name"), "example.com.");
     EXPECT_EQ(a.at("kind"), "secondary");
     EXPECT_EQ(a.at("mode"), "live");
@@ -245,6 +247,32 @@ TEST_F(ApiTest, ZoneListHasEveryFieldWithTimesAsRfc3339OrNull) {
     EXPECT_EQ(b.at("last_failure"), "2026-04-23T10:00:00Z");
     EXPECT_EQ(b.at("last_error"), "line 3: bad TTL");
     EXPECT_TRUE(b.at("dnssec_status").is_null());
+}
+
+// RFC 8901 §8 probe: each provider, whether it answered, agrees, and why not.
+TEST_F(ApiTest, ZoneBodyShowsTheMultiSignerProviders) {
+    auto& z = control_.zone_list[0];
+    z.mode = "multi-signer";
+    z.has_providers = true;
+    z.providers_checked_at = 1776938400;  // 2026-04-23T10:00:00Z
+    z.providers = {{"192.0.2.7:53", true, true, "", {}},
+                   {"192.0.2.8:53", true, false, "", {"lacks our ZSK 4711 in its DNSKEY RRset"}},
+                   {"192.0.2.9:53", false, false, "connect: Connection refused", {}}};
+    Response r = get("/api/v1/zones/example.com");
+    ASSERT_EQ(r.result_int(), 200);
+    json::value v = parse(r.body());
+    const json::value& m = v.at("multi_signer");
+    EXPECT_EQ(m.at("checked_at"), "2026-04-23T10:00:00Z");
+    EXPECT_EQ(m.at("consistent"), false);
+    ASSERT_EQ(m.at("providers").as_array().size(), 3u);
+    const json::value& bad = m.at("providers").as_array()[1];
+    EXPECT_EQ(bad.at("server"), "192.0.2.8:53");
+    EXPECT_EQ(bad.at("consistent"), false);
+    EXPECT_EQ(json::serialize(bad.at("problems")), R"(["lacks our ZSK 4711 in its DNSKEY RRset"])");
+    EXPECT_EQ(m.at("providers").as_array()[2].at("error"), "connect: Connection refused");
+    EXPECT_TRUE(m.at("providers").as_array()[0].at("error").is_null());
+    z.providers.resize(1);
+    EXPECT_EQ(parse(get("/api/v1/zones/example.com").body()).at("multi_signer").at("consistent"), true);
 }
 
 TEST_F(ApiTest, ZoneShowWithOrWithoutFinalDot) {

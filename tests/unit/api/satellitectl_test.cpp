@@ -135,6 +135,22 @@ TEST_F(CtlTest, ZoneShowAndUnknownZone) {
     EXPECT_EQ(o.err, "satellitectl: HTTP 404: unknown zone nowhere.example\n");
 }
 
+// RFC 8901 §8: each provider of a multi-signer zone, one line each.
+TEST_F(CtlTest, ZoneShowListsTheMultiSignerProviders) {
+    auto& z = control_.zone_list[0];
+    z.has_providers = true;
+    z.providers_checked_at = 1776938400;
+    z.providers = {{"192.0.2.7:53", true, true, "", {}},
+                   {"192.0.2.8:53", true, false, "", {"lacks our ZSK 4711 in its DNSKEY RRset", "CDS differs"}},
+                   {"192.0.2.9:53", false, false, "timed out", {}}};
+    Outcome o = ctl({"zone", "show", "example.com"});
+    ASSERT_EQ(o.code, kExitOk) << o.err;
+    EXPECT_TRUE(contains(o.out, "provider           192.0.2.7:53: consistent\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "provider           192.0.2.8:53: DISAGREES: lacks our ZSK 4711 in its DNSKEY RRset; "
+                                "CDS differs\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "provider           192.0.2.9:53: no answer (timed out)\n")) << o.out;
+}
+
 TEST_F(CtlTest, StatusPrintsReadinessAndExits1WhenAZoneIsNotReady) {
     Outcome o = ctl({"status"});
     EXPECT_EQ(o.code, kExitApiError);

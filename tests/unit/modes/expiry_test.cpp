@@ -155,3 +155,28 @@ TEST(PresignedNsec3, SaltOrIterationsAreWarnedAbout) {
 
 }  // namespace
 }  // namespace satellite::modes
+
+namespace satellite::modes {
+namespace {
+
+// RFC 7314 §4 as modes::expire_clock applies it (the values are seconds the
+// clock runs from `now`; nullopt: SOA expire).
+TEST(EdnsExpireClock, FollowsThePrimaryWithinSoaExpire) {
+    const std::int64_t now = 1'000'000;
+    // No option: SOA expire, as RFC 1034 has it.
+    EXPECT_EQ(expire_clock(std::nullopt, true, 0, now, 3600), std::nullopt);
+    EXPECT_EQ(expire_clock(std::nullopt, false, now + 10, now, 3600), std::nullopt);
+    // After a transfer (¶3): the value as it is, even when shorter than what was left.
+    EXPECT_EQ(expire_clock(1200u, true, 0, now, 3600), 1200u);
+    EXPECT_EQ(expire_clock(0u, true, 0, now, 3600), 0u);
+    // An up-to-date check (¶2) lengthens the clock, never shortens it.
+    EXPECT_EQ(expire_clock(1200u, false, now + 3000, now, 3600), 3000u);
+    EXPECT_EQ(expire_clock(1200u, false, now + 600, now, 3600), 1200u);
+    EXPECT_EQ(expire_clock(1200u, false, now - 50, now, 3600), 1200u);  // already past: the option's value
+    // Never longer than SOA expire (¶4).
+    EXPECT_EQ(expire_clock(86400u, true, 0, now, 3600), std::nullopt);
+    EXPECT_EQ(expire_clock(3600u, false, now + 100, now, 3600), std::nullopt);
+}
+
+}  // namespace
+}  // namespace satellite::modes

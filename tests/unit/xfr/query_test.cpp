@@ -3,7 +3,9 @@
 // responses it refuses.
 #include <gtest/gtest.h>
 
+#include "dns/message.hpp"
 #include "dns/types.hpp"
+#include "dns/wire.hpp"
 #include "xfr/query.hpp"
 
 namespace satellite::xfr {
@@ -122,6 +124,65 @@ TEST(QueryClient, RefusesWhatIsNotAnAnswerToItsQuestion) {
     auto s = other.consume(ok, 0);
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.error().message.find("another question"), std::string::npos) << s.error().message;
+}
+
+// An OPT record (root owner) whose RDATA is `options`.
+Bytes opt_record(const Bytes& options) {
+    Bytes r = {0};
+    put16(r, dns::type::OPT);
+    put16(r, 1232);
+    put16(r, 0);
+    put16(r, 0);
+    put16(r, static_cast<std::uint16_t>(options.size()));
+    r.insert(r.end(), options.begin(), options.end());
+    return r;
+}
+
+// RFC 7314: a secondary's SOA query carries EXPIRE (code 9, length 0) in its
+// OPT record; the value in the response is read wherever the OPT sits
+// after the answer, and anything malformed reads as "no EXPIRE".
+TEST(EdnsExpire, SoaQueryAsksAndTheAnswerIsRead) {
+    auto zone = *dns::Name::from_text("e.test.");
+    QueryClient plain(zone, dns::type::SOA);
+    Bytes p = plain.request(1, 0);
+    QueryClient c(zone, dns::type::SOA);
+    c.ask_expire();
+    Bytes q = c.request(1, 0);
+    ASSERT_EQ(q.size(), p.size() + 4);
+    EXPECT_EQ(dns::load16(q.data() + 10), 1);                       // ARCOUNT: one OPT
+    EXPECT_EQ(q[q.size() - 8] & 0x80, 0x80);                        // DO kept
+    EXPECT_EQ(dns::load16(q.data() + q.size() - 6), 4);             // RDLEN: one empty option
+    EXPECT_EQ(dns::load16(q.data() + q.size() - 4), dns::kEdnsExpire);
+    EXPECT_EQ(dns::load16(q.data() + q.size() - 2), 0);
+
+    const Bytes soa = {0, 0, 0, 0, 0, 7, 0, 0, 0, 60, 0, 0, 0, 60, 0, 0, 0x1e, 0x61, 0, 0, 0, 60};
+    // A response to the query (its question is before the 15-byte OPT).
+    auto respond_expire = [&](const Bytes& options) {
+        Bytes m(q.begin(), q.end() - static_cast<std::ptrdiff_t>(dns::kExpireOptLen));
+        m[2] = static_cast<std::uint8_t>((dns::flag::QR | dns::flag::AA) >> 8);
+        m[3] = 0;
+        m[7] = 1;
+        m[11] = 1;
+        Bytes a = record(kToQuestion, dns::type::SOA, soa);
+        m.insert(m.end(), a.begin(), a.end());
+        Bytes o = opt_record(options);
+        m.insert(m.end(), o.begin(), o.end());
+        return m;
+    };
+    ASSERT_TRUE(c.consume(respond_expire({0, 10, 0, 2, 1, 2, 0, 9, 0, 4, 0, 0, 0x1c, 0x20}), 0).ok());
+    EXPECT_EQ(c.soa_serial(), 7u);
+    EXPECT_EQ(c.expire(), 7200u);  // after another option (code 10, cookie-like)
+    ASSERT_TRUE(c.consume(respond_expire({}), 0).ok());
+    EXPECT_EQ(c.expire(), std::nullopt);
+    ASSERT_TRUE(c.consume(respond_expire({0, 9, 0, 2, 0, 1}), 0).ok());  // length 2, not 4
+    EXPECT_EQ(c.expire(), std::nullopt);
+    ASSERT_TRUE(c.consume(respond_expire({0, 9, 0, 8, 0, 0, 0, 1}), 0).ok());  // runs past the RDATA
+    EXPECT_EQ(c.expire(), std::nullopt);
+    EXPECT_EQ(dns::response_expire(respond_expire({0, 9, 0, 4, 0xff, 0xff, 0xff, 0xff})), 0xffffffffu);
+    Bytes cut = respond_expire({0, 9, 0, 4, 0, 0, 0, 1});
+    cut.pop_back();
+    EXPECT_EQ(dns::response_expire(cut), std::nullopt);
+    EXPECT_EQ(dns::response_expire(Bytes(5, 0)), std::nullopt);
 }
 
 }  // namespace

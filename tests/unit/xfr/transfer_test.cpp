@@ -96,6 +96,36 @@ TEST(Axfr, MultiMessageAndChecks) {
     EXPECT_EQ(c.full().size(), 3u);
 }
 
+TEST(Axfr, AsksForEdnsExpireAndKeepsTheFirstValue) {
+    for (auto kind : {TransferKind::Axfr, TransferKind::Ixfr}) {
+        TransferClient c(kZone, kind, 5, nullptr);
+        auto q = c.request(0x1234, 1000);
+        // RFC 7314 §2: the OPT record is last (no TSIG), with one EXPIRE option.
+        EXPECT_EQ(dns::load16(q.data() + 10), 1);
+        ASSERT_GT(q.size(), dns::kExpireOptLen);
+        EXPECT_EQ(dns::load16(q.data() + q.size() - dns::kExpireOptLen + 1), dns::type::OPT);
+        EXPECT_EQ(dns::load16(q.data() + q.size() - 4), dns::kEdnsExpire);
+    }
+    TransferClient c(kZone, TransferKind::Axfr, 0, nullptr);
+    auto id = request_id(c);
+    auto with_expire = [](std::vector<std::uint8_t> m, std::uint32_t v) {
+        const std::uint8_t opt[] = {0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 8, 0, 9, 0, 4,
+                                    static_cast<std::uint8_t>(v >> 24), static_cast<std::uint8_t>(v >> 16),
+                                    static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)};
+        m.insert(m.end(), opt, opt + sizeof opt);
+        m[11] = 1;
+        return m;
+    };
+    ASSERT_TRUE(c.consume(response(id, parse(soa(9) + "a.example.com. 60 IN A 192.0.2.1\n")), 1000).ok());
+    EXPECT_EQ(c.expire(), std::nullopt);
+    ASSERT_TRUE(c.consume(with_expire(response(id, parse("b.example.com. 60 IN A 192.0.2.2\n"), false), 600), 1000).ok());
+    auto last = c.consume(with_expire(response(id, parse(soa(9)), false), 900), 1000);
+    ASSERT_TRUE(last.ok()) << last.error().message;
+    EXPECT_EQ(*last, TransferClient::Step::Done);
+    EXPECT_EQ(c.expire(), 600u);
+    EXPECT_EQ(c.full().size(), 3u);  // the OPT is not zone data
+}
+
 TEST(Axfr, RefusesBadStreams) {
     {
         TransferClient c(kZone, TransferKind::Axfr, 0, nullptr);

@@ -79,6 +79,7 @@ TEST(ZoneState, SavedAndRestored) {
     s.failures = 3;
     s.last_error = "127.0.0.1:53: AXFR failed:\nline two";
     s.last_error_at = 1'700'000'100;
+    s.primary_expire = 4321;  // RFC 7314: the expire clock a restart keeps
     ASSERT_TRUE(zone::save_zone_state(d.path, origin(), s));
     EXPECT_FALSE(std::filesystem::exists(zone::zone_state_path(d.path, origin()) + ".tmp"));
     auto r = zone::load_zone_state(d.path, origin());
@@ -95,6 +96,10 @@ TEST(ZoneState, SavedAndRestored) {
     EXPECT_EQ(t.failures, 3u);
     EXPECT_EQ(t.last_error, "127.0.0.1:53: AXFR failed: line two");
     EXPECT_EQ(t.last_error_at, s.last_error_at);
+    EXPECT_EQ(t.primary_expire, 4321u);
+    s.primary_expire.reset();
+    ASSERT_TRUE(zone::save_zone_state(d.path, origin(), s));
+    EXPECT_EQ((*zone::load_zone_state(d.path, origin()))->primary_expire, std::nullopt);
 }
 
 TEST(ZoneState, NothingStoredIsNotAnError) {
