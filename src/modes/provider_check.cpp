@@ -15,10 +15,10 @@ Rdatas rdatas_of(const zone::Snapshot& z, const zone::Node& apex, std::uint16_t 
     Rdatas out;
     const zone::Rrset* rs = z.find_rrset(apex, type);
     if (!rs) return out;
-    std::size_t p = rs->data;
+    const std::uint8_t* p = rs->rdata();
     for (std::uint16_t i = 0; i < rs->rr_count; ++i) {
-        const std::uint16_t len = dns::load16(z.data() + p);
-        out.emplace_back(z.data() + p + 2, z.data() + p + 2 + len);
+        const std::uint16_t len = dns::load16(p);
+        out.emplace_back(p + 2, p + 2 + len);
         p += 2 + len;
     }
     return out;
