@@ -65,15 +65,6 @@ void reload_settings(const satellite::config::Config& was, const satellite::conf
 
 int main(int argc, char** argv) {
     using namespace satellite;
-    // Memory follows the zones, not the traffic of changes: a fixed mmap
-    // threshold keeps large transfer and build buffers out of the thread
-    // arenas (freed, they go back to the system at once; glibc would
-    // otherwise raise the threshold after the first and keep such buffers
-    // resident in every arena), and few arenas keep freed pages from
-    // piling up per thread of the worker and disk pools.
-    ::mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-    ::mallopt(M_TRIM_THRESHOLD, 1 << 20);
-    ::mallopt(M_ARENA_MAX, 4);
     std::string config_path;
     bool check_only = false;
     for (int i = 1; i < argc; ++i) {

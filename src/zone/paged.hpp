@@ -39,9 +39,23 @@ public:
     // n copies of v, in pages of their own (a fresh array).
     void assign(std::size_t n, const T& v) {
         pages_.clear();
+        dirty_.clear();
+        dirty_flag_.clear();
         size_ = n;
         for (std::size_t at = 0; at < n; at += kPage) {
             pages_.push_back(std::make_shared<std::vector<T>>(std::min(kPage, n - at), v));
+        }
+    }
+
+    // A fresh array from a flat one, cut into pages.
+    void assign(const std::vector<T>& flat) {
+        pages_.clear();
+        dirty_.clear();
+        dirty_flag_.clear();
+        size_ = flat.size();
+        for (std::size_t at = 0; at < flat.size(); at += kPage) {
+            const std::size_t n = std::min(kPage, flat.size() - at);
+            pages_.push_back(std::make_shared<std::vector<T>>(flat.begin() + at, flat.begin() + at + n));
         }
     }
 
@@ -51,8 +65,8 @@ public:
     std::vector<std::size_t> take_dirty() {
         std::vector<std::size_t> out;
         out.swap(dirty_);
+        std::vector<std::uint8_t>().swap(dirty_flag_);
         std::sort(out.begin(), out.end());
-        out.erase(std::unique(out.begin(), out.end()), out.end());
         return out;
     }
     void shrink() {
@@ -65,12 +79,18 @@ private:
     std::vector<T>* own(std::size_t p) {
         auto& page = pages_[p];
         if (page.use_count() != 1) page = std::make_shared<std::vector<T>>(*page);
-        if (dirty_.empty() || dirty_.back() != p) dirty_.push_back(p);
+        if (dirty_flag_.size() <= p) dirty_flag_.resize(pages_.size(), 0);
+        if (!dirty_flag_[p]) {
+            dirty_flag_[p] = 1;
+            dirty_.push_back(p);
+        }
         return page.get();
     }
     std::vector<std::shared_ptr<std::vector<T>>> pages_;
     std::size_t size_ = 0;
-    std::vector<std::size_t> dirty_;  // builder only; not copied meaningfully
+    // Pages written since take_dirty() (builder only).
+    std::vector<std::size_t> dirty_;
+    std::vector<std::uint8_t> dirty_flag_;
 };
 
 // A sorted sequence in pages of at most kMax entries: insertion and removal

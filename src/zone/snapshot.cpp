@@ -191,6 +191,31 @@ Status check_record(const dns::RecordList& recs, const dns::RecordRef& r, const 
 
 // Lays out one node's data in a single allocation.
 class NodeWriter {
+    struct Set {
+        std::uint16_t type;
+        std::uint32_t ttl;
+        std::size_t first, count;  // in keep
+    };
+    struct SigSet {
+        std::size_t target;        // index in sets
+        std::size_t first, count;  // in sig_recs
+    };
+    struct Scratch {
+        std::vector<std::uint32_t> keep;
+        std::vector<Set> sets;
+        std::vector<SigSet> sigsets;
+        std::vector<std::uint32_t> sig_recs;
+        std::vector<std::uint32_t> targets;
+        std::vector<std::pair<std::uint32_t, std::uint32_t>> target_range;
+        void clear() {
+            keep.clear();
+            sets.clear();
+            sigsets.clear();
+            sig_recs.clear();
+            targets.clear();
+        }
+    };
+
 public:
     // A node that holds only its name (empty non-terminal, or Absent).
     static NodeRef name_only(const std::uint8_t* name, const std::uint8_t* lc, std::size_t len) {
@@ -212,14 +237,11 @@ public:
         std::sort(recs.begin(), recs.end(), [](const OwnerRecord& a, const OwnerRecord& b) {
             return a.type != b.type ? a.type < b.type : rdata_less(a.rdata, b.rdata);
         });
-        struct Set {
-            std::uint16_t type;
-            std::uint32_t ttl;
-            std::size_t first, count;  // in recs (duplicates skipped: index list)
-        };
-        std::vector<std::uint32_t> keep;  // indexes into recs, without duplicates
-        keep.reserve(recs.size());
-        std::vector<Set> sets;
+        // Scratch kept per thread: a whole build makes millions of nodes.
+        thread_local Scratch scratch;
+        scratch.clear();
+        auto& keep = scratch.keep;  // indexes into recs, without duplicates
+        auto& sets = scratch.sets;
         for (std::size_t i = 0; i < recs.size();) {
             const std::uint16_t type = recs[i].type;
             Set set{type, recs[i].ttl, keep.size(), 0};
@@ -244,11 +266,8 @@ public:
         for (const Set& st : sets) {
             if (st.type == dns::type::RRSIG) all_sigs = &st;
         }
-        struct SigSet {
-            std::size_t target;  // index in sets
-            std::vector<std::uint32_t> recs;
-        };
-        std::vector<SigSet> sigsets;
+        auto& sigsets = scratch.sigsets;
+        auto& sig_recs = scratch.sig_recs;
         std::size_t bytes = 2 * len;
         for (const Set& st : sets) {
             for (std::size_t k = 0; k < st.count; ++k) bytes += 2 + recs[keep[st.first + k]].rdata.size();
@@ -258,15 +277,16 @@ public:
         if (all_sigs) {
             for (std::size_t t = 0; t < sets.size(); ++t) {
                 if (sets[t].type == dns::type::RRSIG) continue;
-                SigSet ss{t, {}};
+                SigSet ss{t, sig_recs.size(), 0};
                 for (std::size_t k = 0; k < all_sigs->count; ++k) {
                     const auto& rd = recs[keep[all_sigs->first + k]].rdata;
                     if (rd.size() >= 2 && load16(rd.data()) == sets[t].type) {
-                        ss.recs.push_back(keep[all_sigs->first + k]);
+                        sig_recs.push_back(keep[all_sigs->first + k]);
+                        ++ss.count;
                         bytes += 2 + rd.size();
                     }
                 }
-                if (!ss.recs.empty()) sigsets.push_back(std::move(ss));
+                if (ss.count > 0) sigsets.push_back(ss);
             }
             for (std::size_t k = 0; k < all_sigs->count; ++k) {
                 const auto& rd = recs[keep[all_sigs->first + k]].rdata;
@@ -277,8 +297,9 @@ public:
             }
         }
         // Additional-section targets (RFC 1035 §3.3.11, §3.3.9; RFC 2782).
-        std::vector<std::uint32_t> targets;
-        std::vector<std::pair<std::uint32_t, std::uint32_t>> target_range(sets.size(), {0, 0});
+        auto& targets = scratch.targets;
+        auto& target_range = scratch.target_range;
+        target_range.assign(sets.size(), {0, 0});
         for (std::size_t t = 0; t < sets.size(); ++t) {
             const int toff = dns::additional_target_offset(sets[t].type);
             if (toff < 0) continue;
@@ -344,7 +365,7 @@ public:
             const std::size_t t = sigsets[k].target;
             // RFC 4034 §3: an RRSIG's TTL is its RRset's.
             put(sig, dns::type::RRSIG, sets[t].ttl, [&](auto&& emit) {
-                for (std::uint32_t i : sigsets[k].recs) emit(recs[i].rdata);
+                for (std::size_t i = 0; i < sigsets[k].count; ++i) emit(recs[sig_recs[sigsets[k].first + i]].rdata);
             });
             rs[t].sigs = static_cast<std::int16_t>(sets.size() + k - t);
         }
@@ -368,10 +389,28 @@ public:
         return id;
     }
 
+    // Every id again, in a table of `capacity` slots (built flat, then paged).
     void rehash(std::size_t capacity) {
-        s_.table_.assign(capacity, Snapshot::Slot{0, 0});
-        s_.mask_ = capacity - 1;
-        for (std::uint32_t i = 0; i < s_.nodes_.size(); ++i) insert(i);
+        std::vector<Snapshot::Slot> flat(capacity, Snapshot::Slot{0, 0});
+        const std::uint64_t mask = capacity - 1;
+        for (std::uint32_t id = 0; id < s_.nodes_.size(); ++id) {
+            const Node& n = s_.nodes_[id];
+            const std::uint64_t h = name_hash(n.data->lc(), n.name_len);
+            std::uint64_t i = h & mask;
+            while (flat[i].node != 0) i = (i + 1) & mask;
+            flat[i] = Snapshot::Slot{id + 1, static_cast<std::uint32_t>(h >> 32)};
+        }
+        s_.table_.assign(flat);
+        s_.mask_ = mask;
+    }
+
+    // A whole build: the nodes in id order, then the table once.
+    void add_all(std::vector<Node>&& nodes, std::size_t capacity) {
+        for (auto& n : nodes) {
+            if (n.flags & Node::Absent) ++s_.absent_;
+        }
+        s_.nodes_.assign(nodes);
+        rehash(capacity);
     }
 
     // The position at which a name goes in the canonical order.
@@ -667,6 +706,7 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
     };
     std::vector<Node> nodes(count);
     std::vector<OwnerRecord> owner_recs;
+    const std::uint32_t apex_id = id_of[names.find(olc.data(), olc.size())];
     for (std::uint32_t id = 0; id < count; ++id) {
         const std::uint32_t i = perm[id];
         owner_recs.clear();
@@ -690,36 +730,35 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
         nd.data = std::move(*made);
         nd.rrset_count = static_cast<std::uint16_t>(nd.data->rrset_count());
     }
-    SnapshotBuilder b(s);
-    {
-        std::size_t slots = 16;
-        while ((count + absent.size() + 2) * 2 > slots) slots *= 2;
-        b.rehash(slots);
-    }
-    std::vector<std::uint32_t> ids(count);
+    // 5. Per-node rules and flags.
     for (std::uint32_t id = 0; id < count; ++id) {
-        b.add_id(std::move(nodes[id]));
-        ids[id] = id;
+        Node& nd = nodes[id];
+        if (auto st = node_rules(nd, id == apex_id, origin); !st) return st.error();
+        for (std::uint32_t k = 0; k < nd.rrset_count; ++k) s.record_count_ += nd.data->rrsets()[k].rr_count;
+        s.rrsig_count_ += nd.data->rrsig_count();
+        for (std::uint32_t k = 0; k < nd.rrset_count; ++k) s.nsec_nodes_ += nd.data->rrsets()[k].type == dns::type::NSEC;
     }
+    SnapshotBuilder b(s);
+    std::vector<std::uint32_t> ids(count);
+    for (std::uint32_t id = 0; id < count; ++id) ids[id] = id;
+    nodes.reserve(count + absent.size());
     for (auto& [i, data] : absent) {
         Node nd;
         nd.name_len = names.len[i];
         nd.labels = static_cast<std::uint8_t>(wn::label_count(names.lc(i)));
         nd.flags = Node::Absent;
         nd.data = std::move(data);
-        b.add_id(std::move(nd));
+        nodes.push_back(std::move(nd));
+    }
+    {
+        std::size_t slots = 16;
+        while ((nodes.size() + 2) * 2 > slots) slots *= 2;
+        b.add_all(std::move(nodes), slots);
     }
     s.order_.assign(ids);
     s.apex_ = s.find_any(olc.data(), olc.size());
 
-    // 5. Per-node rules and flags; wildcard links.
-    for (std::uint32_t id = 0; id < count; ++id) {
-        Node& nd = s.nodes_.mutate(id);
-        if (auto st = node_rules(nd, id == s.apex_, origin); !st) return st.error();
-        for (const Rrset& r : s.rrsets_of(nd)) s.record_count_ += r.rr_count;
-        s.rrsig_count_ += nd.data->rrsig_count();
-        if (s.find_rrset(nd, dns::type::NSEC)) ++s.nsec_nodes_;
-    }
+    // Wildcard links.
     for (std::uint32_t id = 0; id < count; ++id) {
         const Node& nd = s.nodes_[id];
         if (!(nd.flags & Node::Wildcard)) continue;
@@ -732,29 +771,29 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(const dns::Name& origin,
     //    included: RFC 6672 §2.3 lets a DNAME sit at the apex).
     const bool apex_dname = s.nodes_[s.apex_].flags & Node::Dname;
     for (std::uint32_t id = 0; id < count; ++id) {
-        Node& nd = s.nodes_.mutate(id);
-        if (apex_dname && id != s.apex_) {
-            nd.flags |= Node::Occluded;
-            continue;
-        }
+        const Node& nd = s.nodes_[id];
+        bool occluded = apex_dname && id != s.apex_;
         std::size_t off = 0;
         const std::uint8_t* lcn = nd.data->lc();
-        while (nd.name_len - off > olc.size()) {
+        while (!occluded && nd.name_len - off > olc.size()) {
             off += 1 + lcn[off];
             if (nd.name_len - off <= olc.size()) break;
             std::uint32_t anc = s.find(lcn + off, nd.name_len - off);
-            if (anc != kNone && (s.nodes_[anc].flags & (Node::Cut | Node::Dname))) {
-                nd.flags |= Node::Occluded;
-                break;
-            }
+            occluded = anc != kNone && (s.nodes_[anc].flags & (Node::Cut | Node::Dname));
         }
+        if (occluded) s.nodes_.mutate(id).flags |= Node::Occluded;
     }
 
     // 7. SOA fields, NSEC3 index, signature summary; fitted storage.
     VersionFinisher::apex_fields(s);
     VersionFinisher::nsec3_params(s);
     VersionFinisher::nsec3_index(s);
-    VersionFinisher::page_summary(s, s.nodes_.take_dirty());
+    {
+        s.nodes_.take_dirty();
+        std::vector<std::size_t> all(s.nodes_.page_count());
+        for (std::size_t p = 0; p < all.size(); ++p) all[p] = p;
+        VersionFinisher::page_summary(s, all);
+    }
     s.table_.take_dirty();
     s.nodes_.shrink();
     s.table_.shrink();
