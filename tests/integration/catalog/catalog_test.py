@@ -1,0 +1,299 @@
+#!/usr/bin/python3
+# Satellite consumes a catalog (RFC 9432) from a Knot primary.
+#
+#   Knot: cat.test. (the catalog, a plain zone file) + a.test. b.test. c.test. --NOTIFY, AXFR/IXFR--> satellited
+#   satellited: [[catalog]] cat.test.; members without a group presigned, group "signed" live-signed
+#
+# Steps:
+#   1  the catalog lists a.test. (no group) and b.test. (group signed):
+#      satellited serves both, b.test. with DNSKEY and RRSIGs, a.test. unsigned;
+#      c.test. (on Knot, not listed) is REFUSED
+#   2  c.test. added to the catalog (zone reload + Knot's NOTIFY): served
+#   3  malformed catalogs, each refused as a whole with a log line, the last
+#      good members still served: version "1"; a member listed twice; a
+#      member of a group with no template (d.test., not served)
+#   4  a.test. removed from the catalog: REFUSED; its stored copy stays in
+#      state_dir for member_grace, then is deleted (log line)
+#   5  restart: b.test. and c.test. answer as soon as satellited listens, from
+#      state_dir (its log), and Knot logs no transfer of them afterwards
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+try:
+    import dns.message
+    import dns.rcode
+    import dns.rdatatype
+except ImportError:
+    sys.stderr.write("error: dnspython missing: run with /usr/bin/python3 (python3-dnspython)\n")
+    sys.exit(2)
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from harness import (cannot_run, CHECKS, HarnessError, LOOP, LogFile, StartFailure, add_sbin_to_path,  # noqa: E402
+                     arg_parser, ask, check, check_config, finish_workdir, free_port, interrupt_on_sigterm,
+                     record_abort, skip_reason, spawn, stop_all, stop_proc, wait_until)
+
+CATALOG = "cat.test."
+MEMBERS = ("a.test.", "b.test.", "c.test.", "d.test.")
+GRACE_S = 6
+
+
+def esc(s):
+    return re.escape(s.rstrip("."))
+
+
+def member_text(zone, serial):
+    return (f"$ORIGIN {zone}\n$TTL 300\n@ IN SOA ns1 hostmaster {serial} 3600 600 86400 60\n"
+            f"@ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n")
+
+
+def catalog_text(serial, members, version="2"):
+    """members: [(id, zone, group or None)]"""
+    out = [f"$ORIGIN {CATALOG}", "$TTL 0", f"@ IN SOA invalid. invalid. {serial} 3600 600 2147483646 0",
+           "@ IN NS invalid.", f'version IN TXT "{version}"']
+    for mid, zone, group in members:
+        out.append(f"{mid}.zones IN PTR {zone}")
+        if group:
+            out.append(f'group.{mid}.zones IN TXT "{group}"')
+    return "\n".join(out) + "\n"
+
+
+def soa(port, zone):
+    r = ask(port, zone, "SOA", do=True)
+    return r
+
+
+def rcode_of(port, zone):
+    r = ask(port, zone, "SOA", do=False)
+    return None if r is None else r.rcode()
+
+
+def serial_of(port, zone):
+    r = ask(port, zone, "SOA", do=False)
+    if r is None or r.rcode() != dns.rcode.NOERROR:
+        return None
+    for rr in r.answer:
+        if rr.rdtype == dns.rdatatype.SOA:
+            return rr[0].serial
+    return None
+
+
+def signed(port, zone):
+    r = ask(port, zone, "DNSKEY", do=True)
+    if r is None or r.rcode() != dns.rcode.NOERROR:
+        return False
+    types = {rr.rdtype for rr in r.answer}
+    return dns.rdatatype.DNSKEY in types and dns.rdatatype.RRSIG in types
+
+
+class Knot:
+    def __init__(self, workdir, sat_port):
+        self.dir = os.path.join(workdir, "knot")
+        os.makedirs(os.path.join(self.dir, "db"))
+        self.port = free_port()
+        self.conf = os.path.join(self.dir, "knot.conf")
+        self.log = LogFile(os.path.join(self.dir, "knot.log"))
+        self.sat_port = sat_port
+        self.serial = 1
+
+    def file(self, zone):
+        return os.path.join(self.dir, zone.rstrip(".") + ".zone")
+
+    def start(self, members):
+        for z in MEMBERS:
+            with open(self.file(z), "w") as f:
+                f.write(member_text(z, 1))
+        with open(self.file(CATALOG), "w") as f:
+            f.write(catalog_text(self.serial, members))
+        c = [f"server:\n    rundir: {self.dir}\n    listen: {LOOP}@{self.port}\n    background-workers: 1",
+             f"log:\n  - target: {self.log.path}\n    any: info",
+             f"database:\n    storage: {self.dir}/db",
+             f"remote:\n  - id: sat\n    address: {LOOP}@{self.sat_port}",
+             "acl:\n  - id: xfr\n    address: 127.0.0.0/8\n    action: transfer",
+             "template:\n  - id: default\n    zonefile-sync: -1\n    zonefile-load: whole\n"
+             "    journal-content: changes\n    semantic-checks: off\n    acl: xfr\n    notify: sat",
+             "zone:"]
+        for z in (CATALOG,) + MEMBERS:
+            c.append(f"  - domain: {z}\n    file: {self.file(z)}")
+        with open(self.conf, "w") as f:
+            f.write("\n".join(c) + "\n")
+        spawn(["knotd", "-c", self.conf], os.path.join(self.dir, "knotd.out"))
+        if not wait_until(lambda: all(serial_of(self.port, z) == 1 for z in (CATALOG,) + MEMBERS), 15):
+            raise HarnessError(f"knotd does not serve the zones: {self.log.tail(20)}")
+
+    def set_catalog(self, members, version="2"):
+        self.serial += 1
+        with open(self.file(CATALOG), "w") as f:
+            f.write(catalog_text(self.serial, members, version))
+        r = subprocess.run(["knotc", "-c", self.conf, "-t", "10", "zone-reload", CATALOG],
+                           capture_output=True, text=True, timeout=20)
+        if r.returncode != 0:
+            raise HarnessError(f"knotc zone-reload: {r.stdout}{r.stderr}")
+        if not wait_until(lambda: serial_of(self.port, CATALOG) == self.serial, 10):
+            raise HarnessError(f"knotd did not load catalog serial {self.serial}")
+        return self.serial
+
+    def transfers(self, zone, since=0):
+        return self.log.lines(rf"\[{esc(zone)}\.?\] (AXFR|IXFR), outgoing, remote [^,]+, started", since)
+
+
+class Satellited:
+    def __init__(self, binary, workdir, port, knot_port):
+        self.binary = binary
+        self.dir = os.path.join(workdir, "sat")
+        os.makedirs(self.dir)
+        self.port = port
+        self.state = os.path.join(self.dir, "state")
+        self.config = os.path.join(self.dir, "satellite.toml")
+        self.log = LogFile(os.path.join(self.dir, "satellited.log"))
+        self.proc = None
+        with open(self.config, "w") as f:
+            f.write(f"""[server]
+listen = ["{LOOP}:{port}"]
+threads = 1
+state_dir = "{self.state}"
+
+[log]
+level = "info"
+
+[[catalog]]
+name = "{CATALOG}"
+primaries = ["{LOOP}:{knot_port}"]
+member_grace = "{GRACE_S}s"
+[catalog.group.signed]
+mode = "live"
+[catalog.group.signed.signing]
+enabled = true
+algorithm = 13
+""")
+
+    def start(self):
+        mark = self.log.mark()
+        self.proc = spawn([self.binary, "--config", self.config], self.log.path)
+        if not wait_until(lambda: "listening on" in self.log.text(mark) or self.proc.poll() is not None, 30) \
+                or self.proc.poll() is not None:
+            raise StartFailure(f"satellited did not start: {self.log.tail(30, mark)}")
+        return mark
+
+    def stop(self):
+        return stop_proc(self.proc, 15, report_kill=False)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stored(self, zone):
+        return os.path.exists(os.path.join(self.state, "zones", zone.lower() + "zone"))
+
+
+def main():
+    ap = arg_parser("satellite consumes a catalog", HERE)
+    args = ap.parse_args()
+    add_sbin_to_path()
+    binary = os.path.abspath(args.satellited)
+    why = skip_reason(["knotd", "knotc"], binary)
+    if why:
+        return cannot_run(why)
+    interrupt_on_sigterm()
+    workdir = tempfile.mkdtemp(prefix="satellite-catalog-")
+    print(f"work directory: {workdir}; satellited: {binary}", flush=True)
+    t0 = time.monotonic()
+    harness_error = False
+    try:
+        sat_port = free_port()
+        knot = Knot(workdir, sat_port)
+        sat = Satellited(binary, workdir, sat_port, knot.port)
+        rc, out = check_config(binary, sat.config)
+        if not check("0 --check-config accepts [[catalog]] with a group template", rc == 0, f"exit {rc}: {out}"):
+            raise StartFailure("config refused")
+        members = [("m1", "a.test.", None), ("m2", "b.test.", "signed")]
+        knot.start(members)
+        sat.start()
+
+        print("--- 1: the listed members are served, per their group's template", flush=True)
+        ok = wait_until(lambda: serial_of(sat.port, "a.test.") == 1 and signed(sat.port, "b.test."), 30)
+        check("1 a.test. (no group) served", serial_of(sat.port, "a.test.") == 1, sat.log.tail(20))
+        check("1 b.test. (group signed) served signed live (DNSKEY + RRSIG)", ok and signed(sat.port, "b.test."),
+              sat.log.tail(20))
+        check("1 a.test. (presigned template) served without DNSKEY", not signed(sat.port, "a.test."))
+        check("1 Knot logged the members' transfers (what step 5 looks for)",
+              knot.transfers("a.test.") and knot.transfers("b.test."), knot.log.tail(20))
+        check("1 c.test. (not in the catalog) REFUSED", rcode_of(sat.port, "c.test.") == dns.rcode.REFUSED)
+        check("1 the catalog's member list is kept in state_dir",
+              os.path.exists(os.path.join(sat.state, "catalogs", "cat.test.members")))
+
+        print("--- 2: a member added on the primary", flush=True)
+        members.append(("m3", "c.test.", None))
+        mark = sat.log.mark()
+        knot.set_catalog(members)
+        check("2 c.test. served after the catalog's NOTIFY", wait_until(lambda: serial_of(sat.port, "c.test.") == 1, 20),
+              sat.log.tail(20, mark))
+        check("2 satellited logged the member added", sat.log.find(r"zone c\.test\.: added by catalog cat\.test\.", mark))
+
+        print("--- 3: malformed catalogs are refused whole", flush=True)
+        bad = [
+            ("version 1", members, "1", r"schema version \"1\""),
+            ("a member listed twice", members + [("m9", "A.test.", None)], "2", r"listed twice"),
+            ("a group with no template", members + [("m4", "d.test.", "nosuch")], "2",
+             r"no \[catalog\.group\.nosuch\] template"),
+        ]
+        for what, body, version, why in bad:
+            mark = sat.log.mark()
+            serial = knot.set_catalog(body, version)
+            line = sat.log.wait(rf"catalog cat\.test\.?: serial {serial} refused: .*{why}", since=mark, timeout=20)
+            check(f"3 {what}: refused with a log line", line, sat.log.tail(15, mark))
+            check(f"3 {what}: the last good members still served",
+                  all(serial_of(sat.port, z) == 1 for z in ("a.test.", "b.test.", "c.test.")))
+            check(f"3 {what}: d.test. not served", rcode_of(sat.port, "d.test.") == dns.rcode.REFUSED)
+        check("3 satellited still running", sat.alive())
+
+        print("--- 4: a member removed on the primary", flush=True)
+        members = [m for m in members if m[1] != "a.test."]
+        mark = sat.log.mark()
+        knot.set_catalog(members)
+        gone = wait_until(lambda: rcode_of(sat.port, "a.test.") == dns.rcode.REFUSED, 20)
+        check("4 a.test. REFUSED once removed", gone, sat.log.tail(15, mark))
+        check("4 its stored copy is kept for the grace period", sat.stored("a.test."))
+        check("4 the other members still served",
+              serial_of(sat.port, "b.test.") == 1 and serial_of(sat.port, "c.test.") == 1)
+        purged = sat.log.wait(r"zone a\.test\.: removed from its catalog longer than member_grace", since=mark,
+                              timeout=GRACE_S + 15)
+        check("4 after member_grace its files are deleted", purged and not sat.stored("a.test."), sat.log.tail(10, mark))
+
+        print("--- 5: restart: members served from state_dir, not transferred again", flush=True)
+        rc = sat.stop()
+        check("5 satellited stopped cleanly", rc == 0, f"exit {rc}")
+        kmark = knot.log.mark()
+        mark = sat.start()
+        check("5 b.test. and c.test. answer as soon as satellited listens",
+              serial_of(sat.port, "b.test.") == 1 and serial_of(sat.port, "c.test.") == 1 and signed(sat.port, "b.test."),
+              sat.log.tail(20, mark))
+        for z in ("b.test.", "c.test."):
+            check(f"5 {z} served from state_dir (log)", sat.log.find(rf"zone {esc(z)}\.: serving serial 1 from {re.escape(sat.state)}", mark),
+                  sat.log.tail(20, mark))
+        check("5 a.test. stays gone", rcode_of(sat.port, "a.test.") == dns.rcode.REFUSED)
+        time.sleep(2)  # room for a transfer that should not happen (nothing waits on it)
+        for z in ("b.test.", "c.test."):
+            check(f"5 Knot logged no transfer of {z} after the restart", not knot.transfers(z, kmark),
+                  knot.transfers(z, kmark))
+            check(f"5 satellited logged no transfer of {z} after the restart",
+                  not sat.log.find(rf"zone {esc(z)}\.: serving serial \d+ from {LOOP}", mark))
+        check("5 satellited still running", sat.alive())
+    except (Exception, KeyboardInterrupt) as e:
+        harness_error = record_abort(e, "0 satellited starts with a [[catalog]]")
+    finally:
+        stop_all()
+        finish_workdir(workdir, t0, args.keep)
+    CHECKS.print_failures()
+    print(f"{CHECKS.passed} passed, {CHECKS.failed} failed")
+    if harness_error:
+        return 2
+    return 0 if CHECKS.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
