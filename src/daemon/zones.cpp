@@ -377,6 +377,35 @@ void ZoneManager::publish(Zone& z) {
     }
 }
 
+// Outgoing IXFR (serve/xfr_out.hpp): the differences that led to the
+// version just installed, after those before it, for a zone served as
+// transferred; none after a whole transfer or for a zone signed here (its
+// signed versions are not the primary's). At most 64 steps, and not more
+// records than the zone holds (a client further behind gets the zone).
+void ZoneManager::remember_history(Zone& z, const std::vector<zone::ZoneDelta>* deltas) {
+    std::shared_ptr<const zone::IxfrHistory> next;
+    if (deltas && !deltas->empty() && !signs_here(z.cfg.mode) && z.snapshot &&
+        deltas->back().to == z.snapshot->serial()) {
+        auto h = std::make_shared<zone::IxfrHistory>();
+        const auto* old = z.slot->history.load(std::memory_order_acquire);  // we are its only writer
+        if (old && *old && !(*old)->deltas.empty() && (*old)->deltas.back().to == deltas->front().from) {
+            h->deltas = (*old)->deltas;
+        }
+        h->deltas.insert(h->deltas.end(), deltas->begin(), deltas->end());
+        auto size = [](const zone::ZoneDelta& d) { return d.removed.size() + d.added.size(); };
+        std::size_t total = 0;
+        for (const auto& d : h->deltas) total += size(d);
+        const std::size_t limit = std::max<std::size_t>(1024, z.snapshot->record_count());
+        while (h->deltas.size() > 1 && (h->deltas.size() > 64 || total > limit)) {
+            total -= size(h->deltas.front());
+            h->deltas.erase(h->deltas.begin());
+        }
+        next = std::move(h);
+    }
+    if (!next && !z.slot->history.load(std::memory_order_acquire)) return;
+    catalog_.retire(z.slot->swap_history(std::move(next)));
+}
+
 void ZoneManager::schedule(Zone& z, ZoneEvent e, std::int64_t delay_s, bool earlier) {
     events_.schedule(z.id, e, now_unix() + delay_s,
                      earlier ? EventScheduler::When::Earlier : EventScheduler::When::Replace);

@@ -14,6 +14,9 @@
 #      member of a group with no template (d.test., not served)
 #   4  a.test. removed from the catalog: REFUSED; its stored copy stays in
 #      state_dir for member_grace, then is deleted (log line)
+#   6  (before 5) IXFR out: a downstream Knot secondary of c.test. (pulling
+#      from satellited) gets a change on the primary by IXFR, answered from
+#      the differences satellited received (both logs say so)
 #   5  restart: b.test. and c.test. answer as soon as satellited listens, from
 #      state_dir (its log), and Knot logs no transfer of them afterwards
 import os
@@ -115,7 +118,7 @@ class Knot:
              f"database:\n    storage: {self.dir}/db",
              f"remote:\n  - id: sat\n    address: {LOOP}@{self.sat_port}",
              "acl:\n  - id: xfr\n    address: 127.0.0.0/8\n    action: transfer",
-             "template:\n  - id: default\n    zonefile-sync: -1\n    zonefile-load: whole\n"
+             "template:\n  - id: default\n    zonefile-sync: -1\n    zonefile-load: difference\n"
              "    journal-content: changes\n    semantic-checks: off\n    acl: xfr\n    notify: sat",
              "zone:"]
         for z in (CATALOG,) + MEMBERS:
@@ -138,8 +141,41 @@ class Knot:
             raise HarnessError(f"knotd did not load catalog serial {self.serial}")
         return self.serial
 
+    def change(self, zone, serial):
+        with open(self.file(zone), "w") as f:
+            f.write(member_text(zone, serial) + f"new{serial} IN A 192.0.2.{serial}\n")
+        r = subprocess.run(["knotc", "-c", self.conf, "-t", "10", "zone-reload", zone],
+                           capture_output=True, text=True, timeout=20)
+        if r.returncode != 0:
+            raise HarnessError(f"knotc zone-reload: {r.stdout}{r.stderr}")
+
     def transfers(self, zone, since=0):
         return self.log.lines(rf"\[{esc(zone)}\.?\] (AXFR|IXFR), outgoing, remote [^,]+, started", since)
+
+
+class Downstream:
+    """A Knot secondary of c.test. pulling from satellited."""
+
+    def __init__(self, workdir, sat_port):
+        self.dir = os.path.join(workdir, "knot2")
+        os.makedirs(os.path.join(self.dir, "db"))
+        self.port = free_port()
+        self.conf = os.path.join(self.dir, "knot.conf")
+        self.log = LogFile(os.path.join(self.dir, "knot.log"))
+        with open(self.conf, "w") as f:
+            f.write(f"server:\n    rundir: {self.dir}\n    listen: {LOOP}@{self.port}\n    background-workers: 1\n"
+                    f"log:\n  - target: {self.log.path}\n    any: info\n"
+                    f"database:\n    storage: {self.dir}/db\n"
+                    f"remote:\n  - id: sat\n    address: {LOOP}@{sat_port}\n"
+                    f"zone:\n  - domain: c.test.\n    master: sat\n    file: {self.dir}/c.test.zone\n"
+                    "    zonefile-sync: -1\n    journal-content: changes\n")
+
+    def start(self):
+        spawn(["knotd", "-c", self.conf], os.path.join(self.dir, "knotd.out"))
+
+    def refresh(self):
+        subprocess.run(["knotc", "-c", self.conf, "-t", "10", "zone-refresh", "c.test."],
+                       capture_output=True, text=True, timeout=20)
 
 
 class Satellited:
@@ -157,6 +193,7 @@ class Satellited:
 listen = ["{LOOP}:{port}"]
 threads = 1
 state_dir = "{self.state}"
+provide_xfr = ["127.0.0.0/8"]
 
 [log]
 level = "info"
@@ -234,6 +271,27 @@ def main():
               sat.log.tail(20, mark))
         check("2 satellited logged the member added", sat.log.find(r"zone c\.test\.: added by catalog cat\.test\.", mark))
 
+        print("--- 6: IXFR out from the differences satellited received", flush=True)
+        down = Downstream(workdir, sat_port)
+        down.start()
+        check("6 the downstream Knot transfers c.test. from satellited",
+              wait_until(lambda: serial_of(down.port, "c.test.") == 1, 20), down.log.tail(10))
+        mark, dmark = sat.log.mark(), down.log.mark()
+        knot.change("c.test.", 2)
+        check("6 satellited gets serial 2 of c.test. by IXFR from the primary",
+              sat.log.wait(r"zone c\.test\.: serving serial 2 from 127", since=mark, timeout=20),
+              sat.log.tail(10, mark))
+        down.refresh()
+        got = wait_until(lambda: serial_of(down.port, "c.test.") == 2, 20)
+        check("6 the downstream serves serial 2 and its new record",
+              got and ask(down.port, "new2.c.test.", "A", do=False).rcode() == dns.rcode.NOERROR, down.log.tail(10, dmark))
+        lines = down.log.lines(r"\[c\.test\.\] [AI]XFR, incoming", dmark)
+        check("6 the downstream's log says IXFR, with no AXFR",
+              any("IXFR, incoming" in x and "finished" in x for x in lines) and
+              not any("AXFR, incoming" in x or "fallback" in x for x in lines), "\n".join(lines))
+        check("6 satellited answered incrementally",
+              sat.log.find(r"zone c\.test\.?: IXFR to .* started, serial 2 \(incremental", mark), sat.log.tail(10, mark))
+
         print("--- 3: malformed catalogs are refused whole", flush=True)
         bad = [
             ("version 1", members, "1", r"schema version \"1\""),
@@ -247,7 +305,7 @@ def main():
             line = sat.log.wait(rf"catalog cat\.test\.?: serial {serial} refused: .*{why}", since=mark, timeout=20)
             check(f"3 {what}: refused with a log line", line, sat.log.tail(15, mark))
             check(f"3 {what}: the last good members still served",
-                  all(serial_of(sat.port, z) == 1 for z in ("a.test.", "b.test.", "c.test.")))
+                  all(serial_of(sat.port, z) for z in ("a.test.", "b.test.", "c.test.")))
             check(f"3 {what}: d.test. not served", rcode_of(sat.port, "d.test.") == dns.rcode.REFUSED)
         check("3 satellited still running", sat.alive())
 
@@ -259,7 +317,7 @@ def main():
         check("4 a.test. REFUSED once removed", gone, sat.log.tail(15, mark))
         check("4 its stored copy is kept for the grace period", sat.stored("a.test."))
         check("4 the other members still served",
-              serial_of(sat.port, "b.test.") == 1 and serial_of(sat.port, "c.test.") == 1)
+              serial_of(sat.port, "b.test.") == 1 and serial_of(sat.port, "c.test.") == 2)
         purged = sat.log.wait(r"zone a\.test\.: removed from its catalog longer than member_grace", since=mark,
                               timeout=GRACE_S + 15)
         check("4 after member_grace its files are deleted", purged and not sat.stored("a.test."), sat.log.tail(10, mark))
@@ -270,10 +328,10 @@ def main():
         kmark = knot.log.mark()
         mark = sat.start()
         check("5 b.test. and c.test. answer as soon as satellited listens",
-              serial_of(sat.port, "b.test.") == 1 and serial_of(sat.port, "c.test.") == 1 and signed(sat.port, "b.test."),
+              serial_of(sat.port, "b.test.") == 1 and serial_of(sat.port, "c.test.") == 2 and signed(sat.port, "b.test."),
               sat.log.tail(20, mark))
         for z in ("b.test.", "c.test."):
-            check(f"5 {z} served from state_dir (log)", sat.log.find(rf"zone {esc(z)}\.: serving serial 1 from {re.escape(sat.state)}", mark),
+            check(f"5 {z} served from state_dir (log)", sat.log.find(rf"zone {esc(z)}\.: serving serial \d+ from {re.escape(sat.state)}", mark),
                   sat.log.tail(20, mark))
         check("5 a.test. stays gone", rcode_of(sat.port, "a.test.") == dns.rcode.REFUSED)
         time.sleep(2)  # room for a transfer that should not happen (nothing waits on it)
