@@ -17,6 +17,9 @@
 #   6  (before 5) IXFR out: a downstream Knot secondary of c.test. (pulling
 #      from satellited) gets a change on the primary by IXFR, answered from
 #      the differences satellited received (both logs say so)
+#   7  (before 5) a second catalog cat2.test. lists c.test. (group "moved",
+#      signed live): nothing changes until cat.test. gives c.test. a coo
+#      property naming cat2.test., then c.test. moves and is signed
 #   5  restart: b.test. and c.test. answer as soon as satellited listens, from
 #      state_dir (its log), and Knot logs no transfer of them afterwards
 import os
@@ -42,6 +45,7 @@ from harness import (cannot_run, CHECKS, HarnessError, LOOP, LogFile, StartFailu
                      record_abort, skip_reason, spawn, stop_all, stop_proc, wait_until)
 
 CATALOG = "cat.test."
+CATALOG2 = "cat2.test."
 MEMBERS = ("a.test.", "b.test.", "c.test.", "d.test.")
 GRACE_S = 6
 
@@ -55,14 +59,16 @@ def member_text(zone, serial):
             f"@ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n")
 
 
-def catalog_text(serial, members, version="2"):
-    """members: [(id, zone, group or None)]"""
-    out = [f"$ORIGIN {CATALOG}", "$TTL 0", f"@ IN SOA invalid. invalid. {serial} 3600 600 2147483646 0",
+def catalog_text(serial, members, version="2", origin=CATALOG):
+    """members: [(id, zone, group or None[, coo])]"""
+    out = [f"$ORIGIN {origin}", "$TTL 0", f"@ IN SOA invalid. invalid. {serial} 3600 600 2147483646 0",
            "@ IN NS invalid.", f'version IN TXT "{version}"']
-    for mid, zone, group in members:
+    for mid, zone, group, *coo in members:
         out.append(f"{mid}.zones IN PTR {zone}")
         if group:
             out.append(f'group.{mid}.zones IN TXT "{group}"')
+        if coo:
+            out.append(f"coo.{mid}.zones IN PTR {coo[0]}")
     return "\n".join(out) + "\n"
 
 
@@ -113,6 +119,8 @@ class Knot:
                 f.write(member_text(z, 1))
         with open(self.file(CATALOG), "w") as f:
             f.write(catalog_text(self.serial, members))
+        with open(self.file(CATALOG2), "w") as f:
+            f.write(catalog_text(1, [], origin=CATALOG2))
         c = [f"server:\n    rundir: {self.dir}\n    listen: {LOOP}@{self.port}\n    background-workers: 1",
              f"log:\n  - target: {self.log.path}\n    any: info",
              f"database:\n    storage: {self.dir}/db",
@@ -121,7 +129,7 @@ class Knot:
              "template:\n  - id: default\n    zonefile-sync: -1\n    zonefile-load: difference\n"
              "    journal-content: changes\n    semantic-checks: off\n    acl: xfr\n    notify: sat",
              "zone:"]
-        for z in (CATALOG,) + MEMBERS:
+        for z in (CATALOG, CATALOG2) + MEMBERS:
             c.append(f"  - domain: {z}\n    file: {self.file(z)}")
         with open(self.conf, "w") as f:
             f.write("\n".join(c) + "\n")
@@ -129,15 +137,15 @@ class Knot:
         if not wait_until(lambda: all(serial_of(self.port, z) == 1 for z in (CATALOG,) + MEMBERS), 15):
             raise HarnessError(f"knotd does not serve the zones: {self.log.tail(20)}")
 
-    def set_catalog(self, members, version="2"):
+    def set_catalog(self, members, version="2", origin=CATALOG):
         self.serial += 1
-        with open(self.file(CATALOG), "w") as f:
-            f.write(catalog_text(self.serial, members, version))
-        r = subprocess.run(["knotc", "-c", self.conf, "-t", "10", "zone-reload", CATALOG],
+        with open(self.file(origin), "w") as f:
+            f.write(catalog_text(self.serial, members, version, origin))
+        r = subprocess.run(["knotc", "-c", self.conf, "-t", "10", "zone-reload", origin],
                            capture_output=True, text=True, timeout=20)
         if r.returncode != 0:
             raise HarnessError(f"knotc zone-reload: {r.stdout}{r.stderr}")
-        if not wait_until(lambda: serial_of(self.port, CATALOG) == self.serial, 10):
+        if not wait_until(lambda: serial_of(self.port, origin) == self.serial, 10):
             raise HarnessError(f"knotd did not load catalog serial {self.serial}")
         return self.serial
 
@@ -205,6 +213,15 @@ member_grace = "{GRACE_S}s"
 [catalog.group.signed]
 mode = "live"
 [catalog.group.signed.signing]
+enabled = true
+algorithm = 13
+
+[[catalog]]
+name = "{CATALOG2}"
+primaries = ["{LOOP}:{knot_port}"]
+[catalog.group.moved]
+mode = "live"
+[catalog.group.moved.signing]
 enabled = true
 algorithm = 13
 """)
@@ -322,13 +339,28 @@ def main():
                               timeout=GRACE_S + 15)
         check("4 after member_grace its files are deleted", purged and not sat.stored("a.test."), sat.log.tail(10, mark))
 
+        print("--- 7: coo moves a member to the other catalog", flush=True)
+        mark = sat.log.mark()
+        knot.set_catalog([("x3", "c.test.", "moved")], origin=CATALOG2)
+        check("7 a member another catalog owns is not taken without coo",
+              sat.log.wait(r"catalog cat2\.test\.: serial \d+, 1 member zones", since=mark, timeout=20)
+              and not signed(sat.port, "c.test.") and serial_of(sat.port, "c.test.") == 2, sat.log.tail(10, mark))
+        members = [m if m[1] != "c.test." else m + (CATALOG2,) for m in members]
+        mark = sat.log.mark()
+        knot.set_catalog(members)
+        moved = sat.log.wait(r"zone c\.test\.: moves from catalog cat\.test\.? to cat2\.test\.", since=mark, timeout=20)
+        check("7 with coo on the old catalog, c.test. moves (log)", moved, sat.log.tail(10, mark))
+        check("7 c.test. now has the new catalog's template: signed live, same data",
+              wait_until(lambda: signed(sat.port, "c.test."), 20) and serial_of(sat.port, "c.test.") is not None,
+              sat.log.tail(10, mark))
+
         print("--- 5: restart: members served from state_dir, not transferred again", flush=True)
         rc = sat.stop()
         check("5 satellited stopped cleanly", rc == 0, f"exit {rc}")
         kmark = knot.log.mark()
         mark = sat.start()
         check("5 b.test. and c.test. answer as soon as satellited listens",
-              serial_of(sat.port, "b.test.") == 1 and serial_of(sat.port, "c.test.") == 2 and signed(sat.port, "b.test."),
+              serial_of(sat.port, "b.test.") == 1 and serial_of(sat.port, "c.test.") is not None and signed(sat.port, "b.test."),
               sat.log.tail(20, mark))
         for z in ("b.test.", "c.test."):
             check(f"5 {z} served from state_dir (log)", sat.log.find(rf"zone {esc(z)}\.: serving serial \d+ from {re.escape(sat.state)}", mark),
@@ -340,6 +372,7 @@ def main():
                   knot.transfers(z, kmark))
             check(f"5 satellited logged no transfer of {z} after the restart",
                   not sat.log.find(rf"zone {esc(z)}\.: serving serial \d+ from {LOOP}", mark))
+        check("5 c.test. still belongs to cat2.test. (signed)", signed(sat.port, "c.test."))
         check("5 satellited still running", sat.alive())
     except (Exception, KeyboardInterrupt) as e:
         harness_error = record_abort(e, "0 satellited starts with a [[catalog]]")
