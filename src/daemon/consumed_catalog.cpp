@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
+#include <unordered_map>
 
 #include "daemon/zone.hpp"
 #include "zone/consumed_catalog.hpp"
@@ -27,6 +28,16 @@ struct ZoneManager::Consumer {
 namespace {
 
 std::string key_of(const dns::Name& n) { return n.lowered().to_string(); }
+
+// A member list by lower-cased member name (a catalog may list thousands).
+using MemberIndex = std::unordered_map<std::string, const zone::CatalogEntry*>;
+MemberIndex index_of(const std::optional<zone::MemberList>& list) {
+    MemberIndex out;
+    if (!list) return out;
+    out.reserve(list->members.size());
+    for (const auto& m : list->members) out.emplace(key_of(m.zone), &m);
+    return out;
+}
 
 }  // namespace
 
@@ -113,11 +124,10 @@ void ZoneManager::catalog_changed(const std::string& catalog_key) {
     }
     // RFC 9432 §5.5: a member whose unique ID changed is reset (transferred afresh).
     std::vector<std::string> reset;
-    if (c->state.members) {
-        for (const auto& m : list->members) {
-            const auto* before = c->state.members->find(m.zone);
-            if (before && before->id != m.id) reset.push_back(m.zone.to_string());
-        }
+    const MemberIndex before = index_of(c->state.members);
+    for (const auto& m : list->members) {
+        auto it = before.find(key_of(m.zone));
+        if (it != before.end() && it->second->id != m.id) reset.push_back(m.zone.to_string());
     }
     spdlog::info("catalog {}: serial {}, {} member zones", c->cfg.name, list->serial, list->members.size());
     c->state.members = std::move(*list);
@@ -138,8 +148,13 @@ void ZoneManager::sync_members(std::map<std::string, std::shared_ptr<Zone>>& zon
         }
         return nullptr;
     };
-    auto listed = [](const Consumer* c, const dns::Name& zone) -> const zone::CatalogEntry* {
-        return c && c->state.members ? c->state.members->find(zone) : nullptr;
+    std::unordered_map<const Consumer*, MemberIndex> indexes;
+    for (const auto& c : consumers_) indexes.emplace(c.get(), index_of(c->state.members));
+    auto listed = [&](const Consumer* c, const dns::Name& zone) -> const zone::CatalogEntry* {
+        auto i = c ? indexes.find(c) : indexes.end();
+        if (i == indexes.end()) return nullptr;
+        auto e = i->second.find(key_of(zone));
+        return e == i->second.end() ? nullptr : e->second;
     };
     // RFC 9432 §5.6: a member its catalog hands over by coo to another
     // catalog we consume belongs to that one as soon as it lists it.
@@ -204,10 +219,17 @@ void ZoneManager::sync_members(std::map<std::string, std::shared_ptr<Zone>>& zon
                           "not serving it", c->cfg.name, e->zone.to_string(), e->group);
             continue;
         }
-        if (existing != zones.end() && existing->second->member_of != c->key) {
+        // The zone as it runs now (in `zones`, or, during configure(), in zones_).
+        const Zone* prior = existing != zones.end() ? existing->second.get() : nullptr;
+        if (!prior) {
+            auto running = zones_.find(mkey);
+            if (running != zones_.end() && !running->second->removed) prior = running->second.get();
+        }
+        const bool added = !prior;
+        if (prior && !prior->member_of.empty() && prior->member_of != c->key) {
             spdlog::info("zone {}: moves from catalog {} to {} (coo, RFC 9432 §5.6)", e->zone.to_string(),
-                         existing->second->member_of, c->cfg.name);
-        } else if (existing == zones.end()) {
+                         prior->member_of, c->cfg.name);
+        } else if (added) {
             spdlog::info("zone {}: added by catalog {}{}", e->zone.to_string(), c->cfg.name,
                          e->group.empty() ? std::string() : " (group " + e->group + ")");
         }
@@ -220,6 +242,7 @@ void ZoneManager::sync_members(std::map<std::string, std::shared_ptr<Zone>>& zon
         owners[mkey] = c->key;
         // Back within its grace period: its files are its own again.
         for (const auto& x : consumers_) {
+            if (!added) break;
             auto& r = x->state.removed;
             auto before = r.size();
             r.erase(std::remove_if(r.begin(), r.end(), [&](const auto& m) { return m.zone.equals(e->zone); }), r.end());

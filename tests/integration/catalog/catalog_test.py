@@ -24,6 +24,7 @@
 #      state_dir (its log), and Knot logs no transfer of them afterwards
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -373,6 +374,12 @@ def main():
             check(f"5 satellited logged no transfer of {z} after the restart",
                   not sat.log.find(rf"zone {esc(z)}\.: serving serial \d+ from {LOOP}", mark))
         check("5 c.test. still belongs to cat2.test. (signed)", signed(sat.port, "c.test."))
+        mark = sat.log.mark()
+        sat.proc.send_signal(signal.SIGHUP)
+        check("5 SIGHUP reloads", sat.log.wait(r"reloaded ", since=mark, timeout=10), sat.log.tail(10, mark))
+        check("5 after SIGHUP the members are served as before, none removed or added",
+              serial_of(sat.port, "b.test.") == 1 and signed(sat.port, "c.test.")
+              and not sat.log.find(r"zone [bc]\.test\.:? (removed|added)", mark), sat.log.tail(10, mark))
         check("5 satellited still running", sat.alive())
     except (Exception, KeyboardInterrupt) as e:
         harness_error = record_abort(e, "0 satellited starts with a [[catalog]]")
