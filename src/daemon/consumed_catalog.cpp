@@ -20,14 +20,16 @@ namespace satellite::daemon {
 struct ZoneManager::Consumer {
     config::Catalog cfg;
     dns::Name origin;
-    std::string key;                 // lower-cased name
-    zone::ConsumerState state;       // the last good member list; removed members
+    std::string key;                           // lower-cased name
+    zone::ConsumerState state;                 // the last good member list; removed members
     std::weak_ptr<const zone::Snapshot> read;  // the version last read
 };
 
 namespace {
 
-std::string key_of(const dns::Name& n) { return n.lowered().to_string(); }
+std::string key_of(const dns::Name& n) {
+    return n.lowered().to_string();
+}
 
 // A member list by lower-cased member name (a catalog may list thousands).
 using MemberIndex = std::unordered_map<std::string, const zone::CatalogEntry*>;
@@ -41,8 +43,7 @@ MemberIndex index_of(const std::optional<zone::MemberList>& list) {
 
 }  // namespace
 
-void ZoneManager::configure_consumers(const config::Config& cfg,
-                                      std::map<std::string, std::shared_ptr<Zone>>& next) {
+void ZoneManager::configure_consumers(const config::Config& cfg, std::map<std::string, std::shared_ptr<Zone>>& next) {
     std::vector<std::shared_ptr<Consumer>> consumers;
     for (const auto& cc : cfg.catalogs) {
         auto origin = *dns::Name::from_text(cc.name);
@@ -119,7 +120,8 @@ void ZoneManager::catalog_changed(const std::string& catalog_key) {
                           "[catalog.group." + m.group + "] template");
         }
         for (const auto& other : consumers_) {
-            if (other->origin.equals(m.zone)) return refuse("member " + m.zone.to_string() + " is a catalog we consume");
+            if (other->origin.equals(m.zone))
+                return refuse("member " + m.zone.to_string() + " is a catalog we consume");
         }
     }
     // RFC 9432 §5.5: a member whose unique ID changed is reset (transferred afresh).
@@ -198,8 +200,8 @@ void ZoneManager::sync_members(std::map<std::string, std::shared_ptr<Zone>>& zon
             c->state.removed.push_back({z.origin, now + c->cfg.member_grace});
             changed.insert(c);
         }
-        spdlog::info("zone {}: no longer in catalog {}; keys and state kept in {} for the grace period",
-                     z.cfg.name, z.member_of, state_dir_);
+        spdlog::info("zone {}: no longer in catalog {}; keys and state kept in {} for the grace period", z.cfg.name,
+                     z.member_of, state_dir_);
         drop_zone(z);
         it = zones.erase(it);
     }
@@ -215,8 +217,10 @@ void ZoneManager::sync_members(std::map<std::string, std::shared_ptr<Zone>>& zon
         }
         const config::Zone* tmpl = c->cfg.template_for(e->group);
         if (!tmpl) {
-            spdlog::error("catalog {}: member {} has group \"{}\", which the config no longer has a template for; "
-                          "not serving it", c->cfg.name, e->zone.to_string(), e->group);
+            spdlog::error(
+                "catalog {}: member {} has group \"{}\", which the config no longer has a template for; "
+                "not serving it",
+                c->cfg.name, e->zone.to_string(), e->group);
             continue;
         }
         // The zone as it runs now (in `zones`, or, during configure(), in zones_).

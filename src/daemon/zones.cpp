@@ -367,6 +367,10 @@ void ZoneManager::publish(Zone& z) {
                                                     : zone::kEdeNoReachableAuthority;
     z.slot->unserved_ede.store(ede, std::memory_order_relaxed);
     catalog_.retire(z.slot->swap(z.serving() ? z.snapshot : nullptr));
+    if (signs_here(z.cfg.mode) && z.slot->history.load(std::memory_order_acquire)) {
+        // Signed here now (a changed mode): the primary's differences no longer describe what we serve.
+        catalog_.retire(z.slot->swap_history(nullptr));
+    }
     if (z.consumed_catalog && z.snapshot) {
         // A new version of a catalog we consume: its member list is read
         // outside this zone's step (it may add and remove zones).

@@ -23,8 +23,7 @@ namespace {
 // leftmost first; nullopt when owner is not below suffix.
 std::optional<std::vector<std::string>> labels_below(const std::uint8_t* owner, const dns::Name& suffix) {
     const std::size_t len = dns::wire_name::length(owner, dns::kMaxNameLen);
-    if (len == 0 || len <= suffix.size() ||
-        !dns::wire_name::is_subdomain(owner, len, suffix.data(), suffix.size())) {
+    if (len == 0 || len <= suffix.size() || !dns::wire_name::is_subdomain(owner, len, suffix.data(), suffix.size())) {
         return std::nullopt;
     }
     std::vector<std::string> out;
@@ -116,14 +115,14 @@ Result<MemberList> read_catalog(const dns::Name& catalog, const dns::RecordList&
     for (const auto& r : records.refs()) {
         const std::uint8_t* owner = records.owner(r);
         const std::size_t olen = dns::wire_name::length(owner, dns::kMaxNameLen);
-        if (r.type == dns::type::SOA && olen == catalog.size() &&
-            dns::wire_name::equal_ci(owner, catalog.data())) {
+        if (r.type == dns::type::SOA && olen == catalog.size() && dns::wire_name::equal_ci(owner, catalog.data())) {
             auto rd = records.rdata(r);
             const std::size_t m = dns::wire_name::length(rd.data(), rd.size());
             const std::size_t n = m ? dns::wire_name::length(rd.data() + m, rd.size() - m) : 0;
             if (n && m + n + 4 <= rd.size()) {
                 const std::uint8_t* s = rd.data() + m + n;
-                out.serial = (std::uint32_t(s[0]) << 24) | (std::uint32_t(s[1]) << 16) | (std::uint32_t(s[2]) << 8) | s[3];
+                out.serial =
+                    (std::uint32_t(s[0]) << 24) | (std::uint32_t(s[1]) << 16) | (std::uint32_t(s[2]) << 8) | s[3];
                 have_soa = true;
             }
             continue;
@@ -153,8 +152,9 @@ Result<MemberList> read_catalog(const dns::Name& catalog, const dns::RecordList&
     if (!have_soa) return make_error("catalog " + c + " has no SOA record at its apex");
     // RFC 9432 §4.2: exactly one version record; we read schema version 2.
     if (versions.empty()) return make_error("catalog " + c + " has no version." + c + " TXT record (RFC 9432 §4.2)");
-    if (versions.size() > 1) return make_error("catalog " + c + " has " + std::to_string(versions.size()) +
-                                               " version TXT records; it must have exactly one");
+    if (versions.size() > 1)
+        return make_error("catalog " + c + " has " + std::to_string(versions.size()) +
+                          " version TXT records; it must have exactly one");
     if (versions[0] != "2") {
         return make_error("catalog " + c + " has schema version \"" + printable(versions[0]) +
                           "\"; only version \"2\" (RFC 9432) is understood");
@@ -162,12 +162,15 @@ Result<MemberList> read_catalog(const dns::Name& catalog, const dns::RecordList&
     std::map<std::string, std::string> id_of;  // lower-cased member name → its ID
     for (auto& [id, s] : by_id) {
         if (!s.zone) continue;  // properties of no member: ignored
-        if (s.ptrs > 1) return make_error("member ID " + id + " has " + std::to_string(s.ptrs) +
-                                          " PTR records; RFC 9432 §4.1 allows exactly one");
-        if (s.groups.size() > 1) return make_error("member " + s.zone->to_string() + " has " +
-                                                   std::to_string(s.groups.size()) + " group properties; at most one is allowed");
-        if (s.coos.size() > 1) return make_error("member " + s.zone->to_string() + " has " +
-                                                 std::to_string(s.coos.size()) + " coo properties; at most one is allowed");
+        if (s.ptrs > 1)
+            return make_error("member ID " + id + " has " + std::to_string(s.ptrs) +
+                              " PTR records; RFC 9432 §4.1 allows exactly one");
+        if (s.groups.size() > 1)
+            return make_error("member " + s.zone->to_string() + " has " + std::to_string(s.groups.size()) +
+                              " group properties; at most one is allowed");
+        if (s.coos.size() > 1)
+            return make_error("member " + s.zone->to_string() + " has " + std::to_string(s.coos.size()) +
+                              " coo properties; at most one is allowed");
         if (s.zone->equals(catalog)) return make_error("catalog " + c + " lists itself as a member");
         const std::string key = s.zone->lowered().to_string();
         auto [it, fresh] = id_of.emplace(key, id);
@@ -262,8 +265,9 @@ Result<ConsumerState> load_consumer_state(const std::string& dir, const dns::Nam
             if (!(words >> zone >> id >> group >> coo) || !out.members) return damaged();
             auto z = dns::Name::from_text(zone);
             auto i = unescape(id);
-            auto g = group == "-" ? std::optional<std::string>("") : group[0] == '=' ? unescape(group.substr(1))
-                                                                                      : std::nullopt;
+            auto g = group == "-"      ? std::optional<std::string>("")
+                     : group[0] == '=' ? unescape(group.substr(1))
+                                       : std::nullopt;
             if (!z || !i || !g) return damaged();
             CatalogEntry e{*z, *i, *g, std::nullopt};
             if (coo != "-") {

@@ -28,8 +28,8 @@ struct CatalogEntry {
 };
 
 struct MemberList {
-    std::uint32_t serial = 0;             // of the catalog version it came from
-    std::vector<CatalogEntry> members;    // in the order of their IDs
+    std::uint32_t serial = 0;           // of the catalog version it came from
+    std::vector<CatalogEntry> members;  // in the order of their IDs
     const CatalogEntry* find(const dns::Name& zone) const;
 };
 
