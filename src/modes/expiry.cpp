@@ -39,25 +39,26 @@ std::string describe_duration(std::int64_t s) {
 
 SignatureExpiry earliest_signature(const zone::Snapshot& z, std::int64_t now) {
     SignatureExpiry out;
-    const std::uint8_t* data = z.data();
-    for (std::uint32_t i = 0; i < z.node_count(); ++i) {
-        const zone::Node& n = z.node(i);
-        // Each node keeps all its RRSIGs as one set (split copies are per RRset).
-        const zone::Rrset* all = z.find_rrset(n, dns::type::RRSIG);
-        if (!all) continue;
-        std::size_t p = all->data;
-        for (std::uint16_t j = 0; j < all->rr_count; ++j) {
-            const std::uint16_t len = dns::load16(data + p);
-            const std::uint8_t* rd = data + p + 2;
-            p += 2 + len;
-            if (len < 18) continue;  // the snapshot builder refuses these
-            ++out.signatures;
-            const std::int64_t expiration = rrsig_time(dns::load32(rd + 8), now);
-            if (out.expiration != 0 && expiration >= out.expiration) continue;
-            out.expiration = expiration;
-            out.inception = rrsig_time(dns::load32(rd + 12), now);
-            out.rrset = dns::wire_name::to_string(z.node_name(n)) + " " + dns::type_to_string(dns::load16(rd));
-        }
+    out.signatures = z.rrsig_count();
+    // The version keeps, per page of names, the one with the earliest
+    // expiration: only that name's RRSIGs are read here.
+    const std::uint32_t id = z.earliest_signature_node();
+    if (id == zone::kNone) return out;
+    const zone::Node& n = z.node(id);
+    // Each node keeps all its RRSIGs as one set (split copies are per RRset).
+    const zone::Rrset* all = z.find_rrset(n, dns::type::RRSIG);
+    if (!all) return out;
+    const std::uint8_t* p = all->rdata();
+    for (std::uint16_t j = 0; j < all->rr_count; ++j) {
+        const std::uint16_t len = dns::load16(p);
+        const std::uint8_t* rd = p + 2;
+        p += 2 + len;
+        if (len < 18) continue;  // the snapshot builder refuses these
+        const std::int64_t expiration = rrsig_time(dns::load32(rd + 8), now);
+        if (out.expiration != 0 && expiration >= out.expiration) continue;
+        out.expiration = expiration;
+        out.inception = rrsig_time(dns::load32(rd + 12), now);
+        out.rrset = dns::wire_name::to_string(z.node_name(n)) + " " + dns::type_to_string(dns::load16(rd));
     }
     return out;
 }

@@ -82,10 +82,10 @@ bool rdata_less(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b
     return c != 0 ? c < 0 : a.size() < b.size();
 }
 
-std::vector<std::span<const std::uint8_t>> rdatas_of(const Snapshot& s, const zone::Rrset& r) {
+std::vector<std::span<const std::uint8_t>> rdatas_of(const Snapshot&, const zone::Rrset& r) {
     std::vector<std::span<const std::uint8_t>> out;
     out.reserve(r.rr_count);
-    const std::uint8_t* p = s.data() + r.data;
+    const std::uint8_t* p = r.rdata();
     for (unsigned i = 0; i < r.rr_count; ++i) {
         std::uint16_t len = dns::load16(p);
         out.emplace_back(p + 2, len);

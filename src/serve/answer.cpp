@@ -183,8 +183,8 @@ struct Response {
         return true;
     }
 
-    bool write_records(const Owner& owner, const Snapshot& z, const Rrset& r, std::uint32_t ttl) {
-        const std::uint8_t* p = z.data() + r.data;
+    bool write_records(const Owner& owner, const Snapshot&, const Rrset& r, std::uint32_t ttl) {
+        const std::uint8_t* p = r.rdata();
         for (std::uint16_t i = 0; i < r.rr_count; ++i) {
             std::uint16_t len = load16(p);
             if (!write_rr(owner, r.type, ttl, p + 2, len)) return false;
@@ -236,7 +236,7 @@ struct Response {
     }
     // The NSEC whose owner..next interval covers (or matches) the name.
     bool add_nsec_covering(const Snapshot& z, const std::uint8_t* lc, std::size_t len) {
-        return add_nsec_at(z, z.nsec_owner(z.predecessor(lc, len)));
+        return add_nsec_at(z, z.nsec_covering(lc, len));
     }
 
     bool write_rr(const Owner& owner, std::uint16_t type, std::uint32_t ttl,
@@ -288,6 +288,7 @@ struct Response {
     void queue_additional(const Snapshot& z, const Rrset& r, bool required_below) {
         auto targets = z.additional_nodes(r);
         for (std::uint32_t node : targets) {
+            if (!z.additional_usable(r, node)) continue;
             if (extra_n == kMaxAdditional) return;
             bool dup = false;
             for (unsigned i = 0; i < extra_n; ++i) dup |= extra[i].z == &z && extra[i].node == node;
@@ -485,8 +486,8 @@ void resolve(Response& r, const zone::Catalog& cat, const SnapshotRef* zsp, Owne
                     return;
                 }
                 // RFC 6672 §2.2: replace the DNAME owner suffix by the target.
-                const std::uint8_t* target = z.data() + dn->data + 2;
-                std::size_t tlen = load16(z.data() + dn->data);
+                const std::uint8_t* target = dn->rdata() + 2;
+                std::size_t tlen = load16(dn->rdata());
                 const std::uint8_t* cur = owner.offset >= 0 ? r.q.qname : owner.name;
                 std::size_t prefix = len - n->name_len;
                 if (prefix + tlen > dns::kMaxNameLen) {
@@ -644,7 +645,7 @@ void resolve(Response& r, const zone::Catalog& cat, const SnapshotRef* zsp, Owne
             if (!r.failed) r.truncate();
             return;
         }
-        if (!restart_at(z.data() + cname->data + 2, load16(z.data() + cname->data))) return;
+        if (!restart_at(cname->rdata() + 2, load16(cname->rdata()))) return;
     }
 }
 

@@ -250,7 +250,7 @@ bool OnlineSigner::rrset_signature(const std::shared_ptr<const zone::Snapshot>& 
     view_.owner_len = len;
     view_.type = rrset.type;
     view_.rdatas.clear();
-    const std::uint8_t* p = zone->data() + rrset.data;
+    const std::uint8_t* p = rrset.rdata();
     for (std::uint16_t i = 0; i < rrset.rr_count; ++i) {
         const std::uint16_t rdlen = dns::load16(p);
         view_.rdatas.emplace_back(p + 2, rdlen);

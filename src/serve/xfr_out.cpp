@@ -181,7 +181,7 @@ bool XfrProducer::next(std::vector<std::uint8_t>& out, std::int64_t now) {
     w.remember_name(dns::kHeaderLen);
     unsigned answers = 0;
     const zone::Node& apex = s.node(s.apex());
-    auto write_soa = [&] { return write_rr(w, apex, s.soa(), s.data() + s.soa().data); };
+    auto write_soa = [&] { return write_rr(w, apex, s.soa(), s.soa().rdata()); };
 
     if (phase_ == 0) {
         if (!write_soa()) {
@@ -193,24 +193,25 @@ bool XfrProducer::next(std::vector<std::uint8_t>& out, std::int64_t now) {
     }
     if (phase_ == 1 && kind_ == Kind::Incremental && write_deltas(w, answers)) phase_ = 2;
     while (phase_ == 1 && kind_ != Kind::Incremental && w.pos() < kTargetSize) {
-        if (node_ >= s.node_count()) {
+        if (s.at_end(cursor_)) {
             phase_ = 2;
             break;
         }
-        const zone::Node& n = s.node(node_);
+        const std::uint32_t id = s.id_at(cursor_);
+        const zone::Node& n = s.node(id);
         auto sets = s.rrsets_of(n);
         if (rrset_ >= sets.size()) {
-            ++node_;
+            cursor_ = s.next(cursor_);
             rrset_ = rr_ = rr_offset_ = 0;
             continue;
         }
         const zone::Rrset& r = sets[rrset_];
-        if (rr_ >= r.rr_count || (node_ == s.apex() && r.type == t::SOA)) {
+        if (rr_ >= r.rr_count || (id == s.apex() && r.type == t::SOA)) {
             ++rrset_;
             rr_ = rr_offset_ = 0;
             continue;
         }
-        const std::uint8_t* rr = s.data() + r.data + rr_offset_;
+        const std::uint8_t* rr = r.rdata() + rr_offset_;
         if (!write_rr(w, n, r, rr)) {
             if (answers == 0) failed_ = true;  // a record larger than any message
             break;

@@ -69,7 +69,8 @@ private:
     std::optional<dns::TsigStreamSigner> signer_;
     // Position in the version: 0 first SOA, 1 records, 2 closing SOA, 3 done.
     int phase_ = 0;
-    std::uint32_t node_ = 0, rrset_ = 0, rr_ = 0, rr_offset_ = 0;
+    zone::Snapshot::Cursor cursor_{};
+    std::uint32_t rrset_ = 0, rr_ = 0, rr_offset_ = 0;
     std::size_t messages_ = 0, records_ = 0;
     bool failed_ = false;
     // Incremental: the delta, its part (0 removed, 1 added), the record in

@@ -111,7 +111,7 @@ struct Parent {
     // The owner of the NSEC that covers a name absent from the zone.
     Name nsec_covering(const Name& n) const {
         const Name lc = n.lowered();
-        std::uint32_t i = snapshot->nsec_owner(snapshot->predecessor(lc.data(), lc.size()));
+        std::uint32_t i = snapshot->nsec_covering(lc.data(), lc.size());
         EXPECT_NE(i, zone::kNone) << n.to_string();
         return i == zone::kNone ? Name() : node_name(i);
     }

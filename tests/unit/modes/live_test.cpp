@@ -82,7 +82,8 @@ protected:
 
 std::vector<std::span<const std::uint8_t>> rdatas(const zone::Snapshot& s, const zone::Rrset& r) {
     std::vector<std::span<const std::uint8_t>> out;
-    const std::uint8_t* p = s.data() + r.data;
+    (void)s;
+    const std::uint8_t* p = r.rdata();
     for (unsigned i = 0; i < r.rr_count; ++i) {
         out.emplace_back(p + 2, dns::load16(p));
         p += 2 + dns::load16(p);
