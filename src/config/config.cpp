@@ -297,7 +297,7 @@ public:
     Result<Config> read(const toml::table& root) {
         Config cfg;
         cfg.path = path_;
-        if (auto s = only_keys(root, "the top level", {"server", "api", "log", "tsig_key", "zone"});
+        if (auto s = only_keys(root, "the top level", {"server", "api", "log", "tsig_key", "zone", "catalog"});
             !s) {
             return s.error();
         }
@@ -313,6 +313,7 @@ public:
             }
         }
         if (auto s = read_zones(root, cfg); !s) return s.error();
+        if (auto s = read_catalogs(root, cfg); !s) return s.error();
         return cfg;
     }
 
@@ -800,7 +801,91 @@ private:
         return {};
     }
 
-    Status read_zone(const toml::table& t, const std::vector<TsigKey>& keys, Zone& out) const {
+    // [[catalog]] blocks (RFC 9432 consumer). Each template is read as a
+    // [[zone]] block would be (the same checks and messages), with a
+    // placeholder name and the catalog's primaries and key where it has none.
+    Status read_catalogs(const toml::table& root, Config& cfg) const {
+        auto tables = tables_of(root, "catalog", "catalog");
+        if (!tables) return tables.error();
+        std::map<std::string, std::size_t> seen;
+        for (const auto& z : cfg.zones) seen.emplace(lower(z.name), 0);
+        for (const toml::table* t : *tables) {
+            if (auto s = only_keys(*t, "[[catalog]]",
+                                   {"name", "primaries", "tsig_key", "notify_allow", "member_grace", "group"});
+                !s) {
+                return s;
+            }
+            if (auto s = require(*t, "name", "[[catalog]]", "name = \"catalog.example.\""); !s) return s;
+            if (auto s = require(*t, "primaries", "[[catalog]]", "primaries = [\"192.0.2.1:53\"]"); !s) return s;
+            Catalog c;
+            const toml::node& name_node = *t->get("name");
+            auto name = as_string(name_node, "catalog.name");
+            if (!name) return name.error();
+            auto normal = normalise_dns_name(*name);
+            if (!normal) return at(name_node, "catalog.name " + normal.error().message);
+            c.name = *normal;
+            // The catalog zone itself: a presigned secondary zone.
+            Zone zone;
+            if (auto s = read_zone(toml::table{}, cfg.tsig_keys, zone, t); !s) return s;
+            c.primaries = zone.primaries;
+            c.tsig_key = zone.tsig_key;
+            c.notify_allow = zone.notify_allow;
+            if (!cfg.server.catalog.empty() && lower(c.name) == lower(cfg.server.catalog)) {
+                return at(name_node, "catalog " + quote(c.name) +
+                                         " is also server.catalog, the catalog Satellite produces; rename one");
+            }
+            auto [it, fresh] = seen.emplace(lower(c.name), name_node.source().begin.line);
+            if (!fresh) {
+                return at(name_node, "catalog " + quote(c.name) + " is already " +
+                                         (it->second ? "defined at line " + std::to_string(it->second)
+                                                     : std::string("a [[zone]]")) +
+                                         "; remove one of them");
+            }
+            if (const auto* node = t->get("member_grace")) {
+                auto v = as_duration(*node, "catalog.member_grace");
+                if (!v) return v.error();
+                c.member_grace = *v;
+            }
+            auto read_template = [&](const toml::table& body, Zone& out) -> Status {
+                if (auto s = read_zone(body, cfg.tsig_keys, out, t); !s) return s;
+                if (!body.contains("provide_xfr")) out.provide_xfr = cfg.server.provide_xfr;
+                out.name.clear();
+                return {};
+            };
+            if (auto s = read_template(toml::table{}, c.member); !s) return s;
+            if (const auto* node = t->get("group")) {
+                auto groups = as_table(*node, "catalog.group", "write each as [catalog.group.NAME]");
+                if (!groups) return groups.error();
+                for (auto&& [key, value] : **groups) {
+                    const std::string name(key.str());
+                    if (name.empty() || name.find_first_of("\"\\") != std::string::npos) {
+                        return at(key.source(), "catalog.group " + quote(name) +
+                                                    " is not a group name; use a non-empty name without quotes");
+                    }
+                    auto body = as_table(value, "catalog.group." + name, "write it as [catalog.group." + name + "]");
+                    if (!body) return body.error();
+                    for (std::string_view bad : {"name", "file", "parent_trust_anchor"}) {
+                        if ((*body)->contains(bad)) {
+                            return at(*(*body)->get(bad), "catalog.group." + name + "." + std::string(bad) +
+                                                              " is not allowed in a template; a member's name and "
+                                                              "data come from the catalog");
+                        }
+                    }
+                    Zone tmpl;
+                    if (auto s = read_template(**body, tmpl); !s) return s;
+                    c.groups.emplace_back(name, std::move(tmpl));
+                }
+            }
+            cfg.catalogs.push_back(std::move(c));
+        }
+        return {};
+    }
+
+    // `inherit` (a [[catalog]] table): a template for its members, which has
+    // no name and takes primaries, tsig_key and notify_allow from there
+    // when it has no primaries of its own.
+    Status read_zone(const toml::table& t, const std::vector<TsigKey>& keys, Zone& out,
+                     const toml::table* inherit = nullptr) const {
         if (auto s = only_keys(t, "[[zone]]",
                                {"name", "primaries", "file", "tsig_key", "notify_allow", "mode",
                                 "allow_nsec3", "signing", "max_zone_records", "max_zone_bytes", "presigned_verify",
@@ -811,16 +896,25 @@ private:
             !s) {
             return s;
         }
-        if (auto s = require(t, "name", "[[zone]]", "name = \"example.com.\""); !s) return s;
-        const toml::node& name_node = *t.get("name");
-        auto name = as_string(name_node, "zone.name");
-        if (!name) return name.error();
-        auto normal = normalise_dns_name(*name);
-        if (!normal) return at(name_node, "zone.name " + normal.error().message);
-        out.name = *normal;
-
         const toml::node* primaries = t.get("primaries");
         const toml::node* file = t.get("file");
+        auto inherited = [&](const char* key) -> const toml::node* {
+            return inherit && !t.contains("primaries") ? inherit->get(key) : nullptr;
+        };
+        const toml::node* tsig_node = t.contains("tsig_key") ? t.get("tsig_key") : inherited("tsig_key");
+        const toml::node* notify_allow_node = t.contains("notify_allow") ? t.get("notify_allow") : inherited("notify_allow");
+        if (!primaries && inherit) primaries = inherit->get("primaries");
+        if (inherit) {
+            out.name = "member.invalid.";
+        } else {
+            if (auto s = require(t, "name", "[[zone]]", "name = \"example.com.\""); !s) return s;
+            const toml::node& name_node = *t.get("name");
+            auto name = as_string(name_node, "zone.name");
+            if (!name) return name.error();
+            auto normal = normalise_dns_name(*name);
+            if (!normal) return at(name_node, "zone.name " + normal.error().message);
+            out.name = *normal;
+        }
         if (!primaries && !file) {
             return at(t, "zone " + quote(out.name) +
                              " has neither primaries nor file; add primaries = [\"192.0.2.1\"] "
@@ -852,7 +946,7 @@ private:
                                            "from this file zone");
             }
         }
-        if (const auto* node = t.get("tsig_key")) {
+        if (const auto* node = tsig_node) {
             auto ref = as_nonempty_string(*node, "zone.tsig_key");
             if (!ref) return ref.error();
             // Key names are DNS names: compare case-insensitively, final dot optional.
@@ -869,7 +963,7 @@ private:
             }
             out.tsig_key = match->name;
         }
-        if (const auto* node = t.get("notify_allow")) {
+        if (const auto* node = notify_allow_node) {
             auto array = as_array(*node, "zone.notify_allow", R"(write e.g. ["192.0.2.1"])");
             if (!array) return array.error();
             for (const auto& element : **array) {
@@ -1222,6 +1316,14 @@ fs::path directory_of(const std::string& path) {
 }
 
 }  // namespace
+
+const Zone* Catalog::template_for(const std::string& group) const {
+    if (group.empty()) return &member;
+    for (const auto& [name, z] : groups) {
+        if (name == group) return &z;
+    }
+    return nullptr;
+}
 
 std::string Endpoint::to_string() const {
     if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);

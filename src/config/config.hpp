@@ -144,6 +144,28 @@ struct Zone {
     std::uint64_t block_digest = 0;
 };
 
+// [[catalog]]: an RFC 9432 catalog zone we consume. It is pulled like a
+// secondary zone (primaries, tsig_key, notify_allow); each member becomes a
+// zone with the settings of the template its `group` property names.
+struct Catalog {
+    std::string name;  // absolute, with the final dot
+    std::vector<Endpoint> primaries;
+    std::string tsig_key;  // "" = none
+    std::vector<std::string> notify_allow;
+    // A removed member's keys and state stay in state_dir this long (a
+    // member re-added meanwhile finds them), then are deleted.
+    std::uint32_t member_grace = 7 * 86400;
+    // The template for members without a group property: presigned, from
+    // the catalog's primaries with its key, provide_xfr from [server]. Its
+    // name is empty; a member's name goes there.
+    Zone member;
+    // [catalog.group.NAME]: a template per group (any [[zone]] setting but
+    // name, file and parent_trust_anchor); primaries and tsig_key default
+    // to the catalog's. A member naming another group refuses the catalog.
+    std::vector<std::pair<std::string, Zone>> groups;
+    const Zone* template_for(const std::string& group) const;
+};
+
 struct Config {
     std::string path;  // the file it came from
     Server server;
@@ -151,6 +173,7 @@ struct Config {
     Log log;
     std::vector<TsigKey> tsig_keys;
     std::vector<Zone> zones;
+    std::vector<Catalog> catalogs;
     // A digest of everything outside the [[zone]] blocks (0: unknown); a
     // reload reuses unchanged zones only when this did not change either.
     std::uint64_t outside_zones_digest = 0;

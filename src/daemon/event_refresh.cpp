@@ -412,6 +412,7 @@ void ZoneManager::install_transfer(Zone& z, std::size_t primary_index, std::shar
                 if (z.snapshot) old = z.snapshot->serial();
                 after_build(z, t->built, !full);
                 install(z, t->built.snapshot, primary);
+                remember_history(z, full ? nullptr : &client->deltas());  // for outgoing IXFR
                 if (backwards && old) {
                     spdlog::warn("zone {}: went backwards from serial {} to {} (retransfer from {})", z.cfg.name,
                                  *old, z.snapshot->serial(), primary);

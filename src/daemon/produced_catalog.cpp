@@ -20,6 +20,7 @@ void ZoneManager::add_produced_catalog(std::vector<zone::ServedZone>& served) {
     std::vector<zone::CatalogMember> members;
     std::string fingerprint = produced_catalog_ + "\n";
     for (const auto& [k, z] : zones_) {  // by lower-cased name: a stable order
+        if (z->consumed_catalog) continue;   // a catalog we consume is no zone to provision
         members.push_back({z->origin, z->cfg.catalog_group});
         fingerprint += k + " " + z->cfg.catalog_group + "\n";
     }

@@ -6,6 +6,7 @@
 //   event_refresh.cpp  refresh / notify / expire: SOA, IXFR, AXFR (xfr/refresh.hpp decides), install, store
 //   event_dnssec.cpp   re-sign, DNSKEY sync (multi-signer peers), DS check (parent), keys from the primary
 //   zone_api.cpp       what the API and /metrics read and change
+//   consumed_catalog.cpp  RFC 9432 consumer: member zones from catalogs we pull
 #pragma once
 
 #include "daemon/zones.hpp"
@@ -101,6 +102,11 @@ struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
     bool force_axfr = false;  // the next transfer is an AXFR (`zone retransfer`)
     std::int64_t next_refresh = 0, expires_at = 0;
     std::string source;
+    // Catalog consumer (daemon/consumed_catalog.cpp): the catalog (lower-cased
+    // name) this zone is a member of ("" = configured by a [[zone]]), and
+    // whether this zone is itself a catalog we consume.
+    std::string member_of;
+    bool consumed_catalog = false;
 
     bool expired() const { return state.phase == zone::Phase::Expired; }
     bool serving() const { return snapshot && !expired(); }

@@ -220,6 +220,7 @@ ZoneManager::ZoneManager(asio::io_context& control, Published<zone::Catalog>& ca
       stats_(std::move(stats)),
       clock_(clock ? *clock : system_clock_),
       loop_(events_, control, clock_, [this](ZoneId id, ZoneEvent e) { on_event(id, e); }),
+      purge_timer_(control),
       notify_out_(control, clock_),
       workers_(std::max(2u, std::thread::hardware_concurrency())),
       disk_(16) {}
@@ -243,6 +244,7 @@ ZoneManager::~ZoneManager() {
 
 void ZoneManager::shutdown() {
     stopping_ = true;
+    purge_timer_.cancel();
     loop_.stop();
 }
 
@@ -260,75 +262,92 @@ void ZoneManager::configure(const config::Config& cfg) {
     }
     std::map<std::string, std::shared_ptr<Zone>> next;
     for (const auto& zc : cfg.zones) {
-        dns::Name origin = *dns::Name::from_text(zc.name);
-        std::string key = origin.lowered().to_string();
-        const bool secondary = zc.file.empty();
-        std::shared_ptr<Zone> z;
-        if (auto it = zones_.find(key); it != zones_.end() && it->second->secondary == secondary) {
-            z = it->second;
-        } else {
-            z = std::make_shared<Zone>();
-            z->id = events_.add_zone();
-            if (by_id_.size() <= z->id) by_id_.resize(z->id + 1);
-            by_id_[z->id] = z;
-            z->origin = origin;
-            z->secondary = secondary;
-        }
-        const bool fresh = z->cfg.name.empty();
-        const bool resign_now = !fresh && z->snapshot &&
-                                (z->cfg.mode != zc.mode || !same_signing(z->cfg.signing, zc.signing));
-        if (!fresh) say_algorithm_change(*z, zc);  // a reload asking for another algorithm
-        if (fresh || zc.block_digest == 0 || z->cfg.block_digest != zc.block_digest) z->cfg = zc;  // else the same
-        std::shared_ptr<const dns::TsigKey> tsig;
-        if (!zc.tsig_key.empty()) tsig = keys_[dns::Name::from_text(zc.tsig_key)->lowered().to_string()];
-        std::vector<xfr::PrimaryAddress> primaries = addresses(zc.primaries);
-        auto same_key = [](const dns::TsigKey* a, const dns::TsigKey* b) {
-            if (!a || !b) return a == b;
-            return a->name.to_string() == b->name.to_string() && a->algorithm == b->algorithm && a->secret == b->secret;
-        };
-        auto same_primaries = [&] {
-            if (primaries.size() != z->primaries.size()) return false;
-            for (std::size_t i = 0; i < primaries.size(); ++i) {
-                if (primaries[i].to_string() != z->primaries[i].to_string()) return false;
-            }
-            return true;
-        };
-        if (!same_primaries() || !same_key(tsig.get(), z->tsig.get())) ++z->xfr_generation;
-        z->tsig = std::move(tsig);
-        z->primaries = std::move(primaries);
-        z->notify_allow.clear();
-        for (const auto& a : zc.notify_allow) {
-            if (auto b = serve::parse_address(a)) z->notify_allow.push_back(*b);
-        }
-        next[key] = z;
-        if (!secondary || fresh) {
-            // Loads run as the zone's load event; start-up waits for them. A
-            // new zone's load is due before the zone-file checks of the
-            // zones kept (due time 1, "as soon as possible"): a reload that
-            // adds one zone serves it without waiting for the others.
-            ++loads_in_flight_;
-            events_.schedule(z->id, ZoneEvent::Load, fresh ? 0 : now_unix(), EventScheduler::When::Earlier);
-            loop_.changed();
-        }
-        if (resign_now && z->snapshot) {
-            // A changed mode or [zone.signing]: sign (or unsign) the data we have.
-            asio::post(io_, [this, key] {
-                auto it = zones_.find(key);
-                if (it != zones_.end() && !it->second->removed) resign(*it->second, "configuration change");
-            });
-        }
+        auto z = configure_zone(zc);
+        next[z->key()] = z;
     }
+    // The catalogs we consume, and their members (daemon/consumed_catalog.cpp).
+    configure_consumers(cfg, next);
     for (auto& [k, z] : zones_) {
-        if (next.find(k) == next.end() || next[k] != z) {
-            z->removed = true;
-            if (events_.due(z->id, ZoneEvent::Load)) --loads_in_flight_;
-            events_.remove_zone(z->id);
-            if (z->id < by_id_.size()) by_id_[z->id].reset();
-            spdlog::info("zone {} removed", z->origin.to_string());
-        }
+        if (next.find(k) == next.end() || next[k] != z) drop_zone(*z);
     }
     zones_ = std::move(next);
     publish_catalog();
+}
+
+// A zone the config (or a consumed catalog) names: the running one when
+// there is one of the same kind, with the settings of `zc`; a new one
+// (loaded from its file or state_dir) otherwise.
+std::shared_ptr<ZoneManager::Zone> ZoneManager::configure_zone(const config::Zone& zc) {
+    dns::Name origin = *dns::Name::from_text(zc.name);
+    std::string key = origin.lowered().to_string();
+    const bool secondary = zc.file.empty();
+    std::shared_ptr<Zone> z;
+    if (auto it = zones_.find(key); it != zones_.end() && it->second->secondary == secondary && !it->second->removed) {
+        z = it->second;
+    } else {
+        z = std::make_shared<Zone>();
+        z->id = events_.add_zone();
+        if (by_id_.size() <= z->id) by_id_.resize(z->id + 1);
+        by_id_[z->id] = z;
+        z->origin = origin;
+        z->secondary = secondary;
+    }
+    const bool fresh = z->cfg.name.empty();
+    const bool resign_now = !fresh && z->snapshot &&
+                            (z->cfg.mode != zc.mode || !same_signing(z->cfg.signing, zc.signing));
+    if (!fresh) say_algorithm_change(*z, zc);  // a reload asking for another algorithm
+    if (fresh || zc.block_digest == 0 || z->cfg.block_digest != zc.block_digest) z->cfg = zc;  // else the same
+    std::shared_ptr<const dns::TsigKey> tsig;
+    if (!zc.tsig_key.empty()) tsig = keys_[dns::Name::from_text(zc.tsig_key)->lowered().to_string()];
+    std::vector<xfr::PrimaryAddress> primaries = addresses(zc.primaries);
+    auto same_key = [](const dns::TsigKey* a, const dns::TsigKey* b) {
+        if (!a || !b) return a == b;
+        return a->name.to_string() == b->name.to_string() && a->algorithm == b->algorithm && a->secret == b->secret;
+    };
+    auto same_primaries = [&] {
+        if (primaries.size() != z->primaries.size()) return false;
+        for (std::size_t i = 0; i < primaries.size(); ++i) {
+            if (primaries[i].to_string() != z->primaries[i].to_string()) return false;
+        }
+        return true;
+    };
+    if (!same_primaries() || !same_key(tsig.get(), z->tsig.get())) ++z->xfr_generation;
+    z->tsig = std::move(tsig);
+    z->primaries = std::move(primaries);
+    z->notify_allow.clear();
+    for (const auto& a : zc.notify_allow) {
+        if (auto b = serve::parse_address(a)) z->notify_allow.push_back(*b);
+    }
+    z->member_of.clear();
+    z->consumed_catalog = false;
+    if (!secondary || fresh) {
+        // Loads run as the zone's load event; start-up waits for them. A
+        // new zone's load is due before the zone-file checks of the
+        // zones kept (due time 1, "as soon as possible"): a reload that
+        // adds one zone serves it without waiting for the others.
+        ++loads_in_flight_;
+        events_.schedule(z->id, ZoneEvent::Load, fresh ? 0 : now_unix(), EventScheduler::When::Earlier);
+        loop_.changed();
+    }
+    if (resign_now && z->snapshot) {
+        // A changed mode or [zone.signing]: sign (or unsign) the data we have.
+        asio::post(io_, [this, key] {
+            auto it = zones_.find(key);
+            if (it != zones_.end() && !it->second->removed) resign(*it->second, "configuration change");
+        });
+    }
+    return z;
+}
+
+// A zone no longer configured: its events end, queries stop finding it
+// once the next catalog is published; its files stay in state_dir.
+void ZoneManager::drop_zone(Zone& z) {
+    if (z.removed) return;
+    z.removed = true;
+    if (events_.due(z.id, ZoneEvent::Load)) --loads_in_flight_;
+    events_.remove_zone(z.id);
+    if (z.id < by_id_.size()) by_id_[z.id].reset();
+    spdlog::info("zone {} removed", z.origin.to_string());
 }
 
 // The zone set (or a zone's serving settings) changed: a new catalog, whose
@@ -371,9 +390,47 @@ void ZoneManager::publish(Zone& z) {
                                                     : zone::kEdeNoReachableAuthority;
     z.slot->unserved_ede.store(ede, std::memory_order_relaxed);
     catalog_.retire(z.slot->swap(z.serving() ? z.snapshot : nullptr));
+    if (signs_here(z.cfg.mode) && z.slot->history.load(std::memory_order_acquire)) {
+        // Signed here now (a changed mode): the primary's differences no longer describe what we serve.
+        catalog_.retire(z.slot->swap_history(nullptr));
+    }
+    if (z.consumed_catalog && z.snapshot) {
+        // A new version of a catalog we consume: its member list is read
+        // outside this zone's step (it may add and remove zones).
+        asio::post(io_, [this, key = z.key()] { catalog_changed(key); });
+    }
     if (z.serving() && z.snapshot && !z.cfg.notify.empty()) {
         notify_out_.new_version(z.origin, z.snapshot->serial(), notify_targets(z.cfg, keys_));
     }
+}
+
+// Outgoing IXFR (serve/xfr_out.hpp): the differences that led to the
+// version just installed, after those before it, for a zone served as
+// transferred; none after a whole transfer or for a zone signed here (its
+// signed versions are not the primary's). At most 64 steps, and not more
+// records than the zone holds (a client further behind gets the zone).
+void ZoneManager::remember_history(Zone& z, const std::vector<zone::ZoneDelta>* deltas) {
+    std::shared_ptr<const zone::IxfrHistory> next;
+    if (deltas && !deltas->empty() && !signs_here(z.cfg.mode) && z.snapshot &&
+        deltas->back().to == z.snapshot->serial()) {
+        auto h = std::make_shared<zone::IxfrHistory>();
+        const auto* old = z.slot->history.load(std::memory_order_acquire);  // we are its only writer
+        if (old && *old && !(*old)->deltas.empty() && (*old)->deltas.back().to == deltas->front().from) {
+            h->deltas = (*old)->deltas;
+        }
+        h->deltas.insert(h->deltas.end(), deltas->begin(), deltas->end());
+        auto size = [](const zone::ZoneDelta& d) { return d.removed.size() + d.added.size(); };
+        std::size_t total = 0;
+        for (const auto& d : h->deltas) total += size(d);
+        const std::size_t limit = std::max<std::size_t>(1024, z.snapshot->record_count());
+        while (h->deltas.size() > 1 && (h->deltas.size() > 64 || total > limit)) {
+            total -= size(h->deltas.front());
+            h->deltas.erase(h->deltas.begin());
+        }
+        next = std::move(h);
+    }
+    if (!next && !z.slot->history.load(std::memory_order_acquire)) return;
+    catalog_.retire(z.slot->swap_history(std::move(next)));
 }
 
 void ZoneManager::schedule(Zone& z, ZoneEvent e, std::int64_t delay_s, bool earlier) {

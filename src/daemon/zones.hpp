@@ -92,9 +92,22 @@ public:
 private:
     struct Zone;
     struct RefreshRun;
+    struct Consumer;
+    std::shared_ptr<Zone> configure_zone(const config::Zone& zc);
+    void drop_zone(Zone& z);
+    // The catalogs we consume (daemon/consumed_catalog.cpp): their zones and
+    // members added to `next`; a new version of one read into its member
+    // list; the members' zones made to match; removed members' files
+    // deleted after their grace period.
+    void configure_consumers(const config::Config& cfg, std::map<std::string, std::shared_ptr<Zone>>& next);
+    void catalog_changed(const std::string& catalog_key);
+    void sync_members(std::map<std::string, std::shared_ptr<Zone>>& zones);
+    void purge_removed_members();
+    void save_consumer(Consumer& c);
     void fill_state(const Zone& z, api::ZoneInfo& i) const;
     void publish_catalog();
     void publish(Zone& z);
+    void remember_history(Zone& z, const std::vector<zone::ZoneDelta>* deltas);
     // provide_xfr entries (checked by config::load) with their keys.
     std::vector<zone::ServedZone::XfrAllow> xfr_allow(const std::vector<std::string>& entries);
     // The RFC 9432 catalog we produce (daemon/produced_catalog.cpp), added to `served`.
@@ -179,6 +192,10 @@ private:
     std::string produced_catalog_members_;
     std::uint32_t produced_catalog_serial_ = 0;
     std::shared_ptr<const serve::XfrOutLimits> xfr_out_;
+    // Consumed catalogs in config order, and who owns each member zone.
+    std::vector<std::shared_ptr<Consumer>> consumers_;
+    std::map<std::string, std::string> member_owner_;  // member key → catalog key
+    boost::asio::steady_timer purge_timer_;
     // NOTIFY out to each zone's `notify` targets after a new served version.
     xfr::NotifySender notify_out_;
     // After new versions, the pages their builds freed go back to the

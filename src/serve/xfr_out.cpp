@@ -78,6 +78,74 @@ XfrProducer::XfrProducer(std::shared_ptr<const zone::Snapshot> version, Kind kin
       header_question_(request.begin(), request.begin() + static_cast<std::ptrdiff_t>(question_end)),
       signer_(std::move(signer)) {}
 
+XfrProducer::XfrProducer(std::shared_ptr<const zone::Snapshot> version, std::shared_ptr<const zone::IxfrHistory> history,
+                         std::size_t first, std::span<const std::uint8_t> request, std::size_t question_end,
+                         std::optional<dns::TsigStreamSigner> signer)
+    : XfrProducer(std::move(version), Kind::Incremental, request, question_end, std::move(signer)) {
+    history_ = std::move(history);
+    delta_ = first;
+}
+
+bool XfrProducer::write_listed(dns::Writer& w, const dns::RecordList& list, const dns::RecordRef& r) {
+    std::size_t mark = w.pos();
+    auto rdata = list.rdata(r);
+    if (!w.put_name(list.owner(r)) || !w.put16(r.type) || !w.put16(r.rclass) || !w.put32(r.ttl) ||
+        !w.put16(static_cast<std::uint16_t>(rdata.size())) || !w.put(rdata.data(), rdata.size())) {
+        w.rewind(mark);
+        return false;
+    }
+    ++records_;
+    return true;
+}
+
+// RFC 1995 §4: each difference is the old SOA, the records it removes, the
+// new SOA, the records it adds.
+bool XfrProducer::write_deltas(dns::Writer& w, unsigned& answers) {
+    const auto& deltas = history_->deltas;
+    while (w.pos() < kTargetSize) {
+        if (delta_ >= deltas.size()) return true;
+        const dns::RecordList& list = part_ == 0 ? deltas[delta_].removed : deltas[delta_].added;
+        auto is_soa = [&](std::size_t i) { return list[i].type == t::SOA; };
+        if (!part_soa_) {
+            std::size_t soa = 0;
+            while (soa < list.size() && !is_soa(soa)) ++soa;
+            if (soa == list.size()) {  // cannot happen: a transfer's difference always has its SOAs
+                failed_ = true;
+                return false;
+            }
+            if (!write_listed(w, list, list[soa])) {
+                if (answers == 0) failed_ = true;
+                return false;
+            }
+            ++answers;
+            part_soa_ = true;
+            continue;
+        }
+        if (rec_ >= list.size()) {
+            if (part_ == 0) {
+                part_ = 1;
+            } else {
+                part_ = 0;
+                ++delta_;
+            }
+            rec_ = 0;
+            part_soa_ = false;
+            continue;
+        }
+        if (is_soa(rec_)) {
+            ++rec_;
+            continue;
+        }
+        if (!write_listed(w, list, list[rec_])) {
+            if (answers == 0) failed_ = true;
+            return false;
+        }
+        ++answers;
+        ++rec_;
+    }
+    return false;
+}
+
 bool XfrProducer::write_rr(dns::Writer& w, const zone::Node& n, const zone::Rrset& r, const std::uint8_t* rr) {
     const zone::Snapshot& s = *version_;
     std::uint16_t len = load16(rr);
@@ -123,7 +191,8 @@ bool XfrProducer::next(std::vector<std::uint8_t>& out, std::int64_t now) {
         ++answers;
         phase_ = kind_ == Kind::SoaOnly ? 3 : 1;
     }
-    while (phase_ == 1 && w.pos() < kTargetSize) {
+    if (phase_ == 1 && kind_ == Kind::Incremental && write_deltas(w, answers)) phase_ = 2;
+    while (phase_ == 1 && kind_ != Kind::Incremental && w.pos() < kTargetSize) {
         if (s.at_end(cursor_)) {
             phase_ = 2;
             break;
@@ -261,9 +330,22 @@ XfrOutStart start_xfr_out(const zone::Catalog& catalog, std::span<const std::uin
         auto client = ixfr_client_serial(request, q);
         if (!client) return refuse(dns::rcode::FORMERR, "IXFR without the client's SOA");
         // RFC 1995 §2: a client as new as us gets our SOA alone.
-        if (!dns::serial_older(*client, version->serial())) kind = XfrProducer::Kind::SoaOnly;
-        // Otherwise an AXFR-style reply (RFC 1995 §4): the signed version
-        // we serve is not the primary's, so its journal is no IXFR source.
+        if (!dns::serial_older(*client, version->serial())) {
+            kind = XfrProducer::Kind::SoaOnly;
+        } else if (const auto* h = zone->slot ? zone->slot->history.load(std::memory_order_acquire) : nullptr) {
+            // The differences that led to the served version, when they
+            // reach back to the client's serial (a zone signed here has
+            // none: its signed versions are not the primary's).
+            std::shared_ptr<const zone::IxfrHistory> history = *h;
+            const int first = history ? history->from(*client, version->serial()) : -1;
+            if (first >= 0) {
+                r.producer = std::make_unique<XfrProducer>(std::move(version), std::move(history),
+                                                           static_cast<std::size_t>(first), request, q.question_end,
+                                                           std::move(signer));
+                return r;
+            }
+        }
+        // Otherwise an AXFR-style reply (RFC 1995 §4).
     }
     r.producer = std::make_unique<XfrProducer>(std::move(version), kind, request, q.question_end, std::move(signer));
     return r;

@@ -6,7 +6,8 @@
 // after a newer one is published and never blocks the worker.
 //
 //   request ─► parse ─► zone? ─► served? ─► ACL + TSIG ─► IXFR current? ─► one SOA
-//                │         │         │            │                  └──► full (AXFR-style)
+//                │         │         │            │                  ├──► history reaches back: incremental
+//                │         │         │            │                  └──► else full (AXFR-style)
 //             FORMERR   NOTAUTH   SERVFAIL   REFUSED / NOTAUTH+TSIG error
 #pragma once
 
@@ -32,10 +33,16 @@ bool is_transfer_request(std::span<const std::uint8_t> msg);
 // Writes a transfer reply message by message.
 class XfrProducer {
 public:
-    enum class Kind { Full, SoaOnly };
+    enum class Kind { Full, SoaOnly, Incremental };
     XfrProducer(std::shared_ptr<const zone::Snapshot> version, Kind kind,
                 std::span<const std::uint8_t> request, std::size_t question_end,
                 std::optional<dns::TsigStreamSigner> signer);
+    // An incremental reply (RFC 1995 §4): `history`'s differences from
+    // delta `first` on, between the version's SOA at both ends.
+    XfrProducer(std::shared_ptr<const zone::Snapshot> version, std::shared_ptr<const zone::IxfrHistory> history,
+                std::size_t first, std::span<const std::uint8_t> request, std::size_t question_end,
+                std::optional<dns::TsigStreamSigner> signer);
+    bool incremental() const { return kind_ == Kind::Incremental; }
 
     // Writes the next message into `out` (replacing its content; no TCP
     // length prefix). Returns false once the stream is complete.
@@ -52,6 +59,9 @@ public:
 
 private:
     bool write_rr(dns::Writer& w, const zone::Node& n, const zone::Rrset& r, const std::uint8_t* rr);
+    bool write_listed(dns::Writer& w, const dns::RecordList& list, const dns::RecordRef& r);
+    // Incremental: the differences' records after the first SOA; false when full.
+    bool write_deltas(dns::Writer& w, unsigned& answers);
 
     std::shared_ptr<const zone::Snapshot> version_;
     Kind kind_;
@@ -63,6 +73,12 @@ private:
     std::uint32_t rrset_ = 0, rr_ = 0, rr_offset_ = 0;
     std::size_t messages_ = 0, records_ = 0;
     bool failed_ = false;
+    // Incremental: the delta, its part (0 removed, 1 added), the record in
+    // it, and whether the part's SOA (which goes first) is written.
+    std::shared_ptr<const zone::IxfrHistory> history_;
+    std::size_t delta_ = 0, rec_ = 0;
+    int part_ = 0;
+    bool part_soa_ = false;
 };
 
 struct XfrOutStart {

@@ -67,7 +67,11 @@ public:
         counted_ = true;
         limits_.started.fetch_add(1, std::memory_order_relaxed);
         spdlog::info("zone {}: {} to {} started, serial {}{}", zone_, ixfr_ ? "IXFR" : "AXFR", peer_,
-                     producer_->serial(), ixfr_ ? " (full reply)" : "");
+                     producer_->serial(),
+                     !ixfr_                     ? ""
+                     : producer_->incremental() ? " (incremental, from the stored differences)"
+                     : producer_->single()      ? " (up to date: our SOA)"
+                                                : " (full reply)");
         step();
     }
 

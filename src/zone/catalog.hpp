@@ -18,6 +18,7 @@
 #include "dns/name.hpp"
 #include "dns/tsig.hpp"
 #include "zone/snapshot.hpp"
+#include "zone/update.hpp"
 
 namespace satellite::zone {
 
@@ -38,10 +39,21 @@ struct ZoneSlot {
     // RFC 7314 EDNS EXPIRE: the served version's effective expiry (unix
     // seconds; 0: only the SOA expire field applies, as on a primary).
     std::atomic<std::int64_t> expire_at{0};
+    // The differences leading to the served version, for outgoing IXFR
+    // (nullptr: none; a history not ending at the served serial is unused).
+    std::atomic<const std::shared_ptr<const IxfrHistory>*> history{nullptr};
     ZoneSlot() = default;
     explicit ZoneSlot(std::shared_ptr<const Snapshot> initial)
         : version(new std::shared_ptr<const Snapshot>(std::move(initial))) {}
-    ~ZoneSlot() { delete version.load(); }
+    ~ZoneSlot() {
+        delete version.load();
+        delete history.load();
+    }
+    // Writer: the new history; returns the old holder, for retirement.
+    std::unique_ptr<const std::shared_ptr<const IxfrHistory>> swap_history(std::shared_ptr<const IxfrHistory> next) {
+        return std::unique_ptr<const std::shared_ptr<const IxfrHistory>>(history.exchange(
+            next ? new std::shared_ptr<const IxfrHistory>(std::move(next)) : nullptr, std::memory_order_acq_rel));
+    }
     ZoneSlot(const ZoneSlot&) = delete;
     ZoneSlot& operator=(const ZoneSlot&) = delete;
     // Writer: the new version; returns the old holder, for retirement.

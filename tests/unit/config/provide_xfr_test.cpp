@@ -112,5 +112,74 @@ TEST(ProducedCatalogConfig, AZoneNamedLikeTheCatalogIsRefused) {
     EXPECT_FALSE(quote.ok());
 }
 
+TEST(ConsumedCatalogConfig, TemplatesTakeTheCatalogsPrimariesAndKey) {
+    auto cfg = parse_text(std::string(R"([server]
+provide_xfr = ["127.0.0.0/8"]
+)") + kKeys + R"(
+[[catalog]]
+name = "cat.example"
+primaries = ["192.0.2.1:5300"]
+tsig_key = "xfr-key"
+member_grace = "1h"
+[catalog.group.signed]
+mode = "live"
+[catalog.group.signed.signing]
+enabled = true
+denial = "nsec3"
+[catalog.group.other]
+primaries = ["192.0.2.9"]
+provide_xfr = []
+)");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    ASSERT_EQ(cfg->catalogs.size(), 1u);
+    const Catalog& c = cfg->catalogs[0];
+    EXPECT_EQ(c.name, "cat.example.");
+    EXPECT_EQ(c.member_grace, 3600u);
+    EXPECT_EQ(c.tsig_key, "xfr-key");
+    EXPECT_THAT(c.notify_allow, ElementsAre("192.0.2.1"));
+    // No group: presigned, the catalog's primaries and key, [server] provide_xfr.
+    const Zone* plain = c.template_for("");
+    ASSERT_NE(plain, nullptr);
+    EXPECT_EQ(plain->mode, Mode::Presigned);
+    ASSERT_EQ(plain->primaries.size(), 1u);
+    EXPECT_EQ(plain->primaries[0].port, 5300);
+    EXPECT_EQ(plain->tsig_key, "xfr-key");
+    EXPECT_THAT(plain->provide_xfr, ElementsAre("127.0.0.0/8"));
+    const Zone* signed_ = c.template_for("signed");
+    ASSERT_NE(signed_, nullptr);
+    EXPECT_EQ(signed_->mode, Mode::Live);
+    ASSERT_TRUE(signed_->signing.has_value());
+    EXPECT_EQ(signed_->signing->denial, Denial::Nsec3);
+    EXPECT_EQ(signed_->primaries[0].port, 5300);
+    const Zone* other = c.template_for("other");
+    ASSERT_NE(other, nullptr);
+    EXPECT_EQ(other->primaries[0].host, "192.0.2.9");
+    EXPECT_TRUE(other->provide_xfr.empty());
+    EXPECT_EQ(c.template_for("nosuch"), nullptr);
+}
+
+TEST(ConsumedCatalogConfig, MistakesAreRefusedWithTheirPlace) {
+    auto no_primaries = parse_text("[[catalog]]\nname = \"cat.example.\"\n");
+    ASSERT_FALSE(no_primaries.ok());
+    EXPECT_THAT(no_primaries.error().message, HasSubstr("has no primaries"));
+    auto clash = parse_text(
+        "[[zone]]\nname = \"cat.example.\"\nprimaries = [\"192.0.2.1\"]\n"
+        "[[catalog]]\nname = \"CAT.example.\"\nprimaries = [\"192.0.2.1\"]\n");
+    ASSERT_FALSE(clash.ok());
+    EXPECT_THAT(clash.error().message, HasSubstr("is already a [[zone]]"));
+    auto named = parse_text(
+        "[[catalog]]\nname = \"cat.example.\"\nprimaries = [\"192.0.2.1\"]\n[catalog.group.g]\nname = \"x.\"\n");
+    ASSERT_FALSE(named.ok());
+    EXPECT_THAT(named.error().message, StartsWith("/tmp/provide-xfr-test.toml:5:"));
+    EXPECT_THAT(named.error().message, HasSubstr("not allowed in a template"));
+    auto bad_mode = parse_text(
+        "[[catalog]]\nname = \"cat.example.\"\nprimaries = [\"192.0.2.1\"]\n[catalog.group.g]\nmode = \"fast\"\n");
+    ASSERT_FALSE(bad_mode.ok());
+    EXPECT_THAT(bad_mode.error().message, StartsWith("/tmp/provide-xfr-test.toml:5:8: "));
+    auto typo = parse_text("[[catalog]]\nname = \"cat.example.\"\nprimaries = [\"192.0.2.1\"]\ngroups = {}\n");
+    ASSERT_FALSE(typo.ok());
+    EXPECT_THAT(typo.error().message, HasSubstr("did you mean \"group\""));
+}
+
 }  // namespace
 }  // namespace satellite::config

@@ -249,6 +249,92 @@ TEST(XfrOut, IxfrFromAnUnknownSerialGetsAnAxfrStyleReply) {
     EXPECT_NE(first->answer[1].type, t::SOA);  // RFC 1995 §4: not an incremental reply
 }
 
+// A difference of the xfr.test. versions: old SOA and removed records, new
+// SOA and added records (as a transfer client hands them over).
+zone::ZoneDelta delta(std::uint32_t from, std::uint32_t to, const std::string& removed, const std::string& added) {
+    auto origin = dns::Name::from_text("xfr.test.");
+    auto soa = [](std::uint32_t serial) {
+        return "xfr.test. 3600 IN SOA ns.xfr.test. h.xfr.test. " + std::to_string(serial) + " 3600 600 86400 60\n";
+    };
+    zone::ZoneDelta d;
+    d.from = from;
+    d.to = to;
+    d.removed = *dns::parse_records(soa(from) + removed, *origin);
+    d.added = *dns::parse_records(soa(to) + added, *origin);
+    return d;
+}
+
+TEST(XfrOut, IxfrIsAnsweredFromTheHistoryWhenItReachesBack) {
+    Fixture f;
+    auto h = std::make_shared<zone::IxfrHistory>();
+    h->deltas.push_back(delta(2022, 2023, "", "a.xfr.test. 300 IN A 192.0.2.1\n"));
+    h->deltas.push_back(delta(2023, 2024, "a.xfr.test. 300 IN A 192.0.2.1\n", "b.xfr.test. 300 IN A 192.0.2.2\n"));
+    (void)f.slot->swap_history(h);
+    EXPECT_EQ(h->from(2023, 2024), 1);
+    EXPECT_EQ(h->from(2021, 2024), -1);
+    EXPECT_EQ(h->from(2022, 2025), -1);  // not ending at the served serial
+
+    auto s = start_xfr_out(*f.catalog, ixfr(2022), addr("127.0.0.1"), kNow);
+    ASSERT_TRUE(s.producer) << s.refusal;
+    EXPECT_TRUE(s.producer->incremental());
+    auto msgs = drain(*s.producer);
+    ASSERT_EQ(msgs.size(), 1u);
+    auto d = decode(msgs[0]);
+    ASSERT_TRUE(d);
+    // RFC 1995 §4: new SOA, (old SOA, removed, new SOA, added) per step, new SOA.
+    std::vector<std::string> got;
+    for (const auto& rr : d->answer) got.push_back(rr.owner + " " + std::to_string(rr.type));
+    const std::string soa = "xfr.test. " + std::to_string(t::SOA);
+    const std::string a = " " + std::to_string(t::A);
+    EXPECT_EQ(got, (std::vector<std::string>{soa, soa, soa, "a.xfr.test." + a, soa, "a.xfr.test." + a, soa,
+                                             "b.xfr.test." + a, soa}));
+    ASSERT_EQ(d->answer.size(), 9u);
+    EXPECT_NE(d->answer[1].data.find("2022"), std::string::npos) << d->answer[1].data;
+    EXPECT_NE(d->answer[8].data.find("2024"), std::string::npos) << d->answer[8].data;
+
+    // From the middle of the history: one step.
+    auto mid = start_xfr_out(*f.catalog, ixfr(2023), addr("127.0.0.1"), kNow);
+    ASSERT_TRUE(mid.producer);
+    EXPECT_TRUE(mid.producer->incremental());
+    auto m = decode(drain(*mid.producer)[0]);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->answer.size(), 6u);
+
+    // Older than the history: AXFR-style.
+    auto old = start_xfr_out(*f.catalog, ixfr(2000), addr("127.0.0.1"), kNow);
+    ASSERT_TRUE(old.producer);
+    EXPECT_FALSE(old.producer->incremental());
+    // A history that no longer ends at the served version is not used.
+    f.slot->swap(version(2025, 1));
+    auto stale = start_xfr_out(*f.catalog, ixfr(2023), addr("127.0.0.1"), kNow);
+    ASSERT_TRUE(stale.producer);
+    EXPECT_FALSE(stale.producer->incremental());
+}
+
+TEST(XfrOut, ALargeIncrementalReplySpansMessagesAndVerifies) {
+    Fixture f;
+    std::string added;
+    for (int i = 0; i < 800; ++i) added += "n" + std::to_string(i) + ".xfr.test. 300 IN TXT \"" + std::string(60, 'y') + "\"\n";
+    auto h = std::make_shared<zone::IxfrHistory>();
+    h->deltas.push_back(delta(2023, 2024, "", added));
+    (void)f.slot->swap_history(h);
+    auto s = start_xfr_out(*f.catalog, ixfr(2023), addr("127.0.0.1"), kNow);
+    ASSERT_TRUE(s.producer);
+    auto msgs = drain(*s.producer);
+    ASSERT_GT(msgs.size(), 1u);
+    std::size_t txt = 0, soas = 0;
+    for (const auto& msg : msgs) {
+        auto d = decode(msg);
+        ASSERT_TRUE(d);
+        for (const auto& rr : d->answer) {
+            txt += rr.type == t::TXT;
+            soas += rr.type == t::SOA;
+        }
+    }
+    EXPECT_EQ(txt, 800u);
+    EXPECT_EQ(soas, 4u);
+}
+
 TEST(XfrOut, ATransferKeepsItsVersionAfterANewerOneIsPublished) {
     Fixture f;
     auto s = start_xfr_out(*f.catalog, axfr(), addr("127.0.0.1"), kNow);
