@@ -547,7 +547,8 @@ private:
         if (auto s = only_keys(*table, "[server]",
                                {"listen", "threads", "state_dir", "tcp_max_connections",
                                 "tcp_max_connections_per_client", "tcp_idle_timeout_ms",
-                                "udp_max_payload", "rrl", "provide_xfr", "catalog"});
+                                "udp_max_payload", "rrl", "provide_xfr", "catalog", "cookies", "online_signing_budget",
+                                "cookie_secret", "cookie_secret_previous"});
             !s) {
             return s;
         }
@@ -598,6 +599,34 @@ private:
             auto v = as_integer(*node, "server.udp_max_payload", 512, 4096);
             if (!v) return v.error();
             out.udp_max_payload = static_cast<unsigned>(*v);
+        }
+        if (const auto* node = table->get("online_signing_budget")) {
+            auto v = as_integer(*node, "server.online_signing_budget", 0, 10'000'000);
+            if (!v) return v.error();
+            out.online_signing_budget = static_cast<unsigned>(*v);
+        }
+        if (const auto* node = table->get("cookies")) {
+            auto v = as_bool(*node, "server.cookies");
+            if (!v) return v.error();
+            out.cookies = *v;
+        }
+        // RFC 9018 §4.4: the SipHash-2-4 key is 128 bits.
+        for (auto [key, dest] : {std::pair{"cookie_secret", &out.cookie_secret},
+                                 std::pair{"cookie_secret_previous", &out.cookie_secret_previous}}) {
+            const auto* node = table->get(key);
+            if (!node) continue;
+            const std::string name = std::string("server.") + key;
+            auto v = as_string(*node, name);
+            if (!v) return v.error();
+            if (v->size() != 32 || !is_hex(*v)) {
+                return at(*node, name + " must be 32 hex digits (a 128-bit SipHash key, RFC 9018 §4.4), e.g. "
+                                        "from `openssl rand -hex 16`");
+            }
+            *dest = *v;
+        }
+        if (!out.cookie_secret_previous.empty() && out.cookie_secret.empty()) {
+            return at(*table->get("cookie_secret_previous"),
+                      "server.cookie_secret_previous needs server.cookie_secret (the secret it was rolled to)");
         }
         if (const auto* node = table->get("rrl")) {
             auto t = as_table(*node, "server.rrl", "write it as one [server.rrl] table");
@@ -1137,6 +1166,14 @@ private:
             out.denial = *v == "nsec"    ? Denial::Nsec
                          : *v == "nsec3" ? Denial::Nsec3
                                          : Denial::Compact;
+        }
+        // Compact denial signs at query time: only the fast algorithms, so a
+        // random-subdomain flood cannot cost an RSA signature per query.
+        if (out.denial == Denial::Compact && out.algorithm != 13 && out.algorithm != 15) {
+            const toml::node* where = t.get("algorithm") ? t.get("algorithm") : t.get("denial");
+            return at(*where, "zone.signing.denial = \"compact\" signs at query time and needs algorithm 13 "
+                              "(ECDSA P-256) or 15 (Ed25519), not " + std::to_string(out.algorithm) +
+                              "; use nsec or nsec3 with this algorithm");
         }
         for (std::string_view key : {"nsec3_iterations", "nsec3_salt", "nsec3_opt_out"}) {
             if (t.contains(key) && out.denial != Denial::Nsec3) {

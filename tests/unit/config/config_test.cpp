@@ -688,6 +688,29 @@ TEST_F(ConfigTest, RrlIsOffWithoutItsTableAndOnWithDefaultsWithIt) {
     EXPECT_TRUE(fails_at("[server.rrl]\nburst = 3\n", 2, 1, "unknown key \"burst\" in [server.rrl]"));
 }
 
+// DNS cookies (RFC 7873/9018): on by default with a random secret; a
+// configured secret is 32 hex digits; a previous one needs a current one.
+TEST_F(ConfigTest, CookiesAreOnByDefaultAndSecretsAreChecked) {
+    auto cfg = parse_text("");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_TRUE(cfg->server.cookies);
+    EXPECT_EQ(cfg->server.cookie_secret, "");
+    cfg = parse_text("[server]\ncookies = false\n");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_FALSE(cfg->server.cookies);
+    cfg = parse_text("[server]\ncookie_secret = \"e5e973e5a6b2a43f48e7dc849e37bfcf\"\n"
+                     "cookie_secret_previous = \"DD3BDF9344B678B185A6F5CB60FCA715\"\n");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_EQ(cfg->server.cookie_secret, "e5e973e5a6b2a43f48e7dc849e37bfcf");
+    EXPECT_EQ(cfg->server.cookie_secret_previous, "DD3BDF9344B678B185A6F5CB60FCA715");
+    EXPECT_TRUE(fails_at("[server]\ncookie_secret = \"e5e973\"\n", 2, 17, "must be 32 hex digits"));
+    EXPECT_TRUE(fails_at("[server]\ncookie_secret = \"x5e973e5a6b2a43f48e7dc849e37bfcf\"\n", 2, 17,
+                         "must be 32 hex digits"));
+    EXPECT_TRUE(fails_at("[server]\ncookie_secret_previous = \"e5e973e5a6b2a43f48e7dc849e37bfcf\"\n", 2, 26,
+                         "needs server.cookie_secret"));
+    EXPECT_TRUE(fails_at("[server]\ncookies = \"yes\"\n", 2, 11, "must be true or false"));
+}
+
 TEST_F(ConfigTest, TransferLimitsHaveDefaultsAndRanges) {
     const std::string zone = "[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\"]\n";
     auto cfg = parse_text(zone);
@@ -1040,6 +1063,24 @@ TEST_F(SigningTest, DenialAndNsec3ParametersAreChecked) {
                                  "only applies to live and multi-signer zones"));
     EXPECT_TRUE(signing_fails_at("denial = \"compact\"\n", 4, 1,
                                  "only applies to live and multi-signer zones"));
+}
+
+// Compact denial signs at query time: only algorithms 13 and 15 (issue 17).
+TEST_F(SigningTest, CompactDenialOnlyWithFastAlgorithms) {
+    const std::string live = "[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\"]\nmode = \"live\"\n"
+                             "[zone.signing]\n";
+    for (int alg : {8, 10, 14}) {
+        EXPECT_TRUE(fails_at(live + "algorithm = " + std::to_string(alg) + "\ndenial = \"compact\"\n", 6, 13,
+                             "needs algorithm 13 (ECDSA P-256) or 15 (Ed25519), not " + std::to_string(alg)))
+            << alg;
+    }
+    for (int alg : {13, 15}) {
+        auto cfg = parse_text(live + "algorithm = " + std::to_string(alg) + "\ndenial = \"compact\"\n");
+        EXPECT_TRUE(cfg.ok()) << alg << ": " << cfg.error().message;
+    }
+    auto cfg = parse_text(live + "denial = \"compact\"\n");  // the default algorithm, 13
+    EXPECT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_TRUE(parse_text(live + "algorithm = 8\ndenial = \"nsec3\"\n").ok());
 }
 
 TEST_F(SigningTest, DurationsAreChecked) {
