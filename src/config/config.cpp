@@ -676,8 +676,27 @@ private:
         if (!api_node) return {};
         auto table = as_table(*api_node, "api", "write it as one [api] table");
         if (!table) return table.error();
-        if (auto s = only_keys(**table, "[api]", {"listen", "token"}); !s) return s;
+        if (auto s = only_keys(**table, "[api]", {"listen", "token", "tls_cert", "tls_key", "allow_plaintext"}); !s) {
+            return s;
+        }
         Api& out = cfg.api;
+        for (auto [key, dest] : {std::pair{"tls_cert", &out.tls_cert}, std::pair{"tls_key", &out.tls_key}}) {
+            if (const auto* node = (*table)->get(key)) {
+                auto v = as_nonempty_string(*node, std::string("api.") + key);
+                if (!v) return v.error();
+                *dest = resolve(*v);
+            }
+        }
+        if (out.tls_cert.empty() != out.tls_key.empty()) {
+            const char* set = out.tls_cert.empty() ? "tls_key" : "tls_cert";
+            return at(*(*table)->get(set), std::string("api.") + set +
+                                               " needs its partner: set both tls_cert and tls_key for HTTPS");
+        }
+        if (const auto* node = (*table)->get("allow_plaintext")) {
+            auto v = as_bool(*node, "api.allow_plaintext");
+            if (!v) return v.error();
+            out.allow_plaintext = *v;
+        }
 
         if (const auto* node = (*table)->get("listen")) {
             auto ep = as_endpoint(*node, "api.listen", PortRule::Required);
@@ -689,6 +708,13 @@ private:
                 }
             }
             out.listen = *ep;
+            // Bearer tokens in clear only where nobody else can listen.
+            const bool loopback = ep->host == "::1" || ep->host.rfind("127.", 0) == 0;
+            if (!loopback && !out.tls() && !out.allow_plaintext) {
+                return at(*node, "api.listen " + quote(ep->to_string()) +
+                                     " is not a loopback address and the API has no TLS: set tls_cert and "
+                                     "tls_key (HTTPS), or allow_plaintext = true to send tokens in clear anyway");
+            }
         }
 
         auto tokens = tables_of(**table, "token", "api.token");

@@ -71,6 +71,14 @@ struct ApiToken {
 struct Api {
     std::optional<Endpoint> listen;  // absent = no API
     std::vector<ApiToken> tokens;
+    // HTTPS when both are set (PEM files, absolute after load()): the
+    // certificate chain and its private key.
+    std::string tls_cert;
+    std::string tls_key;
+    bool tls() const { return !tls_cert.empty(); }
+    // A listen address other than loopback without TLS is refused unless
+    // this is set (tokens would cross the network in clear).
+    bool allow_plaintext = false;
 };
 
 struct Log {

@@ -59,6 +59,8 @@ void reload_settings(const satellite::config::Config& was, const satellite::conf
             std::to_string(now.server.udp_max_payload));
     restart("[server] online_signing_budget", std::to_string(was.server.online_signing_budget),
             std::to_string(now.server.online_signing_budget));
+    restart("[api] tls_cert", was.api.tls_cert, now.api.tls_cert);
+    restart("[api] tls_key", was.api.tls_key, now.api.tls_key);
     restart("[api] listen", was.api.listen ? was.api.listen->to_string() : "none",
             now.api.listen ? now.api.listen->to_string() : "none");
 }
@@ -196,7 +198,8 @@ int main(int argc, char** argv) {
             spdlog::critical("{}", s.error().message);
             return 1;
         }
-        spdlog::info("API listening on {}", cfg->api.listen->to_string());
+        spdlog::info("API listening on {} ({})", cfg->api.listen->to_string(),
+                     cfg->api.tls() ? "https" : "http, no TLS");
     }
 
     boost::asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);

@@ -711,6 +711,29 @@ TEST_F(ConfigTest, CookiesAreOnByDefaultAndSecretsAreChecked) {
     EXPECT_TRUE(fails_at("[server]\ncookies = \"yes\"\n", 2, 11, "must be true or false"));
 }
 
+// [api] HTTPS: tls_cert and tls_key together (resolved against the config's
+// directory); a listen address off loopback needs TLS or allow_plaintext.
+TEST_F(ConfigTest, ApiTlsAndPlaintextOffLoopback) {
+    auto cfg = parse_text("[api]\nlisten = \"192.0.2.1:8053\"\ntls_cert = \"api.crt\"\ntls_key = \"/etc/k.pem\"\n");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_TRUE(cfg->api.tls());
+    EXPECT_EQ(cfg->api.tls_key, "/etc/k.pem");
+    EXPECT_TRUE(cfg->api.tls_cert.ends_with("/api.crt") && cfg->api.tls_cert.front() == '/') << cfg->api.tls_cert;
+    EXPECT_TRUE(fails_at("[api]\nlisten = \"192.0.2.1:8053\"\n", 2, 10,
+                         "is not a loopback address and the API has no TLS"));
+    EXPECT_TRUE(fails_at("[api]\nlisten = \"[2001:db8::1]:8053\"\n", 2, 10, "allow_plaintext = true"));
+    cfg = parse_text("[api]\nlisten = \"192.0.2.1:8053\"\nallow_plaintext = true\n");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_FALSE(cfg->api.tls());
+    for (const char* loopback : {"127.0.0.1:8053", "127.0.0.2:8053", "[::1]:8053"}) {
+        cfg = parse_text(std::string("[api]\nlisten = \"") + loopback + "\"\n");
+        EXPECT_TRUE(cfg.ok()) << loopback << ": " << cfg.error().message;
+    }
+    EXPECT_TRUE(fails_at("[api]\ntls_cert = \"api.crt\"\n", 2, 12, "set both tls_cert and tls_key"));
+    EXPECT_TRUE(fails_at("[api]\ntls_key = \"api.key\"\n", 2, 11, "set both tls_cert and tls_key"));
+    EXPECT_TRUE(fails_at("[api]\nallow_plaintext = 1\n", 2, 19, "must be true or false"));
+}
+
 TEST_F(ConfigTest, TransferLimitsHaveDefaultsAndRanges) {
     const std::string zone = "[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\"]\n";
     auto cfg = parse_text(zone);
