@@ -548,7 +548,11 @@ private:
     std::size_t answer_query(const zone::Catalog& cat, std::span<const std::uint8_t> query, const sockaddr* peer,
                              Transport transport, std::span<std::uint8_t> out, const CookieSecrets* secrets,
                              CookieCheck& cookie) {
-        if (secrets) cookie = cookie_engine_.check(query, peer, answer_options_.now, *secrets);
+        if (secrets) {
+            cookie = cookie_engine_.check(query, peer, answer_options_.now, *secrets);
+            static_assert(static_cast<unsigned>(CookieStatus::Valid) + 1 == QueryCounters::Worker::kCookieCells);
+            counts_.cookie(static_cast<unsigned>(cookie.status));
+        }
         if (cookie.status == CookieStatus::Malformed || (cookie.empty_question && cookie.status != CookieStatus::None)) {
             const std::uint16_t rcode = cookie.status == CookieStatus::Malformed ? dns::rcode::FORMERR
                                         : cookie.status == CookieStatus::Invalid ? kRcodeBadCookie
@@ -558,10 +562,12 @@ private:
             return rl;
         }
         answer_options_.edns_option = cookie.response_option();
+        online_.apply_budget(false);  // declined() below is this query's alone
         AnswerInfo info;
         const std::size_t rl = answer(cat, query, transport, answer_options_, out, &info);
         answer_options_.edns_option = {};
         if (rl != 0) count(info, transport);
+        if (online_.declined()) counts_.signing_truncated();
         return rl;
     }
 

@@ -621,6 +621,10 @@ def scenario_6_cookies(ctx):
     rc, _, _ = reply_cookie(udp_exchange(sat.port, cookie_query(full_bytes, empty=True)))
     check("6.12 ... and the old cookie is BADCOOKIE now", rc == dns.rcode.BADCOOKIE, dns.rcode.to_text(rc))
     check("6.13 queries are still answered", udp_answered(sat.port))
+    valid = metric_labelled(sat, "satellite_cookies_total", 'status="valid"') or 0
+    malformed = metric_labelled(sat, "satellite_cookies_total", 'status="malformed"') or 0
+    check("6.14 /metrics counts cookies by status", valid >= 200 and malformed >= 1,
+          f"valid {valid}, malformed {malformed}")
 
 
 # --------------------------------------------------------------------- main ----
