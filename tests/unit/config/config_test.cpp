@@ -734,6 +734,17 @@ TEST_F(ConfigTest, ApiTlsAndPlaintextOffLoopback) {
     EXPECT_TRUE(fails_at("[api]\nallow_plaintext = 1\n", 2, 19, "must be true or false"));
 }
 
+// Not UTF-8, or U+FB36..U+FEFE: refused before the TOML parser sees it
+// (fuzz_config found toml++ 3.3 reaching an unreachable branch on U+FEDF).
+TEST_F(ConfigTest, TextThatIsNotUtf8IsRefused) {
+    EXPECT_TRUE(fails_at("\xef\xbb\x9fs", 1, 1, "U+FB36 to U+FEFE (byte 0)"));  // U+FEDF
+    EXPECT_TRUE(fails_at("[server]\nthreads = 1 # \xc3\x28\n", 2, 15, "not valid UTF-8"));
+    EXPECT_TRUE(fails_at("# \xed\xa0\x80 surrogate\n", 1, 3, "not valid UTF-8"));
+    auto cfg = parse_text("\xef\xbb\xbf# caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\n[server]\nthreads = 2\n");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_EQ(cfg->server.threads, 2u);
+}
+
 TEST_F(ConfigTest, TransferLimitsHaveDefaultsAndRanges) {
     const std::string zone = "[[zone]]\nname = \"example.com.\"\nprimaries = [\"192.0.2.1\"]\n";
     auto cfg = parse_text(zone);
