@@ -186,14 +186,27 @@ HttpResponse control_answer(int status, const std::string& message, const HttpRe
 }  // namespace
 
 HttpResponse error_response(unsigned status, std::string_view message) {
+    // A message may quote the request (its path): bytes that are not
+    // printable ASCII become '?', so the body is always valid JSON (UTF-8).
+    std::string text(message);
+    for (char& c : text) {
+        if (static_cast<unsigned char>(c) >= 0x80 || static_cast<unsigned char>(c) < 0x20) c = '?';
+    }
     json::object o;
-    o["error"] = message;
+    o["error"] = text;
     return json_response(status, o);
 }
 
 Router::Router(const config::Api& config, Control& control) : tokens_(config.tokens), control_(control) {}
 
 HttpResponse Router::handle(const HttpRequest& request) {
+    // RFC 9112 §3.2: a request-target is printable ASCII (anything else is
+    // percent-encoded), so no raw byte reaches a zone name or a JSON reply.
+    for (char c : request.target) {
+        if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
+            return error_response(400, "the request target must be printable ASCII (RFC 9112 section 3.2)");
+        }
+    }
     try {
         return route(request);
     } catch (const ControlBusy& busy) {

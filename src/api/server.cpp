@@ -13,11 +13,16 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <unordered_set>
 
+#include <openssl/ssl.h>
+
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <spdlog/spdlog.h>
 
 #include "api/router.hpp"
@@ -51,7 +56,12 @@ bool is_http_error(const beast::error_code& ec) {
 
 }  // namespace
 
-class Session;
+// What the server needs of a session, plain or TLS.
+class SessionBase {
+public:
+    virtual ~SessionBase() = default;
+    virtual void close() = 0;
+};
 
 class ServerImpl {
 public:
@@ -68,26 +78,32 @@ public:
     // Touched only on the server's thread. Declared before io_ so that
     // sessions destroyed with io_ still find them.
     unsigned connections_ = 0;
-    std::unordered_set<Session*> sessions_;
+    std::unordered_set<SessionBase*> sessions_;
     std::map<asio::ip::address, unsigned> per_client_;
     bool stopping_ = false;
 
     asio::io_context io_{1};
     tcp::acceptor acceptor_{io_};
     asio::steady_timer accept_retry_{io_};
+    std::optional<asio::ssl::context> tls_;  // HTTPS ([api] tls_cert, tls_key)
     std::thread thread_;
     std::uint16_t port_ = 0;
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection: plain (beast::tcp_stream) or HTTPS (an ssl_stream over
+// it, whose handshake runs under the same read deadline first).
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
 public:
-    Session(tcp::socket socket, ServerImpl& server)
-        : stream_(std::move(socket)), server_(server),
+    static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+    Session(Stream stream, ServerImpl& server)
+        : stream_(std::move(stream)), server_(server),
           buffer_(server.limits_.max_header + server.limits_.max_body + kBufferSlack) {
         ++server_.connections_;
         server_.sessions_.insert(this);
         beast::error_code ec;
-        auto peer = stream_.socket().remote_endpoint(ec);
+        auto peer = socket().remote_endpoint(ec);
         if (!ec) {
             address_ = peer.address();
             address_text_ = address_.to_string();
@@ -102,25 +118,43 @@ public:
         if (it != server_.per_client_.end() && --it->second == 0) server_.per_client_.erase(it);
     }
 
-    void start() { read(); }
+    void start() {
+        if constexpr (kTls) {
+            transport().expires_after(server_.limits_.read_timeout);
+            stream_.async_handshake(asio::ssl::stream_base::server,
+                                    [self = this->shared_from_this()](beast::error_code ec) {
+                                        if (ec) {
+                                            spdlog::debug("api: {} TLS handshake failed: {}", self->peer_, ec.message());
+                                            return;
+                                        }
+                                        self->read();
+                                    });
+        } else {
+            read();
+        }
+    }
 
-    void close() {
+    void close() override {
         beast::error_code ec;
-        stream_.socket().close(ec);
+        socket().close(ec);
     }
 
 private:
+    beast::tcp_stream& transport() { return beast::get_lowest_layer(stream_); }
+    tcp::socket& socket() { return transport().socket(); }
+
     void read() {
         parser_.emplace();
         parser_->body_limit(server_.limits_.max_body);
         parser_->header_limit(static_cast<std::uint32_t>(server_.limits_.max_header));
-        stream_.expires_after(server_.limits_.read_timeout);
-        http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+        transport().expires_after(server_.limits_.read_timeout);
+        http::async_read(stream_, buffer_, *parser_,
+                         beast::bind_front_handler(&Session::on_read, this->shared_from_this()));
     }
 
     void on_read(beast::error_code ec, std::size_t) {
         if (ec == http::error::end_of_stream) {  // the client closed between requests
-            stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+            socket().shutdown(tcp::socket::shutdown_send, ec);
             return;
         }
         if (ec == http::error::partial_message) return;  // it left mid-request
@@ -158,8 +192,9 @@ private:
         res_.body() = std::move(r.body);
         res_.keep_alive(keep_alive);
         res_.prepare_payload();
-        stream_.expires_after(server_.limits_.read_timeout);
-        http::async_write(stream_, res_, beast::bind_front_handler(&Session::on_write, shared_from_this(), keep_alive));
+        transport().expires_after(server_.limits_.read_timeout);
+        http::async_write(stream_, res_,
+                          beast::bind_front_handler(&Session::on_write, this->shared_from_this(), keep_alive));
     }
 
     void on_write(bool keep_alive, beast::error_code ec, std::size_t) {
@@ -168,20 +203,21 @@ private:
         // Half-close, then read what the client still sends (e.g. the rest of
         // an oversized body) so that closing does not reset the connection
         // and destroy the answer before the client has read it.
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-        stream_.expires_after(kDrainTime);
+        // (Over TLS the rest is read as raw bytes: nothing of it is used.)
+        socket().shutdown(tcp::socket::shutdown_send, ec);
+        transport().expires_after(kDrainTime);
         drain();
     }
 
     void drain() {
-        auto self = shared_from_this();
-        stream_.async_read_some(asio::buffer(discard_), [self](beast::error_code ec, std::size_t n) {
+        auto self = this->shared_from_this();
+        transport().async_read_some(asio::buffer(discard_), [self](beast::error_code ec, std::size_t n) {
             self->drained_ += n;
             if (!ec && self->drained_ < kMaxDrain) self->drain();
         });
     }
 
-    beast::tcp_stream stream_;
+    Stream stream_;
     ServerImpl& server_;
     std::string peer_ = "?";
     asio::ip::address address_;
@@ -220,8 +256,12 @@ void ServerImpl::accept() {
             socket.send(asio::buffer(busy), 0, e);
             socket.shutdown(tcp::socket::shutdown_both, e);
             socket.close(e);
+        } else if (tls_) {
+            using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+            std::make_shared<Session<TlsStream>>(TlsStream(beast::tcp_stream(std::move(socket)), *tls_), *this)
+                ->start();
         } else {
-            std::make_shared<Session>(std::move(socket), *this)->start();
+            std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), *this)->start();
         }
         accept();
     });
@@ -235,6 +275,20 @@ Status ServerImpl::start() {
     auto addr = asio::ip::make_address(where.host, ec);
     if (ec) return make_error("api.listen address '" + where.host + "': " + ec.message());
     const tcp::endpoint ep(addr, where.port);
+    if (config_.tls()) {
+        // TLS 1.2 and later only, the certificate chain and key as PEM.
+        tls_.emplace(asio::ssl::context::tls_server);
+        tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                          asio::ssl::context::no_sslv3 | asio::ssl::context::single_dh_use);
+        SSL_CTX_set_min_proto_version(tls_->native_handle(), TLS1_2_VERSION);
+        tls_->use_certificate_chain_file(config_.tls_cert, ec);
+        if (ec) return make_error("[api] tls_cert " + config_.tls_cert + ": " + ec.message());
+        tls_->use_private_key_file(config_.tls_key, asio::ssl::context::pem, ec);
+        if (ec) return make_error("[api] tls_key " + config_.tls_key + ": " + ec.message());
+        if (SSL_CTX_check_private_key(tls_->native_handle()) != 1) {
+            return make_error("[api] tls_key " + config_.tls_key + " does not match tls_cert " + config_.tls_cert);
+        }
+    }
     auto fail = [&](const char* step) {
         beast::error_code ignored;
         acceptor_.close(ignored);
@@ -267,7 +321,8 @@ Status ServerImpl::start() {
         }
     });
     const bool v6 = where.host.find(':') != std::string::npos;
-    spdlog::debug("api: listening on {}{}{}:{}", v6 ? "[" : "", where.host, v6 ? "]" : "", port_);
+    spdlog::debug("api: listening on {}{}{}:{} ({})", v6 ? "[" : "", where.host, v6 ? "]" : "", port_,
+                  tls_ ? "https" : "http");
     return {};
 }
 
@@ -278,7 +333,7 @@ void ServerImpl::stop() {
         beast::error_code ec;
         acceptor_.close(ec);
         accept_retry_.cancel();
-        for (Session* s : sessions_) s->close();
+        for (SessionBase* s : sessions_) s->close();
     });
     thread_.join();  // run() returns once every session has ended
 }

@@ -39,6 +39,19 @@ struct Server {
     // Largest UDP response we send (RFC 9715 / DNS flag day 2020).
     unsigned udp_max_payload = 1232;
     Rrl rrl;
+    // DNS cookies (RFC 7873) with RFC 9018 server cookies: on unless
+    // `cookies = false`. The secret (16 octets as 32 hex digits) is what an
+    // anycast fleet shares; unset, a random one is made at start-up (kept
+    // across reloads). The previous secret still validates (never issues)
+    // cookies, for a rollover across the fleet. Both change on SIGHUP.
+    // Compact denial (RFC 9824) signs at query time: at most this many
+    // signatures a second per worker thread for UDP queries; past it the
+    // answer goes out truncated (TC=1) and the client retries over TCP.
+    // 0 = no limit.
+    unsigned online_signing_budget = 5000;
+    bool cookies = true;
+    std::string cookie_secret;           // hex, "" = random per process
+    std::string cookie_secret_previous;  // hex, "" = none
     // Who may AXFR/IXFR our zones out, for zones that do not say
     // (DESIGN.md §2): "192.0.2.0/24" or "192.0.2.0/24 key NAME" (key name
     // as in its [[tsig_key]]). Empty: nobody.
@@ -58,6 +71,14 @@ struct ApiToken {
 struct Api {
     std::optional<Endpoint> listen;  // absent = no API
     std::vector<ApiToken> tokens;
+    // HTTPS when both are set (PEM files, absolute after load()): the
+    // certificate chain and its private key.
+    std::string tls_cert;
+    std::string tls_key;
+    bool tls() const { return !tls_cert.empty(); }
+    // A listen address other than loopback without TLS is refused unless
+    // this is set (tokens would cross the network in clear).
+    bool allow_plaintext = false;
 };
 
 struct Log {

@@ -57,8 +57,25 @@ void reload_settings(const satellite::config::Config& was, const satellite::conf
             std::to_string(now.server.tcp_idle_timeout_ms));
     restart("[server] udp_max_payload", std::to_string(was.server.udp_max_payload),
             std::to_string(now.server.udp_max_payload));
+    restart("[server] online_signing_budget", std::to_string(was.server.online_signing_budget),
+            std::to_string(now.server.online_signing_budget));
+    restart("[api] tls_cert", was.api.tls_cert, now.api.tls_cert);
+    restart("[api] tls_key", was.api.tls_key, now.api.tls_key);
     restart("[api] listen", was.api.listen ? was.api.listen->to_string() : "none",
             now.api.listen ? now.api.listen->to_string() : "none");
+}
+
+// [server] cookies, cookie_secret, cookie_secret_previous → what the
+// workers read (nullopt: cookies off). Without a configured secret, the
+// process's own random one (so a reload does not change it).
+std::optional<satellite::serve::CookieSecrets> cookie_secrets(const satellite::config::Server& s,
+                                                              const satellite::serve::CookieSecret& random) {
+    if (!s.cookies) return std::nullopt;
+    satellite::serve::CookieSecrets out;
+    out.current = random;
+    if (auto v = satellite::serve::parse_cookie_secret(s.cookie_secret); v) out.current = *v;  // checked by config
+    if (auto v = satellite::serve::parse_cookie_secret(s.cookie_secret_previous); v) out.previous = *v;
+    return out;
 }
 
 }  // namespace
@@ -134,6 +151,7 @@ int main(int argc, char** argv) {
     so.tcp_max_connections_per_client = cfg->server.tcp_max_connections_per_client;
     so.tcp_idle_timeout_ms = cfg->server.tcp_idle_timeout_ms;
     so.udp_max_payload = static_cast<std::uint16_t>(cfg->server.udp_max_payload);
+    so.online_signing_budget = cfg->server.online_signing_budget;
     // [server.rrl]: prefixes in the 16-octet form (IPv4 mapped, so /n is /96+n).
     so.rrl.rate = cfg->server.rrl.rate;
     so.rrl.slip = cfg->server.rrl.slip;
@@ -150,6 +168,12 @@ int main(int argc, char** argv) {
         spdlog::info("response rate limiting: {} a second per client prefix and kind, slip {}, {} exempt prefixes",
                      so.rrl.rate, so.rrl.slip, so.rrl.exempt.size());
     }
+    const serve::CookieSecret random_cookie_secret = serve::random_cookie_secret();
+    so.cookies = cookie_secrets(cfg->server, random_cookie_secret);
+    spdlog::info("DNS cookies: {}", !so.cookies ? "off"
+                                    : cfg->server.cookie_secret.empty() ? "on (a random secret of this process)"
+                                    : so.cookies->previous ? "on (the configured secret, and the previous one)"
+                                                           : "on (the configured secret)");
     so.notify_sink = &zones;
     so.counters = counters;
     so.xfr_out = std::make_shared<serve::XfrOutLimits>();
@@ -174,7 +198,8 @@ int main(int argc, char** argv) {
             spdlog::critical("{}", s.error().message);
             return 1;
         }
-        spdlog::info("API listening on {}", cfg->api.listen->to_string());
+        spdlog::info("API listening on {} ({})", cfg->api.listen->to_string(),
+                     cfg->api.tls() ? "https" : "http, no TLS");
     }
 
     boost::asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
@@ -210,6 +235,15 @@ int main(int argc, char** argv) {
                                   next.error().message);
                 } else {
                     reload_settings(*cfg, *next);
+                    // Cookie secrets change without a restart (a fleet's rollover).
+                    const auto& was = cfg->server;
+                    const auto& now = next->server;
+                    if (was.cookies != now.cookies || was.cookie_secret != now.cookie_secret ||
+                        was.cookie_secret_previous != now.cookie_secret_previous) {
+                        server.set_cookies(cookie_secrets(now, random_cookie_secret));
+                        spdlog::info("reload: DNS cookies {}{}", now.cookies ? "on" : "off",
+                                     now.cookies && !now.cookie_secret_previous.empty() ? ", with a previous secret" : "");
+                    }
                     zones.configure(*next);
                     // Tokens change without rebinding (a revoked token stops working now).
                     if (api_server) api_server->set_tokens(next->api.tokens);

@@ -679,7 +679,7 @@ std::size_t finish(Response& r, std::size_t limit_with_opt, const zone::ServedZo
         if (r.co) opt[7] |= kEdnsCo >> 8;                   // RFC 9824 §4.1: we understood CO
         // RFC 8914 §2: an Extended DNS Error option (code 15), no
         // EXTRA-TEXT; RFC 7314 §2: an EXPIRE option (code 9).
-        std::uint8_t with[kOptLen + 8];
+        std::uint8_t with[kOptLen + 8 + kMaxExtraOption];
         std::size_t len = 0;
         if (r.ede >= 0) {
             std::memcpy(with, opt, kOptLen);
@@ -695,6 +695,14 @@ std::size_t finish(Response& r, std::size_t limit_with_opt, const zone::ServedZo
             store16(with + kOptLen + 4, static_cast<std::uint16_t>(v >> 16));
             store16(with + kOptLen + 6, static_cast<std::uint16_t>(v));
             len = kOptLen + 8;
+        }
+        if (const auto extra = r.opt.edns_option; !extra.empty() && extra.size() <= kMaxExtraOption) {
+            if (len == 0) {
+                std::memcpy(with, opt, kOptLen);
+                len = kOptLen;
+            }
+            std::memcpy(with + len, extra.data(), extra.size());
+            len += extra.size();
         }
         if (len) store16(with + 9, static_cast<std::uint16_t>(len - kOptLen));
         if ((len && r.w.put(with, len)) || r.w.put(opt, kOptLen)) ++r.counts[2];
@@ -733,7 +741,8 @@ std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> q
     if (limit > out.size()) limit = out.size();
 
     Response r(out.data(), limit, q, transport, options);
-    r.w.set_limit(limit - (q.has_edns ? kOptLen : 0));
+    const std::size_t extra = options.edns_option.size() <= kMaxExtraOption ? options.edns_option.size() : 0;
+    r.w.set_limit(limit - (q.has_edns ? kOptLen + extra : 0));
     r.w.rewind(dns::kHeaderLen);
     // Echo the question when we could read it.
     if (q.question_end != 0) {
@@ -813,11 +822,15 @@ std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> q
     }
     // Data for class ANY is not authoritative (NSD and BIND clear AA too).
     r.aa = q.qclass == dns::rrclass::IN;
+    if (options.online) options.online->apply_budget(transport == Transport::Udp);
     resolve(r, catalog, served, Owner{static_cast<int>(dns::kHeaderLen), nullptr},
             q.qname_lc, q.qname_len);
     if (r.failed) {
         // An online signature could not be made: no unsigned denial, ever.
+        // Over the worker's signing budget (UDP): truncated, so a real
+        // client asks again over TCP; otherwise SERVFAIL.
         r.truncate();
+        if (options.online && options.online->declined()) return finish(r, limit, zone, info);
         r.tc = false;
         r.aa = false;
         r.rcode = dns::rcode::SERVFAIL;

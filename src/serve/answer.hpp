@@ -24,7 +24,13 @@ struct AnswerOptions {
     // are SERVFAIL.
     std::uint32_t now = 0;
     OnlineSigner* online = nullptr;
+    // One EDNS option (code, length, data; at most kMaxExtraOption bytes)
+    // for the response's OPT record when the query has EDNS: the DNS
+    // COOKIE (serve/cookie.hpp). Room for it is kept however full the
+    // response gets.
+    std::span<const std::uint8_t> edns_option;
 };
+inline constexpr std::size_t kMaxExtraOption = 4 + 40;
 
 // What a response was, for the query counters (serve/query_counters.hpp).
 struct AnswerInfo {

@@ -155,6 +155,18 @@ dns::Signer* OnlineSigner::signer_for(const std::shared_ptr<const dns::SigningKe
 
 bool OnlineSigner::sign(const zone::Snapshot& zone, const dns::RrsetView& view,
                         std::uint32_t ttl, std::uint32_t now) {
+    if (budget_ != 0 && budget_applies_) {
+        if (now != budget_second_) {
+            budget_second_ = now;
+            budget_used_ = 0;
+        }
+        if (budget_used_ >= budget_) {
+            declined_ = true;
+            ++declines_;
+            return false;
+        }
+        ++budget_used_;
+    }
     const zone::OnlineSigning& on = *zone.online();
     const dns::RrsigTimes times{now > on.inception_offset ? now - on.inception_offset : 0,
                                 now + on.validity};

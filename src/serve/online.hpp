@@ -55,9 +55,24 @@ public:
                          const std::uint8_t* owner_lc, std::size_t len, const zone::Rrset& rrset,
                          std::uint32_t now, OnlineRecord& out);
 
+    // The signing budget: at most `per_second` signatures a second for
+    // queries it applies to (0: no budget). Past it nsec() and
+    // rrset_signature() decline, declined() says so, and answer() sends the
+    // answer truncated (TC=1) rather than signed: a random-subdomain flood
+    // over UDP costs at most this much CPU per worker, and a real client
+    // retries over TCP, where the budget does not apply.
+    void set_budget(unsigned per_second) { budget_ = per_second; }
+    // Before each query: whether the budget applies to it; clears declined().
+    void apply_budget(bool applies) {
+        budget_applies_ = applies;
+        declined_ = false;
+    }
+    bool declined() const { return declined_; }
+
     // Counters, for tests and metrics.
     std::uint64_t signatures_made() const { return signed_; }
     std::uint64_t cache_hits() const { return hits_; }
+    std::uint64_t budget_declines() const { return declines_; }
 
 private:
     struct Entry;
@@ -82,6 +97,12 @@ private:
     std::vector<std::uint8_t> nsec_;     // NSEC RDATA of an uncached answer
     std::uint64_t signed_ = 0;
     std::uint64_t hits_ = 0;
+    unsigned budget_ = 0;
+    bool budget_applies_ = false;
+    bool declined_ = false;
+    std::uint32_t budget_second_ = 0;
+    unsigned budget_used_ = 0;
+    std::uint64_t declines_ = 0;
 };
 
 }  // namespace satellite::serve

@@ -125,6 +125,8 @@ QueryCounters::Totals QueryCounters::totals() const {
         t.tcp_refused += w->tcp_refused_.load(std::memory_order_relaxed);
         t.rrl_dropped += w->rrl_dropped_.load(std::memory_order_relaxed);
         t.rrl_slipped += w->rrl_slipped_.load(std::memory_order_relaxed);
+        for (unsigned i = 0; i < Worker::kCookieCells; ++i) t.cookies[i] += w->cookies_[i].load(std::memory_order_relaxed);
+        t.signing_truncated += w->signing_truncated_.load(std::memory_order_relaxed);
     }
     return t;
 }
@@ -170,6 +172,16 @@ std::string QueryCounters::metrics_text() const {
            "# TYPE satellite_rrl_limited_total counter\n"
            "satellite_rrl_limited_total{action=\"dropped\"} " + std::to_string(t.rrl_dropped) + "\n"
            "satellite_rrl_limited_total{action=\"slipped\"} " + std::to_string(t.rrl_slipped) + "\n";
+    out += "# HELP satellite_cookies_total Queries with a DNS COOKIE option (RFC 7873), by what it held.\n"
+           "# TYPE satellite_cookies_total counter\n";
+    static const char* const kCookie[] = {"none", "malformed", "client_only", "invalid", "valid"};
+    for (unsigned i = 1; i < Worker::kCookieCells; ++i) {
+        out += std::string("satellite_cookies_total{status=\"") + kCookie[i] + "\"} " + std::to_string(t.cookies[i]) + "\n";
+    }
+    out += "# HELP satellite_online_signing_truncated_total UDP answers sent truncated because the worker's "
+           "online signing budget (compact denial) was spent.\n"
+           "# TYPE satellite_online_signing_truncated_total counter\n"
+           "satellite_online_signing_truncated_total " + std::to_string(t.signing_truncated) + "\n";
     out += "# HELP satellite_notify_refused_total NOTIFY messages refused, by reason.\n"
            "# TYPE satellite_notify_refused_total counter\n";
     for (int why = 0; why < NotifyRefusals::kReasons; ++why) {

@@ -72,6 +72,14 @@ public:
         // Response rate limiting: a response dropped, or sent truncated (slip).
         void rrl_dropped() { bump(rrl_dropped_); }
         void rrl_slipped() { bump(rrl_slipped_); }
+        // DNS cookies: a query's COOKIE option by its serve::CookieStatus
+        // (1 malformed, 2 client only, 3 invalid, 4 valid; 0 none is not counted).
+        void cookie(unsigned status) {
+            if (status > 0 && status < kCookieCells) bump(cookies_[status]);
+        }
+        // A UDP answer truncated because the online signing budget was spent.
+        void signing_truncated() { bump(signing_truncated_); }
+        static constexpr unsigned kCookieCells = 5;
 
     private:
         friend class QueryCounters;
@@ -85,6 +93,8 @@ public:
         std::atomic<std::uint64_t> tcp_refused_{0};
         std::atomic<std::uint64_t> rrl_dropped_{0};
         std::atomic<std::uint64_t> rrl_slipped_{0};
+        std::array<std::atomic<std::uint64_t>, kCookieCells> cookies_{};
+        std::atomic<std::uint64_t> signing_truncated_{0};
         // Written by the control side only (under QueryCounters::mu_).
         std::array<std::atomic<Chunk*>, kMaxChunks> chunks_;
         std::vector<std::unique_ptr<Chunk>> owned_;
@@ -123,6 +133,8 @@ public:
         std::uint64_t tcp_refused = 0;
         std::uint64_t rrl_dropped = 0;
         std::uint64_t rrl_slipped = 0;
+        std::array<std::uint64_t, Worker::kCookieCells> cookies{};
+        std::uint64_t signing_truncated = 0;
     };
     Totals totals() const;
 

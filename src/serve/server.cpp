@@ -17,6 +17,7 @@
 #include <cstring>
 #include <spdlog/spdlog.h>
 
+#include "dns/types.hpp"
 #include "serve/online.hpp"
 #include "serve/tcp_limits.hpp"
 #include "serve/xfr_out.hpp"
@@ -84,14 +85,16 @@ Status ensure_unused(const ListenAddress& la) {
 class Worker {
 public:
     Worker(const ServerOptions& o, Published<zone::Catalog>& c, std::atomic<unsigned>& conns,
-           ClientConnectionLimits& limits, QueryCounters::Worker& counts)
+           ClientConnectionLimits& limits, QueryCounters::Worker& counts,
+           const std::atomic<const CookieSecrets*>& cookies)
         : options_(o), catalog_(c), tcp_connections_(conns), client_limits_(limits), counts_(counts),
-          rrl_(o.rrl), io_(1), notify_report_timer_(io_) {
+          cookie_secrets_(cookies), rrl_(o.rrl), io_(1), notify_report_timer_(io_) {
         tcp_reply_.resize(65535);
         answer_options_.udp_max_payload = o.udp_max_payload < 512 ? 512 : o.udp_max_payload;
         // RFC 9824 online signatures: this worker's signer and cache, and
         // the time they are made at (set as each batch of work starts).
         answer_options_.online = &online_;
+        online_.set_budget(o.online_signing_budget);
         answer_options_.now = static_cast<std::uint32_t>(std::time(nullptr));
         send_buf_.resize(std::size_t(kBatch) * answer_options_.udp_max_payload);
     }
@@ -184,8 +187,8 @@ private:
     // most kTcpFramesPerRead frames into at most kTcpFlushBytes of output.
     class TcpSession : public std::enable_shared_from_this<TcpSession> {
     public:
-        TcpSession(Worker& w, tcp::socket s, ClientConnectionLimits::Key client)
-            : w_(w), sock_(std::move(s)), deadline_(w.io_), client_(client) {
+        TcpSession(Worker& w, tcp::socket s, ClientConnectionLimits::Key client, const tcp::endpoint& peer)
+            : w_(w), sock_(std::move(s)), deadline_(w.io_), client_(client), peer_(peer) {
             in_.resize(kTcpInitialBuffer);
             out_.reserve(kTcpInitialBuffer);
         }
@@ -255,6 +258,7 @@ private:
             bool stopped_early = false;
             Reading reading(w_);
             const zone::Catalog* cat = w_.catalog_.get();
+            const CookieSecrets* secrets = w_.cookie_secrets_.load(std::memory_order_acquire);
             while (in_len_ - pos >= 2) {
                 std::size_t len = (std::size_t(in_[pos]) << 8) | in_[pos + 1];
                 if (len < kDnsHeader) {  // zero-length or runt frame: not DNS
@@ -283,9 +287,10 @@ private:
                                        w_.options_.notify_sink, reply);
                     w_.report_notify_refusals_later();
                 } else {
-                    AnswerInfo info;
-                    rl = answer(*cat, query, Transport::Tcp, w_.answer_options_, reply, &info);
-                    if (rl != 0) w_.count(info, Transport::Tcp);
+                    // RFC 7873 §5.2.3: over TCP a query without a valid
+                    // server cookie is answered as it is (with our cookie).
+                    CookieCheck cookie;
+                    rl = w_.answer_query(*cat, query, peer_.data(), Transport::Tcp, reply, secrets, cookie);
                 }
                 if (rl == 0) {
                     w_.counts_.dropped();
@@ -355,6 +360,7 @@ private:
         tcp::socket sock_;
         asio::steady_timer deadline_;
         ClientConnectionLimits::Key client_;
+        tcp::endpoint peer_;
         std::list<TcpSession*>::iterator pos_;
         std::chrono::steady_clock::time_point last_message_;
         std::vector<std::uint8_t> in_;
@@ -423,7 +429,7 @@ private:
         }
         counts_.tcp_connection();
         s.set_option(tcp::no_delay(true), ec);
-        std::make_shared<TcpSession>(*this, std::move(s), client)->start();
+        std::make_shared<TcpSession>(*this, std::move(s), client, peer)->start();
     }
 
     void udp_wait(UdpSocket& u) {
@@ -450,6 +456,7 @@ private:
             if (n <= 0) return;
             Reading reading(*this);
             const zone::Catalog* cat = catalog_.get();
+            const CookieSecrets* secrets = cookie_secrets_.load(std::memory_order_acquire);
             unsigned out = 0;
             const std::uint64_t now_ms = rrl_.enabled()
                                              ? static_cast<std::uint64_t>(
@@ -461,34 +468,39 @@ private:
                 std::uint8_t* sb = send_buf_.data() + std::size_t(i) * out_size;
                 std::span<const std::uint8_t> query{recv_buf_[i].data(), recv_hdr_[i].msg_len};
                 std::size_t rl;
+                const auto* peer = reinterpret_cast<const sockaddr*>(&addrs_[i]);
+                CookieCheck cookie;
                 if (is_notify(query)) {
-                    rl = answer_notify(*cat, query, reinterpret_cast<const sockaddr*>(&addrs_[i]),
+                    rl = answer_notify(*cat, query, peer,
                                        std::time(nullptr), options_.notify_sink, {sb, out_size});
                     report_notify_refusals_later();
-                } else if ((rl = answer_signed_probe(*cat, query, reinterpret_cast<const sockaddr*>(&addrs_[i]),
-                                                     {sb, out_size})) != 0) {
+                } else if ((rl = answer_signed_probe(*cat, query, peer, {sb, out_size})) != 0) {
                     // A secondary's TSIG-signed SOA/IXFR probe (serve/xfr_send.hpp).
                 } else {
-                    AnswerInfo info;
-                    rl = answer(*cat, query, Transport::Udp, answer_options_, {sb, out_size}, &info);
-                    if (rl != 0) count(info, Transport::Udp);
+                    rl = answer_query(*cat, query, peer, Transport::Udp, {sb, out_size}, secrets, cookie);
                 }
                 if (rl == 0) {
                     counts_.dropped();
                     continue;
                 }
                 // NOTIFY answers are not limited: small (no amplification),
-                // and a primary's NOTIFY must get its answer.
-                if (rrl_.enabled() && !is_notify(query)) {
-                    const auto action = rrl_.check(reinterpret_cast<const sockaddr*>(&addrs_[i]),
-                                                   RateLimiter::kind_of({sb, rl}), now_ms);
+                // and a primary's NOTIFY must get its answer. Nor is a client
+                // with a valid server cookie: its address is not spoofed.
+                if (rrl_.enabled() && !is_notify(query) && cookie.status != CookieStatus::Valid) {
+                    const auto action = rrl_.check(peer, RateLimiter::kind_of({sb, rl}), now_ms);
                     if (action == RrlAction::Drop) {
                         counts_.rrl_dropped();
                         continue;
                     }
                     if (action == RrlAction::Slip) {
                         counts_.rrl_slipped();
-                        rl = RateLimiter::truncate({sb, out_size}, rl);
+                        // RFC 7873 §5.2.3 (2): a client that sent a cookie
+                        // learns ours from a BADCOOKIE, as small as TC, and
+                        // retries over UDP unlimited; others get TC.
+                        rl = cookie.has_client_cookie()
+                                 ? cookie_response(query, cookie, kRcodeBadCookie,
+                                                   answer_options_.udp_max_payload, {sb, out_size})
+                                 : RateLimiter::truncate({sb, out_size}, rl);
                         if (rl == 0) continue;
                     }
                 }
@@ -528,6 +540,37 @@ private:
         });
     }
 
+    // An ordinary query (not NOTIFY, not a signed probe) answered, with DNS
+    // cookies when they are on (`secrets`): a malformed COOKIE option is
+    // FORMERR (RFC 7873 §5.2.2), a query for a cookie alone (§5.4) gets
+    // NOERROR or, with a server cookie that is not valid, BADCOOKIE; every
+    // other answer carries our cookie. `cookie` says what the query's was.
+    std::size_t answer_query(const zone::Catalog& cat, std::span<const std::uint8_t> query, const sockaddr* peer,
+                             Transport transport, std::span<std::uint8_t> out, const CookieSecrets* secrets,
+                             CookieCheck& cookie) {
+        if (secrets) {
+            cookie = cookie_engine_.check(query, peer, answer_options_.now, *secrets);
+            static_assert(static_cast<unsigned>(CookieStatus::Valid) + 1 == QueryCounters::Worker::kCookieCells);
+            counts_.cookie(static_cast<unsigned>(cookie.status));
+        }
+        if (cookie.status == CookieStatus::Malformed || (cookie.empty_question && cookie.status != CookieStatus::None)) {
+            const std::uint16_t rcode = cookie.status == CookieStatus::Malformed ? dns::rcode::FORMERR
+                                        : cookie.status == CookieStatus::Invalid ? kRcodeBadCookie
+                                                                                 : dns::rcode::NOERROR;
+            const std::size_t rl = cookie_response(query, cookie, rcode, answer_options_.udp_max_payload, out);
+            if (rl != 0) count(AnswerInfo{nullptr, rcode}, transport);
+            return rl;
+        }
+        answer_options_.edns_option = cookie.response_option();
+        online_.apply_budget(false);  // declined() below is this query's alone
+        AnswerInfo info;
+        const std::size_t rl = answer(cat, query, transport, answer_options_, out, &info);
+        answer_options_.edns_option = {};
+        if (rl != 0) count(info, transport);
+        if (online_.declined()) counts_.signing_truncated();
+        return rl;
+    }
+
     // A query answered: by its zone's stats slot (valid while the catalog
     // the zone came from is, i.e. until the current batch of work ends).
     void count(const AnswerInfo& info, Transport transport) {
@@ -539,6 +582,8 @@ private:
     std::atomic<unsigned>& tcp_connections_;
     ClientConnectionLimits& client_limits_;
     QueryCounters::Worker& counts_;
+    const std::atomic<const CookieSecrets*>& cookie_secrets_;  // read once per batch of work
+    CookieEngine cookie_engine_;
     AnswerOptions answer_options_;
     OnlineSigner online_;
     RateLimiter rrl_;  // this worker's own: no lock on the query path
@@ -567,9 +612,21 @@ Server::Server(ServerOptions options, Published<zone::Catalog>& catalog)
       client_limits_(std::make_unique<ClientConnectionLimits>(options_.tcp_max_connections_per_client)),
       counters_(options_.counters ? options_.counters : std::make_shared<QueryCounters>()) {
     if (!options_.xfr_out) options_.xfr_out = std::make_shared<XfrOutLimits>();
+    if (options_.cookies) cookies_.store(new CookieSecrets(*options_.cookies));
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+    stop();
+    delete cookies_.load();
+}
+
+void Server::set_cookies(std::optional<CookieSecrets> secrets) {
+    const CookieSecrets* next = secrets ? new CookieSecrets(*secrets) : nullptr;
+    const CookieSecrets* old = cookies_.exchange(next, std::memory_order_acq_rel);
+    if (old) catalog_.retire(std::shared_ptr<const void>(old, [](const void* p) {
+        delete static_cast<const CookieSecrets*>(p);
+    }));
+}
 
 Status Server::start() {
     // 256: the readers a published catalog tracks (config refuses more).
@@ -579,7 +636,7 @@ Status Server::start() {
     for (unsigned i = 0; i < n; ++i) {
         workers_.push_back(
             std::make_unique<Worker>(options_, catalog_, tcp_connections_, *client_limits_,
-                                     counters_->add_worker()));
+                                     counters_->add_worker(), cookies_));
     }
     for (const auto& la : options_.listen) {
         if (auto s = ensure_unused(la); !s) {

@@ -8,11 +8,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "serve/answer.hpp"
+#include "serve/cookie.hpp"
 #include "serve/notify.hpp"
 #include "serve/query_counters.hpp"
 #include "serve/rrl.hpp"
@@ -40,7 +42,14 @@ struct ServerOptions {
     // after the last one (or the accept), or a reply is not read within it.
     unsigned tcp_idle_timeout_ms = 10'000;
     std::uint16_t udp_max_payload = 1232;
+    // Compact denial's online signatures a second per worker for UDP
+    // queries (serve/online.hpp); past it answers go out truncated. 0 = no limit.
+    unsigned online_signing_budget = 5000;
     RrlOptions rrl;  // response rate limiting over UDP ([server.rrl]); rate 0 = off
+    // DNS cookies (serve/cookie.hpp); nullopt = off. A UDP client with a
+    // valid server cookie is not rate limited; a limited one with a client
+    // cookie gets BADCOOKIE (and our cookie) where others get TC.
+    std::optional<CookieSecrets> cookies;
     NotifySink* notify_sink = nullptr;  // receives accepted NOTIFYs
     // Where the workers count queries. Zones are told apart when the
     // catalogs take their stats slots in it (the ZoneManager passes them to each catalog).
@@ -64,6 +73,10 @@ public:
     Status start();
     // Stops accepting, closes sockets, joins the workers.
     void stop();
+    // SIGHUP: new cookie secrets (nullopt: cookies off), published to the
+    // workers with one pointer swap; the old ones are freed through the
+    // catalog's reclamation once no worker can hold them.
+    void set_cookies(std::optional<CookieSecrets> secrets);
 
     // Ports actually bound, in `listen` order (useful with port 0).
     std::vector<std::uint16_t> bound_ports() const { return bound_ports_; }
@@ -77,6 +90,7 @@ private:
     std::vector<std::thread> threads_;
     std::vector<std::uint16_t> bound_ports_;
     std::atomic<unsigned> tcp_connections_{0};
+    std::atomic<const CookieSecrets*> cookies_{nullptr};
     std::unique_ptr<ClientConnectionLimits> client_limits_;
     std::shared_ptr<QueryCounters> counters_;
 };

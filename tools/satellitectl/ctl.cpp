@@ -9,15 +9,20 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <map>
 #include <ostream>
 #include <sstream>
 
+#include <openssl/ssl.h>
+
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
 namespace satellite::ctl {
@@ -538,13 +543,16 @@ int Program::run() {
 
 Result<ServerUrl> parse_server_url(const std::string& url) {
     std::string rest = url;
-    if (rest.starts_with("https://")) {
-        return make_error("--server " + url + ": https is not supported; run satellitectl where the API listens "
-                          "or forward the port (ssh -L)");
-    }
-    if (rest.starts_with("http://")) rest = rest.substr(7);
-    if (rest.find("://") != std::string::npos) return make_error("--server " + url + ": only http:// is supported");
     ServerUrl out;
+    if (rest.starts_with("https://")) {
+        out.tls = true;
+        rest = rest.substr(8);
+    } else if (rest.starts_with("http://")) {
+        rest = rest.substr(7);
+    }
+    if (rest.find("://") != std::string::npos) {
+        return make_error("--server " + url + ": only http:// and https:// are supported");
+    }
     auto slash = rest.find('/');
     if (slash != std::string::npos) {
         out.prefix = rest.substr(slash);
@@ -597,12 +605,14 @@ Result<Options> parse_args(const std::vector<std::string>& args, const Env& env)
             o.help = true;
         } else if (a == "--json") {
             o.json = true;
-        } else if (is("--server") || is("--token") || is("--token-file") || is("--algorithm") || is("--ds")) {
+        } else if (is("--server") || is("--token") || is("--token-file") || is("--algorithm") || is("--ds") ||
+                   is("--ca-file")) {
             const std::string name = a.substr(0, a.find('='));
             auto v = value(name);
             if (!v) return make_error(name + " needs a value");
             if (name == "--server") o.server = *v;
             if (name == "--token") o.token = *v;
+            if (name == "--ca-file") o.ca_file = *v;
             if (name == "--token-file") {
                 // The secret stays out of the process list (ps shows --token's value).
                 std::ifstream f(*v);
@@ -686,14 +696,34 @@ Result<Options> parse_args(const std::vector<std::string>& args, const Env& env)
     return o;
 }
 
+namespace {
+
+// One request over `stream` (connected and, for https, after the handshake).
+template <class Stream>
+void exchange(Stream& stream, http::request<http::string_body>& req, beast::flat_buffer& buffer,
+              http::response<http::string_body>& res,
+              const std::function<void(const std::string&, const beast::error_code&)>& fail) {
+    beast::get_lowest_layer(stream).expires_after(kTimeout);
+    http::async_write(stream, req, [&](beast::error_code ec, std::size_t) {
+        if (ec) return fail("lost the connection to", ec);
+        beast::get_lowest_layer(stream).expires_after(kTimeout);
+        http::async_read(stream, buffer, res, [&](beast::error_code ec, std::size_t) {
+            if (ec) return fail("no answer from", ec);
+            beast::error_code ignored;
+            beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
+        });
+    });
+}
+
+}  // namespace
+
 Result<HttpReply> http_call(const ServerUrl& server, const std::string& token, const std::string& method,
                             const std::string& path, const std::string& body) {
-    const std::string where = "http://" + (server.host.find(':') != std::string::npos ? "[" + server.host + "]"
-                                                                                       : server.host) +
+    const std::string where = (server.tls ? "https://" : "http://") +
+                              (server.host.find(':') != std::string::npos ? "[" + server.host + "]" : server.host) +
                               ":" + server.port;
     asio::io_context io;
     tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
     http::request<http::string_body> req(http::string_to_verb(method), server.prefix + path, 11);
     req.set(http::field::host, server.host);
     req.set(http::field::user_agent, "satellitectl");
@@ -706,25 +736,46 @@ Result<HttpReply> http_call(const ServerUrl& server, const std::string& token, c
     beast::flat_buffer buffer;
     http::response<http::string_body> res;
     std::optional<Error> failure;
-    auto fail = [&](const std::string& what, const beast::error_code& ec) {
+    std::function<void(const std::string&, const beast::error_code&)> fail = [&](const std::string& what,
+                                                                                 const beast::error_code& ec) {
         failure = make_error(what + " " + where + ": " +
                              (ec == beast::error::timeout ? "no answer within 30 s" : ec.message()));
     };
 
+    // https: the server's certificate must chain to the system's CAs (or
+    // --ca-file) and name the host (RFC 6125), over TLS 1.2 or later.
+    asio::ssl::context tls(asio::ssl::context::tls_client);
+    if (server.tls) {
+        SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
+        beast::error_code ec;
+        if (server.ca_file.empty()) {
+            tls.set_default_verify_paths(ec);
+        } else {
+            tls.load_verify_file(server.ca_file, ec);
+        }
+        if (ec) return make_error("--ca-file " + server.ca_file + ": " + ec.message());
+        tls.set_verify_mode(asio::ssl::verify_peer);
+    }
+    beast::tcp_stream plain(io);
+    beast::ssl_stream<beast::tcp_stream> secure(io, tls);
+    if (server.tls) {
+        secure.set_verify_callback(asio::ssl::host_name_verification(server.host));
+        boost::system::error_code ec;
+        asio::ip::make_address(server.host, ec);
+        if (ec) SSL_set_tlsext_host_name(secure.native_handle(), server.host.c_str());  // SNI for names only
+    }
+
     resolver.async_resolve(server.host, server.port, [&](beast::error_code ec, tcp::resolver::results_type hosts) {
         if (ec) return fail("cannot resolve", ec);
-        stream.expires_after(kTimeout);
-        stream.async_connect(hosts, [&](beast::error_code ec, const tcp::endpoint&) {
+        beast::tcp_stream& transport = server.tls ? beast::get_lowest_layer(secure) : plain;
+        transport.expires_after(kTimeout);
+        transport.async_connect(hosts, [&](beast::error_code ec, const tcp::endpoint&) {
             if (ec) return fail("cannot connect to", ec);
-            stream.expires_after(kTimeout);
-            http::async_write(stream, req, [&](beast::error_code ec, std::size_t) {
-                if (ec) return fail("lost the connection to", ec);
-                stream.expires_after(kTimeout);
-                http::async_read(stream, buffer, res, [&](beast::error_code ec, std::size_t) {
-                    if (ec) return fail("no answer from", ec);
-                    beast::error_code ignored;
-                    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-                });
+            if (!server.tls) return exchange(plain, req, buffer, res, fail);
+            beast::get_lowest_layer(secure).expires_after(kTimeout);
+            secure.async_handshake(asio::ssl::stream_base::client, [&](beast::error_code ec) {
+                if (ec) return fail("TLS handshake with", ec);
+                exchange(secure, req, buffer, res, fail);
             });
         });
     });
@@ -763,7 +814,10 @@ Commands:
                                  stop publishing a peer key, by key tag or the records in FILE
 
 Options:
-  --server URL   the REST API, http://HOST[:PORT] (default $SATELLITE_API, else http://127.0.0.1:8053)
+  --server URL   the REST API, http://HOST[:PORT] or https://HOST[:PORT] (default $SATELLITE_API,
+                 else http://127.0.0.1:8053)
+  --ca-file F    https: check the server's certificate against F (a CA, or the server's own
+                 self-signed certificate) instead of the system's CAs
   --token-file F bearer token: the first line of F (preferred)
   --token T      bearer token (default $SATELLITE_TOKEN); visible to other users in `ps`,
                  so prefer SATELLITE_TOKEN or --token-file
@@ -853,6 +907,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
         err << "satellitectl: " << url.error().message << "\n";
         return kExitUsage;
     }
+    url->ca_file = options->ca_file;
     return Program(*options, *url, out, err, in).run();
 }
 

@@ -25,17 +25,20 @@ struct Env {
     std::string token;
 };
 
-// Where the API is: http://HOST[:PORT][/PREFIX]; PORT defaults to 8053.
+// Where the API is: http[s]://HOST[:PORT][/PREFIX]; PORT defaults to 8053.
 struct ServerUrl {
     std::string host;  // without brackets
     std::string port;
     std::string prefix;  // "" or "/something", prepended to every path
+    bool tls = false;    // https: the server's certificate is verified for `host`
+    std::string ca_file;  // https: trust this PEM file (--ca-file) instead of the system's CAs
 };
 Result<ServerUrl> parse_server_url(const std::string& url);
 
 struct Options {
     std::string server = kDefaultServer;
     std::string token;
+    std::string ca_file;  // --ca-file: the CA (or self-signed certificate) an https server's is checked against
     bool json = false;
     bool help = false;
     std::optional<int> algorithm;      // dnssec enable --algorithm N

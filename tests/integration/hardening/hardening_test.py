@@ -15,6 +15,14 @@
 #   5. Response rate limiting: a burst of UDP queries from one address gets
 #      at most `rate` full answers a second (plus one second's burst), every
 #      2nd limited one truncated; an exempt address is not limited.
+#   6. DNS cookies (RFC 7873, RFC 9018 server cookies): `dig +cookie` gets a
+#      server cookie, and sending it back gets a valid one again; a burst
+#      with a valid server cookie is not rate limited while the same burst
+#      with only a client cookie is, its slipped answers BADCOOKIE with our
+#      cookie; a malformed cookie is FORMERR; a query for a cookie alone
+#      (QDCOUNT 0) is NOERROR, or BADCOOKIE with a forged server cookie;
+#      SIGHUP rolls the secret over (the previous one still validates, then
+#      not once it is dropped).
 #
 # Run through run.sh (--satellited PATH). Exit 0 when no check failed.
 import os
@@ -23,6 +31,7 @@ import resource
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
@@ -47,6 +56,8 @@ from harness import (cannot_run, CHECKS, LOOP, Api, LogFile, arg_parser, check, 
                      interrupt_on_sigterm, skip, skip_reason, spawn, stop_all, stop_proc, toml_zone, wait_until)
 
 TOKEN = "hardening-admin-secret"
+COOKIE_SECRET_A = "e5e973e5a6b2a43f48e7dc849e37bfcf"
+COOKIE_SECRET_B = "445536bcd2513298075a5d379663c962"
 RELOADED = "hardening-revoked-secret"
 IDLE_MS = 3000
 RRL_RATE = 10
@@ -74,6 +85,8 @@ class Satellited:
         self.proc = None
         self.tokens = [("admin", TOKEN), ("revoked", RELOADED)]
         self.zones = []
+        self.cookie_secret = COOKIE_SECRET_A
+        self.cookie_secret_previous = None
         with open(os.path.join(self.dir, "hard.zone"), "w") as f:
             f.write(ZONE_TEXT)
 
@@ -81,7 +94,10 @@ class Satellited:
         out = ["[server]", f'listen = ["{LOOP}:{self.port}"]', "threads = 1",
                f'state_dir = "{os.path.join(self.dir, "state")}"',
                "tcp_max_connections = 40", "tcp_max_connections_per_client = 16",
-               f"tcp_idle_timeout_ms = {IDLE_MS}", "",
+               f"tcp_idle_timeout_ms = {IDLE_MS}", f'cookie_secret = "{self.cookie_secret}"']
+        if self.cookie_secret_previous:
+            out += [f'cookie_secret_previous = "{self.cookie_secret_previous}"']
+        out += ["",
                "[server.rrl]", f"rate = {RRL_RATE}", "slip = 2", 'exempt = ["127.0.0.1/32"]', "",
                "[api]", f'listen = "{LOOP}:{self.api_port}"']
         for name, secret in self.tokens:
@@ -490,12 +506,133 @@ def metric_labelled(sat, name, label):
     return int(m.group(1)) if m else None
 
 
+# ------------------------------------------------------------- scenario 6 ----
+def cookie_query(cookie, qid=0, empty=False):
+    """A query with a COOKIE option holding `cookie` (bytes); `empty`: no
+    question (RFC 7873 §5.4)."""
+    opt = b"\x00" + struct.pack("!HHIH", 41, 1232, 0, 4 + len(cookie)) + struct.pack("!HH", 10, len(cookie)) + cookie
+    if empty:
+        return struct.pack("!HHHHHH", qid, 0, 0, 0, 0, 1) + opt
+    question = dns.name.from_text("www.hard.test.").to_wire() + struct.pack("!HH", 1, 1)
+    return struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 1) + question + opt
+
+
+def reply_cookie(wire):
+    """(rcode with the extended bits, the COOKIE option's bytes or None, answer count)."""
+    m = dns.message.from_wire(wire)
+    cookie = None
+    for o in m.options:
+        if o.otype == 10:
+            cookie = o.to_wire()
+    return m.rcode(), cookie, len(m.answer)
+
+
+def udp_exchange(port, wire, source=LOOP, timeout=2.0):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind((source, 0))
+        s.settimeout(timeout)
+        s.sendto(wire, (LOOP, port))
+        data, _ = s.recvfrom(4096)
+        return data
+    finally:
+        s.close()
+
+
+def cookie_burst(port, source, cookie, n):
+    """n queries with `cookie` at once from `source`; (full answers, truncated, BADCOOKIE with our cookie)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((source, 0))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    for i in range(n):
+        s.sendto(cookie_query(cookie, qid=i), (LOOP, port))
+    full = truncated = badcookie = 0
+    s.settimeout(0.2)
+    end = time.monotonic() + 1.5
+    while time.monotonic() < end:
+        try:
+            data, _ = s.recvfrom(4096)
+        except OSError:
+            continue
+        rcode, got, answers = reply_cookie(data)
+        if rcode == dns.rcode.BADCOOKIE and got is not None and len(got) == 24:
+            badcookie += 1
+        elif data[2] & 0x02:
+            truncated += 1
+        elif answers == 1:
+            full += 1
+    s.close()
+    return full, truncated, badcookie
+
+
+def dig_cookie(port, cookie_arg):
+    out = subprocess.run(["dig", f"@{LOOP}", "-p", str(port), "+norec", "+tries=1", "+time=2",
+                          cookie_arg, "www.hard.test.", "A"], capture_output=True, text=True, timeout=10).stdout
+    m = re.search(r"; COOKIE: ([0-9a-f]+)(?: \((\w+)\))?", out)
+    return (m.group(1), m.group(2)) if m else (None, None), out
+
+
+def scenario_6_cookies(ctx):
+    sat = ctx["sat"]
+    client = "0123456789abcdef"
+    (cookie, verdict), out = dig_cookie(sat.port, f"+cookie={client}")
+    check("6.1 dig +cookie gets our server cookie (16 octets, RFC 9018 version 1) with its client cookie",
+          cookie is not None and len(cookie) == 48 and cookie.startswith(client + "01000000") and verdict == "good",
+          out[-1500:])
+    (again, verdict2), out2 = dig_cookie(sat.port, f"+cookie={cookie}")
+    check("6.2 the cookie sent back is valid: the same one returned (it is not half an hour old)",
+          again == cookie and verdict2 == "good" and "status: NOERROR" in out2, out2[-1500:])
+    full_bytes = bytes.fromhex(cookie) if cookie else b"\x00" * 24
+    rc, _, _ = reply_cookie(udp_exchange(sat.port, cookie_query(full_bytes, empty=True)))
+    check("6.3 a query for a cookie alone (QDCOUNT 0) with a valid server cookie: NOERROR", rc == dns.rcode.NOERROR,
+          dns.rcode.to_text(rc))
+    forged = full_bytes[:-1] + bytes([full_bytes[-1] ^ 1])
+    rc, got, _ = reply_cookie(udp_exchange(sat.port, cookie_query(forged, empty=True)))
+    check("6.4 ... with a forged server cookie: BADCOOKIE and a fresh cookie",
+          rc == dns.rcode.BADCOOKIE and got is not None and got[:8] == full_bytes[:8], dns.rcode.to_text(rc))
+    rc, got, _ = reply_cookie(udp_exchange(sat.port, cookie_query(b"\x01" * 9)))
+    check("6.5 a 9-octet cookie is FORMERR (RFC 7873 §5.2.2)", rc == dns.rcode.FORMERR and got is None,
+          dns.rcode.to_text(rc))
+
+    # A valid server cookie exempts from RRL; the cookie is bound to the
+    # client's address, so it is learned from the address that floods.
+    source = "127.0.0.7"
+    _, learned, _ = reply_cookie(udp_exchange(sat.port, cookie_query(bytes.fromhex(client)), source=source))
+    full, truncated, bad = cookie_burst(sat.port, source, learned or b"", 200)
+    check("6.6 a burst of 200 with a valid server cookie is not rate limited", full == 200 and truncated == 0 and bad == 0,
+          f"{full} full, {truncated} truncated, {bad} BADCOOKIE")
+    full, truncated, bad = cookie_burst(sat.port, "127.0.0.8", bytes.fromhex(client), 200)
+    bound = RRL_RATE * 4
+    check("6.7 the same burst with only a client cookie is limited; slipped answers are BADCOOKIE with our cookie",
+          1 <= full <= bound and bad >= 20 and truncated == 0,
+          f"{full} full (bound {bound}), {truncated} truncated, {bad} BADCOOKIE")
+    _, stolen, _ = reply_cookie(udp_exchange(sat.port, cookie_query(learned or b"\x00" * 24), source="127.0.0.9"))
+    check("6.8 a cookie learned by another address is not valid here (a fresh one comes back)",
+          stolen is not None and learned is not None and stolen[8:] != learned[8:], "")
+
+    # SIGHUP: roll to secret B keeping A as previous; then drop A.
+    sat.cookie_secret, sat.cookie_secret_previous = COOKIE_SECRET_B, COOKIE_SECRET_A
+    check("6.9 SIGHUP with a new cookie_secret and the old one as cookie_secret_previous reloads", sat.hup())
+    rc, got, _ = reply_cookie(udp_exchange(sat.port, cookie_query(full_bytes, empty=True)))
+    check("6.10 a cookie of the previous secret still validates, and a new-secret cookie comes back",
+          rc == dns.rcode.NOERROR and got is not None and got[8:] != full_bytes[8:], dns.rcode.to_text(rc))
+    sat.cookie_secret_previous = None
+    check("6.11 SIGHUP dropping the previous secret reloads", sat.hup())
+    rc, _, _ = reply_cookie(udp_exchange(sat.port, cookie_query(full_bytes, empty=True)))
+    check("6.12 ... and the old cookie is BADCOOKIE now", rc == dns.rcode.BADCOOKIE, dns.rcode.to_text(rc))
+    check("6.13 queries are still answered", udp_answered(sat.port))
+    valid = metric_labelled(sat, "satellite_cookies_total", 'status="valid"') or 0
+    malformed = metric_labelled(sat, "satellite_cookies_total", 'status="malformed"') or 0
+    check("6.14 /metrics counts cookies by status", valid >= 200 and malformed >= 1,
+          f"valid {valid}, malformed {malformed}")
+
+
 # --------------------------------------------------------------------- main ----
 def main():
     ap = arg_parser("satellited public-facing hardening", HERE)
     args = ap.parse_args()
     binary = os.path.abspath(args.satellited)
-    reason = skip_reason([], binary)
+    reason = skip_reason(["dig"], binary)
     if reason:
         return skip(reason, "0 passed, 0 failed")
     interrupt_on_sigterm()
@@ -544,7 +681,8 @@ def setup_extra(ctx):
 
 
 SCENARIOS = [(1, lambda ctx: scenario_1_tcp(ctx["sat"])), (2, scenario_2_hostile_primary),
-             (3, scenario_3_token_reload), (4, scenario_4_notify_refusals), (5, scenario_5_rrl)]
+             (3, scenario_3_token_reload), (4, scenario_4_notify_refusals), (5, scenario_5_rrl),
+             (6, scenario_6_cookies)]
 
 if __name__ == "__main__":
     sys.exit(main())

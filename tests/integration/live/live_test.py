@@ -8,8 +8,10 @@
 # time in a temporary directory on 127.0.0.1 ports picked at run time.
 #
 # Zones (one satellited, one Knot):
-#   a<alg>-<denial>.test.   alg 8 10 13 14 15 x denial nsec nsec3 compact
-#                           (15 zones; a10-nsec3 uses 5 iterations and a salt)
+#   a<alg>-<denial>.test.   alg 8 10 13 14 15 x denial nsec nsec3, and compact
+#                           for 13 and 15 only (the config refuses compact
+#                           denial with others: it signs at query time)
+#                           (12 zones; a10-nsec3 uses 5 iterations and a salt)
 #     each: apex SOA/NS/A/MX/TXT, www A/AAAA, mail A, *.wild TXT, a.b.c TXT
 #     (b.c and c are empty non-terminals), alias CNAME www, old TXT (removed
 #     later), `sec` secure delegation (NS + glue + a made-up DS), `insec`
@@ -96,7 +98,7 @@ DNSSEC_ONLY = (RRSIG, NSEC, NSEC3)
 
 ALGS = [8, 10, 13, 14, 15]
 DENIALS = ["nsec", "nsec3", "compact"]
-ZONES = [f"a{a}-{d}.test." for a in ALGS for d in DENIALS]
+ZONES = [f"a{a}-{d}.test." for a in ALGS for d in DENIALS if d != "compact" or a in (13, 15)]
 STRAY_ZONES = [z for z in ZONES if z.startswith("a13-")]
 REFRESH_ZONE = "refresh.test."
 ALL_ZONES = ZONES + [REFRESH_ZONE]
@@ -105,9 +107,9 @@ IXFR_ZONES = ["a13-nsec.test.", "a14-nsec3.test.", "a15-compact.test."]
 # Step 8 damages three key files (the daemon is stopped while it happens):
 #   a13-nsec KSK    one base64 character inside the P-256 private scalar: the
 #                   PEM and the DER still parse, the key no longer matches
-#   a8-compact ZSK  one base64 character in the middle of the PEM body (RSA)
+#   a8-nsec ZSK     one base64 character in the middle of the PEM body (RSA)
 #   a15-nsec3 ZSK   the file cut to half its size
-DAMAGE = [("a13-nsec.test.", "ksk", "scalar"), ("a8-compact.test.", "zsk", "middle"),
+DAMAGE = [("a13-nsec.test.", "ksk", "scalar"), ("a8-nsec.test.", "zsk", "middle"),
           ("a15-nsec3.test.", "zsk", "truncate")]
 
 

@@ -1,5 +1,6 @@
 // REST API over a real socket: every route against a fake Control, auth and
 // permissions, error statuses, seed 003 body shapes, and the server's limits.
+#include "api/router.hpp"
 #include "api/server.hpp"
 
 #include <gtest/gtest.h>
@@ -1062,6 +1063,22 @@ TEST_F(ApiTest, BusyPortIsAClearError) {
               std::string::npos)
         << s.error().message;
     EXPECT_NE(s.error().message.find("in use"), std::string::npos) << s.error().message;
+}
+
+// fuzz_api: a raw byte in the target reached a JSON reply; RFC 9112 §3.2
+// targets are printable ASCII, anything else is 400 before routing.
+TEST(ApiRouter, ATargetThatIsNotPrintableAsciiIs400) {
+    FakeControl control;
+    Router router(api_config(), control);
+    for (std::string_view target : {std::string_view("/\x8f" "api/v1/zones"), std::string_view("/api/v1/zones/e\xe1.com"),
+                                    std::string_view("/api/v1/zones x")}) {
+        HttpRequest req{"GET", target, "Bearer secret-ops", "", "192.0.2.1"};
+        const HttpResponse r = router.handle(req);
+        EXPECT_EQ(r.status, 400u) << target;
+        EXPECT_NE(r.body.find("printable ASCII"), std::string::npos) << r.body;
+    }
+    HttpRequest ok{"GET", "/api/v1/zones", "Bearer secret-ops", "", "192.0.2.1"};
+    EXPECT_EQ(router.handle(ok).status, 200u);
 }
 
 TEST(ApiServer, StartNeedsAListenAddress) {

@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -332,7 +334,7 @@ TEST_F(CtlTest, UsageErrorsExit2AndTouchNothing) {
              {"dnssec", "confirm-ds", "example.com", "--ds", "a b c d"},
              {"dnssec", "status", "example.com", "--ds", "1 2 3 AA"},
              {"--frobnicate", "zone", "list"},
-             {"--server", "https://127.0.0.1:8053", "zone", "list"},
+             {"--server", "ftp://127.0.0.1:8053", "zone", "list"},
              {"--server", "http://127.0.0.1:99999", "zone", "list"},
              {"--server", "http://::1:8053", "zone", "list"},
              {"dnssec", "peer-keys"},
@@ -609,6 +611,103 @@ TEST_F(CtlTest, TheBinaryTakesItsDefaultsFromTheEnvironment) {
     auto calls = control_.peer_key_calls();
     ASSERT_EQ(calls.size(), 1u);
     EXPECT_EQ(calls[0].request.dnskeys, std::vector<std::string>{"example.com. 3600 IN DNSKEY 256 3 13 AAAA"});
+}
+
+}  // namespace
+}  // namespace satellite::ctl
+
+namespace satellite::ctl {
+namespace {
+
+// A self-signed P-256 certificate for `san` (e.g. "IP:127.0.0.1") and its
+// key, made by the openssl command; paths in the test's temporary directory.
+struct TlsFiles {
+    std::string cert, key;
+};
+std::optional<TlsFiles> make_certificate(const std::string& tag, const std::string& san) {
+    const std::string base = ::testing::TempDir() + "satellitectl_tls_" + tag;
+    TlsFiles f{base + ".crt", base + ".key"};
+    const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=" +
+                            tag + " -addext subjectAltName=" + san + " -keyout " + f.key + " -out " + f.cert +
+                            " >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) return std::nullopt;
+    return f;
+}
+
+// [api] tls_cert/tls_key: the API speaks HTTPS, satellitectl speaks it to
+// https:// URLs, checking the certificate (--ca-file) and the host name;
+// plain HTTP to the TLS port gets no answer.
+TEST(CtlTls, HttpsWithAVerifiedCertificate) {
+    auto good = make_certificate("api", "IP:127.0.0.1");
+    auto other = make_certificate("other", "IP:127.0.0.1");
+    auto wrong_name = make_certificate("wrongname", "DNS:api.example");
+    if (!good || !other || !wrong_name) GTEST_SKIP() << "the openssl command is not available";
+
+    FakeControl control;
+    config::Api config;
+    config.listen = config::Endpoint{"127.0.0.1", 0};
+    config.tokens.push_back({"ops", "secret-ops", {"zone:read"}});
+    config.tls_cert = good->cert;
+    config.tls_key = good->key;
+    api::Server server(config, control);
+    auto s = server.start();
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    const std::string port = std::to_string(server.bound_port());
+    auto call = [&](const std::vector<std::string>& args) {
+        std::ostringstream out, err;
+        const int code = run(args, Env{"https://127.0.0.1:" + port, "secret-ops"}, out, err);
+        return Outcome{code, out.str(), err.str()};
+    };
+
+    auto ok = call({"--ca-file", good->cert, "zone", "list"});
+    EXPECT_EQ(ok.code, 0) << ok.err;
+    EXPECT_TRUE(contains(ok.out, "example.com")) << ok.out;
+
+    auto untrusted = call({"--ca-file", other->cert, "zone", "list"});
+    EXPECT_EQ(untrusted.code, 3);
+    EXPECT_TRUE(contains(untrusted.err, "TLS handshake with https://127.0.0.1:" + port)) << untrusted.err;
+    auto system_cas = call({"zone", "list"});  // a self-signed certificate is in no system store
+    EXPECT_EQ(system_cas.code, 3) << system_cas.out;
+
+    // The certificate must name the host it is reached at.
+    config::Api misnamed = config;
+    misnamed.tls_cert = wrong_name->cert;
+    misnamed.tls_key = wrong_name->key;
+    api::Server server2(misnamed, control);
+    ASSERT_TRUE(server2.start().ok());
+    std::ostringstream out, err;
+    EXPECT_EQ(run({"--ca-file", wrong_name->cert, "zone", "list"},
+                  Env{"https://127.0.0.1:" + std::to_string(server2.bound_port()), "secret-ops"}, out, err),
+              3)
+        << out.str();
+
+    // Plain HTTP to the HTTPS port: no answer (exit 3), and the server keeps serving.
+    std::ostringstream out2, err2;
+    EXPECT_EQ(run({"zone", "list"}, Env{"http://127.0.0.1:" + port, "secret-ops"}, out2, err2), 3);
+    EXPECT_EQ(call({"--ca-file", good->cert, "zone", "list"}).code, 0);
+}
+
+TEST(CtlTls, AKeyThatDoesNotMatchTheCertificateIsAStartError) {
+    auto a = make_certificate("a", "IP:127.0.0.1");
+    auto b = make_certificate("b", "IP:127.0.0.1");
+    if (!a || !b) GTEST_SKIP() << "the openssl command is not available";
+    FakeControl control;
+    config::Api config;
+    config.listen = config::Endpoint{"127.0.0.1", 0};
+    config.tls_cert = a->cert;
+    config.tls_key = b->key;
+    api::Server server(config, control);
+    auto s = server.start();
+    ASSERT_FALSE(s.ok());
+    // OpenSSL says "key values mismatch" while loading; our own check after it says "does not match".
+    EXPECT_TRUE(contains(s.error().message, "[api] tls_key " + b->key) &&
+                (contains(s.error().message, "mismatch") || contains(s.error().message, "does not match")))
+        << s.error().message;
+    config.tls_key = "/nonexistent/api.key";
+    api::Server server2(config, control);
+    auto s2 = server2.start();
+    ASSERT_FALSE(s2.ok());
+    EXPECT_TRUE(contains(s2.error().message, "[api] tls_key /nonexistent/api.key")) << s2.error().message;
 }
 
 }  // namespace

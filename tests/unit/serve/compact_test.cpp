@@ -725,6 +725,52 @@ TEST_P(CompactTest, QueryPathDoesNotAllocate) {
     for (std::size_t n : sizes) EXPECT_GT(n, 12u);
 }
 
+// Issue 17: past the worker's signing budget a UDP answer that needs a new
+// signature goes out truncated (TC=1): never unsigned, never SERVFAIL.
+// Cached answers and TCP are still signed; the next second has a budget again.
+TEST_P(CompactTest, SigningBudgetTruncatesUdpAnswers) {
+    signer_->set_budget(3);
+    AnswerOptions opt;
+    opt.now = now_;
+    opt.online = signer_.get();
+    auto ask = [&](const std::string& name, Transport tr) {
+        auto q = satellite::testing::make_query({.name = name, .edns = true, .do_bit = true});
+        Buf out(tr == Transport::Tcp ? 65535 : 1232);
+        out.resize(answer(*catalog_, q, tr, opt, out));
+        auto d = satellite::testing::decode(out);
+        EXPECT_TRUE(d) << name;
+        return d ? *d : Decoded{};
+    };
+    for (int i = 0; i < 3; ++i) {
+        auto d = ask("budget" + std::to_string(i) + ".example.", Transport::Udp);
+        EXPECT_FALSE(d.tc()) << i;
+        EXPECT_FALSE(of_type(d.authority, t::NSEC).empty()) << i;
+    }
+    auto over = ask("budget3.example.", Transport::Udp);
+    EXPECT_TRUE(over.tc());
+    EXPECT_NE(over.rcode(), unsigned(rc::SERVFAIL));
+    EXPECT_TRUE(over.answer.empty());
+    EXPECT_TRUE(over.authority.empty());
+    EXPECT_EQ(signer_->budget_declines(), 1u);
+    auto cached = ask("budget0.example.", Transport::Udp);
+    EXPECT_FALSE(cached.tc());
+    EXPECT_FALSE(of_type(cached.authority, t::NSEC).empty());
+    auto tcp = ask("budget3.example.", Transport::Tcp);
+    EXPECT_FALSE(tcp.tc());
+    EXPECT_FALSE(of_type(tcp.authority, t::NSEC).empty());
+    opt.now = now_ + 1;
+    auto next_second = ask("budget4.example.", Transport::Udp);
+    EXPECT_FALSE(next_second.tc());
+    EXPECT_FALSE(of_type(next_second.authority, t::NSEC).empty());
+    // A wildcard answer's RRSIG is made online too, and counts the same.
+    signer_->set_budget(1);
+    opt.now = now_ + 2;
+    EXPECT_FALSE(ask("budget5.example.", Transport::Udp).tc());
+    auto wild = ask("w1.wild.example.", Transport::Udp);
+    EXPECT_TRUE(wild.tc());
+    EXPECT_TRUE(wild.answer.empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Algorithms, CompactTest, ::testing::Values(13, 15));
 
 TEST(CompactNoKey, ServfailWhenTheZoneHasNoOnlineKey) {
