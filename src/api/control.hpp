@@ -31,6 +31,7 @@ struct ZoneInfo {
     std::optional<std::uint32_t> notified_serial;  // announced by a NOTIFY, not yet served
     std::int64_t last_check = 0;     // a primary last confirmed our serial (the expire clock)
     std::int64_t last_transfer = 0;  // the served version was received
+    std::string last_transfer_kind;  // "AXFR" | "IXFR" (since the daemon started; "" = none)
     std::int64_t last_attempt = 0;   // the last refresh ended, well or not
     std::uint32_t failures = 0;      // consecutive failed refreshes
     std::uint64_t transfers_ok = 0, transfers_failed = 0;  // since the daemon started
@@ -58,6 +59,9 @@ struct KeyInfo {
     std::string state;          // generate publish ready active retire dead ds_submit ...
     std::int64_t next_transition = 0;  // 0 = none planned
     bool standby = false;       // a standby KSK (DS at the parent, not in DNSKEY)
+    // When the lifecycle published its DNSKEY, made it sign, retired it
+    // (unix seconds; 0 = not yet): the status page's key timeline.
+    std::int64_t published_at = 0, active_at = 0, retire_at = 0;
 };
 
 struct DsInfo {

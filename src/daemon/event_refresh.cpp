@@ -386,6 +386,7 @@ void ZoneManager::install_transfer(Zone& z, std::size_t primary_index, std::shar
                 }
                 const std::int64_t now = now_unix();
                 ++z.state.transfers_ok;
+                z.last_transfer_kind = full ? "AXFR" : "IXFR";
                 z.state.succeeded(now);
                 store_transfer(z, primary, std::move(client), std::move(t->records));
                 done({});

@@ -94,6 +94,7 @@ struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
     std::vector<std::function<void()>> idle_waiters;
     bool force_axfr = false;  // the next transfer is an AXFR (`zone retransfer`)
     std::int64_t next_refresh = 0, expires_at = 0;
+    const char* last_transfer_kind = "";  // "AXFR" (a whole zone) | "IXFR", for the status page
     std::string source;
 
     bool expired() const { return state.phase == zone::Phase::Expired; }

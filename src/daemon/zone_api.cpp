@@ -54,6 +54,7 @@ void ZoneManager::fill_state(const Zone& z, api::ZoneInfo& i) const {
     i.notified_serial = s.notified;
     i.last_check = s.last_check;
     i.last_transfer = s.last_transfer;
+    i.last_transfer_kind = z.last_transfer_kind;
     i.last_attempt = s.last_attempt;
     i.failures = s.failures;
     i.transfers_ok = s.transfers_ok;
@@ -178,6 +179,9 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
         ki.standby = k.standby;
         ki.state = modes::to_string(k.state);
         ki.next_transition = k.next_transition;
+        ki.published_at = k.published_at;
+        ki.active_at = k.active_at;
+        ki.retire_at = k.retire_at;
         return ki;
     };
     auto newest = [&](modes::KeyRole role) -> std::optional<api::KeyInfo> {
