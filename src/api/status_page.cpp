@@ -96,6 +96,7 @@ th,td{border:1px solid #d5dae1;padding:.3em .55em;text-align:left;vertical-align
 th{background:#eef1f5;white-space:nowrap}th a{text-decoration:none}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .none{color:#99a}.err{color:#a51d2d}.ok{color:#26a269}.refreshing{color:#c64600}.expired{color:#a51d2d;font-weight:bold}
+td.err{min-width:16em;max-width:32em}
 nav.filters a{margin-right:.7em}nav.filters a.on{font-weight:bold;text-decoration:none;color:#1d2430}
 dl.fields{display:grid;grid-template-columns:max-content auto;gap:.2em 1em;background:#fff;padding:.6em;border:1px solid #d5dae1}
 dl.fields dt{font-weight:600}dl.fields dd{margin:0}
@@ -286,8 +287,11 @@ std::string overview_page(const std::vector<ZoneInfo>& zones, const OverviewQuer
         b += "<td>" + when(z->effective_expiry, now) + "</td>";
         b += "<td>" + when(z->signature_expiry, now) +
              (z->signature_rrset.empty() ? "" : "<br><small>" + html_escape(z->signature_rrset) + "</small>") + "</td>";
-        std::string why = z->last_error;
-        if (!z->not_ready.empty()) why = why.empty() ? z->not_ready : z->not_ready + "; " + why;
+        // Why it is not ready, and the last error unless that already says it.
+        std::string why = z->not_ready;
+        if (!z->last_error.empty() && why.find(z->last_error) == std::string::npos) {
+            why += (why.empty() ? "" : "; ") + z->last_error;
+        }
         b += "<td class=\"err\">" + html_escape(why) + "</td></tr>\n";
     }
     b += "</tbody></table>\n";
@@ -340,6 +344,20 @@ Timeline key_timeline(const std::vector<KeyInfo>& ksk, const std::vector<KeyInfo
     t.start = start;
     t.end = end + pad;
 
+    // When a key waiting to take over becomes active, the active key of its
+    // role retires (lifecycle.hpp: the new ZSK signs, the old one retires;
+    // the new KSK's DS is in, the old KSK retires).
+    auto successor_active_at = [&](const KeyInfo& k) -> std::int64_t {
+        std::int64_t at = 0;
+        for (const KeyInfo* o : keys) {
+            if (o == &k || o->key_type != k.key_type || o->standby || o->next_transition <= now) continue;
+            const bool takes_over = o->key_type == "ZSK" ? o->state == "publish"
+                                                         : o->state == "ds_publish" || o->state == "key_publish";
+            if (takes_over && (at == 0 || o->next_transition < at)) at = o->next_transition;
+        }
+        return at;
+    };
+
     for (const KeyInfo* kp : keys) {
         const KeyInfo& k = *kp;
         TimelineLane lane;
@@ -380,13 +398,18 @@ Timeline key_timeline(const std::vector<KeyInfo>& ksk, const std::vector<KeyInfo
             } else {
                 add(next, k.next_transition, t.end, true);
             }
+        } else if (const std::int64_t handover = k.state == "active" ? successor_active_at(k) : 0; handover > now) {
+            add("active", now, handover, true);
+            add("retire", handover, t.end, true);
         } else if (k.state == "active" && k.expires_at > now) {
             add("active", now, k.expires_at, true);
             add("retire", k.expires_at, t.end, true);
         } else {
             add(k.state, now, t.end, true);
         }
-        if (k.expires_at > t.end && (k.state == "active" || before_active(k.state))) {
+        if (k.state == "active" && successor_active_at(k) > now) {
+            lane.note = "retires when its successor is active";
+        } else if (k.expires_at > t.end && (k.state == "active" || before_active(k.state))) {
             lane.note = "retires " + utc(k.expires_at, "%Y-%m-%d");
         } else if (k.next_transition == 0 && (k.state == "ds_submit")) {
             lane.note = "waits for its DS at the parent (confirm-ds)";
@@ -424,7 +447,7 @@ std::string num(double v) {
 }  // namespace
 
 std::string timeline_svg(const Timeline& t) {
-    constexpr double kLabel = 170, kWidth = 980, kLaneHeight = 34, kTop = 30, kAxis = 34;
+    constexpr double kLabel = 170, kWidth = 980, kLaneHeight = 42, kTop = 30, kAxis = 34;
     const double plot = kWidth - kLabel - 20;
     const double height = kTop + kLaneHeight * static_cast<double>(t.lanes.size()) + kAxis;
     const double span = static_cast<double>(std::max<std::int64_t>(t.end - t.start, 1));
@@ -469,18 +492,18 @@ std::string timeline_svg(const Timeline& t) {
             s += "<rect class=\"segment\" data-state=\"" + html_escape(seg.state) + "\" data-planned=\"" +
                  (seg.planned ? "true" : "false") + "\" data-from=\"" + std::to_string(seg.from) + "\" data-to=\"" +
                  std::to_string(seg.to) + "\" x=\"" + num(x0) + "\" y=\"" + num(y + 4) + "\" width=\"" +
-                 num(x1 - x0) + "\" height=\"" + num(kLaneHeight - 10) + "\" fill=\"" + state_colour(seg.state) +
+                 num(x1 - x0) + "\" height=\"" + num(kLaneHeight - 18) + "\" fill=\"" + state_colour(seg.state) +
                  "\"" + (seg.planned ? " fill-opacity=\"0.45\" stroke=\"#888\" stroke-dasharray=\"4 3\"" : "") +
                  "><title>" + html_escape(seg.state + (seg.planned ? " (planned) " : " ") + utc(seg.from) + " → " +
                                           utc(seg.to)) +
                  "</title></rect>";
             if (x1 - x0 > 8.0 * static_cast<double>(seg.state.size()) + 6) {
-                s += "<text x=\"" + num(x0 + 4) + "\" y=\"" + num(y + 21) + "\" font-size=\"12\" fill=\"#1d2430\">" +
+                s += "<text x=\"" + num(x0 + 4) + "\" y=\"" + num(y + 20) + "\" font-size=\"12\" fill=\"#1d2430\">" +
                      html_escape(seg.state) + "</text>";
             }
         }
         if (!lane.note.empty()) {
-            s += "<text x=\"" + num(kWidth - 8) + "\" y=\"" + num(y + 31) +
+            s += "<text x=\"" + num(kWidth - 8) + "\" y=\"" + num(y + 38) +
                  "\" font-size=\"10\" text-anchor=\"end\" fill=\"#555\">" + html_escape(lane.note) + "</text>";
         }
         s += "</g>";

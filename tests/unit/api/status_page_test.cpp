@@ -180,6 +180,20 @@ TEST(KeyTimeline, ZskRollPastNowAndPlannedMoves) {
     }
 }
 
+TEST(KeyTimeline, TheActiveZskRetiresWhenItsSuccessorBecomesActive) {
+    KeyInfo old_zsk = key(2222, "ZSK", "active");
+    old_zsk.active_at = kNow - 7200;
+    old_zsk.expires_at = kNow + 90 * 86400;
+    KeyInfo new_zsk = key(3333, "ZSK", "publish");
+    new_zsk.published_at = kNow - 60;
+    new_zsk.next_transition = kNow + 7200;
+    const Timeline t = key_timeline({}, {old_zsk, new_zsk}, 0, kNow);
+    EXPECT_EQ(at(t.lanes[0], kNow + 3600, true)->state, "active");
+    EXPECT_EQ(at(t.lanes[0], kNow + 7260, true)->state, "retire");
+    EXPECT_EQ(at(t.lanes[1], kNow + 7260, true)->state, "active");
+    EXPECT_EQ(t.lanes[0].note, "retires when its successor is active");
+}
+
 TEST(KeyTimeline, KskWaitingForItsDsAndAFarLifetimeAsANote) {
     KeyInfo ksk = key(1111, "KSK", "ds_submit");
     ksk.active_at = ksk.published_at;  // an enabled zone's KSK signs from the start
