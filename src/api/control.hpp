@@ -11,6 +11,15 @@
 
 namespace satellite::api {
 
+// A long piece of work on a zone: an AXFR (records and bytes so far) or a
+// signing pass (signatures done of the total), running or the last one.
+struct ProgressInfo {
+    bool running = false;
+    std::uint64_t done = 0, total = 0, bytes = 0;  // total 0 = not known (a transfer)
+    double seconds = 0, rate = 0, bytes_rate = 0;  // rates a second
+    std::int64_t eta_s = -1;                       // -1 = unknown
+};
+
 // GET /api/v1/zones, /api/v1/zones/{zone}
 struct ZoneInfo {
     std::string name;       // "example.com." (with the final dot)
@@ -45,6 +54,8 @@ struct ZoneInfo {
     std::int64_t signature_expiry = 0;
     std::string signature_rrset;
     std::int64_t effective_expiry = 0;
+    // The running or last transfer and signing pass (none = never since start).
+    std::optional<ProgressInfo> transfer_progress, signing_progress;
 };
 
 // One DNSSEC key as seed 003 shows it, plus its lifecycle state (§4).

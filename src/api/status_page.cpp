@@ -88,6 +88,36 @@ std::string serial(const std::optional<std::uint32_t>& s) {
     return s ? std::to_string(*s) : "<span class=\"none\">—</span>";
 }
 
+// "AXFR running: 120,000 records, 8.1 MB, 40,000/s" / "signing: 45% (4,500 of 10,000), 2,000/s, about 3 s left".
+std::string progress_text(const ProgressInfo& p, bool transfer) {
+    char buf[200];
+    if (transfer) {
+        std::snprintf(buf, sizeof buf, "%s: %llu records, %.1f MB, %.0f records/s", p.running ? "transfer running" : "last transfer",
+                      static_cast<unsigned long long>(p.done), static_cast<double>(p.bytes) / 1e6, p.rate);
+    } else {
+        const double pct = p.total ? 100.0 * static_cast<double>(p.done) / static_cast<double>(p.total) : 0;
+        std::snprintf(buf, sizeof buf, "%s: %.0f%% (%llu of %llu signatures), %.0f/s", p.running ? "signing" : "last signing",
+                      pct, static_cast<unsigned long long>(p.done), static_cast<unsigned long long>(p.total), p.rate);
+    }
+    std::string out = buf;
+    if (!p.running) out += ", took " + duration(static_cast<std::int64_t>(p.seconds + 0.5));
+    if (p.running && p.eta_s >= 0) out += ", about " + duration(p.eta_s) + " left";
+    return out;
+}
+
+// A bar for a running piece of work with a known total (inline SVG).
+std::string progress_bar(const ProgressInfo& p) {
+    if (!p.running || p.total == 0) return "";
+    const double f = std::min(1.0, static_cast<double>(p.done) / static_cast<double>(p.total));
+    char buf[300];
+    std::snprintf(buf, sizeof buf,
+                  "<svg class=\"bar\" width=\"120\" height=\"10\" role=\"img\" aria-label=\"%.0f%%\">"
+                  "<rect width=\"120\" height=\"10\" fill=\"#e3e6ea\"/><rect width=\"%.1f\" height=\"10\" "
+                  "fill=\"#3584e4\"/></svg>",
+                  f * 100, f * 120);
+    return buf;
+}
+
 constexpr std::string_view kStyle = R"(<style>
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1d2430;background:#fafbfc}
 h1{font-size:1.4em;margin:0 0 .6em}h2{font-size:1.15em;margin:1.4em 0 .5em}
@@ -278,7 +308,17 @@ std::string overview_page(const std::vector<ZoneInfo>& zones, const OverviewQuer
              "\">" + html_escape(z->name) + "</a>" + (z->serving ? "" : " <span class=\"err\">(not served)</span>") +
              "</td>";
         b += "<td>" + html_escape(z->mode) + (z->dnssec_status.empty() ? "" : "<br><small>" + html_escape(z->dnssec_status) + "</small>") + "</td>";
-        b += "<td class=\"" + html_escape(z->phase) + "\">" + html_escape(z->phase) + "</td>";
+        b += "<td class=\"" + html_escape(z->phase) + "\">" + html_escape(z->phase);
+        if (z->transfer_progress && z->transfer_progress->running) {
+            b += "<br><small class=\"progress\" data-kind=\"transfer\">" +
+                 html_escape(progress_text(*z->transfer_progress, true)) + "</small>";
+        }
+        if (z->signing_progress && z->signing_progress->running) {
+            b += "<br><small class=\"progress\" data-kind=\"signing\">" +
+                 html_escape(progress_text(*z->signing_progress, false)) + "</small>" +
+                 progress_bar(*z->signing_progress);
+        }
+        b += "</td>";
         b += "<td class=\"num\">" + serial(z->serial) + "</td><td class=\"num\">" + serial(z->stored_serial) +
              "</td><td class=\"num\">" + serial(z->notified_serial) + "</td>";
         b += "<td>" + when(z->last_transfer, now) +
@@ -537,6 +577,11 @@ std::string zone_page(const ZoneInfo& z, const std::optional<DnssecReply>& d, st
     if (!primaries.empty()) field("Primaries", primaries);
     field("Last transfer", when(z.last_transfer, now) +
                                (z.last_transfer_kind.empty() ? "" : " (" + html_escape(z.last_transfer_kind) + ")"));
+    if (z.transfer_progress) field("Transfer", html_escape(progress_text(*z.transfer_progress, true)));
+    if (z.signing_progress) {
+        field("Signing", html_escape(progress_text(*z.signing_progress, false)) + " " +
+                             progress_bar(*z.signing_progress));
+    }
     field("Last check", when(z.last_check, now));
     field("Next refresh", when(z.next_refresh, now));
     field("Transfers", std::to_string(z.transfers_ok) + " ok, " + std::to_string(z.transfers_failed) +

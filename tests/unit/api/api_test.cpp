@@ -220,7 +220,8 @@ TEST_F(ApiTest, ZoneListHasEveryFieldWithTimesAsRfc3339OrNull) {
                                                     "notified_serial", "last_check", "last_transfer", "last_attempt",
                                                     "failures", "transfers_ok", "transfers_failed", "primaries",
                                                     "records", "ready", "not_ready", "signature_expiry",
-                                                    "signature_expiry_rrset", "effective_expiry"}));
+                                                    "signature_expiry_rrset", "effective_expiry",
+                                                    "last_transfer_kind", "transfer_progress", "signing_progress"}));
     EXPECT_EQ(a.at("name"), "example.com.");
     EXPECT_EQ(a.at("kind"), "secondary");
     EXPECT_EQ(a.at("mode"), "live");

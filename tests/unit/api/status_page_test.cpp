@@ -225,6 +225,21 @@ TEST(KeyTimeline, RollingKskPublishesUntilPublishAfter) {
     EXPECT_EQ(at(n, kNow + 7200, true)->state, "ds_submit");
 }
 
+TEST(StatusPage, RunningTransferAndSigningShowTheirProgress) {
+    ZoneInfo z = zone("big.test.", "live", "refreshing");
+    z.transfer_progress = ProgressInfo{true, 120000, 0, 8'100'000, 3.0, 40000, 2'700'000, -1};
+    z.signing_progress = ProgressInfo{true, 4500, 10000, 0, 2.25, 2000, 0, 3};
+    const std::string overview = overview_page({z}, {}, kNow);
+    EXPECT_NE(overview.find("transfer running: 120000 records, 8.1 MB, 40000 records/s"), std::string::npos) << overview;
+    EXPECT_NE(overview.find("signing: 45% (4500 of 10000 signatures), 2000/s, about 3s left"), std::string::npos);
+    EXPECT_NE(overview.find("aria-label=\"45%\""), std::string::npos);  // the bar
+    z.transfer_progress->running = false;
+    z.signing_progress->running = false;
+    EXPECT_EQ(overview_page({z}, {}, kNow).find("class=\"progress\""), std::string::npos);  // only while running
+    EXPECT_NE(zone_page(z, std::nullopt, kNow).find("last transfer: 120000 records, 8.1 MB, 40000 records/s, took 3s"),
+              std::string::npos);
+}
+
 TEST(StatusPage, LoginFormPostsTheTokenInTheBodyNeverTheUrl) {
     const std::string html = login_page("unknown <token>");
     EXPECT_NE(html.find("<form method=\"post\" action=\"/login\">"), std::string::npos);
