@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "zone/catalog.hpp"
 
@@ -24,6 +25,10 @@ struct AnswerOptions {
     // are SERVFAIL.
     std::uint32_t now = 0;
     OnlineSigner* online = nullptr;
+    // Off when empty: NSID (RFC 5001) for queries with an NSID option;
+    // CHAOS TXT id.server./hostname.bind. and version.bind./version.server.
+    // (RFC 4892). Views of strings that outlive every answer() call.
+    std::string_view nsid, identity, version;
 };
 
 // What a response was, for the query counters (serve/query_counters.hpp).

@@ -40,6 +40,7 @@ struct ServerOptions {
     // after the last one (or the accept), or a reply is not read within it.
     unsigned tcp_idle_timeout_ms = 10'000;
     std::uint16_t udp_max_payload = 1232;
+    std::string nsid, identity, version;  // [server] nsid / identity / version ("" = off)
     RrlOptions rrl;  // response rate limiting over UDP ([server.rrl]); rate 0 = off
     NotifySink* notify_sink = nullptr;  // receives accepted NOTIFYs
     // Where the workers count queries. Zones are told apart when the

@@ -15,9 +15,12 @@
 #      "now" is that key's state, both as the lane says and as the segment
 #      drawn up to the "now" line says
 #   4  the filter link ?problems=1 lists gone.test. alone; no secret in any page
+#   5  [server] nsid and identity: kdig +nsid shows the NSID (RFC 5001), dig
+#      CH TXT id.server. the identity; version.bind. (not set) is REFUSED
 # Screenshots: <build>/test-artifacts/status-overview.png, status-zone.png.
 import html.parser
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -102,6 +105,8 @@ def main():
 listen = ["{LOOP}:{port}"]
 threads = 1
 state_dir = "state"
+nsid = "statuspage-nsid"
+identity = "statuspage-id"
 [api]
 listen = "{LOOP}:{api_port}"
 [[api.token]]
@@ -213,8 +218,21 @@ primaries = ["{LOOP}:{dead}"]
         check("4.1 ?problems=1 lists the zone whose primary does not answer", Dom(text).rows == ["gone.test."],
               text[:1500])
         check("4.2 the token's secret appears on no page", SECRET not in pages, "")
+        # 5: NSID (RFC 5001) and CHAOS id.server. (RFC 4892), as configured, seen by kdig and dig.
+        kdig, dig = shutil.which("kdig"), shutil.which("dig")
+        if kdig:
+            out = subprocess.run([kdig, f"@{LOOP}", "-p", str(port), "+nsid", ZONE, "SOA"], capture_output=True,
+                                 text=True, timeout=10).stdout
+            check("5.1 kdig +nsid shows our NSID", re.search(r'NSID: [0-9a-fA-F ]+"statuspage-nsid"', out), out)
+        if dig:
+            out = subprocess.run([dig, f"@{LOOP}", "-p", str(port), "+short", "CH", "TXT", "id.server."],
+                                 capture_output=True, text=True, timeout=10).stdout
+            check("5.2 dig CH TXT id.server. answers the configured identity", out.strip() == '"statuspage-id"', out)
+            out = subprocess.run([dig, f"@{LOOP}", "-p", str(port), "CH", "TXT", "version.bind."],
+                                 capture_output=True, text=True, timeout=10).stdout
+            check("5.3 version.bind. (not configured) is REFUSED", "status: REFUSED" in out, out)
         rc = stop_proc(proc, 15, report_kill=False)
-        check("5.1 SIGTERM: exit 0", rc == 0, log.tail(10))
+        check("6.1 SIGTERM: exit 0", rc == 0, log.tail(10))
         info(f"screenshots in {artifacts}")
     except KeyboardInterrupt as e:
         check("harness interrupted", False, str(e))
