@@ -350,13 +350,13 @@ Result<SignedZone> sign_zone(const dns::Name& origin, const dns::RecordList& rec
     std::vector<std::int64_t> earliest(threads, INT64_MAX);
     constexpr std::size_t kChunk = 128;
     zone::Progress* progress = policy.progress.get();
-    if (progress) progress->begin(jobs.size());
     struct EndProgress {
         zone::Progress* p;
+        std::uint64_t run = 0;
         ~EndProgress() {
-            if (p) p->end();
+            if (p) p->end(run);
         }
-    } end_progress{progress};
+    } end_progress{progress, progress ? progress->begin(jobs.size()) : 0};
 
     auto worker = [&](unsigned tid) {
         std::vector<std::unique_ptr<dns::Signer>> signers(keys.keys.size());

@@ -85,11 +85,11 @@ std::vector<std::uint8_t> TransferClient::request(std::uint16_t id, std::int64_t
 
 void TransferClient::set_progress(std::shared_ptr<zone::Progress> progress) {
     progress_ = std::move(progress);
-    if (progress_) progress_->begin();
+    if (progress_) progress_run_ = progress_->begin();
 }
 
 TransferClient::~TransferClient() {
-    if (progress_ && progress_->running.load(std::memory_order_relaxed)) progress_->end();
+    if (progress_) progress_->end(progress_run_);
 }
 
 Result<TransferClient::Step> TransferClient::consume(std::span<const std::uint8_t> msg, std::int64_t now) {
@@ -98,7 +98,7 @@ Result<TransferClient::Step> TransferClient::consume(std::span<const std::uint8_
         progress_->done.store(records_, std::memory_order_relaxed);
         progress_->bytes.store(bytes_, std::memory_order_relaxed);
         if (!step || *step == Step::Done) {
-            progress_->end();
+            progress_->end(progress_run_);
         } else {
             zone::tick(*progress_);
         }

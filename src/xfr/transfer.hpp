@@ -91,6 +91,7 @@ private:
     std::uint64_t bytes_ = 0;
     std::vector<std::uint8_t> rdata_buf_;
     std::shared_ptr<zone::Progress> progress_;
+    std::uint64_t progress_run_ = 0;
 };
 
 }  // namespace satellite::xfr

@@ -30,7 +30,10 @@ struct Progress {
     static std::int64_t now_ms() {
         return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
     }
-    void begin(std::uint64_t total_items = 0) {
+    std::atomic<std::uint64_t> generation{0};  // one per begin(): a late end() of an older run is ignored
+
+    // A new run; its generation, for end().
+    std::uint64_t begin(std::uint64_t total_items = 0) {
         done.store(0, std::memory_order_relaxed);
         bytes.store(0, std::memory_order_relaxed);
         total.store(total_items, std::memory_order_relaxed);
@@ -38,8 +41,10 @@ struct Progress {
         ended_ms.store(0, std::memory_order_relaxed);
         reported_ms.store(now_ms(), std::memory_order_relaxed);
         running.store(true, std::memory_order_release);
+        return generation.fetch_add(1, std::memory_order_acq_rel) + 1;
     }
-    void end() {
+    void end(std::uint64_t run) {
+        if (generation.load(std::memory_order_acquire) != run) return;  // a newer run has begun
         ended_ms.store(now_ms(), std::memory_order_relaxed);
         running.store(false, std::memory_order_release);
     }

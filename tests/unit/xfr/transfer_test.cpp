@@ -123,6 +123,14 @@ TEST(Axfr, ProgressCountsRecordsAndBytesPerMessageAndEnds) {
         EXPECT_TRUE(failing->running.load());
     }
     EXPECT_FALSE(failing->running.load());
+    // An older client going after a newer transfer began leaves the newer one running.
+    auto shared = std::make_shared<zone::Progress>();
+    auto older = std::make_unique<TransferClient>(kZone, TransferKind::Axfr, 0, nullptr);
+    older->set_progress(shared);
+    TransferClient newer(kZone, TransferKind::Axfr, 0, nullptr);
+    newer.set_progress(shared);
+    older.reset();
+    EXPECT_TRUE(shared->running.load());
 }
 
 TEST(Axfr, RefusesBadStreams) {
