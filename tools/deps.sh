@@ -11,6 +11,7 @@ PKGS=(
   # test peers and judges
   nsd knot knot-dnsutils bind9 bind9-dnsutils ldnsutils unbound dnsperf
   python3 python3-dnspython bc
+  chromium                    # the status page test renders the pages headless
 )
 missing=()
 for p in "${PKGS[@]}"; do

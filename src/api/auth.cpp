@@ -3,6 +3,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -49,6 +50,61 @@ const Tokens::Token* Tokens::find(std::string_view secret) const {
         if (CRYPTO_memcmp(t.digest.data(), digest.data(), digest.size()) == 0) found = &t;
     }
     return found;
+}
+
+const Tokens::Token* Tokens::find_digest(const std::array<unsigned char, 32>& digest) const {
+    const Token* found = nullptr;
+    for (const auto& t : tokens_) {
+        if (CRYPTO_memcmp(t.digest.data(), digest.data(), digest.size()) == 0) found = &t;
+    }
+    return found;
+}
+
+std::string Sessions::open(const std::array<unsigned char, 32>& token_digest, Clock::time_point now) {
+    // Expired sessions go first; at the limit, the one closest to its end.
+    std::erase_if(by_id_, [&](const auto& kv) { return kv.second.expires <= now; });
+    if (by_id_.size() >= kMax) {
+        auto oldest = std::min_element(by_id_.begin(), by_id_.end(), [](const auto& a, const auto& b) {
+            return a.second.expires < b.second.expires;
+        });
+        by_id_.erase(oldest);
+    }
+    std::array<unsigned char, 32> random{};
+    // Without randomness there is no safe session id: a bug or a broken system.
+    if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) std::abort();
+    static const char* hex = "0123456789abcdef";
+    std::string id;
+    for (unsigned char b : random) {
+        id.push_back(hex[b >> 4]);
+        id.push_back(hex[b & 15]);
+    }
+    by_id_[id] = Session{token_digest, now + kLifetime};
+    return id;
+}
+
+const Tokens::Token* Sessions::token(std::string_view id, const Tokens& tokens, Clock::time_point now) {
+    if (id.empty()) return nullptr;
+    auto it = by_id_.find(std::string(id));
+    if (it == by_id_.end()) return nullptr;
+    if (it->second.expires <= now) {
+        by_id_.erase(it);
+        return nullptr;
+    }
+    return tokens.find_digest(it->second.digest);
+}
+
+void Sessions::close(std::string_view id) { by_id_.erase(std::string(id)); }
+
+std::string_view cookie_value(std::string_view header, std::string_view name) {
+    while (!header.empty()) {
+        const std::size_t semi = header.find(';');
+        std::string_view pair = header.substr(0, semi);
+        header = semi == std::string_view::npos ? std::string_view() : header.substr(semi + 1);
+        while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+        const std::size_t eq = pair.find('=');
+        if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
+    }
+    return {};
 }
 
 std::string_view bearer_secret(std::string_view authorization) {

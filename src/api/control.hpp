@@ -11,6 +11,15 @@
 
 namespace satellite::api {
 
+// A long piece of work on a zone: an AXFR (records and bytes so far) or a
+// signing pass (signatures done of the total), running or the last one.
+struct ProgressInfo {
+    bool running = false;
+    std::uint64_t done = 0, total = 0, bytes = 0;  // total 0 = not known (a transfer)
+    double seconds = 0, rate = 0, bytes_rate = 0;  // rates a second
+    std::int64_t eta_s = -1;                       // -1 = unknown
+};
+
 // GET /api/v1/zones, /api/v1/zones/{zone}
 struct ZoneInfo {
     std::string name;       // "example.com." (with the final dot)
@@ -31,6 +40,7 @@ struct ZoneInfo {
     std::optional<std::uint32_t> notified_serial;  // announced by a NOTIFY, not yet served
     std::int64_t last_check = 0;     // a primary last confirmed our serial (the expire clock)
     std::int64_t last_transfer = 0;  // the served version was received
+    std::string last_transfer_kind;  // "AXFR" | "IXFR" (since the daemon started; "" = none)
     std::int64_t last_attempt = 0;   // the last refresh ended, well or not
     std::uint32_t failures = 0;      // consecutive failed refreshes
     std::uint64_t transfers_ok = 0, transfers_failed = 0;  // since the daemon started
@@ -56,6 +66,8 @@ struct ZoneInfo {
     bool has_providers = false;
     std::int64_t providers_checked_at = 0;
     std::vector<Provider> providers;
+    // The running or last transfer and signing pass (none = never since start).
+    std::optional<ProgressInfo> transfer_progress, signing_progress;
 };
 
 // One DNSSEC key as seed 003 shows it, plus its lifecycle state (§4).
@@ -70,6 +82,9 @@ struct KeyInfo {
     std::string state;          // generate publish ready active retire dead ds_submit ...
     std::int64_t next_transition = 0;  // 0 = none planned
     bool standby = false;       // a standby KSK (DS at the parent, not in DNSKEY)
+    // When the lifecycle published its DNSKEY, made it sign, retired it
+    // (unix seconds; 0 = not yet): the status page's key timeline.
+    std::int64_t published_at = 0, active_at = 0, retire_at = 0;
 };
 
 struct DsInfo {

@@ -3,6 +3,7 @@
 #include "api/json.hpp"
 
 #include <array>
+#include <cmath>
 #include <cctype>
 #include <ctime>
 #include <limits>
@@ -159,6 +160,29 @@ json::value zone_json(const ZoneInfo& z) {
     } else {
         o["multi_signer"] = nullptr;
     }
+    o["last_transfer_kind"] = z.last_transfer_kind.empty() ? json::value(nullptr) : json::value(z.last_transfer_kind);
+    // A running (or the last) transfer: records and bytes so far, rates;
+    // a signing pass: signatures done of the total, rate, seconds left.
+    auto progress = [](const std::optional<ProgressInfo>& p, bool transfer) -> json::value {
+        if (!p) return nullptr;
+        json::object o;
+        o["running"] = p->running;
+        o["seconds"] = std::round(p->seconds * 10) / 10;
+        if (transfer) {
+            o["records"] = p->done;
+            o["bytes"] = p->bytes;
+            o["records_per_second"] = std::round(p->rate);
+            o["bytes_per_second"] = std::round(p->bytes_rate);
+        } else {
+            o["done"] = p->done;
+            o["total"] = p->total;
+            o["per_second"] = std::round(p->rate);
+            o["eta_seconds"] = p->eta_s < 0 ? json::value(nullptr) : json::value(p->eta_s);
+        }
+        return o;
+    };
+    o["transfer_progress"] = progress(z.transfer_progress, true);
+    o["signing_progress"] = progress(z.signing_progress, false);
     return o;
 }
 

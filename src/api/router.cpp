@@ -224,6 +224,11 @@ HttpResponse Router::route(const HttpRequest& req) {
     if (path.empty() || path.front() != '/') return error_response(400, "request target must be a path");
     auto segs = segments(path);
     if (!segs) return error_response(400, "bad percent-encoding in the request path");
+    // The status page and its login: HTML, a token or a login session.
+    if (segs->empty() || (segs->size() == 2 && (*segs)[0] == "zones" && !(*segs)[1].empty()) ||
+        (segs->size() == 1 && ((*segs)[0] == "login" || (*segs)[0] == "logout"))) {
+        return page(req, path, *segs);
+    }
     auto route = match(*segs);
     if (!route) return error_response(404, "no such endpoint: " + std::string(path));
     const Method* method = nullptr;

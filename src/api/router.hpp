@@ -20,6 +20,7 @@ struct HttpRequest {
     std::string_view authorization;  // the header's value, "" when absent
     std::string_view body;
     std::string_view peer_address;  // the client's IP address, for the failed-login throttle
+    std::string_view cookie;        // the Cookie header ("" when absent): the status page's login session
 };
 
 struct HttpResponse {
@@ -45,9 +46,12 @@ public:
 
 private:
     HttpResponse route(const HttpRequest& request);
+    // The status page (GET /, /zones/{zone}) and its login (GET|POST /login, POST /logout).
+    HttpResponse page(const HttpRequest& request, std::string_view path, const std::vector<std::string>& segments);
 
     Tokens tokens_;
     AuthThrottle throttle_;
+    Sessions sessions_;
     Control& control_;
 };
 

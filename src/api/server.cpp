@@ -169,7 +169,7 @@ private:
 
         const auto& req = parser_->get();
         HttpRequest request{sv(req.method_string()), sv(req.target()), sv(req[http::field::authorization]),
-                            req.body(), address_text_};
+                            req.body(), address_text_, sv(req[http::field::cookie])};
         HttpResponse response = server_.router_.handle(request);
         spdlog::debug("api: {} {} {} -> {} (token {})", peer_, request.method, printable(request.target),
                       response.status, response.token_name.empty() ? "-" : response.token_name);

@@ -549,7 +549,7 @@ private:
                                {"listen", "threads", "state_dir", "tcp_max_connections",
                                 "tcp_max_connections_per_client", "tcp_idle_timeout_ms",
                                 "udp_max_payload", "rrl", "provide_xfr", "catalog", "cookies", "online_signing_budget",
-                                "cookie_secret", "cookie_secret_previous"});
+                                "cookie_secret", "cookie_secret_previous", "nsid", "identity", "version"});
             !s) {
             return s;
         }
@@ -594,6 +594,21 @@ private:
             auto normal = normalise_dns_name(*name);
             if (!normal) return at(*node, "server.catalog " + normal.error().message);
             out.catalog = *normal;
+        }
+        // Printable ASCII that fits one TXT string (and an NSID option):
+        // what a resolver's operator reads in dig +nsid or a CHAOS query.
+        for (auto [key, field] : {std::pair{"nsid", &out.nsid}, std::pair{"identity", &out.identity},
+                                  std::pair{"version", &out.version}}) {
+            const auto* node = table->get(key);
+            if (!node) continue;
+            const std::string where = std::string("server.") + key;
+            auto v = as_string(*node, where);
+            if (!v) return v.error();
+            if (v->size() > 128) return at(*node, where + " is longer than 128 characters");
+            for (char c : *v) {
+                if (c < 0x20 || c > 0x7e) return at(*node, where + " must be printable ASCII");
+            }
+            *field = *v;
         }
         if (const auto* node = table->get("udp_max_payload")) {
             // 512 is the RFC 1035 minimum; above 4096 fragments on most paths.

@@ -60,6 +60,10 @@ struct Server {
     // (absolute, with the final dot; "" = none), transferable under
     // provide_xfr like any zone.
     std::string catalog;
+    // Answers that say which server this is, off unless set: NSID (RFC
+    // 5001) to queries asking for it; CHAOS TXT id.server. / hostname.bind.
+    // (`identity`) and version.bind. / version.server. (`version`), RFC 4892.
+    std::string nsid, identity, version;
 };
 
 struct ApiToken {

@@ -311,6 +311,7 @@ void ZoneManager::transfer(const std::shared_ptr<Zone>& z, std::size_t primary, 
     limits.max_bytes = z->cfg.max_zone_bytes;
     auto client = std::make_shared<xfr::TransferClient>(z->origin, kind, z->snapshot ? z->snapshot->serial() : 0,
                                                         run.tsig.get(), limits);
+    client->set_progress(watch(z->transfer_progress, z->cfg.name, "transfer"));
     std::weak_ptr<Zone> wz = z;
     const std::uint64_t gen = run.generation;
     // Two deadlines: the whole attempt, and the primary going silent.
@@ -419,6 +420,7 @@ void ZoneManager::install_transfer(Zone& z, std::size_t primary_index, std::shar
                 }
                 const std::int64_t now = now_unix();
                 ++z.state.transfers_ok;
+                z.last_transfer_kind = full ? "AXFR" : "IXFR";
                 z.state.succeeded(now);
                 store_transfer(z, primary, std::move(client), t->incremental);
                 done({});

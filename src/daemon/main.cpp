@@ -152,6 +152,9 @@ int main(int argc, char** argv) {
     so.tcp_idle_timeout_ms = cfg->server.tcp_idle_timeout_ms;
     so.udp_max_payload = static_cast<std::uint16_t>(cfg->server.udp_max_payload);
     so.online_signing_budget = cfg->server.online_signing_budget;
+    so.nsid = cfg->server.nsid;
+    so.identity = cfg->server.identity;
+    so.version = cfg->server.version;
     // [server.rrl]: prefixes in the 16-octet form (IPv4 mapped, so /n is /96+n).
     so.rrl.rate = cfg->server.rrl.rate;
     so.rrl.slip = cfg->server.rrl.slip;

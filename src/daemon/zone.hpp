@@ -101,6 +101,10 @@ struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
     std::vector<std::function<void()>> idle_waiters;
     bool force_axfr = false;  // the next transfer is an AXFR (`zone retransfer`)
     std::int64_t next_refresh = 0, expires_at = 0;
+    const char* last_transfer_kind = "";  // "AXFR" (a whole zone) | "IXFR", for the status page
+    // The running (or last) transfer and signing pass: records / signatures
+    // so far (zone/progress.hpp); made at the first one.
+    std::shared_ptr<zone::Progress> transfer_progress, signing_progress;
     std::string source;
     // Catalog consumer (daemon/consumed_catalog.cpp): the catalog (lower-cased
     // name) this zone is a member of ("" = configured by a [[zone]]), and
@@ -124,6 +128,26 @@ struct ZoneManager::RefreshRun {
     std::shared_ptr<const std::string> slot;  // its TransferSlots lease: given back with the run
     std::optional<std::uint32_t> expire;      // RFC 7314: EXPIRE in the primary's last answer, if any
 };
+
+// The zone's Progress for `what` ("transfer" | "signing"), made at first
+// use with a report that logs a line every few seconds while it runs.
+inline std::shared_ptr<zone::Progress> watch(std::shared_ptr<zone::Progress>& slot, const std::string& zone,
+                                             const char* what) {
+    if (slot) return slot;
+    slot = std::make_shared<zone::Progress>();
+    const bool signing = std::string_view(what) == "signing";
+    slot->report = [zone, signing](const zone::ProgressView& v) {
+        if (signing) {
+            spdlog::info("zone {}: signing: {} of {} signatures ({:.0f}%), {:.0f}/s, about {} s left", zone, v.done,
+                         v.total, v.total ? 100.0 * static_cast<double>(v.done) / static_cast<double>(v.total) : 0.0,
+                         v.rate, v.eta_s < 0 ? 0 : v.eta_s);
+        } else {
+            spdlog::info("zone {}: transfer: {} records, {:.1f} MB so far, {:.0f} records/s, {:.0f} s", zone, v.done,
+                         static_cast<double>(v.bytes) / 1e6, v.rate, v.seconds);
+        }
+    };
+    return slot;
+}
 
 inline std::string describe_keys(const modes::Lifecycle& lc) {
     std::string out;

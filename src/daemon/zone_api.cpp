@@ -54,12 +54,20 @@ void ZoneManager::fill_state(const Zone& z, api::ZoneInfo& i) const {
     i.notified_serial = s.notified;
     i.last_check = s.last_check;
     i.last_transfer = s.last_transfer;
+    i.last_transfer_kind = z.last_transfer_kind;
     i.last_attempt = s.last_attempt;
     i.failures = s.failures;
     i.transfers_ok = s.transfers_ok;
     i.transfers_failed = s.transfers_failed;
     for (const auto& p : z.cfg.primaries) i.primaries.push_back(p.to_string());
     i.records = z.serving() ? z.snapshot->record_count() : 0;
+    auto progress = [](const std::shared_ptr<zone::Progress>& p) -> std::optional<api::ProgressInfo> {
+        if (!p || p->started_ms.load(std::memory_order_relaxed) == 0) return std::nullopt;
+        const zone::ProgressView v = zone::read(*p);
+        return api::ProgressInfo{v.running, v.done, v.total, v.bytes, v.seconds, v.rate, v.bytes_rate, v.eta_s};
+    };
+    i.transfer_progress = progress(z.transfer_progress);
+    i.signing_progress = progress(z.signing_progress);
     const std::int64_t now = now_unix();
     if (!z.snapshot) {
         i.not_ready = z.secondary ? "not served: no transfer has succeeded yet" : "not served: the zone did not load";
@@ -185,6 +193,9 @@ api::DnssecReply ZoneManager::api_dnssec(const std::string& zone_name, api::Dnss
         ki.standby = k.standby;
         ki.state = modes::to_string(k.state);
         ki.next_transition = k.next_transition;
+        ki.published_at = k.published_at;
+        ki.active_at = k.active_at;
+        ki.retire_at = k.retire_at;
         return ki;
     };
     auto newest = [&](modes::KeyRole role) -> std::optional<api::KeyInfo> {
@@ -477,6 +488,35 @@ std::string ZoneManager::api_metrics() const {
         if (!z->lifecycle) continue;
         if (std::int64_t e = z->lifecycle->next_event(timing(*z)); e) {
             out += "satellite_dnssec_next_key_event_timestamp_seconds" + label(z->cfg.name) + " " + std::to_string(e) + "\n";
+        }
+    }
+    // Issue 18: the running (or last) transfer and signing pass of each zone
+    // that had one: a dashboard's progress bar and rate.
+    out += "# HELP satellite_zone_transfer_progress_records Records received by the zone's running (or last) "
+           "transfer.\n# TYPE satellite_zone_transfer_progress_records gauge\n"
+           "# HELP satellite_zone_transfer_progress_bytes Bytes received by the zone's running (or last) transfer.\n"
+           "# TYPE satellite_zone_transfer_progress_bytes gauge\n"
+           "# HELP satellite_zone_transfer_running 1 while a transfer of the zone runs.\n"
+           "# TYPE satellite_zone_transfer_running gauge\n"
+           "# HELP satellite_zone_signing_progress_done Signatures made or kept by the zone's running (or last) "
+           "signing pass.\n# TYPE satellite_zone_signing_progress_done gauge\n"
+           "# HELP satellite_zone_signing_progress_total Signatures the zone's running (or last) signing pass makes "
+           "or keeps in all.\n# TYPE satellite_zone_signing_progress_total gauge\n"
+           "# HELP satellite_zone_signing_running 1 while a signing pass of the zone runs.\n"
+           "# TYPE satellite_zone_signing_running gauge\n";
+    for (const auto& [k, z] : zones_) {
+        const std::string l = label(z->cfg.name);
+        if (z->transfer_progress) {
+            const zone::ProgressView v = zone::read(*z->transfer_progress);
+            out += "satellite_zone_transfer_progress_records" + l + " " + std::to_string(v.done) + "\n" +
+                   "satellite_zone_transfer_progress_bytes" + l + " " + std::to_string(v.bytes) + "\n" +
+                   "satellite_zone_transfer_running" + l + " " + (v.running ? "1" : "0") + "\n";
+        }
+        if (z->signing_progress) {
+            const zone::ProgressView v = zone::read(*z->signing_progress);
+            out += "satellite_zone_signing_progress_done" + l + " " + std::to_string(v.done) + "\n" +
+                   "satellite_zone_signing_progress_total" + l + " " + std::to_string(v.total) + "\n" +
+                   "satellite_zone_signing_running" + l + " " + (v.running ? "1" : "0") + "\n";
         }
     }
     // The query workers' counters (serve/query_counters.hpp), through the

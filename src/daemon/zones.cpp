@@ -132,6 +132,7 @@ Result<modes::BuildInput> ZoneManager::build_input(Zone& z) {
     // their KSKs named by CDS/CDNSKEY) beside ours; ours sign.
     if (multi) z.peer_keys->add_to(in.keys);
     in.live = live_policy(cfg.signing.value_or(config::Signing{}));
+    in.live.progress = watch(z.signing_progress, cfg.name, "signing");
     return in;
 }
 

@@ -349,6 +349,14 @@ Result<SignedZone> sign_zone(const dns::Name& origin, const dns::RecordList& rec
     std::atomic<bool> failed{false};
     std::vector<std::int64_t> earliest(threads, INT64_MAX);
     constexpr std::size_t kChunk = 128;
+    zone::Progress* progress = policy.progress.get();
+    struct EndProgress {
+        zone::Progress* p;
+        std::uint64_t run = 0;
+        ~EndProgress() {
+            if (p) p->end(run);
+        }
+    } end_progress{progress, progress ? progress->begin(jobs.size()) : 0};
 
     auto worker = [&](unsigned tid) {
         std::vector<std::unique_ptr<dns::Signer>> signers(keys.keys.size());
@@ -414,6 +422,10 @@ Result<SignedZone> sign_zone(const dns::Name& origin, const dns::RecordList& rec
                 job.length = static_cast<std::uint32_t>(out.size() - job.offset);
                 job.made = true;
                 earliest[tid] = std::min(earliest[tid], expiration);
+            }
+            if (progress) {
+                progress->done.fetch_add(std::min(jobs.size(), begin + kChunk) - begin, std::memory_order_relaxed);
+                zone::tick(*progress);
             }
         }
     };

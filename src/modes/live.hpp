@@ -18,6 +18,7 @@
 #include "dns/records.hpp"
 #include "modes/keys.hpp"
 #include "util/result.hpp"
+#include "zone/progress.hpp"
 #include "zone/snapshot.hpp"
 
 namespace satellite::modes {
@@ -33,6 +34,9 @@ struct LivePolicy {
     std::uint32_t refresh = 7 * 86400;       // re-sign when less than this is left
     std::uint32_t inception_offset = 3600;   // inception backdated for clock skew
     unsigned threads = 0;                    // 0 = one per core
+    // Signatures made or kept of the pass's total, for the API and a log
+    // line (zone/progress.hpp); null = nobody watches.
+    std::shared_ptr<zone::Progress> progress;
 };
 
 struct SignedZone {

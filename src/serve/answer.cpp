@@ -62,18 +62,23 @@ bool query_has_co(std::span<const std::uint8_t> msg, const dns::Query& q) {
     return opt != 0 && (load16(msg.data() + opt + 6) & kEdnsCo) != 0;
 }
 
-// RFC 7314 §2: the query's OPT carries an EXPIRE option (code 9).
-bool query_has_expire(std::span<const std::uint8_t> msg, const dns::Query& q) {
+// Whether the query's OPT carries an option `code` (RFC 6891 §6.1.2).
+bool query_has_option(std::span<const std::uint8_t> msg, const dns::Query& q, std::uint16_t code) {
     const std::size_t opt = query_opt(msg, q);
     if (opt == 0) return false;
     const std::uint8_t* h = msg.data();
     std::size_t o = opt + 10;
     const std::size_t end = std::min(o + load16(h + opt + 8), msg.size());
     while (o + 4 <= end) {
-        if (load16(h + o) == 9) return true;
+        if (load16(h + o) == code) return true;
         o += 4 + load16(h + o + 2);
     }
     return false;
+}
+
+// RFC 7314 §2: the query's OPT carries an EXPIRE option (code 9).
+bool query_has_expire(std::span<const std::uint8_t> msg, const dns::Query& q) {
+    return query_has_option(msg, q, 9);
 }
 
 // Where an owner name comes from: a pointer to a name already in the packet,
@@ -95,6 +100,7 @@ struct Response {
     bool failed = false;  // an online signature was needed and not made: SERVFAIL
     int ede = -1;         // RFC 8914 INFO-CODE to put in the OPT record (-1: none)
     std::int64_t expire = -1;  // RFC 7314 EXPIRE seconds to put in the OPT record (-1: none)
+    bool nsid = false;         // RFC 5001: the query asked, and we have one to give
     std::uint16_t counts[3] = {0, 0, 0};  // answer, authority, additional
     std::size_t question_end = 0;
     // Additional-section candidates: (zone, node, required glue).
@@ -665,6 +671,31 @@ void write_additional(Response& r) {
     }
 }
 
+// RFC 4892 §2: CHAOS TXT id.server. / hostname.bind. (identity) and
+// version.bind. / version.server. (version), when configured; false (the
+// caller REFUSES) for any other CHAOS query or one not configured.
+bool answer_chaos(Response& r) {
+    static constexpr std::uint8_t kIdServer[] = "\2id\6server", kHostnameBind[] = "\10hostname\4bind",
+                                  kVersionBind[] = "\7version\4bind", kVersionServer[] = "\7version\6server";
+    const dns::Query& q = r.q;
+    auto is = [&](const std::uint8_t* name, std::size_t size) {  // `size` counts the root label's 0
+        return q.qname_len == size && std::memcmp(q.qname_lc, name, size) == 0;
+    };
+    std::string_view text;
+    if (is(kIdServer, sizeof kIdServer) || is(kHostnameBind, sizeof kHostnameBind)) text = r.opt.identity;
+    if (is(kVersionBind, sizeof kVersionBind) || is(kVersionServer, sizeof kVersionServer)) text = r.opt.version;
+    if (text.empty() || text.size() > 255 || (q.qtype != t::TXT && q.qtype != t::ANY)) return false;
+    // One TXT record at the question's name (a pointer to it), TTL 0.
+    std::uint8_t rr[2 + 10 + 1 + 255] = {0xc0, dns::kHeaderLen, 0, 16, 0, 3, 0, 0, 0, 0};
+    store16(rr + 10, static_cast<std::uint16_t>(1 + text.size()));
+    rr[12] = static_cast<std::uint8_t>(text.size());
+    std::memcpy(rr + 13, text.data(), text.size());
+    if (!r.w.put(rr, 13 + text.size())) return false;
+    r.counts[0] = 1;
+    r.aa = true;
+    return true;
+}
+
 std::size_t finish(Response& r, std::size_t limit_with_opt, const zone::ServedZone* zone,
                    AnswerInfo* info) {
     const dns::Query& q = r.q;
@@ -679,7 +710,8 @@ std::size_t finish(Response& r, std::size_t limit_with_opt, const zone::ServedZo
         if (r.co) opt[7] |= kEdnsCo >> 8;                   // RFC 9824 §4.1: we understood CO
         // RFC 8914 §2: an Extended DNS Error option (code 15), no
         // EXTRA-TEXT; RFC 7314 §2: an EXPIRE option (code 9).
-        std::uint8_t with[kOptLen + 8 + kMaxExtraOption];
+        // Then the DNS COOKIE (RFC 7873) and NSID (RFC 5001), when they go.
+        std::uint8_t with[kOptLen + 8 + kMaxExtraOption + 4 + 128];  // NSID: config allows at most 128
         std::size_t len = 0;
         if (r.ede >= 0) {
             std::memcpy(with, opt, kOptLen);
@@ -703,6 +735,17 @@ std::size_t finish(Response& r, std::size_t limit_with_opt, const zone::ServedZo
             }
             std::memcpy(with + len, extra.data(), extra.size());
             len += extra.size();
+        }
+        if (r.nsid && r.opt.nsid.size() <= 128) {  // RFC 5001 §2.3: the server's identifier as configured
+            if (len == 0) {
+                std::memcpy(with, opt, kOptLen);
+                len = kOptLen;
+            }
+            store16(with + len, 3);
+            store16(with + len + 2, static_cast<std::uint16_t>(r.opt.nsid.size()));
+            std::memcpy(with + len + 4, r.opt.nsid.data(), r.opt.nsid.size());
+            len += 4 + r.opt.nsid.size();
+        }
         }
         if (len) store16(with + 9, static_cast<std::uint16_t>(len - kOptLen));
         if ((len && r.w.put(with, len)) || r.w.put(opt, kOptLen)) ++r.counts[2];
@@ -773,6 +816,8 @@ std::size_t answer(const zone::Catalog& catalog, std::span<const std::uint8_t> q
         r.rcode = dns::rcode::REFUSED;
         return early();
     }
+    r.nsid = !options.nsid.empty() && query_has_option(query, q, 3);
+    if (q.qclass == dns::rrclass::CH && answer_chaos(r)) return finish(r, limit, nullptr, info);
     if (q.qclass != dns::rrclass::IN && q.qclass != dns::rrclass::ANY) {
         r.rcode = dns::rcode::REFUSED;
         return early();

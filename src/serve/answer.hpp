@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "zone/catalog.hpp"
 
@@ -29,6 +30,10 @@ struct AnswerOptions {
     // COOKIE (serve/cookie.hpp). Room for it is kept however full the
     // response gets.
     std::span<const std::uint8_t> edns_option;
+    // Off when empty: NSID (RFC 5001) for queries with an NSID option;
+    // CHAOS TXT id.server./hostname.bind. and version.bind./version.server.
+    // (RFC 4892). Views of strings that outlive every answer() call.
+    std::string_view nsid, identity, version;
 };
 inline constexpr std::size_t kMaxExtraOption = 4 + 40;
 

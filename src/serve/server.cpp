@@ -91,6 +91,9 @@ public:
           cookie_secrets_(cookies), rrl_(o.rrl), io_(1), notify_report_timer_(io_) {
         tcp_reply_.resize(65535);
         answer_options_.udp_max_payload = o.udp_max_payload < 512 ? 512 : o.udp_max_payload;
+        answer_options_.nsid = o.nsid;  // views of the Server's options, which outlive the workers
+        answer_options_.identity = o.identity;
+        answer_options_.version = o.version;
         // RFC 9824 online signatures: this worker's signer and cache, and
         // the time they are made at (set as each batch of work starts).
         answer_options_.online = &online_;

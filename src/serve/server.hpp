@@ -45,6 +45,7 @@ struct ServerOptions {
     // Compact denial's online signatures a second per worker for UDP
     // queries (serve/online.hpp); past it answers go out truncated. 0 = no limit.
     unsigned online_signing_budget = 5000;
+    std::string nsid, identity, version;  // [server] nsid / identity / version ("" = off)
     RrlOptions rrl;  // response rate limiting over UDP ([server.rrl]); rate 0 = off
     // DNS cookies (serve/cookie.hpp); nullopt = off. A UDP client with a
     // valid server cookie is not rate limited; a limited one with a client

@@ -85,8 +85,31 @@ std::vector<std::uint8_t> TransferClient::request(std::uint16_t id, std::int64_t
     return m;
 }
 
-Result<TransferClient::Step> TransferClient::consume(std::span<const std::uint8_t> msg,
-                                                     std::int64_t now) {
+void TransferClient::set_progress(std::shared_ptr<zone::Progress> progress) {
+    progress_ = std::move(progress);
+    if (progress_) progress_run_ = progress_->begin();
+}
+
+TransferClient::~TransferClient() {
+    if (progress_) progress_->end(progress_run_);
+}
+
+Result<TransferClient::Step> TransferClient::consume(std::span<const std::uint8_t> msg, std::int64_t now) {
+    auto step = consume_message(msg, now);
+    if (progress_) {
+        progress_->done.store(records_, std::memory_order_relaxed);
+        progress_->bytes.store(bytes_, std::memory_order_relaxed);
+        if (!step || *step == Step::Done) {
+            progress_->end(progress_run_);
+        } else {
+            zone::tick(*progress_);
+        }
+    }
+    return step;
+}
+
+Result<TransferClient::Step> TransferClient::consume_message(std::span<const std::uint8_t> msg,
+                                                             std::int64_t now) {
     ++messages_;
     if (msg.size() < dns::kHeaderLen) return make_error("short message from primary");
     const std::uint8_t* h = msg.data();

@@ -20,6 +20,7 @@
 #include "dns/records.hpp"
 #include "dns/serial.hpp"
 #include "util/result.hpp"
+#include "zone/progress.hpp"
 #include "zone/update.hpp"
 #include "dns/tsig.hpp"
 
@@ -59,9 +60,15 @@ public:
     std::size_t messages() const { return messages_; }
     std::size_t records() const { return records_; }
     std::uint64_t bytes() const { return bytes_; }
+    // Records and bytes so far, for whoever watches (the API, a log line):
+    // begun here, updated per message, ended at the last message or when
+    // the client goes (a failed transfer).
+    void set_progress(std::shared_ptr<zone::Progress> progress);
+    ~TransferClient();
 
 private:
     enum class State { First, Second, Body, Deleting, Adding, Done };
+    Result<Step> consume_message(std::span<const std::uint8_t> msg, std::int64_t now);
     Status take(const std::uint8_t* owner, std::size_t owner_len, std::uint16_t type,
                 std::uint16_t rclass, std::uint32_t ttl, std::span<const std::uint8_t> rdata,
                 bool last_in_stream_message);
@@ -87,6 +94,8 @@ private:
     std::size_t records_ = 0;
     std::uint64_t bytes_ = 0;
     std::vector<std::uint8_t> rdata_buf_;
+    std::shared_ptr<zone::Progress> progress_;
+    std::uint64_t progress_run_ = 0;
 };
 
 }  // namespace satellite::xfr

@@ -2,6 +2,7 @@
 // table (or the raw JSON with --json), exit 0/1/2/3 (ctl.hpp).
 #include "ctl.hpp"
 
+#include <cstdio>
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -308,6 +309,31 @@ int Program::zone_show(const std::string& name) {
     for (const auto& p : array_field(z, "primaries")) {
         primaries += (primaries.empty() ? "" : ", ") + std::string(p.is_string() ? p.as_string() : "?");
     }
+    // A running (or the last) transfer / signing pass, in one line each.
+    auto number = [](const json::value& o, std::string_view key) {
+        const json::value& f = member(o, key);
+        return f.is_number() ? f.to_number<double>() : 0.0;
+    };
+    auto progress = [&](std::string_view key, bool transfer) -> std::string {
+        const json::value& p = member(z, key);
+        if (!p.is_object()) return "-";
+        const bool running = member(p, "running").is_bool() && member(p, "running").as_bool();
+        char buf[200];
+        if (transfer) {
+            std::snprintf(buf, sizeof buf, "%s%.0f records, %.1f MB, %.0f records/s, %.1f s",
+                          running ? "running: " : "done: ", number(p, "records"), number(p, "bytes") / 1e6,
+                          number(p, "records_per_second"), number(p, "seconds"));
+        } else {
+            const double total = number(p, "total"), done = number(p, "done");
+            std::snprintf(buf, sizeof buf, "%s%.0f of %.0f signatures (%.0f%%), %.0f/s, %.1f s", running ? "running: " : "done: ",
+                          done, total, total > 0 ? 100 * done / total : 0.0, number(p, "per_second"), number(p, "seconds"));
+        }
+        std::string out = buf;
+        if (running && member(p, "eta_seconds").is_number()) {
+            out += ", about " + json::serialize(member(p, "eta_seconds")) + " s left";
+        }
+        return out;
+    };
     std::vector<std::pair<std::string, std::string>> fields = {{"zone", field(z, "name")},
                         {"kind", field(z, "kind")},
                         {"mode", field(z, "mode")},
@@ -320,6 +346,9 @@ int Program::zone_show(const std::string& name) {
                         {"source", field(z, "source")},
                         {"primaries", primaries.empty() ? "-" : primaries},
                         {"last transfer", field(z, "last_transfer")},
+                        {"transfer kind", field(z, "last_transfer_kind")},
+                        {"transfer", progress("transfer_progress", true)},
+                        {"signing", progress("signing_progress", false)},
                         {"last check", field(z, "last_check")},
                         {"last attempt", field(z, "last_attempt")},
                         {"last failure", field(z, "last_failure")},

@@ -35,7 +35,9 @@
 #      test machine; 1000000 for a manual run) added by a reload, fed by
 #      Knot: while it is being signed (not served before, not served after),
 #      a small zone's new serial + NOTIFY is served, and GET /api/v1/zones
-#      answers 200.
+#      answers 200; the zone body shows the AXFR's records and bytes and the
+#      signing pass's progress (running, then done = total), as /metrics
+#      does, and a long signing pass logs its progress every few seconds.
 #   e  kill -9 while the large live zone is being re-signed after a change
 #      (Knot without a journal: a whole zone to go through); restart on the
 #      same state_dir: the first answer after the port opens is the zone,
@@ -655,8 +657,37 @@ def scenario_d_big_live(w):
     check("d.5 GET /api/v1/zones answers 200 (listing big.test.) while the big zone is still unsigned",
           unsigned_before and r.status == 200 and BIG in names and s3 is None,
           f"{r!r}; big.test. after the call: rcode {rcode_text(rc3)} serial {s3}")
-    signed = wait_until(lambda: soa_answer(sat.port, BIG)[1] == 1, BIG_WAIT, 0.2)
+    # Issue 18: the progress of the AXFR (ended) and of the signing pass (running).
+    seen_running = []
+
+    def signed_yet():
+        z = sat.api.call("GET", "/api/v1/zones/" + BIG.rstrip(".")).json or {}
+        sp = z.get("signing_progress") or {}
+        if sp.get("running") and 0 <= sp.get("done", -1) < sp.get("total", 0):
+            seen_running.append(sp)
+        return soa_answer(sat.port, BIG)[1] == 1
+    signed = wait_until(signed_yet, BIG_WAIT, 0.2)
     t_signed = time.monotonic()
+    z = sat.api.call("GET", "/api/v1/zones/" + BIG.rstrip(".")).json or {}
+    tp, sp = z.get("transfer_progress") or {}, z.get("signing_progress") or {}
+    check("d.7 the zone body shows the ended AXFR: its records and bytes",
+          tp.get("running") is False and tp.get("records", 0) >= BIG_RECORDS // 2
+          and tp.get("bytes", 0) > 10 * tp.get("records", 0) and z.get("last_transfer_kind") == "AXFR",
+          f"transfer_progress {tp}, last_transfer_kind {z.get('last_transfer_kind')}")
+    check("d.8 the signing pass was seen running (0 <= done < total) and ends with done = total",
+          signed and seen_running and sp.get("running") is False and sp.get("done") == sp.get("total") > 0,
+          f"seen running {seen_running[:2]}; at the end {sp}")
+    metrics = sat.api.call("GET", "/metrics").text
+    check("d.9 /metrics carries the same signing total and transfer records",
+          f'satellite_zone_signing_progress_total{{zone="{BIG}"}} {sp.get("total")}\n' in metrics
+          and f'satellite_zone_transfer_progress_records{{zone="{BIG}"}} {tp.get("records")}\n' in metrics,
+          "\n".join(l for l in metrics.splitlines() if "progress" in l and BIG in l))
+    took = sat.log.find(rf"zone {esc(BIG)}: signed serial \d+ .* in (\d+) ms", since=smark)
+    progress_lines = sat.log.lines(rf"zone {esc(BIG)}: signing: \d+ of \d+ signatures", smark)
+    # A report every 5 s: a pass of 8 s or more has logged at least one.
+    check("d.10 a long signing pass logs its progress (signatures done of total, rate, time left)",
+          progress_lines or (took and int(took[0]) < 8000),
+          f"signing took {took[0] if took else '?'} ms; progress lines {progress_lines[:3]}")
     ok_sigs = False
     if signed:
         st, sigs = rrsigs(sat.port, BIG, T.SOA)

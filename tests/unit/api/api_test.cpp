@@ -222,7 +222,8 @@ TEST_F(ApiTest, ZoneListHasEveryFieldWithTimesAsRfc3339OrNull) {
                                                     "failures", "transfers_ok", "transfers_failed", "primaries",
                                                     "records", "ready", "not_ready", "signature_expiry",
                                                     "signature_expiry_rrset", "effective_expiry",
-                                                    "multi_signer"}));
+                                                    "multi_signer", "last_transfer_kind", "transfer_progress",
+                                                    "signing_progress"}));
     EXPECT_TRUE(a.at("multi_signer").is_null());  // not a multi-signer zone with peers
     EXPECT_EQ(a.at("name"), "example.com.");
     EXPECT_EQ(a.at("kind"), "secondary");
@@ -882,8 +883,110 @@ TEST(ApiLog, RequestsAreLoggedAtDebugWithoutSecrets) {
 
 // ---- paths and methods ----
 
+// ---- the status page (GET /, /zones/{zone}) and its login ----
+
+// A raw request with optional Cookie and form body; the Set-Cookie of the answer.
+Response page_request(std::uint16_t port, http::verb method, const std::string& target, const std::string& cookie,
+                      const std::string& form = "", const std::string& bearer = "") {
+    http::request<http::string_body> req(method, target, 11);
+    req.set(http::field::host, "127.0.0.1");
+    if (!cookie.empty()) req.set(http::field::cookie, cookie);
+    if (!bearer.empty()) req.set(http::field::authorization, "Bearer " + bearer);
+    if (!form.empty()) {
+        req.set(http::field::content_type, "application/x-www-form-urlencoded");
+        req.body() = form;
+    }
+    req.keep_alive(false);
+    req.prepare_payload();
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    http::write(socket, req);
+    beast::flat_buffer buffer;
+    Response res;
+    http::read(socket, buffer, res);
+    return res;
+}
+
+// "satellite_session=<id>" from a Set-Cookie value.
+std::string session_of(const Response& r) {
+    std::string c(r[http::field::set_cookie]);
+    return c.substr(0, c.find(';'));
+}
+
+TEST_F(ApiTest, StatusPageNeedsABearerTokenOrALoginAndIsHtml) {
+    const auto port = server_->bound_port();
+    Response anon = page_request(port, http::verb::get, "/", "");
+    EXPECT_EQ(anon.result_int(), 401);
+    EXPECT_EQ(anon[http::field::content_type], "text/html; charset=utf-8");
+    EXPECT_NE(anon.body().find("action=\"/login\""), std::string::npos);
+    EXPECT_EQ(anon.body().find("example.com"), std::string::npos);  // no zone before a login
+
+    Response bearer = page_request(port, http::verb::get, "/", "", "", "secret-only-zone:read");
+    EXPECT_EQ(bearer.result_int(), 200);
+    EXPECT_NE(bearer.body().find("<tr data-zone=\"example.com.\""), std::string::npos);
+    EXPECT_NE(std::string(bearer["Content-Security-Policy"]).find("default-src 'none'"), std::string::npos);
+    EXPECT_EQ(bearer.body().find("<script"), std::string::npos);
+    EXPECT_EQ(page_request(port, http::verb::get, "/", "", "", "nope").result_int(), 401);
+    EXPECT_EQ(page_request(port, http::verb::get, "/", "", "", "secret-but-zone:read").result_int(), 403);
+
+    // The zone page: the fake's DNSSEC state, its DS and a lane per key.
+    Response z = page_request(port, http::verb::get, "/zones/example.com", "", "", "secret-only-zone:read");
+    EXPECT_EQ(z.result_int(), 200);
+    EXPECT_NE(z.body().find("example.com. IN DS 12345 13 2 A1B2C3"), std::string::npos);
+    EXPECT_NE(z.body().find("data-key-tag=\"12345\" data-key-type=\"KSK\" data-state-now=\"active\""),
+              std::string::npos);
+    EXPECT_NE(z.body().find("data-key-tag=\"54321\" data-key-type=\"ZSK\" data-state-now=\"active\""),
+              std::string::npos);
+    EXPECT_EQ(page_request(port, http::verb::get, "/zones/nowhere.test", "", "", "secret-ops").result_int(), 404);
+    // A presigned zone's page asks nothing of DNSSEC.
+    const auto calls = control_.calls().size();
+    EXPECT_EQ(page_request(port, http::verb::get, "/zones/local.test", "", "", "secret-ops").result_int(), 200);
+    EXPECT_EQ(control_.calls().size(), calls);
+    // The JSON API is unchanged beside it.
+    EXPECT_EQ(get("/api/v1/zones/example.com")[http::field::content_type], "application/json");
+}
+
+TEST_F(ApiTest, LoginSetsAStrictHttpOnlyCookieThatLogoutAndReloadsEnd) {
+    const auto port = server_->bound_port();
+    EXPECT_EQ(page_request(port, http::verb::get, "/login", "").result_int(), 200);
+    Response bad = page_request(port, http::verb::post, "/login", "", "token=wrong");
+    EXPECT_EQ(bad.result_int(), 401);
+    EXPECT_TRUE(std::string(bad[http::field::set_cookie]).empty());
+    Response weak = page_request(port, http::verb::post, "/login", "", "token=secret-but-zone%3Aread");
+    EXPECT_EQ(weak.result_int(), 403);
+    EXPECT_TRUE(std::string(weak[http::field::set_cookie]).empty());
+
+    Response ok = page_request(port, http::verb::post, "/login", "", "token=secret-only-zone%3Aread");
+    EXPECT_EQ(ok.result_int(), 303);
+    EXPECT_EQ(ok[http::field::location], "/");
+    const std::string set_cookie(ok[http::field::set_cookie]);
+    EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos);
+    EXPECT_NE(set_cookie.find("SameSite=Strict"), std::string::npos);
+    EXPECT_EQ(set_cookie.find("secret"), std::string::npos);  // a session id, not the token
+    const std::string cookie = session_of(ok);
+    ASSERT_EQ(cookie.size(), std::string("satellite_session=").size() + 64) << cookie;
+
+    Response page = page_request(port, http::verb::get, "/", "other=1; " + cookie);
+    EXPECT_EQ(page.result_int(), 200);
+    EXPECT_EQ(page.body().find("secret-only"), std::string::npos);
+    // The cookie is for the pages only: the JSON API still wants the bearer token.
+    EXPECT_EQ(page_request(port, http::verb::get, "/api/v1/zones", cookie).result_int(), 401);
+    EXPECT_EQ(page_request(port, http::verb::get, "/", "satellite_session=" + std::string(64, 'a')).result_int(), 401);
+
+    // Logout ends the session; so does a reload that drops the token.
+    EXPECT_EQ(page_request(port, http::verb::post, "/logout", cookie).result_int(), 303);
+    EXPECT_EQ(page_request(port, http::verb::get, "/", cookie).result_int(), 401);
+    const std::string again = session_of(page_request(port, http::verb::post, "/login", "", "token=secret-ops"));
+    EXPECT_EQ(page_request(port, http::verb::get, "/", again).result_int(), 200);
+    config::Api reloaded = config_;
+    reloaded.tokens.erase(reloaded.tokens.begin());  // "ops"
+    server_->set_tokens(reloaded.tokens);
+    EXPECT_TRUE(testing_wait_ok([&] { return page_request(port, http::verb::get, "/", again).result_int() == 401; }));
+}
+
 TEST_F(ApiTest, UnknownPathsAre404Json) {
-    for (const char* target : {"/", "/api", "/api/v1", "/api/v2/zones", "/api/v1/zonez", "/api/v1/zones/a/b/c",
+    for (const char* target : {"/api", "/api/v1", "/api/v2/zones", "/api/v1/zonez", "/api/v1/zones/a/b/c",
                                "/api/v1/zones//refresh", "/api/v1/domains/example.com",
                                "/api/v1/domains/example.com/dnssec/bogus", "/api/v1/domains//dnssec",
                                "/api/v1/domains/example.com/dnssec/peer-keys/1/x",

@@ -132,6 +132,7 @@ TEST_F(CtlTest, ZoneShowAndUnknownZone) {
     EXPECT_TRUE(contains(o.out, "signature expiry   2026-05-04T10:00:00Z\n")) << o.out;
     EXPECT_TRUE(contains(o.out, "signature RRset    www.example.com. A\n")) << o.out;
     EXPECT_TRUE(contains(o.out, "effective expiry   2026-05-04T09:00:00Z\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "transfer           -\n")) << o.out;  // none since the start
     o = ctl({"zone", "show", "nowhere.example"});
     EXPECT_EQ(o.code, kExitApiError);
     EXPECT_EQ(o.err, "satellitectl: HTTP 404: unknown zone nowhere.example\n");
@@ -151,6 +152,19 @@ TEST_F(CtlTest, ZoneShowListsTheMultiSignerProviders) {
     EXPECT_TRUE(contains(o.out, "provider           192.0.2.8:53: DISAGREES: lacks our ZSK 4711 in its DNSKEY RRset; "
                                 "CDS differs\n")) << o.out;
     EXPECT_TRUE(contains(o.out, "provider           192.0.2.9:53: no answer (timed out)\n")) << o.out;
+}
+
+TEST_F(CtlTest, ZoneShowPrintsARunningTransferAndSigningPass) {
+    control_.zone_list[0].last_transfer_kind = "AXFR";
+    control_.zone_list[0].transfer_progress = api::ProgressInfo{true, 120000, 0, 8'100'000, 3.0, 40000, 2'700'000, -1};
+    control_.zone_list[0].signing_progress = api::ProgressInfo{false, 10000, 10000, 0, 5.0, 2000, 0, -1};
+    Outcome o = ctl({"zone", "show", "example.com"});
+    ASSERT_EQ(o.code, kExitOk) << o.err;
+    EXPECT_TRUE(contains(o.out, "transfer kind      AXFR\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "transfer           running: 120000 records, 8.1 MB, 40000 records/s, 3.0 s\n")) << o.out;
+    EXPECT_TRUE(contains(o.out, "signing            done: 10000 of 10000 signatures (100%), 2000/s, 5.0 s\n")) << o.out;
+    o = ctl({"zone", "show", "example.com", "--json"});
+    EXPECT_TRUE(contains(o.out, "\"transfer_progress\":{\"running\":true,\"seconds\":3E0,\"records\":120000")) << o.out;
 }
 
 TEST_F(CtlTest, StatusPrintsReadinessAndExits1WhenAZoneIsNotReady) {

@@ -164,6 +164,27 @@ TEST_F(ConfigTest, EmptyFileGivesDefaults) {
     EXPECT_TRUE(cfg->zones.empty());
 }
 
+TEST_F(ConfigTest, NsidIdentityAndVersionAreOffUnlessSetAndMustBePrintable) {
+    auto none = parse_text("[server]\n");
+    ASSERT_TRUE(none.ok()) << none.error().message;
+    EXPECT_EQ(none->server.nsid, "");
+    EXPECT_EQ(none->server.identity, "");
+    EXPECT_EQ(none->server.version, "");
+    auto cfg = parse_text(R"(
+[server]
+nsid = "sat-1"
+identity = "sat-1.example.net"
+version = "satellite"
+)");
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    EXPECT_EQ(cfg->server.nsid, "sat-1");
+    EXPECT_EQ(cfg->server.identity, "sat-1.example.net");
+    EXPECT_EQ(cfg->server.version, "satellite");
+    EXPECT_TRUE(fails_at("[server]\nnsid = \"" + std::string(129, 'x') + "\"\n", 2, 8, "longer than 128"));
+    EXPECT_TRUE(fails_at("[server]\nidentity = \"a\\tb\"\n", 2, 12, "printable ASCII"));
+    EXPECT_TRUE(fails_at("[server]\nversion = 1\n", 2, 11, "server.version"));
+}
+
 TEST_F(ConfigTest, ServerTableWithoutListenKeepsTheDefaultListen) {
     auto cfg = parse_text(R"(
 [server]

@@ -132,6 +132,21 @@ Audit audit(const zone::Snapshot& s) {
     return a;
 }
 
+TEST_F(LiveTest, SigningProgressReachesItsTotalAndEnds) {
+    auto k = keys(13);
+    LivePolicy p;
+    p.progress = std::make_shared<zone::Progress>();
+    std::vector<zone::ProgressView> reports;
+    p.progress->report = [&](const zone::ProgressView& v) { reports.push_back(v); };
+    auto z = sign(records(), k, p, nullptr, now_);
+    const zone::ProgressView v = zone::read(*p.progress);
+    EXPECT_FALSE(v.running);
+    EXPECT_GT(v.total, 0u);
+    EXPECT_EQ(v.done, v.total);
+    EXPECT_EQ(v.total, z.made + z.kept);  // one per signature made or kept
+    EXPECT_TRUE(reports.empty());  // a report only every few seconds: none for a small zone
+}
+
 TEST_F(LiveTest, EveryAuthoritativeRrsetIsSignedAndVerifiesForEveryAlgorithm) {
     for (std::uint8_t alg : {8, 10, 13, 14, 15}) {
         fs::remove_all(dir_);

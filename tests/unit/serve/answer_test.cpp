@@ -296,6 +296,68 @@ TEST_F(AnswerTest, ClassChaosIsRefused) {
     EXPECT_TRUE(d.answer.empty());
 }
 
+TEST_F(AnswerTest, ChaosIdentityAndVersionOnlyWhenConfigured) {
+    AnswerOptions opt;
+    opt.identity = "sat-1.example";
+    opt.version = "satellite 0.1";
+    for (const char* name : {"id.server.", "ID.SERVER.", "hostname.bind."}) {
+        Decoded d = ask({.name = name, .qtype = t::TXT, .qclass = dns::rrclass::CH}, Transport::Udp, opt);
+        EXPECT_EQ(d.rcode(), rc::NOERROR) << name;
+        EXPECT_TRUE(d.aa());
+        ASSERT_EQ(d.answer.size(), 1u) << name;
+        EXPECT_EQ(d.answer[0].type, t::TXT);
+        EXPECT_EQ(d.answer[0].rclass, dns::rrclass::CH);
+        EXPECT_EQ(d.answer[0].ttl, 0u);
+        EXPECT_EQ(d.answer[0].data, "\"sat-1.example\"") << name;
+    }
+    Decoded v = ask({.name = "version.bind.", .qtype = t::TXT, .qclass = dns::rrclass::CH}, Transport::Udp, opt);
+    ASSERT_EQ(v.answer.size(), 1u);
+    EXPECT_EQ(v.answer[0].data, "\"satellite 0.1\"");
+    // Other CHAOS names and types, and everything when not configured: REFUSED.
+    EXPECT_EQ(ask({.name = "authors.bind.", .qtype = t::TXT, .qclass = dns::rrclass::CH}, Transport::Udp, opt).rcode(),
+              rc::REFUSED);
+    EXPECT_EQ(ask({.name = "id.server.", .qtype = t::A, .qclass = dns::rrclass::CH}, Transport::Udp, opt).rcode(),
+              rc::REFUSED);
+    for (const char* name : {"id.server.", "version.bind."}) {
+        Decoded d = ask({.name = name, .qtype = t::TXT, .qclass = dns::rrclass::CH});
+        EXPECT_EQ(d.rcode(), rc::REFUSED) << name;
+        EXPECT_TRUE(d.answer.empty());
+    }
+}
+
+TEST_F(AnswerTest, NsidOnlyWhenAskedForAndConfigured) {
+    auto query = [](bool with_nsid) {
+        Bytes b;
+        b.header(0x4242, 0, 1, 0, 0, 1);
+        b.name("web.example.com.").u16(t::A).u16(dns::rrclass::IN);
+        b.u8(0).u16(t::OPT).u16(1232).u8(0).u8(0).u16(0);
+        if (with_nsid) {
+            b.u16(4).u16(3).u16(0);  // RFC 5001 §2.1: NSID, empty
+        } else {
+            b.u16(0);
+        }
+        return b.v;
+    };
+    auto nsid_of = [](const std::vector<std::uint8_t>& r) -> std::string {
+        // The OPT is last; NSID is its last option.
+        const std::string text(r.begin(), r.end());
+        const std::size_t at = text.rfind(std::string("\0\3\0", 3));
+        if (at == std::string::npos || at + 4 > r.size()) return "";
+        const std::size_t len = (std::size_t(r[at + 2]) << 8) | r[at + 3];
+        return at + 4 + len == r.size() ? text.substr(at + 4, len) : "";
+    };
+    AnswerOptions opt;
+    opt.nsid = "sat-1";
+    auto with = run(query(true), Transport::Udp, opt);
+    EXPECT_EQ(nsid_of(with), "sat-1");
+    auto d = satellite::testing::decode(with, nullptr);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->rcode(), rc::NOERROR);
+    EXPECT_EQ(d->answer.size(), 1u);  // the answer itself unchanged
+    EXPECT_EQ(nsid_of(run(query(false), Transport::Udp, opt)), "");  // not asked
+    EXPECT_EQ(nsid_of(run(query(true), Transport::Udp, AnswerOptions{})), "");  // not configured
+}
+
 // ---- CNAME.
 
 TEST_F(AnswerTest, CnameIsFollowedInsideTheZone) {

@@ -126,6 +126,43 @@ TEST(Axfr, AsksForEdnsExpireAndKeepsTheFirstValue) {
     EXPECT_EQ(c.full().size(), 3u);  // the OPT is not zone data
 }
 
+TEST(Axfr, ProgressCountsRecordsAndBytesPerMessageAndEnds) {
+    TransferClient c(kZone, TransferKind::Axfr, 0, nullptr);
+    auto progress = std::make_shared<zone::Progress>();
+    c.set_progress(progress);
+    EXPECT_TRUE(progress->running.load());
+    auto id = request_id(c);
+    ASSERT_TRUE(c.consume(response(id, parse(soa(9) + "a.example.com. 60 IN A 192.0.2.1\n")), 1000).ok());
+    zone::ProgressView v = zone::read(*progress);
+    EXPECT_TRUE(v.running);
+    EXPECT_EQ(v.done, 2u);
+    EXPECT_EQ(v.bytes, c.bytes());
+    EXPECT_GT(v.bytes, 0u);
+    ASSERT_TRUE(c.consume(response(id, parse("b.example.com. 60 IN A 192.0.2.2\n" + soa(9)), false), 1000).ok());
+    v = zone::read(*progress);
+    EXPECT_FALSE(v.running);  // the closing SOA ended it
+    EXPECT_EQ(v.done, 3u);
+    EXPECT_EQ(v.bytes, c.bytes());
+    // A transfer that fails ends too, at the failing message or with its client.
+    auto failing = std::make_shared<zone::Progress>();
+    {
+        TransferClient d(kZone, TransferKind::Axfr, 0, nullptr);
+        d.set_progress(failing);
+        auto did = request_id(d);
+        ASSERT_TRUE(d.consume(response(did, parse(soa(9))), 1000).ok());
+        EXPECT_TRUE(failing->running.load());
+    }
+    EXPECT_FALSE(failing->running.load());
+    // An older client going after a newer transfer began leaves the newer one running.
+    auto shared = std::make_shared<zone::Progress>();
+    auto older = std::make_unique<TransferClient>(kZone, TransferKind::Axfr, 0, nullptr);
+    older->set_progress(shared);
+    TransferClient newer(kZone, TransferKind::Axfr, 0, nullptr);
+    newer.set_progress(shared);
+    older.reset();
+    EXPECT_TRUE(shared->running.load());
+}
+
 TEST(Axfr, RefusesBadStreams) {
     {
         TransferClient c(kZone, TransferKind::Axfr, 0, nullptr);
