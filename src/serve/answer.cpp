@@ -746,7 +746,6 @@ std::size_t finish(Response& r, std::size_t limit_with_opt, const zone::ServedZo
             std::memcpy(with + len + 4, r.opt.nsid.data(), r.opt.nsid.size());
             len += 4 + r.opt.nsid.size();
         }
-        }
         if (len) store16(with + 9, static_cast<std::uint16_t>(len - kOptLen));
         if ((len && r.w.put(with, len)) || r.w.put(opt, kOptLen)) ++r.counts[2];
     }

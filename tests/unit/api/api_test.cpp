@@ -1175,12 +1175,12 @@ TEST(ApiRouter, ATargetThatIsNotPrintableAsciiIs400) {
     Router router(api_config(), control);
     for (std::string_view target : {std::string_view("/\x8f" "api/v1/zones"), std::string_view("/api/v1/zones/e\xe1.com"),
                                     std::string_view("/api/v1/zones x")}) {
-        HttpRequest req{"GET", target, "Bearer secret-ops", "", "192.0.2.1"};
+        HttpRequest req{"GET", target, "Bearer secret-ops", "", "192.0.2.1", ""};
         const HttpResponse r = router.handle(req);
         EXPECT_EQ(r.status, 400u) << target;
         EXPECT_NE(r.body.find("printable ASCII"), std::string::npos) << r.body;
     }
-    HttpRequest ok{"GET", "/api/v1/zones", "Bearer secret-ops", "", "192.0.2.1"};
+    HttpRequest ok{"GET", "/api/v1/zones", "Bearer secret-ops", "", "192.0.2.1", ""};
     EXPECT_EQ(router.handle(ok).status, 200u);
 }
 
