@@ -906,26 +906,11 @@ private:
         std::string what;
     };
 
-    static std::string key_of(const dns::RecordList& l, const dns::RecordRef& r) {
-        std::string k(r.owner_len + 2 + r.rdata_len, '\0');
-        wn::lower_copy(l.owner(r), r.owner_len, reinterpret_cast<std::uint8_t*>(k.data()));
-        k[r.owner_len] = static_cast<char>(r.type >> 8);
-        k[r.owner_len + 1] = static_cast<char>(r.type);
-        auto rd = l.rdata(r);
-        std::copy(rd.begin(), rd.end(), k.begin() + r.owner_len + 2);
-        return k;
-    }
-    static std::string describe(const ZoneDelta& d, const char* verb, const dns::RecordList& l,
-                                const dns::RecordRef& r) {
-        return "IXFR " + std::to_string(d.from) + "→" + std::to_string(d.to) + " " + verb + " " +
-               wn::to_string(l.owner(r)) + " " + dns::type_to_string(r.type);
-    }
-
     // The net change, record by record, as apply_deltas folds it.
     Status fold(const std::vector<ZoneDelta>& deltas) {
         for (const ZoneDelta& d : deltas) {
             for (const auto& r : d.removed.refs()) {
-                std::string k = key_of(d.removed, r);
+                std::string k = record_key(d.removed, r);
                 auto it = net_.find(k);
                 if (it != net_.end() && it->second.add) {
                     if (it->second.replaces) {  // a current record, replaced, now deleted after all
@@ -934,22 +919,22 @@ private:
                         net_.erase(it);  // added by an earlier difference, now gone again
                     }
                 } else if (it != net_.end()) {
-                    return make_error(describe(d, "deletes", d.removed, r) + ", twice");
+                    return make_error(describe_change(d, "deletes", d.removed, r) + ", twice");
                 } else {
-                    net_.emplace(std::move(k), Net{false, nullptr, 0, false, false, describe(d, "deletes", d.removed, r)});
+                    net_.emplace(std::move(k), Net{false, nullptr, 0, false, false, describe_change(d, "deletes", d.removed, r)});
                 }
             }
             for (std::uint32_t i = 0; i < d.added.size(); ++i) {
                 const auto& r = d.added[i];
                 if (auto st = check_record(d.added, r, prev_.origin(), olc_); !st) return st;
-                std::string k = key_of(d.added, r);
+                std::string k = record_key(d.added, r);
                 auto it = net_.find(k);
                 if (it != net_.end() && !it->second.add) {
-                    it->second = Net{true, &d.added, i, true, false, describe(d, "adds", d.added, r)};
+                    it->second = Net{true, &d.added, i, true, false, describe_change(d, "adds", d.added, r)};
                 } else if (it != net_.end()) {
-                    return make_error(describe(d, "adds", d.added, r) + ", twice");
+                    return make_error(describe_change(d, "adds", d.added, r) + ", twice");
                 } else {
-                    net_.emplace(std::move(k), Net{true, &d.added, i, false, false, describe(d, "adds", d.added, r)});
+                    net_.emplace(std::move(k), Net{true, &d.added, i, false, false, describe_change(d, "adds", d.added, r)});
                 }
             }
         }
@@ -975,7 +960,7 @@ private:
         recs.reserve(old.size() + changes.size());
         std::size_t kept = 0;
         for (const auto& r : old.refs()) {
-            std::string k = key_of(old, r);
+            std::string k = record_key(old, r);
             auto it = net_.find(k);
             if (it != net_.end()) {
                 Net& c = it->second;

@@ -19,7 +19,9 @@ std::uint64_t owner_hash(const dns::RecordList& l, const dns::RecordRef& r) {
     return name_hash(lc, r.owner_len);
 }
 
-std::string key_of(const dns::RecordList& l, const dns::RecordRef& r) {
+}  // namespace
+
+std::string record_key(const dns::RecordList& l, const dns::RecordRef& r) {
     std::string k(r.owner_len + 2 + r.rdata_len, '\0');
     wn::lower_copy(l.owner(r), r.owner_len, reinterpret_cast<std::uint8_t*>(k.data()));
     k[r.owner_len] = static_cast<char>(r.type >> 8);
@@ -29,13 +31,11 @@ std::string key_of(const dns::RecordList& l, const dns::RecordRef& r) {
     return k;
 }
 
-std::string describe(const ZoneDelta& d, const char* verb, const dns::RecordList& l,
-                     const dns::RecordRef& r) {
+std::string describe_change(const ZoneDelta& d, const char* verb, const dns::RecordList& l,
+                            const dns::RecordRef& r) {
     return "IXFR " + std::to_string(d.from) + "→" + std::to_string(d.to) + " " + verb + " " +
            wn::to_string(l.owner(r)) + " " + dns::type_to_string(r.type);
 }
-
-}  // namespace
 
 Result<dns::RecordList> apply_deltas(const dns::RecordList& current,
                                      const std::vector<ZoneDelta>& deltas) {
@@ -51,30 +51,30 @@ Result<dns::RecordList> apply_deltas(const dns::RecordList& current,
     std::unordered_set<std::uint64_t> owners;
     for (const ZoneDelta& d : deltas) {
         for (const auto& r : d.removed.refs()) {
-            std::string k = key_of(d.removed, r);
+            std::string k = record_key(d.removed, r);
             auto it = net.find(k);
             if (it != net.end() && it->second.add) {
                 net.erase(it);  // added by an earlier difference, now gone again
             } else if (it != net.end()) {
-                return make_error(describe(d, "deletes", d.removed, r) + ", twice");
+                return make_error(describe_change(d, "deletes", d.removed, r) + ", twice");
             } else {
-                net.emplace(std::move(k), Change{false, nullptr, 0, false, describe(d, "deletes", d.removed, r)});
+                net.emplace(std::move(k), Change{false, nullptr, 0, false, describe_change(d, "deletes", d.removed, r)});
                 owners.insert(owner_hash(d.removed, r));
             }
         }
         for (std::uint32_t i = 0; i < d.added.size(); ++i) {
             const auto& r = d.added[i];
-            std::string k = key_of(d.added, r);
+            std::string k = record_key(d.added, r);
             auto it = net.find(k);
             if (it != net.end() && !it->second.add) {
                 // Deleted then added back: keep the current record, but take
                 // the new TTL by replacing it.
-                it->second = Change{true, &d.added, i, false, describe(d, "adds", d.added, r)};
+                it->second = Change{true, &d.added, i, false, describe_change(d, "adds", d.added, r)};
                 it->second.seen = true;  // marks "replaces a current record"
             } else if (it != net.end()) {
-                return make_error(describe(d, "adds", d.added, r) + ", twice");
+                return make_error(describe_change(d, "adds", d.added, r) + ", twice");
             } else {
-                net.emplace(std::move(k), Change{true, &d.added, i, false, describe(d, "adds", d.added, r)});
+                net.emplace(std::move(k), Change{true, &d.added, i, false, describe_change(d, "adds", d.added, r)});
                 owners.insert(owner_hash(d.added, r));
             }
         }
@@ -88,7 +88,7 @@ Result<dns::RecordList> apply_deltas(const dns::RecordList& current,
     }
     for (const auto& r : current.refs()) {
         if (owners.count(owner_hash(current, r))) {
-            auto it = net.find(key_of(current, r));
+            auto it = net.find(record_key(current, r));
             if (it != net.end()) {
                 Change& c = it->second;
                 if (!c.add) {

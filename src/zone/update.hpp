@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "dns/records.hpp"
@@ -34,6 +35,11 @@ struct IxfrHistory {
         return -1;
     }
 };
+
+// The key a difference matches records on: owner (lower-cased), type, RDATA.
+std::string record_key(const dns::RecordList& l, const dns::RecordRef& r);
+// "IXFR 1→2 adds www.example. A", for errors naming a record of a difference.
+std::string describe_change(const ZoneDelta& d, const char* verb, const dns::RecordList& l, const dns::RecordRef& r);
 
 // Applies `deltas` in order to `current`. A delete of a record we do not
 // have, or an add of one we already have, is an error (the caller falls
