@@ -61,7 +61,8 @@ Result<BuiltVersion> build_version(const BuildInput& in, const dns::RecordList& 
 }
 
 Result<BuiltVersion> apply_version(const BuildInput& in, const std::vector<zone::ZoneDelta>& deltas) {
-    if (in.kind == BuildInput::Kind::Signed || !in.previous) {
+    if (!in.previous) return make_error("no version to apply the differences to");
+    if (in.kind == BuildInput::Kind::Signed) {
         // The records are our signed version plus the primary's changes.
         auto records = zone::apply_deltas(in.previous->to_records(), deltas);
         if (!records) return records.error();
