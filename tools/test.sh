@@ -12,11 +12,21 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-2}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-passed=0; failed=0
+passed=0; failed=0; failed_names=()
+logs=${TEST_LOGS:-$PWD/build-logs}
+mkdir -p "$logs"
+# Each suite's output goes to the terminal and to build-logs/N.log; a failed
+# suite's log tail is printed again at the very end, where a CI log that keeps
+# only its last lines still shows it.
 suite() {  # name, command...
   local name=$1; shift
+  local log="$logs/$((passed + failed + 1)).log"
   echo "=== $name"
-  if "$@"; then passed=$((passed+1)); echo "=== $name: ok"; else failed=$((failed+1)); echo "=== $name: FAILED"; fi
+  if "$@" 2>&1 | tee "$log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
+    passed=$((passed+1)); echo "=== $name: ok"
+  else
+    failed=$((failed+1)); failed_names+=("$name|$log"); echo "=== $name: FAILED"
+  fi
 }
 
 build() {  # dir, extra cmake args...
@@ -37,6 +47,12 @@ fi
 if [ -x tests/fuzz/run.sh ] && [ "$FUZZ_SECONDS" -gt 0 ]; then
   suite "fuzz (${FUZZ_SECONDS}s)" tests/fuzz/run.sh "$FUZZ_SECONDS"
 fi
+for entry in "${failed_names[@]}"; do
+  echo
+  echo "=== FAILED: ${entry%%|*} (last lines of ${entry#*|})"
+  grep -E -A40 'The following tests FAILED|\*\*\*Failed|Failed|FAILED|Error|error:' "${entry#*|}" | tail -120
+done
 echo
 echo "suites: $passed passed, $failed failed"
+for entry in "${failed_names[@]}"; do echo "  failed: ${entry%%|*}"; done
 [ "$failed" -eq 0 ]

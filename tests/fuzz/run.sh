@@ -38,14 +38,19 @@ fuzz() {  # target corpus-name extra-args...
   local target=$1 corpus=$2; shift 2
   mkdir -p "$work/$corpus"
   cp "$root"/tests/fuzz/corpus/"$corpus"/* "$work/$corpus/"
-  echo "== $target for ${seconds}s"
-  "$build/bin/$target" \
+  echo "== $target for ${seconds}s (log: $build/fuzz-artifacts/$target.log)"
+  if ! "$build/bin/$target" \
     -max_total_time="$seconds" \
     -timeout=10 \
     -rss_limit_mb=2048 \
     -artifact_prefix="$build/fuzz-artifacts/$target-" \
     -print_final_stats=1 \
-    "$@" "$work/$corpus"
+    "$@" "$work/$corpus" >"$build/fuzz-artifacts/$target.log" 2>&1; then
+    tail -60 "$build/fuzz-artifacts/$target.log"
+    echo "== $target: FAILED"
+    return 1
+  fi
+  grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' "$build/fuzz-artifacts/$target.log" || true
 }
 fuzz fuzz_query query -max_len=4096 -dict="$root/tests/fuzz/query.dict"
 fuzz fuzz_xfr xfr -max_len=65536
