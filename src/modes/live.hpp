@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <span>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "dns/name.hpp"
@@ -20,6 +21,7 @@
 #include "util/result.hpp"
 #include "zone/progress.hpp"
 #include "zone/snapshot.hpp"
+#include "zone/update.hpp"
 
 namespace satellite::modes {
 
@@ -53,6 +55,23 @@ struct SignedZone {
 Result<SignedZone> sign_zone(const dns::Name& origin, const dns::RecordList& records,
                              const ZoneKeys& keys, const LivePolicy& policy,
                              const zone::Snapshot* previous, std::int64_t now);
+
+// A signed version and a primary's differences (IXFR) in, the next signed
+// version out, in time and memory proportional to the change: only the
+// RRsets that changed are signed, only the NSEC / NSEC3 records whose
+// names or neighbours changed are rebuilt, everything else is shared with
+// `previous`. `diff` is the one signed difference from `previous` to the
+// new version (what the stored copy and an outgoing IXFR carry).
+struct SignedChange {
+    SignedZone zone;
+    zone::ZoneDelta diff;
+};
+// Empty (no error) when the change cannot be made incrementally and the
+// zone must be signed whole: the keys, the denial or its parameters, the
+// SOA TTL or MINIMUM changed, or signatures are due for refresh.
+Result<std::optional<SignedChange>> sign_changes(const dns::Name& origin, const zone::Snapshot& previous,
+                                                 const std::vector<zone::ZoneDelta>& deltas, const ZoneKeys& keys,
+                                                 const LivePolicy& policy, std::int64_t now);
 
 // A live zone whose DNSSEC state is "disabled": the primary's data without
 // the records a signer owns (RRSIG, NSEC, NSEC3, NSEC3PARAM, DNSKEY, CDS,

@@ -63,7 +63,25 @@ Result<BuiltVersion> build_version(const BuildInput& in, const dns::RecordList& 
 Result<BuiltVersion> apply_version(const BuildInput& in, const std::vector<zone::ZoneDelta>& deltas) {
     if (!in.previous) return make_error("no version to apply the differences to");
     if (in.kind == BuildInput::Kind::Signed) {
-        // The records are our signed version plus the primary's changes.
+        const auto t0 = std::chrono::steady_clock::now();
+        auto changed = sign_changes(in.origin, *in.previous, deltas, in.keys, in.live, in.now);
+        if (!changed) return changed.error();
+        if (*changed) {
+            BuiltVersion out;
+            out.max_ttl = in.previous_max_ttl;
+            for (const auto& r : (*changed)->diff.added.refs()) out.max_ttl = std::max(out.max_ttl, r.ttl);
+            out.snapshot = (*changed)->zone.snapshot;
+            out.soa_ttl = out.snapshot->soa().ttl;
+            out.made = (*changed)->zone.made;
+            out.kept = (*changed)->zone.kept;
+            out.dropped = (*changed)->zone.dropped;
+            out.next_resign = (*changed)->zone.next_resign;
+            out.signed_diff = std::move((*changed)->diff);
+            if (auto st = finish(in, out); !st) return st.error();
+            out.ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+            return out;
+        }
+        // Signed whole: our signed version plus the primary's changes.
         auto records = zone::apply_deltas(in.previous->to_records(), deltas);
         if (!records) return records.error();
         return build_version(in, *records);

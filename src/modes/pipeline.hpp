@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "dns/name.hpp"
@@ -50,6 +51,9 @@ struct BuiltVersion {
     SignatureExpiry signatures;                   // the earliest RRSIG expiration served (0: unsigned)
     std::string validity_warning;                 // presigned: signatures live shorter than SOA expire
     std::int64_t ms = 0;                          // how long the build took
+    // A zone signed here, changed incrementally: the one signed difference
+    // from the previous version to this one (stored, served by IXFR).
+    std::optional<zone::ZoneDelta> signed_diff;
 };
 
 Result<BuiltVersion> build_version(const BuildInput& in, const dns::RecordList& records);
@@ -57,7 +61,9 @@ Result<BuiltVersion> build_version(const BuildInput& in, const dns::RecordList& 
 // The version `in.previous` becomes with a primary's differences (IXFR,
 // RFC 1995). Presigned zones and zones served unsigned take only the change
 // (zone::apply_changes: the checks run on the names it touches and the
-// apex); a zone signed here is signed whole, its fresh signatures kept.
+// apex); a zone signed here signs only what changed (modes::sign_changes),
+// or, when keys, denial or due signatures say so, is signed whole with its
+// fresh signatures kept.
 Result<BuiltVersion> apply_version(const BuildInput& in, const std::vector<zone::ZoneDelta>& deltas);
 
 }  // namespace satellite::modes

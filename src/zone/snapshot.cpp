@@ -68,6 +68,17 @@ std::uint32_t Snapshot::predecessor(const std::uint8_t* lc, std::size_t len) con
     return order_.at(order_.prev(p));
 }
 
+Snapshot::Cursor Snapshot::after(const std::uint8_t* lc, std::size_t len) const {
+    return order_.partition([&](std::uint32_t id) {
+        const Node& n = nodes_[id];
+        return wn::canonical_compare(n.data->lc(), n.name_len, lc, len) <= 0;
+    });
+}
+
+Snapshot::Nsec3Pos Snapshot::nsec3_after(const Nsec3Hash& h) const {
+    return nsec3_.partition([&](const Nsec3Entry& e) { return !(h < e.hash); });
+}
+
 std::uint32_t Snapshot::nsec_covering(const std::uint8_t* lc, std::size_t len) const {
     if (nsec_nodes_ == 0) return kNone;
     auto p = order_.partition([&](std::uint32_t id) {

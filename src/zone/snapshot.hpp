@@ -181,6 +181,15 @@ public:
     bool at_end(Cursor c) const { return c == order_.end(); }
     std::uint32_t id_at(Cursor c) const { return order_.at(c); }
     Cursor next(Cursor c) const { return order_.next(c); }
+    // Neighbours in canonical order, for a signer's walk to the names
+    // beside a change: the first name after `lc` (a name of this version or
+    // not), and a step back.
+    Cursor after(const std::uint8_t* lc, std::size_t len) const;
+    bool at_begin(Cursor c) const { return c == order_.begin(); }
+    Cursor prev(Cursor c) const { return order_.prev(c); }
+    Cursor end() const { return order_.end(); }
+    // One past the highest node id of this version (Absent ids included).
+    std::size_t id_limit() const { return nodes_.size(); }
 
     std::span<const Rrset> rrsets_of(const Node& n) const { return {n.data->rrsets(), n.rrset_count}; }
     // The RRset of `type` at node n, or nullptr.
@@ -226,6 +235,19 @@ public:
     std::uint32_t nsec3_match(const Nsec3Hash& h) const;
     // Node of the NSEC3 whose interval covers `h` (hash order is circular).
     std::uint32_t nsec3_cover(const Nsec3Hash& h) const;
+    // The NSEC3 owners in hash order, for a signer's walk along the chain:
+    // the first owner whose hash is above `h`, and steps from there.
+    struct Nsec3Entry {
+        Nsec3Hash hash;
+        std::uint32_t id;
+    };
+    using Nsec3Pos = PagedSorted<Nsec3Entry>::Pos;
+    Nsec3Pos nsec3_after(const Nsec3Hash& h) const;
+    Nsec3Pos nsec3_begin() const { return nsec3_.begin(); }
+    Nsec3Pos nsec3_end() const { return nsec3_.end(); }
+    Nsec3Pos nsec3_next(Nsec3Pos p) const { return nsec3_.next(p); }
+    Nsec3Pos nsec3_prev(Nsec3Pos p) const { return nsec3_.prev(p); }
+    const Nsec3Entry& nsec3_at(Nsec3Pos p) const { return nsec3_.at(p); }
     // The last node at or before the name (lower-cased) in canonical order.
     std::uint32_t predecessor(const std::uint8_t* lc, std::size_t len) const;
     // The node whose NSEC covers (or matches) the name: the nearest node at
@@ -277,10 +299,6 @@ private:
     PagedSorted<std::uint32_t> order_;       // present ids, canonical order
     // Per page of nodes_: the id with the earliest RRSIG expiration (kNone: none).
     std::vector<std::uint32_t> page_earliest_;
-    struct Nsec3Entry {
-        Nsec3Hash hash;
-        std::uint32_t id;
-    };
     PagedSorted<Nsec3Entry> nsec3_;
     bool nsec3_on_ = false;
     std::uint16_t nsec3_iterations_ = 0;
