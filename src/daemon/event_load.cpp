@@ -76,29 +76,9 @@ Result<std::optional<FromDisk>> built_from(const modes::BuildInput& in, zone::St
     return std::optional<FromDisk>(std::move(out));
 }
 
-Result<std::optional<FromDisk>> read_stored(const std::string& dir, const modes::BuildInput& in) {
-    auto stored = zone::load_zone(dir, in.origin);
-    if (!stored) {
-        std::string path = zone::stored_zone_path(dir, in.origin);
-        std::rename(path.c_str(), (path + ".damaged").c_str());
-        return make_error(stored.error().message + "; ignoring it and transferring afresh");
-    }
-    if (!stored->has_value()) return std::optional<FromDisk>();
-    zone::StoredZone& sz = **stored;
-    FromDisk out;
-    if (sz.signed_by_us) {
-        // Our own signed version: its signatures are the previous version's,
-        // kept while fresh. A zone no longer signed here takes the primary's.
-        if (in.kind == modes::BuildInput::Kind::Presigned) {
-            return make_error("stored copy was signed here, and the zone is now presigned; transferring afresh");
-        }
-        auto previous = zone::build_snapshot(in.origin, sz.records);
-        if (!previous) return make_error("stored copy is unusable (" + previous.error().message + "); transferring afresh");
-        modes::BuildInput with_previous = in;
-        with_previous.previous = *previous;
-        return built_from(with_previous, std::move(sz), std::move(out));
-    }
-    if (auto j = zone::load_journal(dir, in.origin); !j) {
+// The journal's differences after the stored copy, when they continue it.
+void apply_journal(const std::string& dir, const dns::Name& origin, zone::StoredZone& sz, FromDisk& out) {
+    if (auto j = zone::load_journal(dir, origin); !j) {
         out.lines.emplace_back(spdlog::level::err, j.error().message + "; using the stored copy without it");
     } else {
         if (!j->warning.empty()) out.lines.emplace_back(spdlog::level::warn, j->warning);
@@ -125,6 +105,33 @@ Result<std::optional<FromDisk>> read_stored(const std::string& dir, const modes:
                                                             std::to_string(sz.serial) + "; ignoring it");
         }
     }
+}
+
+Result<std::optional<FromDisk>> read_stored(const std::string& dir, const modes::BuildInput& in) {
+    auto stored = zone::load_zone(dir, in.origin);
+    if (!stored) {
+        std::string path = zone::stored_zone_path(dir, in.origin);
+        std::rename(path.c_str(), (path + ".damaged").c_str());
+        return make_error(stored.error().message + "; ignoring it and transferring afresh");
+    }
+    if (!stored->has_value()) return std::optional<FromDisk>();
+    zone::StoredZone& sz = **stored;
+    FromDisk out;
+    if (sz.signed_by_us) {
+        // Our own signed version (and the signed differences since): its
+        // signatures are the previous version's, kept while fresh. A zone
+        // no longer signed here takes the primary's.
+        if (in.kind == modes::BuildInput::Kind::Presigned) {
+            return make_error("stored copy was signed here, and the zone is now presigned; transferring afresh");
+        }
+        apply_journal(dir, in.origin, sz, out);
+        auto previous = zone::build_snapshot(in.origin, sz.records);
+        if (!previous) return make_error("stored copy is unusable (" + previous.error().message + "); transferring afresh");
+        modes::BuildInput with_previous = in;
+        with_previous.previous = *previous;
+        return built_from(with_previous, std::move(sz), std::move(out));
+    }
+    apply_journal(dir, in.origin, sz, out);
     return built_from(in, std::move(sz), std::move(out));
 }
 
@@ -179,7 +186,11 @@ void ZoneManager::load_from_disk(Zone& z) {
                 publish(z);
                 arm_expire(z);
                 schedule_refresh(z, std::max<std::int64_t>(0, z.state.last_check + z.snapshot->refresh() - now));
-                if (signs_here(z.cfg.mode) && d.resigned) schedule(z, ZoneEvent::Flush, 0, true);
+                if (signs_here(z.cfg.mode) && d.resigned) {
+                    schedule(z, ZoneEvent::Flush, 0, true);
+                } else if (signs_here(z.cfg.mode)) {
+                    z.stored_version = z.snapshot;  // the stored copy and its journal hold it as it is
+                }
             });
     });
 }

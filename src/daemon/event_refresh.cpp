@@ -411,9 +411,21 @@ void ZoneManager::install_transfer(Zone& z, std::size_t primary_index, std::shar
                 if (!t) return done(t.error());
                 std::optional<std::uint32_t> old;
                 if (z.snapshot) old = z.snapshot->serial();
+                // A zone signed here changed incrementally: its one signed
+                // difference continues the history and the stored copy.
+                std::shared_ptr<const zone::IxfrHistory> prior;
+                if (const auto* h = z.slot->history.load(std::memory_order_acquire); h && *h) prior = *h;
+                const auto previous = z.snapshot;
                 after_build(z, t->built, !full);
                 install(z, t->built.snapshot, primary);
-                remember_history(z, full ? nullptr : &client->deltas());  // for outgoing IXFR
+                if (t->built.signed_diff) {
+                    remember_history(z, &*t->built.signed_diff, std::move(prior));
+                } else {
+                    remember_history(z, full ? nullptr : &client->deltas());  // for outgoing IXFR
+                }
+                if (signs_here(z.cfg.mode) && t->incremental && z.slot->history.load(std::memory_order_acquire)) {
+                    store_signed_step(z, previous);
+                }
                 if (backwards && old) {
                     spdlog::warn("zone {}: went backwards from serial {} to {} (retransfer from {})", z.cfg.name,
                                  *old, z.snapshot->serial(), primary);
@@ -451,6 +463,36 @@ void ZoneManager::store_transfer(Zone& z, const std::string& primary, std::share
             return serial;
         },
         [this](Zone& z, Result<std::uint32_t> stored) { after_store(z, stored); }, true);
+}
+
+// A zone signed here, changed by one signed difference from `previous`:
+// when the stored copy (with its journal) is `previous`, the difference is
+// appended to the journal; otherwise the whole version is written.
+void ZoneManager::store_signed_step(Zone& z, const std::shared_ptr<const zone::Snapshot>& previous) {
+    const auto* h = z.slot->history.load(std::memory_order_acquire);
+    if (!previous || z.stored_version.lock() != previous || !h || !*h || (*h)->deltas.empty() ||
+        (*h)->deltas.back().to != z.snapshot->serial()) {
+        return schedule(z, ZoneEvent::Flush, 0, true);
+    }
+    const std::uint64_t limit = std::max<std::uint64_t>(1 << 20, z.snapshot->record_count() * 16);
+    z.stored_version = z.snapshot;
+    offload<std::uint32_t>(
+        z,
+        [dir = state_dir_, origin = z.origin, history = *h, snap = z.snapshot, source = z.source, limit,
+         last_check = z.state.last_check, last_transfer = z.state.last_transfer]() -> Result<std::uint32_t> {
+            const std::vector<zone::ZoneDelta> step{history->deltas.back()};
+            if (zone::journal_size(dir, origin) < limit && zone::append_journal(dir, origin, step)) return snap->serial();
+            // The journal has grown (or cannot be written): a whole copy.
+            zone::StoredZone sz{snap->serial(), last_check, last_transfer, source, snap->to_records(), true};
+            if (auto s = zone::save_zone(dir, origin, sz); !s) return s.error();
+            zone::remove_journal(dir, origin);
+            return sz.serial;
+        },
+        [this](Zone& z, Result<std::uint32_t> stored) {
+            if (!stored) z.stored_version.reset();
+            after_store(z, stored);
+        },
+        true);
 }
 
 // A zone signed here keeps what it serves: the signed version is the stored

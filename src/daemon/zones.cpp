@@ -147,8 +147,11 @@ void ZoneManager::after_build(Zone& z, const modes::BuiltVersion& b, bool ours) 
     z.dnskey_ttl = b.soa_ttl;
     z.next_resign = b.next_resign;
     if (b.next_resign == 0) return;  // served unsigned
-    spdlog::info("zone {}: signed serial {} ({} signatures made, {} kept) in {} ms{}", z.cfg.name,
+    spdlog::info("zone {}: signed serial {} ({} signatures made, {} kept) in {} ms{}{}", z.cfg.name,
                  b.snapshot->serial(), b.made, b.kept, b.ms,
+                 b.signed_diff ? ", the change only"
+                 : b.signed_whole.empty() ? std::string()
+                                          : ", whole: " + b.signed_whole,
                  b.dropped && !ours ? "; dropped " + std::to_string(b.dropped) + " DNSSEC records from the primary"
                                     : std::string());
 }
@@ -406,18 +409,28 @@ void ZoneManager::publish(Zone& z) {
 }
 
 // Outgoing IXFR (serve/xfr_out.hpp): the differences that led to the
-// version just installed, after those before it, for a zone served as
-// transferred; none after a whole transfer or for a zone signed here (its
-// signed versions are not the primary's). At most 64 steps, and not more
-// records than the zone holds (a client further behind gets the zone).
-void ZoneManager::remember_history(Zone& z, const std::vector<zone::ZoneDelta>* deltas) {
+// version just installed, after those before it: the primary's for a zone
+// served as transferred; for a zone signed here, the signed differences of
+// incremental signing (`signed_prior`: its history before the version was
+// published, which forgets it). None after a whole transfer or a whole
+// signing pass. At most 64 steps, and not more records than the zone holds
+// (a client further behind gets the zone).
+void ZoneManager::remember_history(Zone& z, zone::ZoneDelta* signed_step, std::shared_ptr<const zone::IxfrHistory> prior) {
+    std::vector<zone::ZoneDelta> one;
+    one.push_back(std::move(*signed_step));
+    remember_history(z, &one, prior ? std::move(prior) : std::make_shared<const zone::IxfrHistory>());
+}
+
+void ZoneManager::remember_history(Zone& z, const std::vector<zone::ZoneDelta>* deltas,
+                                   std::shared_ptr<const zone::IxfrHistory> signed_prior) {
     std::shared_ptr<const zone::IxfrHistory> next;
-    if (deltas && !deltas->empty() && !signs_here(z.cfg.mode) && z.snapshot &&
+    if (deltas && !deltas->empty() && (signed_prior || !signs_here(z.cfg.mode)) && z.snapshot &&
         deltas->back().to == z.snapshot->serial()) {
         auto h = std::make_shared<zone::IxfrHistory>();
-        const auto* old = z.slot->history.load(std::memory_order_acquire);  // we are its only writer
-        if (old && *old && !(*old)->deltas.empty() && (*old)->deltas.back().to == deltas->front().from) {
-            h->deltas = (*old)->deltas;
+        const auto* current = z.slot->history.load(std::memory_order_acquire);  // we are its only writer
+        const zone::IxfrHistory* old = signed_prior ? signed_prior.get() : current && *current ? current->get() : nullptr;
+        if (old && !old->deltas.empty() && old->deltas.back().to == deltas->front().from) {
+            h->deltas = old->deltas;
         }
         h->deltas.insert(h->deltas.end(), deltas->begin(), deltas->end());
         auto size = [](const zone::ZoneDelta& d) { return d.removed.size() + d.added.size(); };

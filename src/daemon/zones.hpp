@@ -107,7 +107,10 @@ private:
     void fill_state(const Zone& z, api::ZoneInfo& i) const;
     void publish_catalog();
     void publish(Zone& z);
-    void remember_history(Zone& z, const std::vector<zone::ZoneDelta>* deltas);
+    void remember_history(Zone& z, const std::vector<zone::ZoneDelta>* deltas,
+                          std::shared_ptr<const zone::IxfrHistory> signed_prior = nullptr);
+    void remember_history(Zone& z, zone::ZoneDelta* signed_step, std::shared_ptr<const zone::IxfrHistory> prior);
+    void store_signed_step(Zone& z, const std::shared_ptr<const zone::Snapshot>& previous);
     // provide_xfr entries (checked by config::load) with their keys.
     std::vector<zone::ServedZone::XfrAllow> xfr_allow(const std::vector<std::string>& entries);
     // The RFC 9432 catalog we produce (daemon/produced_catalog.cpp), added to `served`.

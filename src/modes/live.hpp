@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -68,10 +69,12 @@ struct SignedChange {
 };
 // Empty (no error) when the change cannot be made incrementally and the
 // zone must be signed whole: the keys, the denial or its parameters, the
-// SOA TTL or MINIMUM changed, or signatures are due for refresh.
+// SOA TTL or MINIMUM changed, or signatures are due for refresh (the
+// reason goes to `why_whole`).
 Result<std::optional<SignedChange>> sign_changes(const dns::Name& origin, const zone::Snapshot& previous,
                                                  const std::vector<zone::ZoneDelta>& deltas, const ZoneKeys& keys,
-                                                 const LivePolicy& policy, std::int64_t now);
+                                                 const LivePolicy& policy, std::int64_t now,
+                                                 std::string* why_whole = nullptr);
 
 // A live zone whose DNSSEC state is "disabled": the primary's data without
 // the records a signer owns (RRSIG, NSEC, NSEC3, NSEC3PARAM, DNSKEY, CDS,

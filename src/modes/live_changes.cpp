@@ -91,8 +91,8 @@ std::set<std::pair<std::uint8_t, std::uint16_t>> signers_of(const Snapshot& s, c
 class ChangeSigner {
 public:
     ChangeSigner(const dns::Name& origin, const Snapshot& prev, const ZoneKeys& keys, const LivePolicy& policy,
-                 std::int64_t now)
-        : origin_(origin), prev_(prev), keys_(keys), policy_(policy), now_(now) {
+                 std::int64_t now, std::string* why_whole)
+        : origin_(origin), prev_(prev), keys_(keys), policy_(policy), now_(now), why_whole_(why_whole) {
         const dns::Name lc = origin.lowered();
         olc_.assign(lc.data(), lc.data() + lc.size());
     }
@@ -101,7 +101,10 @@ public:
         auto roles = SigningKeys::of(keys_);
         if (!roles) return roles.error();
         roles_ = std::move(*roles);
-        if (!incremental_possible()) return std::optional<SignedChange>{};
+        if (auto why = incremental_possible(); !why.empty()) {
+            if (why_whole_) *why_whole_ = why;
+            return std::optional<SignedChange>{};
+        }
 
         // 1. The primary's data changes.
         std::vector<zone::ZoneDelta> data;
@@ -127,7 +130,8 @@ public:
         s1_ = std::move(*s1);
         if (s_->soa().ttl != prev_.soa().ttl || s_->negative_ttl() != prev_.negative_ttl() ||
             (s_->node(s_->apex()).flags & Node::Dname)) {
-            return std::optional<SignedChange>{};  // every key or denial record changes
+            if (why_whole_) *why_whole_ = "the SOA TTL or MINIMUM changed";  // every key or denial record changes
+            return std::optional<SignedChange>{};
         }
 
         // 2. The names to look at: every owner of a change, the names below
@@ -204,15 +208,15 @@ public:
 private:
     // The previous version is ours, with the keys, denial and parameters
     // this pass would make, and no signature due.
-    bool incremental_possible() const {
-        if (!prev_.is_signed()) return false;
+    std::string incremental_possible() const {
+        if (!prev_.is_signed()) return "the version served is not signed";
         const std::uint32_t apex = prev_.apex();
         const Node& an = prev_.node(apex);
         const ApexKeySets want = apex_key_sets(origin_, keys_);
         if (sorted_rdatas(prev_, apex, t::DNSKEY) != sorted_rdatas(want.dnskey) ||
             sorted_rdatas(prev_, apex, t::CDS) != sorted_rdatas(want.cds) ||
             sorted_rdatas(prev_, apex, t::CDNSKEY) != sorted_rdatas(want.cdnskey)) {
-            return false;
+            return "the keys published changed";
         }
         auto tags = [&](const std::vector<std::uint32_t>& idx) {
             std::set<std::pair<std::uint8_t, std::uint16_t>> out;
@@ -221,27 +225,32 @@ private:
         };
         if (signers_of(prev_, &prev_.soa()) != tags(roles_.zsks) ||
             signers_of(prev_, prev_.find_rrset(an, t::DNSKEY)) != tags(roles_.ksks)) {
-            return false;
+            return "the signing keys changed";
         }
         const std::uint32_t e = prev_.earliest_signature_node();
-        if (e == kNone || prev_.node(e).data->earliest_expiration() <= due_before(policy_, now_)) return false;
+        if (e == kNone || prev_.node(e).data->earliest_expiration() <= due_before(policy_, now_)) {
+            return "signatures are due for refresh";
+        }
         switch (policy_.denial) {
             case Denial::Nsec:
-                return prev_.has_nsec() && !prev_.has_nsec3() && !prev_.online();
+                return prev_.has_nsec() && !prev_.has_nsec3() && !prev_.online() ? "" : "the denial changed";
             case Denial::Compact:
-                return prev_.online() && prev_.online()->key_tag == keys_.keys[roles_.zsks.front()].tag;
+                return prev_.online() && prev_.online()->key_tag == keys_.keys[roles_.zsks.front()].tag
+                           ? ""
+                           : "the denial changed";
             case Denial::Nsec3: {
-                if (!prev_.has_nsec3() || prev_.online()) return false;
+                if (!prev_.has_nsec3() || prev_.online()) return "the denial changed";
                 if (sorted_rdatas(prev_, apex, t::NSEC3PARAM) != sorted_rdatas({nsec3param_rdata(policy_)})) {
-                    return false;
+                    return "the NSEC3 parameters changed";
                 }
                 // The opt-out flag lives in each NSEC3: read the first.
                 const Node& first = prev_.node(prev_.nsec3_at(prev_.nsec3_begin()).id);
                 const zone::Rrset* n3 = prev_.find_rrset(first, t::NSEC3);
-                return n3 && n3->rr_count == 1 && (n3->rdata()[3] & 1) == (policy_.nsec3_opt_out ? 1 : 0);
+                const bool same = n3 && n3->rr_count == 1 && (n3->rdata()[3] & 1) == (policy_.nsec3_opt_out ? 1 : 0);
+                return same ? "" : "NSEC3 opt-out changed";
             }
         }
-        return false;
+        return "";
     }
 
     void look_at(const Bytes& lc) {
@@ -638,6 +647,7 @@ private:
     const ZoneKeys& keys_;
     const LivePolicy& policy_;
     const std::int64_t now_;
+    std::string* why_whole_;
     Bytes olc_;
     SigningKeys roles_;
     std::shared_ptr<const Snapshot> s1_;
@@ -655,8 +665,8 @@ private:
 
 Result<std::optional<SignedChange>> sign_changes(const dns::Name& origin, const zone::Snapshot& previous,
                                                  const std::vector<zone::ZoneDelta>& deltas, const ZoneKeys& keys,
-                                                 const LivePolicy& policy, std::int64_t now) {
-    return ChangeSigner(origin, previous, keys, policy, now).run(deltas);
+                                                 const LivePolicy& policy, std::int64_t now, std::string* why_whole) {
+    return ChangeSigner(origin, previous, keys, policy, now, why_whole).run(deltas);
 }
 
 }  // namespace satellite::modes

@@ -64,7 +64,8 @@ Result<BuiltVersion> apply_version(const BuildInput& in, const std::vector<zone:
     if (!in.previous) return make_error("no version to apply the differences to");
     if (in.kind == BuildInput::Kind::Signed) {
         const auto t0 = std::chrono::steady_clock::now();
-        auto changed = sign_changes(in.origin, *in.previous, deltas, in.keys, in.live, in.now);
+        std::string why_whole;
+        auto changed = sign_changes(in.origin, *in.previous, deltas, in.keys, in.live, in.now, &why_whole);
         if (!changed) return changed.error();
         if (*changed) {
             BuiltVersion out;
@@ -84,7 +85,9 @@ Result<BuiltVersion> apply_version(const BuildInput& in, const std::vector<zone:
         // Signed whole: our signed version plus the primary's changes.
         auto records = zone::apply_deltas(in.previous->to_records(), deltas);
         if (!records) return records.error();
-        return build_version(in, *records);
+        auto whole = build_version(in, *records);
+        if (whole) whole->signed_whole = why_whole;
+        return whole;
     }
     const auto t0 = std::chrono::steady_clock::now();
     BuiltVersion out;

@@ -54,6 +54,7 @@ struct BuiltVersion {
     // A zone signed here, changed incrementally: the one signed difference
     // from the previous version to this one (stored, served by IXFR).
     std::optional<zone::ZoneDelta> signed_diff;
+    std::string signed_whole;  // why a difference was signed by a whole pass
 };
 
 Result<BuiltVersion> build_version(const BuildInput& in, const dns::RecordList& records);

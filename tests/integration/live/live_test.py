@@ -69,6 +69,8 @@ import traceback
 try:
     import dns.dnssec
     import dns.flags
+    import dns.message
+    import dns.query
     import dns.name
     import dns.rcode
     import dns.rdata
@@ -314,7 +316,8 @@ class Satellited:
         self.proc = None
 
     def write_config(self):
-        out = ["[server]", f'listen = ["{LOOP}:{self.port}"]', "threads = 1", f'state_dir = "{self.state}"', "",
+        out = ["[server]", f'listen = ["{LOOP}:{self.port}"]', "threads = 1", f'state_dir = "{self.state}"',
+               f'provide_xfr = ["{LOOP}"]', "",
                "[log]", 'level = "info"', ""]
         for z in ALL_ZONES:
             out += ["[[zone]]", f'name = "{z}"', f'primaries = ["{LOOP}:{self.knot_port}"]',
@@ -894,6 +897,37 @@ def step_ixfr(sat, knot, anchors, keys, t_start):
                 check(f"{label} delv nope.{z} A: {NEG}", delv_ok(out, NEG), delv_summary(out))
             if not compact:
                 verify_dump(sat, z, serial, label)
+            probs = ixfr_out_problems(sat.port, z, serial - 1, serial)
+            check(f"{label} IXFR out from serial {serial - 1}: the signed difference (old SOA, removed, new SOA, "
+                  f"added with new RRSIGs), not the whole zone", not probs, "; ".join(probs))
+
+
+def ixfr_out_problems(port, zone, old, new):
+    """What is wrong with satellited's answer to IXFR from serial `old` of a
+    zone it signs (RFC 1995 §4: SOA new, SOA old, removed, SOA new, added,
+    SOA new)."""
+    q = dns.message.make_query(zone, dns.rdatatype.IXFR)
+    q.authority.append(dns.rrset.from_text(zone, 0, "IN", "SOA", f". . {old} 0 0 0 0"))
+    try:
+        r = dns.query.tcp(q, LOOP, port=port, timeout=5, one_rr_per_rrset=True)
+    except Exception as e:  # noqa: BLE001 - any failure is the finding
+        return [f"no answer: {e!r}"]
+    if r.rcode() != dns.rcode.NOERROR:
+        return [f"rcode {dns.rcode.to_text(r.rcode())}"]
+    recs = [(rr.name, rr.rdtype, rd) for rr in r.answer for rd in rr]
+    soas = [i for i, (_, t, _) in enumerate(recs) if t == dns.rdatatype.SOA]
+    if len(recs) < 2 or recs[1][1] != dns.rdatatype.SOA:
+        return [f"not incremental: {len(recs)} records, second {recs[1][1] if len(recs) > 1 else None}"]
+    probs = []
+    serials = [recs[i][2].serial for i in soas]
+    if serials[:2] != [new, old] or serials[-1] != new or len(soas) != 4:
+        probs.append(f"SOA serials {serials}, want [{new}, {old}, {new}, {new}]")
+    added = recs[soas[2] + 1:soas[3]] if len(soas) == 4 else []
+    if not any(t == dns.rdatatype.RRSIG for _, t, _ in added):
+        probs.append("no RRSIG among the added records")
+    if not any(t == dns.rdatatype.RRSIG and rd.type_covered == dns.rdatatype.SOA for _, t, rd in added):
+        probs.append("no new RRSIG over the SOA")
+    return probs
 
 
 # ---------------------------------------------------------- 7: refresh ----
