@@ -60,6 +60,9 @@ struct FromDisk {
     std::vector<std::pair<spdlog::level::level_enum, std::string>> lines;  // to log, in order
     bool resigned = true;  // the version differs from the stored copy (store it)
     bool ours = false;     // the stored copy was our own signed version
+    // The journal's newest differences (kIxfrHistorySteps at most), ending
+    // at the version built: outgoing IXFR's history after a restart.
+    std::vector<zone::ZoneDelta> journal;
 };
 
 // The stored records (journal applied) through the mode pipeline.
@@ -116,6 +119,9 @@ Result<std::optional<FromDisk>> read_stored(const std::string& dir, const modes:
                                                                 std::to_string(serial));
                 sz.records = std::move(*applied);
                 sz.serial = serial;
+                const std::size_t keep = std::min(j->deltas.size(), kIxfrHistorySteps);
+                out.journal.assign(std::make_move_iterator(j->deltas.end() - static_cast<std::ptrdiff_t>(keep)),
+                                   std::make_move_iterator(j->deltas.end()));
             } else {
                 out.lines.emplace_back(spdlog::level::warn,
                                        "journal does not apply (" + applied.error().message + "); ignoring it");
@@ -177,6 +183,7 @@ void ZoneManager::load_from_disk(Zone& z) {
                              z.snapshot->serial(), state_dir_, z.snapshot->record_count(),
                              now - z.state.last_transfer);
                 publish(z);
+                remember_history(z, d.journal.empty() ? nullptr : &d.journal);  // IXFR out survives a restart
                 arm_expire(z);
                 schedule_refresh(z, std::max<std::int64_t>(0, z.state.last_check + z.snapshot->refresh() - now));
                 if (signs_here(z.cfg.mode) && d.resigned) schedule(z, ZoneEvent::Flush, 0, true);
