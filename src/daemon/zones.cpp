@@ -273,6 +273,7 @@ void ZoneManager::configure(const config::Config& cfg) {
     }
     zones_ = std::move(next);
     publish_catalog();
+    purge_removed_members();  // after zones_ is the new set: a member dropped by this reload is not running
 }
 
 // A zone the config (or a consumed catalog) names: the running one when
