@@ -182,8 +182,9 @@ void ZoneManager::load_from_disk(Zone& z) {
                 spdlog::info("zone {}: serving serial {} from {} ({} records, received {} s ago)", z.cfg.name,
                              z.snapshot->serial(), state_dir_, z.snapshot->record_count(),
                              now - z.state.last_transfer);
+                // IXFR out survives a restart; set first, so no IXFR sees the version without it.
+                remember_history(z, d.journal.empty() ? nullptr : &d.journal);
                 publish(z);
-                remember_history(z, d.journal.empty() ? nullptr : &d.journal);  // IXFR out survives a restart
                 arm_expire(z);
                 schedule_refresh(z, std::max<std::int64_t>(0, z.state.last_check + z.snapshot->refresh() - now));
                 if (signs_here(z.cfg.mode) && d.resigned) schedule(z, ZoneEvent::Flush, 0, true);
