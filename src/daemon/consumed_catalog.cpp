@@ -93,14 +93,16 @@ void ZoneManager::configure_consumers(const config::Config& cfg, std::map<std::s
         next[key] = z;
     }
     // A catalog no longer configured: its members go as if its catalog had
-    // dropped them (sync_members), their files kept member_grace (the grace
-    // is kept in its state file, and purged, for as long as this process runs).
+    // dropped them, their files kept member_grace (the grace is kept in its
+    // state file, and purged, for as long as this process runs). Retired
+    // after sync_members, whose purge must not take it before that.
+    std::vector<std::shared_ptr<Consumer>> retiring;
     for (const auto& old : consumers_) {
         if (std::none_of(consumers.begin(), consumers.end(), [&](const auto& c) { return c == old; })) {
             spdlog::info("catalog {} is no longer configured; its member zones are removed, their keys and state "
                          "kept for member_grace ({} s)",
                          old->cfg.name, old->cfg.member_grace);
-            retired_consumers_.push_back(old);
+            retiring.push_back(old);
         }
     }
     consumers_ = std::move(consumers);
@@ -114,7 +116,7 @@ void ZoneManager::configure_consumers(const config::Config& cfg, std::map<std::s
         if (z->member_of.empty() || z->removed) continue;
         if (auto n = next.find(k); n != next.end() && n->second == z) continue;
         Consumer* c = nullptr;
-        for (const auto* list : {&consumers_, &retired_consumers_}) {
+        for (const auto* list : {&consumers_, &retiring, &retired_consumers_}) {
             for (const auto& x : *list) {
                 if (!c && x->key == z->member_of) c = x.get();
             }
@@ -127,6 +129,7 @@ void ZoneManager::configure_consumers(const config::Config& cfg, std::map<std::s
                      z->cfg.name, c->cfg.name, state_dir_);
     }
     for (Consumer* c : changed) save_consumer(*c);
+    retired_consumers_.insert(retired_consumers_.end(), retiring.begin(), retiring.end());
 }
 
 // A new version of a catalog we consume (after publish()).
