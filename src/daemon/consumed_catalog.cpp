@@ -7,6 +7,8 @@
 //                                  └─► groups checked ─► saved in state_dir ─► sync_members
 //   sync_members: owner of each member (coo moves it, RFC 9432 §5.6) ─► configure_zone / drop_zone
 //   dropped member ─► files kept member_grace ─► purge_removed_members deletes them
+//   [[catalog]] gone on reload ─► retired: its members dropped as above; back
+//                                 within member_grace, it takes them up from state_dir
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -52,6 +54,14 @@ void ZoneManager::configure_consumers(const config::Config& cfg, std::map<std::s
         for (const auto& old : consumers_) {
             if (old->key == key) c = old;
         }
+        for (auto it = retired_consumers_.begin(); !c && it != retired_consumers_.end(); ++it) {
+            if ((*it)->key != key) continue;
+            // Back within member_grace: its member list and removed members as they were.
+            c = *it;
+            retired_consumers_.erase(it);
+            spdlog::info("catalog {} is configured again; its member zones are served from {}", cc.name, state_dir_);
+            break;
+        }
         if (!c) {
             c = std::make_shared<Consumer>();
             c->origin = origin;
@@ -82,16 +92,44 @@ void ZoneManager::configure_consumers(const config::Config& cfg, std::map<std::s
         z->consumed_catalog = true;
         next[key] = z;
     }
-    // A catalog no longer configured: its members go (with their grace
-    // period, kept in its state file for as long as this process runs).
+    // A catalog no longer configured: its members go as if its catalog had
+    // dropped them, their files kept member_grace (the grace is kept in its
+    // state file, and purged, for as long as this process runs). Retired
+    // after sync_members, whose purge must not take it before that.
+    std::vector<std::shared_ptr<Consumer>> retiring;
     for (const auto& old : consumers_) {
         if (std::none_of(consumers.begin(), consumers.end(), [&](const auto& c) { return c == old; })) {
-            spdlog::info("catalog {} is no longer configured; its member zones are removed", old->cfg.name);
+            spdlog::info("catalog {} is no longer configured; its member zones are removed, their keys and state "
+                         "kept for member_grace ({} s)",
+                         old->cfg.name, old->cfg.member_grace);
+            retiring.push_back(old);
         }
     }
     consumers_ = std::move(consumers);
     sync_members(next);
-    purge_removed_members();
+    // Members running now that this reload drops (their [[catalog]] is gone,
+    // or their group's template): removed as a catalog change removes them,
+    // their files kept member_grace. configure() purges once zones_ is `next`.
+    const std::int64_t now = now_unix();
+    std::set<Consumer*> changed;
+    for (const auto& [k, z] : zones_) {
+        if (z->member_of.empty() || z->removed) continue;
+        if (auto n = next.find(k); n != next.end() && n->second == z) continue;
+        Consumer* c = nullptr;
+        for (const auto* list : {&consumers_, &retiring, &retired_consumers_}) {
+            for (const auto& x : *list) {
+                if (!c && x->key == z->member_of) c = x.get();
+            }
+        }
+        if (!c) continue;
+        c->state.removed.push_back({z->origin, now + c->cfg.member_grace});
+        changed.insert(c);
+        spdlog::info("zone {}: no longer served after the reload (catalog {}); keys and state kept in {} for the "
+                     "grace period",
+                     z->cfg.name, c->cfg.name, state_dir_);
+    }
+    for (Consumer* c : changed) save_consumer(*c);
+    retired_consumers_.insert(retired_consumers_.end(), retiring.begin(), retiring.end());
 }
 
 // A new version of a catalog we consume (after publish()).
@@ -270,7 +308,9 @@ void ZoneManager::save_consumer(Consumer& c) {
 void ZoneManager::purge_removed_members() {
     const std::int64_t now = now_unix();
     std::int64_t next = 0;
-    for (const auto& c : consumers_) {
+    std::vector<std::shared_ptr<Consumer>> all = consumers_;
+    all.insert(all.end(), retired_consumers_.begin(), retired_consumers_.end());
+    for (const auto& c : all) {
         auto& removed = c->state.removed;
         const auto before = removed.size();
         for (auto it = removed.begin(); it != removed.end();) {
@@ -294,6 +334,19 @@ void ZoneManager::purge_removed_members() {
             it = removed.erase(it);
         }
         if (removed.size() != before) save_consumer(*c);
+    }
+    // A retired catalog whose members' grace is over: its member list goes
+    // too (configured again later, it starts afresh).
+    for (auto it = retired_consumers_.begin(); it != retired_consumers_.end();) {
+        if (!(*it)->state.removed.empty()) {
+            ++it;
+            continue;
+        }
+        std::error_code ec;
+        std::filesystem::remove(zone::consumer_state_path(state_dir_, (*it)->origin), ec);
+        spdlog::info("catalog {}: no longer configured for longer than member_grace; its member list is deleted",
+                     (*it)->cfg.name);
+        it = retired_consumers_.erase(it);
     }
     purge_timer_.cancel();
     if (next == 0 || stopping_) return;

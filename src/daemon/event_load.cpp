@@ -60,6 +60,9 @@ struct FromDisk {
     std::vector<std::pair<spdlog::level::level_enum, std::string>> lines;  // to log, in order
     bool resigned = true;  // the version differs from the stored copy (store it)
     bool ours = false;     // the stored copy was our own signed version
+    // The journal's newest differences (kIxfrHistorySteps at most), ending
+    // at the version built: outgoing IXFR's history after a restart.
+    std::vector<zone::ZoneDelta> journal;
 };
 
 // The stored records (journal applied) through the mode pipeline.
@@ -96,6 +99,9 @@ void apply_journal(const std::string& dir, const dns::Name& origin, zone::Stored
                                                                 std::to_string(serial));
                 sz.records = std::move(*applied);
                 sz.serial = serial;
+                const std::size_t keep = std::min(j->deltas.size(), kIxfrHistorySteps);
+                out.journal.assign(std::make_move_iterator(j->deltas.end() - static_cast<std::ptrdiff_t>(keep)),
+                                   std::make_move_iterator(j->deltas.end()));
             } else {
                 out.lines.emplace_back(spdlog::level::warn,
                                        "journal does not apply (" + applied.error().message + "); ignoring it");
@@ -183,6 +189,8 @@ void ZoneManager::load_from_disk(Zone& z) {
                 spdlog::info("zone {}: serving serial {} from {} ({} records, received {} s ago)", z.cfg.name,
                              z.snapshot->serial(), state_dir_, z.snapshot->record_count(),
                              now - z.state.last_transfer);
+                // IXFR out survives a restart; set first, so no IXFR sees the version without it.
+                remember_history(z, d.journal.empty() ? nullptr : &d.journal);
                 publish(z);
                 arm_expire(z);
                 schedule_refresh(z, std::max<std::int64_t>(0, z.state.last_check + z.snapshot->refresh() - now));
@@ -190,6 +198,8 @@ void ZoneManager::load_from_disk(Zone& z) {
                     schedule(z, ZoneEvent::Flush, 0, true);
                 } else if (signs_here(z.cfg.mode)) {
                     z.stored_version = z.snapshot;  // the stored copy and its journal hold it as it is
+                    // Its journal is our signed differences: IXFR out from them.
+                    if (!d.journal.empty()) remember_history(z, &d.journal, std::make_shared<const zone::IxfrHistory>());
                 }
             });
     });

@@ -182,6 +182,12 @@ inline std::vector<xfr::PrimaryAddress> addresses(const std::vector<config::Endp
 
 inline bool signs_here(config::Mode m) { return m == config::Mode::Live || m == config::Mode::MultiSigner; }
 
+// Bounds of the differences kept for outgoing IXFR (RFC 1995 §4), in memory
+// and when rebuilt from the stored journal at load: a client further behind
+// gets the zone (AXFR-style), which is then no larger than the history.
+inline constexpr std::size_t kIxfrHistorySteps = 64;
+inline constexpr std::size_t kIxfrHistoryBytes = 32u << 20;  // uncompressed wire size of the records
+
 inline bool same_rdata(const std::vector<std::uint8_t>& a, const std::vector<std::uint8_t>& b) { return a == b; }
 
 inline bool same_signing(const std::optional<config::Signing>& a, const std::optional<config::Signing>& b) {

@@ -276,6 +276,7 @@ void ZoneManager::configure(const config::Config& cfg) {
     }
     zones_ = std::move(next);
     publish_catalog();
+    purge_removed_members();  // after zones_ is the new set: a member dropped by this reload is not running
 }
 
 // A zone the config (or a consumed catalog) names: the running one when
@@ -408,13 +409,28 @@ void ZoneManager::publish(Zone& z) {
     }
 }
 
+namespace {
+
+// The uncompressed wire size of a difference's records (RFC 1035 §4.1.3).
+std::size_t wire_bytes(const zone::ZoneDelta& d) {
+    std::size_t n = 0;
+    for (const auto* l : {&d.removed, &d.added}) {
+        for (const auto& r : l->refs()) n += r.owner_len + 10u + r.rdata_len;
+    }
+    return n;
+}
+
+}  // namespace
+
 // Outgoing IXFR (serve/xfr_out.hpp): the differences that led to the
 // version just installed, after those before it: the primary's for a zone
 // served as transferred; for a zone signed here, the signed differences of
 // incremental signing (`signed_prior`: its history before the version was
 // published, which forgets it). None after a whole transfer or a whole
-// signing pass. At most 64 steps, and not more records than the zone holds
-// (a client further behind gets the zone).
+// signing pass. At load, `deltas` is the stored journal, so a restart keeps
+// what it holds (a compaction empties it: the history before it stays in
+// memory only). Bounded by kIxfrHistorySteps, kIxfrHistoryBytes and not
+// more records than the zone holds (a client further behind gets the zone).
 void ZoneManager::remember_history(Zone& z, zone::ZoneDelta* signed_step, std::shared_ptr<const zone::IxfrHistory> prior) {
     std::vector<zone::ZoneDelta> one;
     one.push_back(std::move(*signed_step));
@@ -426,21 +442,25 @@ void ZoneManager::remember_history(Zone& z, const std::vector<zone::ZoneDelta>* 
     std::shared_ptr<const zone::IxfrHistory> next;
     if (deltas && !deltas->empty() && (signed_prior || !signs_here(z.cfg.mode)) && z.snapshot &&
         deltas->back().to == z.snapshot->serial()) {
-        auto h = std::make_shared<zone::IxfrHistory>();
+        std::vector<const zone::ZoneDelta*> all;
         const auto* current = z.slot->history.load(std::memory_order_acquire);  // we are its only writer
         const zone::IxfrHistory* old = signed_prior ? signed_prior.get() : current && *current ? current->get() : nullptr;
         if (old && !old->deltas.empty() && old->deltas.back().to == deltas->front().from) {
-            h->deltas = old->deltas;
+            for (const auto& d : old->deltas) all.push_back(&d);
         }
-        h->deltas.insert(h->deltas.end(), deltas->begin(), deltas->end());
-        auto size = [](const zone::ZoneDelta& d) { return d.removed.size() + d.added.size(); };
-        std::size_t total = 0;
-        for (const auto& d : h->deltas) total += size(d);
-        const std::size_t limit = std::max<std::size_t>(1024, z.snapshot->record_count());
-        while (h->deltas.size() > 1 && (h->deltas.size() > 64 || total > limit)) {
-            total -= size(h->deltas.front());
-            h->deltas.erase(h->deltas.begin());
+        for (const auto& d : *deltas) all.push_back(&d);
+        // Newest first, keep what fits; the newest step is always kept.
+        const std::size_t record_limit = std::max<std::size_t>(1024, z.snapshot->record_count());
+        std::size_t records = 0, bytes = 0, keep = 0;
+        for (std::size_t i = all.size(); i-- > 0;) {
+            records += all[i]->removed.size() + all[i]->added.size();
+            bytes += wire_bytes(*all[i]);
+            if (keep > 0 && (keep >= kIxfrHistorySteps || records > record_limit || bytes > kIxfrHistoryBytes)) break;
+            ++keep;
         }
+        auto h = std::make_shared<zone::IxfrHistory>();
+        h->deltas.reserve(keep);
+        for (std::size_t i = all.size() - keep; i < all.size(); ++i) h->deltas.push_back(*all[i]);
         next = std::move(h);
     }
     if (!next && !z.slot->history.load(std::memory_order_acquire)) return;

@@ -197,6 +197,9 @@ private:
     std::shared_ptr<const serve::XfrOutLimits> xfr_out_;
     // Consumed catalogs in config order, and who owns each member zone.
     std::vector<std::shared_ptr<Consumer>> consumers_;
+    // [[catalog]] blocks removed by a reload, while their members' files
+    // wait out member_grace (the block back meanwhile takes them up again).
+    std::vector<std::shared_ptr<Consumer>> retired_consumers_;
     std::map<std::string, std::string> member_owner_;  // member key → catalog key
     boost::asio::steady_timer purge_timer_;
     // NOTIFY out to each zone's `notify` targets after a new served version.

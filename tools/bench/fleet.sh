@@ -9,8 +9,12 @@
 #     worst per signer.
 #  2. AXFR out of a large signed zone: satellited serves a live-signed copy
 #     of a --records zone; Knot serves the same signed records (satellited's
-#     own signed version, dumped) unsigned-as-is. Time of one AXFR (kdig) and
-#     the server's CPU seconds for it (utime+stime from /proc).
+#     own signed version, dumped) unsigned-as-is. Time of one AXFR and the
+#     server's CPU seconds for it (utime+stime from /proc), with kdig (which
+#     parses and prints every record: the client is the bottleneck) and with
+#     a raw client that only reads the messages (the server's rate).
+#
+# Last lines: the same-run ratios, satellite / knot (< 1: satellite faster).
 #
 #   tools/bench/fleet.sh                           # 10 replicas, 20 changes, 1,000,000 records
 #   tools/bench/fleet.sh --replicas 4 --changes 5 --records 100000
@@ -275,6 +279,8 @@ for c in range(1, changes + 1):
 if times:
     print(f"  {kind:9s} signer: all {n} replicas serve a change signed: median {statistics.median(times)*1000:.0f} ms, "
           f"worst {max(times)*1000:.0f} ms over {len(times)} changes", flush=True)
+    with open(f"{pdir}/../../prop-{kind}.result", "w") as f:
+        f.write(f"{statistics.median(times)} {max(times)}\n")
 PY
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   sleep 1
@@ -289,6 +295,41 @@ axfr_time() {  # port pid: "seconds cpu_seconds records"
   n=$(kdig +noall +answer +timeout=600 @127.0.0.1 -p "$1" "$zone" AXFR | wc -l)
   t1=$(date +%s.%N); after=$(cpu_s "$2")
   echo "$(echo "$t1 - $t0" | bc) $(echo "$after - $before" | bc) $n"
+}
+# The same AXFR read by a client that only frames the messages and counts
+# their answers up to `records` (kdig's count): "seconds cpu_seconds".
+axfr_raw() {  # port pid records
+  local before after t
+  before=$(cpu_s "$2")
+  t=$(/usr/bin/python3 - "$1" "$zone" "$3" <<'PY'
+import socket, struct, sys, time
+import dns.message
+port, zone, want = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+q = dns.message.make_query(zone + ".", "AXFR").to_wire()
+s = socket.create_connection(("127.0.0.1", port), timeout=600)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+t0 = time.monotonic()
+s.sendall(struct.pack("!H", len(q)) + q)
+buf, got, messages = bytearray(), 0, 0
+while got < want:
+    chunk = s.recv(1 << 20)
+    if not chunk:
+        break
+    buf += chunk
+    at = 0  # messages taken from the front once per read (not one copy per message)
+    while len(buf) - at >= 2:
+        n = struct.unpack_from("!H", buf, at)[0]
+        if len(buf) - at < 2 + n:
+            break
+        got += struct.unpack_from("!H", buf, at + 2 + 6)[0]
+        messages += 1
+        at += 2 + n
+    del buf[:at]
+print(f"{time.monotonic() - t0:.3f} {messages}")
+PY
+)
+  after=$(cpu_s "$2")
+  echo "${t% *} $(echo "$after - $before" | bc) ${t#* }"
 }
 
 axfr_out() {
@@ -329,6 +370,7 @@ server:
     rundir: $dir/knot
     listen: 127.0.0.1@$kport
     background-workers: 1
+    tcp-io-timeout: 600000
 database:
     storage: $dir/knot/db
 acl:
@@ -348,9 +390,20 @@ EOF
   wait_serial 127.0.0.1 "$kport" "$zone"
   read -r st sc sn <<<"$(axfr_time "$sport" "$spid")"
   read -r kt kc kn <<<"$(axfr_time "$kport" "$kpid")"
-  printf '  AXFR of the signed zone (%s records): satellite %.2f s, %.2f CPU s | knot %.2f s, %.2f CPU s | ratio %.2f\n' \
+  printf '  AXFR to kdig (%s records): satellite %.2f s, %.2f CPU s | knot %.2f s, %.2f CPU s | time ratio %.2f\n' \
     "$sn" "$st" "$sc" "$kt" "$kc" "$(echo "$st / $kt" | bc -l)"
   [ "$sn" = "$kn" ] || echo "  note: record counts differ (satellite $sn, knot $kn)"
+  local r rst rsc rkt rkc
+  for r in 1 2 3; do  # alternating, three each; the medians
+    read -r rst rsc <<<"$(axfr_raw "$sport" "$spid" "$sn")"; echo "$rst $rsc" >> "$dir/raw-satellite"
+    read -r rkt rkc <<<"$(axfr_raw "$kport" "$kpid" "$sn")"; echo "$rkt $rkc" >> "$dir/raw-knot"
+  done
+  local rsm rkm
+  read -r rst rsc rsm <<<"$(sort -n "$dir/raw-satellite" | sed -n 2p)"
+  read -r rkt rkc rkm <<<"$(sort -n "$dir/raw-knot" | sed -n 2p)"
+  printf '  AXFR to a raw reader, median of 3: satellite %.2f s (%.0f records/s, %s messages), %.2f CPU s | knot %.2f s (%.0f records/s, %s messages), %.2f CPU s\n' \
+    "$rst" "$(echo "$sn / $rst" | bc -l)" "$rsm" "$rsc" "$rkt" "$(echo "$sn / $rkt" | bc -l)" "$rkm" "$rkc"
+  echo "$st $sc $kt $kc $rst $rsc $rkt $rkc" > "$work/axfr.result"
 }
 
 echo "fleet benchmark: $replicas replicas, $changes changes, $records records; work $work"
@@ -362,4 +415,16 @@ fi
 if [ "$part" = all ] || [ "$part" = axfr ]; then
   echo "2. AXFR out"
   axfr_out
+fi
+echo "same-run ratios, satellite / knot (< 1: satellite faster or cheaper):"
+if [ -s "$work/prop-satellite.result" ] && [ -s "$work/prop-knot.result" ]; then
+  read -r sm sw < "$work/prop-satellite.result"; read -r km kw < "$work/prop-knot.result"
+  printf '  propagation to %s replicas: median %.2f, worst %.2f\n' "$replicas" "$(echo "$sm / $km" | bc -l)" \
+    "$(echo "$sw / $kw" | bc -l)"
+fi
+if [ -s "$work/axfr.result" ]; then
+  read -r st sc kt kc rst rsc rkt rkc < "$work/axfr.result"
+  ratio() { [ "$(echo "$2 > 0" | bc)" = 1 ] && printf '%.2f' "$(echo "$1 / $2" | bc -l)" || echo "n/a"; }
+  echo "  AXFR out time: to kdig $(ratio "$st" "$kt"), to a raw reader $(ratio "$rst" "$rkt")"
+  echo "  AXFR out server CPU: to kdig $(ratio "$sc" "$kc"), to a raw reader $(ratio "$rsc" "$rkc")"
 fi

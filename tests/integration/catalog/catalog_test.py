@@ -22,6 +22,10 @@
 #      property naming cat2.test., then c.test. moves and is signed
 #   5  restart: b.test. and c.test. answer as soon as satellited listens, from
 #      state_dir (its log), and Knot logs no transfer of them afterwards
+#   8  a [[catalog]] block removed by SIGHUP: its members stop being served,
+#      their files stay for member_grace; the block back within it serves
+#      them again from state_dir (same keys, no transfer on Knot's log); the
+#      block removed for longer than member_grace: files and member list deleted
 import os
 import re
 import signal
@@ -197,16 +201,13 @@ class Satellited:
         self.config = os.path.join(self.dir, "satellite.toml")
         self.log = LogFile(os.path.join(self.dir, "satellited.log"))
         self.proc = None
-        with open(self.config, "w") as f:
-            f.write(f"""[server]
-listen = ["{LOOP}:{port}"]
-threads = 1
-state_dir = "{self.state}"
-provide_xfr = ["127.0.0.0/8"]
+        self.knot_port = knot_port
+        self.write_config()
 
-[log]
-level = "info"
-
+    def write_config(self, catalogs=(CATALOG, CATALOG2)):
+        """The config with the [[catalog]] blocks of `catalogs`."""
+        port, knot_port = self.port, self.knot_port
+        blocks = {CATALOG: f"""
 [[catalog]]
 name = "{CATALOG}"
 primaries = ["{LOOP}:{knot_port}"]
@@ -216,7 +217,7 @@ mode = "live"
 [catalog.group.signed.signing]
 enabled = true
 algorithm = 13
-
+""", CATALOG2: f"""
 [[catalog]]
 name = "{CATALOG2}"
 primaries = ["{LOOP}:{knot_port}"]
@@ -225,7 +226,24 @@ mode = "live"
 [catalog.group.moved.signing]
 enabled = true
 algorithm = 13
-""")
+"""}
+        with open(self.config, "w") as f:
+            f.write(f"""[server]
+listen = ["{LOOP}:{port}"]
+threads = 1
+state_dir = "{self.state}"
+provide_xfr = ["127.0.0.0/8"]
+
+[log]
+level = "info"
+""" + "".join(blocks[c] for c in catalogs))
+
+    def reload(self, catalogs):
+        """Rewrites the config with `catalogs` and sends SIGHUP; True once it is reloaded."""
+        self.write_config(catalogs)
+        mark = self.log.mark()
+        self.proc.send_signal(signal.SIGHUP)
+        return self.log.wait(r"reloaded ", since=mark, timeout=10)
 
     def start(self):
         mark = self.log.mark()
@@ -381,6 +399,58 @@ def main():
               serial_of(sat.port, "b.test.") == 1 and signed(sat.port, "c.test.")
               and not sat.log.find(r"zone [bc]\.test\.:? (removed|added)", mark), sat.log.tail(10, mark))
         check("5 satellited still running", sat.alive())
+
+        print("--- 8: a [[catalog]] block removed and restored by SIGHUP", flush=True)
+        members = [m for m in members if m[1] != "c.test."]  # c.test. is cat2.test.'s alone now
+        mark = sat.log.mark()
+        knot.set_catalog(members)
+        check("8 cat.test. without c.test.: c.test. stays with cat2.test.",
+              sat.log.wait(r"catalog cat\.test\.: serial \d+, 1 member zones", since=mark, timeout=20)
+              and signed(sat.port, "c.test."), sat.log.tail(10, mark))
+        keys = ask(sat.port, "c.test.", "DNSKEY", do=False)
+        keys = sorted(rr.to_text() for rrset in (keys.answer if keys else []) for rr in rrset)
+        kmark, mark = knot.log.mark(), sat.log.mark()
+        check("8 SIGHUP without the cat2.test. block reloads", sat.reload((CATALOG,)), sat.log.tail(10, mark))
+        check("8 c.test. (cat2.test.'s member) is REFUSED",
+              wait_until(lambda: rcode_of(sat.port, "c.test.") == dns.rcode.REFUSED, 10), sat.log.tail(10, mark))
+        check("8 its removal is logged with the grace period",
+              sat.log.find(r"catalog cat2\.test\.? is no longer configured; .*kept for member_grace", mark)
+              and sat.log.find(r"zone c\.test\.: no longer served after the reload \(catalog cat2\.test\.?\)", mark),
+              sat.log.tail(10, mark))
+        check("8 c.test.'s stored copy is kept", sat.stored("c.test."))
+        check("8 b.test. (the other catalog's) still served", serial_of(sat.port, "b.test.") == 1)
+        mark = sat.log.mark()
+        check("8 SIGHUP with the cat2.test. block again reloads", sat.reload((CATALOG, CATALOG2)),
+              sat.log.tail(10, mark))
+        check("8 c.test. served again, from state_dir (log)",
+              wait_until(lambda: serial_of(sat.port, "c.test.") is not None, 10)
+              and sat.log.find(rf"zone c\.test\.: serving serial \d+ from {re.escape(sat.state)}", mark),
+              sat.log.tail(10, mark))
+        again = ask(sat.port, "c.test.", "DNSKEY", do=False)
+        again = sorted(rr.to_text() for rrset in (again.answer if again else []) for rr in rrset)
+        check("8 c.test. is signed with the same keys", keys and again == keys and signed(sat.port, "c.test."),
+              f"{keys} -> {again}")
+        time.sleep(2)  # room for a transfer that should not happen (nothing waits on it)
+        check("8 Knot logged no transfer of c.test. after the block came back", not knot.transfers("c.test.", kmark),
+              knot.transfers("c.test.", kmark))
+        check("8 satellited logged no transfer of c.test.",
+              not sat.log.find(rf"zone c\.test\.: serving serial \d+ from {LOOP}", mark))
+        mark = sat.log.mark()
+        check("8 SIGHUP without the cat.test. block (member_grace 6 s) reloads", sat.reload((CATALOG2,)),
+              sat.log.tail(10, mark))
+        check("8 b.test. is REFUSED, its stored copy kept for now",
+              wait_until(lambda: rcode_of(sat.port, "b.test.") == dns.rcode.REFUSED, 10) and sat.stored("b.test."),
+              sat.log.tail(10, mark))
+        purged = sat.log.wait(r"zone b\.test\.: removed from its catalog longer than member_grace", since=mark,
+                              timeout=GRACE_S + 15)
+        check("8 after member_grace b.test.'s files are deleted", purged and not sat.stored("b.test."),
+              sat.log.tail(10, mark))
+        listed = sat.log.wait(r"catalog cat\.test\.: no longer configured for longer than member_grace", since=mark,
+                              timeout=10)
+        check("8 and cat.test.'s member list", listed and not os.path.exists(
+            os.path.join(sat.state, "catalogs", "cat.test.members")), sat.log.tail(10, mark))
+        check("8 c.test. still served", serial_of(sat.port, "c.test.") is not None)
+        check("8 satellited still running", sat.alive())
     except (Exception, KeyboardInterrupt) as e:
         harness_error = record_abort(e, "0 satellited starts with a [[catalog]]")
     finally:

@@ -25,6 +25,13 @@
 #      group; Knot (catalog-role interpret) provisions big.test. from it
 #   7  a client that sends AXFR of a ~13 MB zone and never reads is dropped
 #      after the write timeout (log line), and satellited still answers
+#   9  (last) IXFR out survives restarts: relay.test. (presigned mode, from
+#      the primary) changes, satellited is killed (SIGKILL, then SIGTERM the
+#      second time) and started again; Knot2, still at the serial before,
+#      refreshes and gets the change by IXFR (its log: no AXFR), answered
+#      from the stored journal (satellited's log); dnspython's IXFR from the
+#      first serial gets both steps, from a serial older than the journal
+#      an AXFR-style reply
 import os
 import re
 import socket
@@ -54,11 +61,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 from harness import (cannot_run, CHECKS, Api, HarnessError, LOOP, LogFile, StartFailure, add_sbin_to_path,  # noqa: E402
                      arg_parser, ask, check, check_config, finish_workdir, free_port, interrupt_on_sigterm,
-                     record_abort, skip, skip_reason, spawn, spawn_unbound, stop_all, stub_zone, unbound_conf,
-                     wait_until)
+                     record_abort, skip, skip_reason, spawn, spawn_unbound, stop_all, stop_proc, stub_zone,
+                     unbound_conf, wait_until)
 
 ZONE = "fleet.test."
 BIG = "big.test."
+RELAY = "relay.test."  # presigned mode: satellited passes the primary's versions on
 KEY_NAME = "xfr-key."
 KEY_SECRET = "c2F0ZWxsaXRlLWZsZWV0LWtleS0wMTIzNDU2Nzg5YWI="  # base64
 WRONG_SECRET = "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZyE="
@@ -67,8 +75,8 @@ OUTSIDE = "127.0.0.3"
 CATALOG = "catalog.example."  # an address outside provide_xfr (still loopback)
 
 
-def zone_text(serial, extra=""):
-    return (f"$ORIGIN {ZONE}\n$TTL 300\n"
+def zone_text(serial, extra="", origin=ZONE):
+    return (f"$ORIGIN {origin}\n$TTL 300\n"
             f"@ IN SOA ns1 hostmaster {serial} 3600 600 86400 60\n"
             "@ IN NS ns1\n@ IN NS ns2\nns1 IN A 192.0.2.1\nns2 IN A 192.0.2.2\n"
             "www IN A 192.0.2.80\nmail IN A 192.0.2.25\n@ IN MX 10 mail\n" + extra)
@@ -125,12 +133,16 @@ class KnotPrimary:
         self.sat_port = sat_port
         self.conf = os.path.join(self.dir, "knot.conf")
         self.file = os.path.join(self.dir, "fleet.test.zone")
+        self.relay_file = os.path.join(self.dir, "relay.test.zone")
+        self.relay_serial = 1
         self.log = LogFile(os.path.join(self.dir, "knot.log"))
         self.serial = 1
 
     def start(self):
         with open(self.file, "w") as f:
             f.write(zone_text(1))
+        with open(self.relay_file, "w") as f:
+            f.write(zone_text(1, origin=RELAY))
         with open(self.conf, "w") as f:
             f.write(f"server:\n    rundir: {self.dir}\n    listen: {LOOP}@{self.port}\n    background-workers: 1\n"
                     f"log:\n  - target: {self.log.path}\n    any: info\n"
@@ -140,9 +152,10 @@ class KnotPrimary:
                     "template:\n  - id: default\n    zonefile-sync: -1\n    zonefile-load: difference\n"
                     "    journal-content: changes\n    semantic-checks: off\n    dnssec-signing: off\n"
                     "    notify: sat\n    acl: xfr\n"
-                    f"zone:\n  - domain: {ZONE}\n    file: {self.file}\n")
+                    f"zone:\n  - domain: {ZONE}\n    file: {self.file}\n"
+                    f"  - domain: {RELAY}\n    file: {self.relay_file}\n")
         spawn(["knotd", "-c", self.conf], os.path.join(self.dir, "knotd.out"))
-        if not wait_until(lambda: soa_serial(self.port, ZONE) == 1, 15):
+        if not wait_until(lambda: soa_serial(self.port, ZONE) == 1 and soa_serial(self.port, RELAY) == 1, 15):
             raise HarnessError(f"primary knotd does not serve {ZONE}: {self.log.tail(20)}")
 
     def change(self):
@@ -156,6 +169,20 @@ class KnotPrimary:
         if not wait_until(lambda: soa_serial(self.port, ZONE) == self.serial, 10):
             raise HarnessError(f"primary did not load serial {self.serial}")
         return self.serial
+
+    def change_relay(self):
+        """relay.test.: the SOA serial and one name new<serial> (the one before goes)."""
+        self.relay_serial += 1
+        s = self.relay_serial
+        with open(self.relay_file, "w") as f:
+            f.write(zone_text(s, f"new{s} IN A 192.0.2.{s}\n", origin=RELAY))
+        r = subprocess.run(["knotc", "-c", self.conf, "-t", "10", "zone-reload", RELAY],
+                           capture_output=True, text=True, timeout=20)
+        if r.returncode != 0:
+            raise HarnessError(f"knotc zone-reload: {r.stdout}{r.stderr}")
+        if not wait_until(lambda: soa_serial(self.port, RELAY) == s, 10):
+            raise HarnessError(f"primary did not load {RELAY} serial {s}")
+        return s
 
 
 class Satellited:
@@ -209,16 +236,33 @@ enabled = true
 algorithm = 13
 
 [[zone]]
+name = "{RELAY}"
+primaries = ["{LOOP}:{primary_port}"]
+notify_allow = ["{LOOP}"]
+
+[[zone]]
 name = "{BIG}"
 file = "{big}"
 provide_xfr = ["127.0.0.0/8", "127.0.0.1 key {KEY_NAME}"]
 """)
 
     def start(self):
+        mark = self.log.mark()
         self.proc = spawn([self.binary, "--config", self.config], self.log.path)
-        if not wait_until(lambda: "listening on" in self.log.text() or self.proc.poll() is not None, 30) \
+        if not wait_until(lambda: "listening on" in self.log.text(mark) or self.proc.poll() is not None, 30) \
                 or self.proc.poll() is not None:
-            raise StartFailure(f"satellited did not start: {self.log.tail(30)}")
+            raise StartFailure(f"satellited did not start: {self.log.tail(30, mark)}")
+        return mark
+
+    def kill(self):
+        self.proc.kill()
+        return self.proc.wait(10)
+
+    def stop(self):
+        return stop_proc(self.proc, 15, report_kill=False)
+
+    def journal(self, zone):
+        return os.path.join(self.dir, "state", "zones", zone.lower() + "journal")
 
     def alive(self):
         return self.proc.poll() is None
@@ -281,6 +325,9 @@ class KnotReplica:
                     f"    file: {self.dir}/%s.zone\n    zonefile-sync: -1\n    journal-content: none\n"
                     f"zone:\n  - domain: {ZONE}\n    master: sat\n    acl: notify\n"
                     f"    file: {self.dir}/fleet.test.zone\n    zonefile-sync: -1\n    journal-content: none\n"
+                    # Not notified for relay.test.: it refreshes when step 9 says (knotc zone-refresh).
+                    f"  - domain: {RELAY}\n    master: sat\n"
+                    f"    file: {self.dir}/relay.test.zone\n    zonefile-sync: -1\n    journal-content: none\n"
                     # RFC 9432 consumer: provisions the zones satellited's catalog lists.
                     f"  - domain: {CATALOG}\n    master: sat\n    acl: notify\n    catalog-role: interpret\n"
                     f"    catalog-template: member\n    file: {self.dir}/catalog.zone\n    zonefile-sync: -1\n"
@@ -288,6 +335,10 @@ class KnotReplica:
 
     def start(self):
         spawn(["knotd", "-c", self.conf], os.path.join(self.dir, "knotd.out"))
+
+    def refresh(self, zone):
+        subprocess.run(["knotc", "-c", self.conf, "-t", "10", "zone-refresh", zone],
+                       capture_output=True, text=True, timeout=20)
 
 
 class BindReplica:
@@ -492,7 +543,7 @@ def step_catalog(sat, knot2_port, knot2_log):
     version = z.get((f"version.{CATALOG}", dns.rdatatype.TXT))
     ptrs = {tuple(v)[0]: k[0] for k, v in z.items() if k[1] == dns.rdatatype.PTR}
     check("8 the produced catalog has version \"2\" and one PTR per zone under zones.",
-          version == ['"2"'] and set(ptrs) == {ZONE, BIG} and all(o.endswith(f".zones.{CATALOG}") for o in ptrs.values()),
+          version == ['"2"'] and set(ptrs) == {ZONE, BIG, RELAY} and all(o.endswith(f".zones.{CATALOG}") for o in ptrs.values()),
           f"{z}")
     group = z.get((f"group.{ptrs.get(ZONE, '?')}", dns.rdatatype.TXT))
     check(f"8 {ZONE}'s catalog_group is its group property", group == ['"signed"'], f"{z}")
@@ -531,6 +582,79 @@ def step_stalled_client(sat):
     w = raw_tcp(sat.port, dns.message.make_query(BIG, "AXFR").to_wire(), timeout=10)
     check("7 a new AXFR of big.test. starts afterwards (nothing left held)",
           w is not None and (w[3] & 0xF) == dns.rcode.NOERROR, f"{w!r}"[:100])
+
+
+def relay_ixfr(sat_port, client_serial):
+    """IXFR of relay.test. from `client_serial`, signed with the key: the
+    first reply message's answer as ["SOA <serial>" | "<type> <owner>"], or
+    an error text."""
+    ix = dns.message.make_query(RELAY, "IXFR")
+    ix.authority.append(dns.rrset.from_text(RELAY, 0, "IN", "SOA",
+                                            f"ns1.{RELAY} hostmaster.{RELAY} {client_serial} 1 1 1 1"))
+    ix.use_tsig(keyring(), keyname=KEY_NAME)
+    w = raw_tcp(sat_port, ix.to_wire())
+    try:
+        m = dns.message.from_wire(w, keyring=keyring(), request_mac=ix.mac, xfr=True, multi=True,
+                                  one_rr_per_rrset=True)
+    except Exception as e:  # noqa: BLE001
+        return f"{e!r} {w!r}"[:300]
+    out = []
+    for rrset in m.answer:
+        for rr in rrset:
+            out.append(f"SOA {rr.serial}" if rrset.rdtype == dns.rdatatype.SOA
+                       else f"{dns.rdatatype.to_text(rrset.rdtype)} {rrset.name.to_text()}")
+    return out
+
+
+def step_restarts(sat, primary, knot2):
+    """Step 9: outgoing IXFR of a presigned zone across restarts of satellited."""
+    ok = wait_until(lambda: soa_serial(sat.port, RELAY) == 1, 20)
+    check(f"9 satellited serves {RELAY} (presigned mode) from the primary", ok, sat.log.tail(10))
+    ok = wait_until(lambda: knot2.refresh(RELAY) or soa_serial(knot2.port, RELAY) == 1, 40, interval=2)
+    check(f"9 Knot2 transfers {RELAY} from satellited", ok, knot2.log.tail(10))
+    if not ok:
+        return
+    for rnd, how in ((1, "SIGKILL"), (2, "SIGTERM")):
+        before = soa_serial(knot2.port, RELAY)
+        size = os.path.getsize(sat.journal(RELAY)) if os.path.exists(sat.journal(RELAY)) else 0
+        mark = sat.log.mark()
+        new = primary.change_relay()
+        got = sat.log.wait(rf"zone relay\.test\.: serving serial {new} from 127", since=mark, timeout=20)
+        check(f"9.{rnd} satellited gets serial {new} of {RELAY} from the primary", got, sat.log.tail(10, mark))
+        check(f"9.{rnd} the difference is in the stored journal",
+              wait_until(lambda: os.path.exists(sat.journal(RELAY)) and os.path.getsize(sat.journal(RELAY)) > size,
+                         10), sat.log.tail(10, mark))
+        rc = sat.kill() if how == "SIGKILL" else sat.stop()
+        check(f"9.{rnd} satellited stopped ({how})", rc is not None, f"exit {rc}")
+        smark = sat.start()
+        check(f"9.{rnd} after the restart satellited serves serial {new}, the journal applied to the stored copy",
+              soa_serial(sat.port, RELAY) == new and sat.log.find(r"zone relay\.test\.: journal brings", smark),
+              sat.log.tail(15, smark))
+        check(f"9.{rnd} Knot2 is still at serial {before}", soa_serial(knot2.port, RELAY) == before)
+        dmark = knot2.log.mark()
+        knot2.refresh(RELAY)
+        got = wait_until(lambda: soa_serial(knot2.port, RELAY) == new, 20)
+        r = ask(knot2.port, f"new{new}.{RELAY}", "A", do=False)
+        check(f"9.{rnd} Knot2 serves serial {new} and its new record", got and r is not None and
+              r.rcode() == dns.rcode.NOERROR, knot2.log.tail(10, dmark))
+        gone = ask(knot2.port, f"new{new - 1}.{RELAY}", "A", do=False)
+        check(f"9.{rnd} Knot2 no longer has the record the change removed", gone is not None and
+              gone.rcode() == dns.rcode.NXDOMAIN, f"{gone}")
+        lines = knot2.log.lines(r"\[relay\.test\.\] [AI]XFR, incoming", dmark)
+        check(f"9.{rnd} Knot2's log says IXFR, with no AXFR",
+              any("IXFR, incoming" in x and "finished" in x for x in lines) and
+              not any("AXFR" in x or "fallback" in x for x in lines), "\n".join(lines) or knot2.log.tail(10, dmark))
+        check(f"9.{rnd} satellited answered from the stored differences after the restart",
+              sat.log.find(rf"zone relay\.test\.?: IXFR to .* started, serial {new} \(incremental", smark),
+              sat.log.tail(10, smark))
+    # Both steps are in the journal (1 -> 2 -> 3): RFC 1995 §4's sequence.
+    got = relay_ixfr(sat.port, 1)
+    want = ["SOA 3", "SOA 1", "SOA 2", f"A new2.{RELAY}", "SOA 2", f"A new2.{RELAY}", "SOA 3", f"A new3.{RELAY}",
+            "SOA 3"]
+    check("9 IXFR from serial 1 after the restarts: both steps from the journal", got == want, f"{got}")
+    got = relay_ixfr(sat.port, (1 - 100) % 2**32)
+    check("9 IXFR from a serial older than the journal: an AXFR-style reply",
+          isinstance(got, list) and len(got) > 2 and got[0] == "SOA 3" and not got[1].startswith("SOA"), f"{got}")
 
 
 # ================================================================= main ====
@@ -590,7 +714,7 @@ def main():
         k2 = knot2.log.text()
         after = k2[k2.find("notify, incoming"):] if "notify, incoming" in k2 else ""
         check("1 the first NOTIFY came once satellited listened: no failed refresh after it on Knot",
-              after and not re.search(r"refresh.*failed", after), after[:1500])
+              after and not re.search(r"\[fleet\.test\.\] refresh.*failed", after), after[:1500])
         check("3 satellited logged the outgoing transfers", sat.log.find(r"fleet\.test\.?: [AI]XFR to .* done", mark),
               sat.log.tail(10, mark))
         print("--- 4: metrics", flush=True)
@@ -603,7 +727,10 @@ def main():
         step_catalog(sat, knot2_port, knot2.log)
         print("--- 7: a client that never reads", flush=True)
         step_stalled_client(sat)
-        check("7 satellited still running at the end", sat.alive(), sat.log.tail(10))
+        check("7 satellited still running", sat.alive(), sat.log.tail(10))
+        print("--- 9: IXFR out across restarts", flush=True)
+        step_restarts(sat, primary, knot2)
+        check("9 satellited still running at the end", sat.alive(), sat.log.tail(10))
     except (Exception, KeyboardInterrupt) as e:
         harness_error = record_abort(e, "0 satellited starts with provide_xfr and notify")
     finally:

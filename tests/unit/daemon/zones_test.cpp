@@ -3,6 +3,7 @@
 // closed port on loopback, its retries, and its expiry. Time moves only
 // when the test moves it; the io_context runs until what is due has run.
 #include "daemon/zones.hpp"
+#include "daemon/zone.hpp"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -18,6 +19,7 @@
 #include "config/config.hpp"
 #include "dns/zonefile.hpp"
 #include "util/clock.hpp"
+#include "zone/consumed_catalog.hpp"
 #include "zone/store.hpp"
 
 namespace satellite::daemon {
@@ -59,6 +61,9 @@ protected:
         ASSERT_TRUE(records) << records.error().message;
         zone::StoredZone sz{5, kT0, kT0, "127.0.0.1:53", std::move(*records)};
         ASSERT_TRUE(zone::save_zone(dir.path + "/state", origin, sz));
+        if (!journal.empty()) {
+            ASSERT_TRUE(zone::append_journal(dir.path + "/state", origin, journal));
+        }
         const std::string conf = dir.path + "/satellite.toml";
         std::ofstream(conf) << "[server]\nlisten = [\"127.0.0.1:53535\"]\nstate_dir = \"" << dir.path
                             << "/state\"\n[[zone]]\nname = \"sec.test.\"\nprimaries = [\"127.0.0.1:" << closed_port()
@@ -93,6 +98,8 @@ protected:
     }
     zone::ZoneState state() { return *zones->zone_state("sec.test."); }
 
+    // Differences stored after the copy (serial 5), written before the load.
+    std::vector<zone::ZoneDelta> journal;
     TempDir dir;
     dns::Name origin;
     ManualClock clock{kT0 + 10};
@@ -117,6 +124,68 @@ TEST_F(ZonesOnManualClock, TheStoredCopyIsServedAtOnceAndNothingRunsBeforeItsTim
     EXPECT_EQ(info[0].stored_serial, 5u);
     EXPECT_EQ(info[0].records, 4u);
     EXPECT_EQ(info[0].not_ready, "");
+}
+
+// sec.test. from `from` to `to`: the SOAs, and `added` (zone file lines).
+zone::ZoneDelta sec_delta(std::uint32_t from, std::uint32_t to, const std::string& added) {
+    auto origin = *dns::Name::from_text("sec.test.");
+    auto soa = [](std::uint32_t serial) {
+        return "sec.test. 300 IN SOA ns1.sec.test. hostmaster.sec.test. " + std::to_string(serial) + " 60 30 600 300\n";
+    };
+    zone::ZoneDelta d;
+    d.from = from;
+    d.to = to;
+    d.removed = *dns::parse_records(soa(from), origin);
+    d.added = *dns::parse_records(soa(to) + added, origin);
+    return d;
+}
+
+class ZonesWithJournal : public ZonesOnManualClock {
+protected:
+    void SetUp() override {
+        journal.push_back(sec_delta(5, 6, "a.sec.test. 300 IN A 192.0.2.6\n"));
+        journal.push_back(sec_delta(6, 7, "b.sec.test. 300 IN A 192.0.2.7\n"));
+        ZonesOnManualClock::SetUp();
+    }
+    std::shared_ptr<const zone::IxfrHistory> history() {
+        const zone::ServedZone* z = catalog.get()->exact(origin);
+        const auto* h = z && z->slot ? z->slot->history.load(std::memory_order_acquire) : nullptr;
+        return h ? *h : nullptr;
+    }
+};
+
+// After a restart, outgoing IXFR is answered from the stored journal's
+// differences: a secondary at serial 5 or 6 gets the change, not the zone.
+TEST_F(ZonesWithJournal, TheStoredJournalIsTheOutgoingIxfrHistoryAfterALoad) {
+    ASSERT_NE(served(), nullptr);
+    EXPECT_EQ((*served())->serial(), 7u);
+    auto h = history();
+    ASSERT_NE(h, nullptr);
+    ASSERT_EQ(h->deltas.size(), 2u);
+    EXPECT_EQ(h->from(5, 7), 0);
+    EXPECT_EQ(h->from(6, 7), 1);
+    EXPECT_EQ(h->from(4, 7), -1);  // older than the journal: AXFR-style
+    EXPECT_EQ(h->deltas[1].added.size(), 2u);
+}
+
+class ZonesWithALongJournal : public ZonesWithJournal {
+protected:
+    void SetUp() override {
+        for (std::uint32_t s = 5; s < 5 + kIxfrHistorySteps + 10; ++s) journal.push_back(sec_delta(s, s + 1, ""));
+        ZonesOnManualClock::SetUp();
+    }
+};
+
+TEST_F(ZonesWithALongJournal, TheHistoryFromTheJournalKeepsTheNewestStepsWithinTheBound) {
+    ASSERT_NE(served(), nullptr);
+    const std::uint32_t last = 5 + kIxfrHistorySteps + 10;
+    EXPECT_EQ((*served())->serial(), last);
+    auto h = history();
+    ASSERT_NE(h, nullptr);
+    EXPECT_EQ(h->deltas.size(), kIxfrHistorySteps);
+    EXPECT_EQ(h->deltas.back().to, last);
+    EXPECT_EQ(h->from(last - kIxfrHistorySteps, last), 0);
+    EXPECT_EQ(h->from(last - kIxfrHistorySteps - 1, last), -1);
 }
 
 TEST_F(ZonesOnManualClock, RefreshFailsThenRetriesAfterSoaRetryThenTheZoneExpires) {
@@ -183,6 +252,83 @@ TEST_F(ZonesOnManualClock, NotifiesCloseTogetherMakeOneCheck) {
 // within signature_safety_margin of expiring (a file zone here: no SOA
 // expire clock), with EDE 7 for the SERVFAIL and the effective expiry for
 // EDNS EXPIRE in its slot.
+// A [[catalog]] removed by a reload: its member stops being served and its
+// files stay member_grace; the block back within it serves the member from
+// state_dir again (no transfer: the primary is a closed port); a reload
+// after the grace deletes the member's files and the catalog's member list.
+TEST(ZonesConsumedCatalog, ARemovedCatalogBlockKeepsItsMembersForTheGraceAndTakesThemBack) {
+    TempDir dir;
+    ManualClock clock{kT0 + 10};
+    boost::asio::io_context io;
+    Published<zone::Catalog> catalog{std::make_unique<zone::Catalog>(std::vector<zone::ServedZone>{})};
+    const std::string state = dir.path + "/state";
+    const auto member = *dns::Name::from_text("m.test.");
+    const auto cat = *dns::Name::from_text("cat.test.");
+    auto records = dns::parse_records("m.test. 300 IN SOA ns1.m.test. h.m.test. 5 60 30 600 300\n"
+                                      "m.test. 300 IN NS ns1.m.test.\nns1.m.test. 300 IN A 192.0.2.1\n",
+                                      member);
+    ASSERT_TRUE(records);
+    ASSERT_TRUE(zone::save_zone(state, member, zone::StoredZone{5, kT0, kT0, "127.0.0.1:53", std::move(*records)}));
+    zone::ConsumerState cs;
+    cs.members = zone::MemberList{1, {zone::CatalogEntry{member, "m1", "", std::nullopt}}};
+    ASSERT_TRUE(zone::save_consumer_state(state, cat, cs));
+
+    const std::string server = "[server]\nlisten = [\"127.0.0.1:53535\"]\nstate_dir = \"" + state + "\"\n";
+    const std::string with = dir.path + "/with.toml", without = dir.path + "/without.toml";
+    std::ofstream(with) << server << "[[catalog]]\nname = \"cat.test.\"\nprimaries = [\"127.0.0.1:" << closed_port()
+                        << "\"]\nmember_grace = \"1h\"\n";
+    std::ofstream(without) << server;
+    auto cfg_with = config::load(with);
+    ASSERT_TRUE(cfg_with) << cfg_with.error().message;
+    auto cfg_without = config::load(without);
+    ASSERT_TRUE(cfg_without) << cfg_without.error().message;
+
+    ZoneManager zones(io, catalog, nullptr, &clock);
+    auto settle = [&] {
+        const auto stop = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (zones.loading() && std::chrono::steady_clock::now() < stop) {
+            io.restart();
+            io.run_for(std::chrono::milliseconds(10));
+        }
+        io.restart();
+        io.run_for(std::chrono::milliseconds(20));
+    };
+    auto served_serial = [&]() -> std::int64_t {
+        const zone::ServedZone* z = catalog.get()->exact(member);
+        return z && z->served() ? static_cast<std::int64_t>((*z->served())->serial()) : -1;
+    };
+    zones.configure(*cfg_with);
+    settle();
+    ASSERT_EQ(served_serial(), 5);
+
+    zones.configure(*cfg_without);  // the block removed
+    settle();
+    EXPECT_EQ(served_serial(), -1);
+    EXPECT_TRUE(std::filesystem::exists(zone::stored_zone_path(state, member)));
+    auto kept = zone::load_consumer_state(state, cat);
+    ASSERT_TRUE(kept);
+    ASSERT_EQ(kept->removed.size(), 1u);
+    EXPECT_TRUE(kept->removed[0].zone.equals(member));
+    EXPECT_EQ(kept->removed[0].purge_at, kT0 + 10 + 3600);
+
+    zones.configure(*cfg_with);  // back within the grace: served from state_dir
+    settle();
+    EXPECT_EQ(served_serial(), 5);
+    EXPECT_EQ(zones.zone_state("m.test.")->transfers_ok, 0u);
+    kept = zone::load_consumer_state(state, cat);
+    ASSERT_TRUE(kept);
+    EXPECT_TRUE(kept->removed.empty());
+
+    zones.configure(*cfg_without);
+    settle();
+    clock.advance(3601);
+    zones.configure(*cfg_without);  // a reload after the grace purges
+    settle();
+    EXPECT_FALSE(std::filesystem::exists(zone::stored_zone_path(state, member)));
+    EXPECT_FALSE(std::filesystem::exists(zone::consumer_state_path(state, cat)));
+    zones.shutdown();
+}
+
 TEST(ZonesSignatureExpiry, ASignedFileZoneExpiresAtItsEarliestSignatureLessTheMargin) {
     TempDir dir;
     const dns::Name origin = *dns::Name::from_text("signed.test.");
