@@ -8,7 +8,7 @@ void ZoneManager::arm_resign(Zone& z) {
     events_.cancel(z.id, ZoneEvent::Resign);
     if (!signs_here(z.cfg.mode) || !z.snapshot || !z.lifecycle) return;
     arm_parent_check(z);
-    std::int64_t when = z.next_resign;
+    std::int64_t when = z.sig().next_resign;
     std::int64_t key_event = z.lifecycle->next_event(timing(z));
     if (z.cfg.mode == config::Mode::MultiSigner && !z.cfg.peers.empty() && z.lifecycle->awaiting_peers(now_unix())) {
         // Our new ZSK is due but a peer lacks it: ask the peers, not the clock.
@@ -24,15 +24,15 @@ void ZoneManager::arm_resign(Zone& z) {
 // keeps what all of them serve. When that now includes our waiting ZSK, the
 // zone is re-signed (the lifecycle moves the key on); else we ask again.
 void ZoneManager::check_peers(Zone& z) {
-    if (z.peer_check_running || z.cfg.peers.empty()) return;
-    z.peer_check_running = true;
+    if (z.sig().peer_check_running || z.cfg.peers.empty()) return;
+    z.sig_mut().peer_check_running = true;
     events_.cancel(z.id, ZoneEvent::DnskeySync);
     const std::string key = z.origin.lowered().to_string();
     xfr::ask_all(io_, addresses(z.cfg.peers), z.origin, dns::type::DNSKEY, std::chrono::seconds(5), [this, key](xfr::Answers round) {
         auto it = zones_.find(key);
         if (stopping_ || it == zones_.end() || it->second->removed) return;
         Zone& zone = *it->second;
-        zone.peer_check_running = false;
+        zone.sig_mut().peer_check_running = false;
         // What every peer serves.
         std::vector<std::vector<std::uint8_t>> common = round.rdatas[0];
         for (const auto& a : round.rdatas) {
@@ -53,27 +53,27 @@ void ZoneManager::check_peers(Zone& z) {
         if (there) {
             // A resolver may hold a peer's DNSKEY RRset from just before
             // the key arrived there: wait until that copy has expired.
-            if (!same_rdata(zone.peers_serve, waiting->key.dnskey)) {
-                zone.peers_serve = waiting->key.dnskey;
-                zone.peers_ready_at = now + std::max(round.ttl, zone.dnskey_ttl) + sc.propagation_delay;
+            if (!same_rdata(zone.sig_mut().peers_serve, waiting->key.dnskey)) {
+                zone.sig_mut().peers_serve = waiting->key.dnskey;
+                zone.sig_mut().peers_ready_at = now + std::max(round.ttl, zone.sig_mut().dnskey_ttl) + sc.propagation_delay;
                 spdlog::info("zone {}: every peer serves our new ZSK {}; it signs in {} s, when the peers' older "
                              "DNSKEY RRsets have left the caches",
-                             zone.cfg.name, waiting->key.tag, zone.peers_ready_at - now);
+                             zone.cfg.name, waiting->key.tag, zone.sig_mut().peers_ready_at - now);
             }
-            if (now >= zone.peers_ready_at) {
+            if (now >= zone.sig_mut().peers_ready_at) {
                 spdlog::info("zone {}: our new ZSK {} signs from now on", zone.cfg.name, waiting->key.tag);
                 resign(zone, "the peers publish the new ZSK");
                 return;
             }
-            ask_again_in(zone.peers_ready_at - now);  // and make sure it is still there then
+            ask_again_in(zone.sig_mut().peers_ready_at - now);  // and make sure it is still there then
             return;
         }
-        zone.peers_serve.clear();
+        zone.sig_mut().peers_serve.clear();
         std::string why;
         for (const auto& p : round.problems) why += "; " + p;
         // Said once per key at warning level; each later attempt at debug.
-        const bool first = zone.peer_wait_logged != waiting->key.tag;
-        zone.peer_wait_logged = waiting->key.tag;
+        const bool first = zone.sig_mut().peer_wait_logged != waiting->key.tag;
+        zone.sig_mut().peer_wait_logged = waiting->key.tag;
         spdlog::log(first ? spdlog::level::warn : spdlog::level::debug,
                     "zone {}: new ZSK {} waits: not every peer serves it in its DNSKEY RRset yet (import our "
                     "GET .../dnssec/peer-keys there){}",
@@ -88,10 +88,10 @@ void ZoneManager::check_peers(Zone& z) {
 // a provider that lacks one of our keys or serves another CDS/CDNSKEY set
 // is logged when that changes, and shown by the API and /metrics.
 void ZoneManager::probe_providers(Zone& z) {
-    if (z.cfg.mode != config::Mode::MultiSigner || z.cfg.peers.empty() || !z.snapshot || z.provider_probe_running) {
+    if (z.cfg.mode != config::Mode::MultiSigner || z.cfg.peers.empty() || !z.snapshot || z.sig().provider_probe_running) {
         return;
     }
-    z.provider_probe_running = true;
+    z.sig_mut().provider_probe_running = true;
     struct Round {
         int left = 3;
         xfr::Answers dnskey, cds, cdnskey;
@@ -102,7 +102,7 @@ void ZoneManager::probe_providers(Zone& z) {
         auto it = zones_.find(key);
         if (stopping_ || it == zones_.end() || it->second->removed) return;
         Zone& zone = *it->second;
-        zone.provider_probe_running = false;
+        zone.sig_mut().provider_probe_running = false;
         if (!zone.snapshot || round->dnskey.answered.size() != servers.size()) return;
         const modes::ApexKeySets ours = modes::apex_key_sets(*zone.snapshot);
         const auto own = own_keys(zone).first;
@@ -121,10 +121,10 @@ void ZoneManager::probe_providers(Zone& z) {
                 c.problems = modes::provider_disagreements(
                     ours, own, {round->dnskey.rdatas[i], round->cds.rdatas[i], round->cdnskey.rdatas[i]});
             }
-            const auto before = std::find_if(zone.providers.begin(), zone.providers.end(),
+            const auto before = std::find_if(zone.sig_mut().providers.begin(), zone.sig_mut().providers.end(),
                                              [&](const auto& p) { return p.server == c.server; });
-            const bool was_consistent = before == zone.providers.end() || before->consistent();
-            if (c.answered && !c.problems.empty() && (before == zone.providers.end() || before->problems != c.problems)) {
+            const bool was_consistent = before == zone.sig_mut().providers.end() || before->consistent();
+            if (c.answered && !c.problems.empty() && (before == zone.sig_mut().providers.end() || before->problems != c.problems)) {
                 std::string all;
                 for (const auto& p : c.problems) all += (all.empty() ? "" : "; ") + p;
                 spdlog::warn("zone {}: provider {} disagrees with our keys (RFC 8901): {}", zone.cfg.name, c.server, all);
@@ -137,8 +137,8 @@ void ZoneManager::probe_providers(Zone& z) {
             }
             checks.push_back(std::move(c));
         }
-        zone.providers = std::move(checks);
-        zone.providers_checked_at = now_unix();
+        zone.sig_mut().providers = std::move(checks);
+        zone.sig_mut().providers_checked_at = now_unix();
     };
     const auto timeout = std::chrono::seconds(5);
     auto ask = [&](std::uint16_t type, xfr::Answers Round::*into) {
@@ -155,12 +155,12 @@ void ZoneManager::probe_providers(Zone& z) {
 // parent_ds_check: while a DS is awaited (or its removal), look at the
 // parent's DS RRset every parent_ds_check_interval.
 void ZoneManager::arm_parent_check(Zone& z) {
-    if (z.cfg.parent_ds_check.empty() || !z.lifecycle || z.parent_check_running) return;
+    if (z.cfg.parent_ds_check.empty() || !z.lifecycle || z.sig().parent_check_running) return;
     if (!z.lifecycle->awaiting_ds() && !z.lifecycle->awaiting_ds_removal()) {
         events_.cancel(z.id, ZoneEvent::DsCheck);
         return;
     }
-    const std::int64_t due = z.parent_checked_at + z.cfg.parent_ds_check_interval;
+    const std::int64_t due = z.sig().parent_checked_at + z.cfg.parent_ds_check_interval;
     schedule(z, ZoneEvent::DsCheck, std::max<std::int64_t>(0, due - now_unix()));
 }
 
@@ -174,8 +174,8 @@ void ZoneManager::arm_parent_check(Zone& z) {
 // NSEC/NSEC3 proof (RFC 4035 §5.4, RFC 5155 §8). An answer that does not
 // validate is a failed server: logged, asked again.
 void ZoneManager::check_parent(Zone& z) {
-    if (z.parent_check_running) return;
-    z.parent_check_running = true;
+    if (z.sig().parent_check_running) return;
+    z.sig_mut().parent_check_running = true;
     const std::string key = z.origin.lowered().to_string();
     const auto servers = addresses(z.cfg.parent_ds_check);
     constexpr auto kTimeout = std::chrono::seconds(5);
@@ -183,8 +183,8 @@ void ZoneManager::check_parent(Zone& z) {
         auto it = zones_.find(key);
         if (stopping_ || it == zones_.end() || it->second->removed) return;
         Zone& zone = *it->second;
-        zone.parent_check_running = false;
-        zone.parent_checked_at = now_unix();
+        zone.sig_mut().parent_check_running = false;
+        zone.sig_mut().parent_checked_at = now_unix();
         parent_answered(zone, round.rdatas, round.problems);
         if (zone.snapshot) arm_resign(zone);
     };
@@ -244,13 +244,13 @@ void ZoneManager::parent_answered(Zone& z, const std::vector<std::vector<std::ve
     if (!problems.empty()) {
         std::string why;
         for (const auto& p : problems) why += (why.empty() ? "" : "; ") + p;
-        spdlog::log(why != z.parent_problem ? spdlog::level::warn : spdlog::level::debug,
+        spdlog::log(why != z.sig().parent_problem ? spdlog::level::warn : spdlog::level::debug,
                     "zone {}: parent DS check failed ({}); asking again in {} s", z.cfg.name, why,
                     z.cfg.parent_ds_check_interval);
-        z.parent_problem = why;
+        z.sig_mut().parent_problem = why;
         return;
     }
-    z.parent_problem.clear();
+    z.sig_mut().parent_problem.clear();
     // Which of our KSKs each server's DS RRset points at.
     auto ours = [&](const std::vector<std::uint8_t>& ds, const modes::ManagedKey& k) {
         if (ds.size() < 5 || k.key.role != modes::KeyRole::Ksk) return false;
@@ -385,7 +385,7 @@ void ZoneManager::resign(Zone& z, const char* why) {
             zz.state.last_error_at = now_unix();
             spdlog::error("zone {}: {} failed: {}; still serving serial {}, retrying in 60 s", zz.cfg.name, why,
                           message, zz.snapshot->serial());
-            zz.next_resign = now_unix() + 60;
+            zz.sig_mut().next_resign = now_unix() + 60;
             arm_resign(zz);
         };
         auto in = build_input(z);

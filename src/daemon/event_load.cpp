@@ -6,7 +6,7 @@ namespace satellite::daemon {
 void ZoneManager::load_local_file(Zone& z) {
     in_sequence(z, [this, &z] {
         const std::int64_t mtime = file_mtime(z.cfg.file);
-        if (z.snapshot && mtime == z.file_mtime && z.source == z.cfg.file) return;
+        if (z.snapshot && mtime == z.file_mtime && (z.source_is_file || z.source == z.cfg.file)) return;
         auto refuse = [this](Zone& zz, const std::string& message) {
             zz.state.failed(now_unix(), message);
             if (zz.snapshot) {
@@ -36,7 +36,8 @@ void ZoneManager::load_local_file(Zone& z) {
                              b->snapshot->serial(), b->snapshot->record_count(), ms);
                 zz.snapshot = b->snapshot;
                 zz.file_mtime = mtime;
-                zz.source = zz.cfg.file;
+                zz.source.clear();
+                zz.source_is_file = true;
                 zz.state.served = zz.snapshot->serial();
                 zz.state.last_transfer = now_unix();
                 zz.state.succeeded(zz.state.last_transfer);

@@ -252,7 +252,7 @@ int main(int argc, char** argv) {
                     if (api_server) api_server->set_tokens(next->api.tokens);
                     std::vector<config::Zone>().swap(next->zones);
                     cfg = std::move(next);
-                    ::malloc_trim(0);  // the parsed TOML tree's pages
+                    zones.trim_soon();  // the parsed TOML tree's pages
                     spdlog::info("reloaded {}", config_path);
                 }
                 sd_notify("READY=1");

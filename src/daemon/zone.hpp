@@ -51,7 +51,7 @@ inline std::int64_t file_mtime(const std::string& path) {
 
 struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
     config::Zone cfg;
-    dns::Name origin;
+    dns::PackedName origin;
     bool secondary = false;
     std::shared_ptr<const dns::TsigKey> tsig;
     std::vector<std::array<std::uint8_t, 16>> notify_allow;
@@ -79,21 +79,35 @@ struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
     // ZSK that every peer serves, and when resolvers holding a peer's older
     // DNSKEY RRset have surely fetched it again (the key may sign from then).
     std::unique_ptr<modes::PeerKeys> peer_keys;  // (~350 B inline as an optional<>)
-    std::vector<std::uint8_t> peers_serve;
-    std::int64_t peers_ready_at = 0;
-    bool peer_check_running = false;
-    int peer_wait_logged = -1;  // the key tag last reported as waiting for the peers
-    // RFC 8901 §8 consistency probe: each provider in `peers` as last asked
-    // (DNSKEY, CDS, CDNSKEY against ours), and when.
-    std::vector<modes::ProviderCheck> providers;
-    std::int64_t providers_checked_at = 0;
-    bool provider_probe_running = false;
-    // parent_ds_check (its DS check event):
-    bool parent_check_running = false;
-    std::int64_t parent_checked_at = 0;
-    std::string parent_problem;  // the last failure, said once
-    std::int64_t next_resign = 0;
-    std::uint32_t dnskey_ttl = 3600, max_ttl = 86400;  // of the data last signed
+    // What only a zone signed here uses: made at its first write (a zone
+    // served as transferred carries 8 bytes for it, not ~150: issue 13).
+    struct Signing {
+        std::vector<std::uint8_t> peers_serve;
+        std::int64_t peers_ready_at = 0;
+        bool peer_check_running = false;
+        int peer_wait_logged = -1;  // the key tag last reported as waiting for the peers
+        // RFC 8901 §8 consistency probe: each provider in `peers` as last asked
+        // (DNSKEY, CDS, CDNSKEY against ours), and when.
+        std::vector<modes::ProviderCheck> providers;
+        std::int64_t providers_checked_at = 0;
+        bool provider_probe_running = false;
+        // parent_ds_check (its DS check event):
+        bool parent_check_running = false;
+        std::int64_t parent_checked_at = 0;
+        std::string parent_problem;  // the last failure, said once
+        std::int64_t next_resign = 0;
+        std::uint32_t dnskey_ttl = 3600, max_ttl = 86400;  // of the data last signed
+        std::shared_ptr<zone::Progress> signing_progress;  // the running (or last) signing pass
+    };
+    std::unique_ptr<Signing> signing_;
+    const Signing& sig() const {
+        static const Signing none;
+        return signing_ ? *signing_ : none;
+    }
+    Signing& sig_mut() {
+        if (!signing_) signing_ = std::make_unique<Signing>();
+        return *signing_;
+    }
     bool again = false, removed = false, queued = false;
     // The zone's sequence: a step's work is on a worker; the steps after it wait.
     bool working = false;
@@ -102,10 +116,14 @@ struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
     bool force_axfr = false;  // the next transfer is an AXFR (`zone retransfer`)
     std::int64_t next_refresh = 0, expires_at = 0;
     const char* last_transfer_kind = "";  // "AXFR" (a whole zone) | "IXFR", for the status page
-    // The running (or last) transfer and signing pass: records / signatures
-    // so far (zone/progress.hpp); made at the first one.
-    std::shared_ptr<zone::Progress> transfer_progress, signing_progress;
+    // The running (or last) transfer: records so far (zone/progress.hpp);
+    // made at the first one (the signing pass's is in Signing).
+    std::shared_ptr<zone::Progress> transfer_progress;
+    // Where the served version came from: a primary, or the zone file
+    // cfg.file when source_is_file (not copied: 100,000 zones, issue 13).
     std::string source;
+    bool source_is_file = false;
+    std::string source_text() const { return source_is_file ? cfg.file : source; }
     // Catalog consumer (daemon/consumed_catalog.cpp): the catalog (lower-cased
     // name) this zone is a member of ("" = configured by a [[zone]]), and
     // whether this zone is itself a catalog we consume.

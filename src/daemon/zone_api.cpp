@@ -67,7 +67,7 @@ void ZoneManager::fill_state(const Zone& z, api::ZoneInfo& i) const {
         return api::ProgressInfo{v.running, v.done, v.total, v.bytes, v.seconds, v.rate, v.bytes_rate, v.eta_s};
     };
     i.transfer_progress = progress(z.transfer_progress);
-    i.signing_progress = progress(z.signing_progress);
+    i.signing_progress = progress(z.sig().signing_progress);
     const std::int64_t now = now_unix();
     if (!z.snapshot) {
         i.not_ready = z.secondary ? "not served: no transfer has succeeded yet" : "not served: the zone did not load";
@@ -99,7 +99,7 @@ std::vector<api::ZoneInfo> ZoneManager::api_zones() const {
         i.mode = mode_name(z->cfg.mode);
         if (z->snapshot) i.serial = z->snapshot->serial();
         i.serving = z->serving();
-        i.source = z->source;
+        i.source = z->source_text();
         i.last_success = z->state.last_check;
         i.last_failure = z->state.last_error_at;
         i.last_error = z->state.last_error;
@@ -116,8 +116,8 @@ std::vector<api::ZoneInfo> ZoneManager::api_zones() const {
         }
         if (z->cfg.mode == config::Mode::MultiSigner && !z->cfg.peers.empty()) {
             i.has_providers = true;
-            i.providers_checked_at = z->providers_checked_at;
-            for (const auto& p : z->providers) {
+            i.providers_checked_at = z->sig().providers_checked_at;
+            for (const auto& p : z->sig().providers) {
                 i.providers.push_back({p.server, p.answered, p.consistent(), p.error, p.problems});
             }
         }
@@ -394,7 +394,7 @@ api::PeerKeysReply ZoneManager::api_peer_keys(const std::string& zone_name, api:
                     : op == api::PeerKeyOp::Add    ? std::to_string(changed) + " peer key(s) added"
                                                    : std::to_string(changed) + " peer key(s) removed";
     (op == api::PeerKeyOp::Add ? reply.added : reply.removed) = changed;
-    const std::uint32_t ttl = z.dnskey_ttl;
+    const std::uint32_t ttl = z.sig().dnskey_ttl;
     auto info = [&](const std::vector<std::uint8_t>& rd) {
         api::PeerKeyInfo ki;
         ki.dnskey = modes::dnskey_text(z.origin, ttl, rd);
@@ -442,8 +442,8 @@ std::string ZoneManager::api_metrics() const {
     out += "# HELP satellite_signature_refresh_timestamp_seconds When the zone's earliest signature is re-signed.\n"
            "# TYPE satellite_signature_refresh_timestamp_seconds gauge\n";
     for (const auto& [k, z] : zones_) {
-        if (z->lifecycle && z->lifecycle->signs() && z->next_resign) {
-            out += "satellite_signature_refresh_timestamp_seconds" + label(z->cfg.name) + " " + std::to_string(z->next_resign) + "\n";
+        if (z->lifecycle && z->lifecycle->signs() && z->sig().next_resign) {
+            out += "satellite_signature_refresh_timestamp_seconds" + label(z->cfg.name) + " " + std::to_string(z->sig().next_resign) + "\n";
         }
     }
     // Issue 15: every signed zone, any mode.
@@ -472,9 +472,9 @@ std::string ZoneManager::api_metrics() const {
                                "DNSKEY, CDS or CDNSKEY disagree with ours, as last asked.\n"
                                "# TYPE satellite_multisigner_inconsistent_providers gauge\n";
     for (const auto& [k, z] : zones_) {
-        if (z->cfg.mode != config::Mode::MultiSigner || z->cfg.peers.empty() || z->providers_checked_at == 0) continue;
+        if (z->cfg.mode != config::Mode::MultiSigner || z->cfg.peers.empty() || z->sig().providers_checked_at == 0) continue;
         std::size_t bad = 0;
-        for (const auto& p : z->providers) {
+        for (const auto& p : z->sig().providers) {
             out += "satellite_multisigner_provider_consistent{zone=\"" + z->cfg.name + "\",provider=\"" + p.server +
                    "\"} " + (p.consistent() ? "1" : "0") + "\n";
             bad += p.answered && !p.problems.empty();
@@ -512,8 +512,8 @@ std::string ZoneManager::api_metrics() const {
                    "satellite_zone_transfer_progress_bytes" + l + " " + std::to_string(v.bytes) + "\n" +
                    "satellite_zone_transfer_running" + l + " " + (v.running ? "1" : "0") + "\n";
         }
-        if (z->signing_progress) {
-            const zone::ProgressView v = zone::read(*z->signing_progress);
+        if (z->sig().signing_progress) {
+            const zone::ProgressView v = zone::read(*z->sig().signing_progress);
             out += "satellite_zone_signing_progress_done" + l + " " + std::to_string(v.done) + "\n" +
                    "satellite_zone_signing_progress_total" + l + " " + std::to_string(v.total) + "\n" +
                    "satellite_zone_signing_running" + l + " " + (v.running ? "1" : "0") + "\n";

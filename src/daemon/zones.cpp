@@ -33,8 +33,8 @@ std::vector<xfr::NotifyTarget> notify_targets(
 modes::LifecycleTiming ZoneManager::timing(const Zone& z) const {
     modes::LifecycleTiming t;
     const config::Signing sc = z.cfg.signing.value_or(config::Signing{});
-    t.dnskey_ttl = z.dnskey_ttl;
-    t.max_zone_ttl = z.max_ttl;
+    t.dnskey_ttl = z.sig().dnskey_ttl;
+    t.max_zone_ttl = z.sig().max_ttl;
     t.propagation_delay = sc.propagation_delay;
     t.parent_ds_ttl = sc.parent_ds_ttl;
     t.zsk_lifetime = sc.zsk_lifetime;
@@ -93,7 +93,7 @@ Result<modes::BuildInput> ZoneManager::build_input(Zone& z) {
     modes::BuildInput in;
     in.origin = z.origin;
     in.previous = z.snapshot;
-    in.previous_max_ttl = z.max_ttl;
+    in.previous_max_ttl = z.sig().max_ttl;
     in.now = now_unix();
     in.safety_margin = z.cfg.signature_safety_margin;
     const config::Zone& cfg = z.cfg;
@@ -114,7 +114,7 @@ Result<modes::BuildInput> ZoneManager::build_input(Zone& z) {
     modes::PeersPublish peers_publish;
     if (multi && !cfg.peers.empty()) {
         peers_publish = [&z, now = in.now](const modes::ZoneKey& k) {
-            return same_rdata(z.peers_serve, k.dnskey) && now >= z.peers_ready_at;
+            return same_rdata(z.sig().peers_serve, k.dnskey) && now >= z.sig().peers_ready_at;
         };
     }
     if (z.lifecycle->advance(in.now, timing(z), peers_publish)) {
@@ -132,7 +132,7 @@ Result<modes::BuildInput> ZoneManager::build_input(Zone& z) {
     // their KSKs named by CDS/CDNSKEY) beside ours; ours sign.
     if (multi) z.peer_keys->add_to(in.keys);
     in.live = live_policy(cfg.signing.value_or(config::Signing{}));
-    in.live.progress = watch(z.signing_progress, cfg.name, "signing");
+    in.live.progress = watch(z.sig_mut().signing_progress, cfg.name, "signing");
     return in;
 }
 
@@ -143,9 +143,9 @@ void ZoneManager::after_build(Zone& z, const modes::BuiltVersion& b, bool ours) 
     z.signatures = b.signatures;  // the version is installed by the caller right after
     if (!b.validity_warning.empty()) spdlog::warn("zone {}: {}", z.cfg.name, b.validity_warning);
     if (!signs_here(z.cfg.mode)) return;
-    z.max_ttl = b.max_ttl;
-    z.dnskey_ttl = b.soa_ttl;
-    z.next_resign = b.next_resign;
+    z.sig_mut().max_ttl = b.max_ttl;
+    z.sig_mut().dnskey_ttl = b.soa_ttl;
+    z.sig_mut().next_resign = b.next_resign;
     if (b.next_resign == 0) return;  // served unsigned
     spdlog::info("zone {}: signed serial {} ({} signatures made, {} kept) in {} ms{}{}", z.cfg.name,
                  b.snapshot->serial(), b.made, b.kept, b.ms,
@@ -301,6 +301,10 @@ std::shared_ptr<ZoneManager::Zone> ZoneManager::configure_zone(const config::Zon
     const bool resign_now = !fresh && z->snapshot &&
                             (z->cfg.mode != zc.mode || !same_signing(z->cfg.signing, zc.signing));
     if (!fresh) say_algorithm_change(*z, zc);  // a reload asking for another algorithm
+    if (z->source_is_file && z->cfg.file != zc.file) {  // what it serves came from the old path
+        z->source = z->cfg.file;
+        z->source_is_file = false;
+    }
     if (fresh || zc.block_digest == 0 || z->cfg.block_digest != zc.block_digest) z->cfg = zc;  // else the same
     std::shared_ptr<const dns::TsigKey> tsig;
     if (!zc.tsig_key.empty()) tsig = keys_[dns::Name::from_text(zc.tsig_key)->lowered().to_string()];

@@ -87,6 +87,10 @@ public:
     void serving_started() { notify_out_.release(); }
     // The outgoing transfers' counters, for /metrics.
     void set_xfr_out(std::shared_ptr<const serve::XfrOutLimits> x) { xfr_out_ = std::move(x); }
+    // Freed pages go back to the system a moment from now (once for a run
+    // of calls): not in the middle of a reload, whose new zones wait for
+    // the control thread (malloc_trim walks the whole heap).
+    void trim_soon();
     void shutdown();
 
 private:
@@ -208,7 +212,6 @@ private:
     // system (once for a run of versions, a moment after the last).
     boost::asio::steady_timer trim_timer_{io_};
     bool trim_armed_ = false;
-    void trim_soon();
     // Heavy work (signing, verification, snapshot builds, disk writes); last,
     // so it is joined before anything its jobs' results refer to is gone.
     boost::asio::thread_pool workers_;

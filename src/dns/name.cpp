@@ -208,5 +208,28 @@ bool Name::is_subdomain_of(const Name& parent) const {
     return wire_name::is_subdomain(data(), len_, parent.data(), parent.len_);
 }
 
+PackedName::PackedName(const Name& n) : PackedName(n.data(), n.size()) {}
+
+PackedName::PackedName(const std::uint8_t* p, std::size_t n)
+    : bytes_(new std::uint8_t[n]), len_(static_cast<std::uint8_t>(n)) {
+    std::memcpy(bytes_.get(), p, n);
+}
+
+unsigned PackedName::label_count() const { return wire_name::label_count(data()); }
+
+std::string PackedName::to_string() const { return wire_name::to_string(data()); }
+
+Name PackedName::name() const {
+    Name n;
+    std::memcpy(n.buf_.data(), data(), len_);
+    n.len_ = len_;
+    return n;
+}
+
+bool PackedName::equals(const Name& o) const { return wire_name::equal_ci(data(), o.data()); }
+
+bool PackedName::is_subdomain_of(const Name& parent) const {
+    return wire_name::is_subdomain(data(), len_, parent.data(), parent.size());
+}
 
 }  // namespace satellite::dns

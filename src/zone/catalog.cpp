@@ -18,10 +18,15 @@ Catalog::Catalog(std::vector<ServedZone> zones, std::shared_ptr<ZoneStats> stats
     while (cap < zones_.size() * 2 + 2) cap *= 2;
     table_.assign(cap, 0);
     mask_ = cap - 1;
-    lc_.reserve(zones_.size());
+    std::size_t bytes = 0;
+    for (const auto& z : zones_) bytes += z.origin.size();
+    lc_.reserve(bytes);
+    lc_at_.reserve(zones_.size() + 1);
+    lc_at_.push_back(0);
     for (std::uint32_t i = 0; i < zones_.size(); ++i) {
         dns::Name l = zones_[i].origin.lowered();
-        lc_.emplace_back(l.data(), l.data() + l.size());
+        lc_.insert(lc_.end(), l.data(), l.data() + l.size());
+        lc_at_.push_back(static_cast<std::uint32_t>(lc_.size()));
         depths_.set(l.label_count());
         std::uint64_t h = name_hash(l.data(), l.size()) & mask_;
         while (table_[h] != 0) h = (h + 1) & mask_;
@@ -50,7 +55,7 @@ const ServedZone* Catalog::find(const std::uint8_t* lc, std::size_t len) const {
         for (;;) {
             std::uint32_t slot = table_[h];
             if (slot == 0) break;
-            const auto& key = lc_[slot - 1];
+            const std::span<const std::uint8_t> key = origin_lc(slot - 1);
             if (key.size() == slen && std::memcmp(key.data(), suffix, slen) == 0) {
                 return &zones_[slot - 1];
             }
@@ -63,7 +68,8 @@ const ServedZone* Catalog::find(const std::uint8_t* lc, std::size_t len) const {
 const ServedZone* Catalog::exact(const dns::Name& origin) const {
     dns::Name l = origin.lowered();
     for (std::size_t i = 0; i < zones_.size(); ++i) {
-        if (lc_[i].size() == l.size() && std::memcmp(lc_[i].data(), l.data(), l.size()) == 0) {
+        const std::span<const std::uint8_t> key = origin_lc(i);
+        if (key.size() == l.size() && std::memcmp(key.data(), l.data(), l.size()) == 0) {
             return &zones_[i];
         }
     }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <span>
 #include <vector>
 
 #include "dns/acl.hpp"
@@ -65,7 +66,7 @@ struct ZoneSlot {
 
 // What the serving side knows of one configured zone.
 struct ServedZone {
-    dns::Name origin;
+    dns::PackedName origin;
     // The initial version, for a catalog that makes the zone's slot itself
     // (moved into it then); the version served is served().
     std::shared_ptr<const Snapshot> snapshot;
@@ -135,7 +136,10 @@ private:
     std::vector<std::uint32_t> table_;  // zone index + 1
     std::uint64_t mask_ = 0;
     std::bitset<129> depths_;  // label counts that some origin has
-    std::vector<std::vector<std::uint8_t>> lc_;  // lower-cased origins
+    // Lower-cased origins, end to end (zone i's from lc_at_[i] to lc_at_[i + 1]).
+    std::vector<std::uint8_t> lc_;
+    std::vector<std::uint32_t> lc_at_;
+    std::span<const std::uint8_t> origin_lc(std::size_t i) const { return {lc_.data() + lc_at_[i], lc_at_[i + 1] - lc_at_[i]}; }
     std::shared_ptr<ZoneStats> stats_;           // where stats_slot came from
 };
 

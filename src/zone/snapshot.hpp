@@ -145,7 +145,7 @@ struct OnlineSigning {
 
 class Snapshot {
 public:
-    const dns::Name& origin() const { return origin_; }
+    const dns::PackedName& origin() const { return origin_; }
     // True if the lower-cased name is at or below the origin.
     bool contains(const std::uint8_t* lc, std::size_t len) const {
         const Node& a = node(apex_);  // its lower-cased name is the origin's
@@ -283,7 +283,7 @@ private:
                                                                   std::shared_ptr<const OnlineSigning>);
     std::uint32_t find_any(const std::uint8_t* lc, std::size_t len) const;
     std::shared_ptr<const OnlineSigning> online_;
-    dns::Name origin_;
+    dns::PackedName origin_;
     std::uint32_t serial_ = 0;
     std::uint32_t negative_ttl_ = 0;
     std::uint32_t refresh_ = 0, retry_ = 0, expire_ = 0;
@@ -297,7 +297,8 @@ private:
     bool dense_ = true;
     PagedArray<Node, 8> nodes_;              // by id
     PagedSorted<std::uint32_t> order_;       // present ids, canonical order
-    // Per page of nodes_: the id with the earliest RRSIG expiration (kNone: none).
+    // Per page of nodes_: the id with the earliest RRSIG expiration (kNone:
+    // none); empty while no page holds one.
     std::vector<std::uint32_t> page_earliest_;
     PagedSorted<Nsec3Entry> nsec3_;
     bool nsec3_on_ = false;
