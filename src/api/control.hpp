@@ -66,6 +66,17 @@ struct ZoneInfo {
     bool has_providers = false;
     std::int64_t providers_checked_at = 0;
     std::vector<Provider> providers;
+    // Zones with `parent_ds_check`: whether each parent server serves the
+    // DS of our KSKs, as the DS check last asked (0: not yet asked).
+    struct ParentServer {
+        std::string server;
+        bool answered = false;
+        std::vector<std::uint16_t> our_ds;  // key tags of our KSKs whose DS it serves
+        std::string error;                  // why it gave no usable answer
+    };
+    bool has_parent_check = false;
+    std::int64_t parent_checked_at = 0;
+    std::vector<ParentServer> parent_servers;
     // The running or last transfer and signing pass (none = never since start).
     std::optional<ProgressInfo> transfer_progress, signing_progress;
 };

@@ -160,6 +160,25 @@ json::value zone_json(const ZoneInfo& z) {
     } else {
         o["multi_signer"] = nullptr;
     }
+    if (z.has_parent_check) {
+        json::object pc;
+        pc["checked_at"] = time_json(z.parent_checked_at);
+        json::array list;
+        for (const auto& p : z.parent_servers) {
+            json::object e;
+            e["server"] = p.server;
+            e["answered"] = p.answered;
+            json::array tags;
+            for (auto t : p.our_ds) tags.push_back(t);
+            e["our_ds_key_tags"] = std::move(tags);
+            e["error"] = string_or_null(p.error);
+            list.push_back(std::move(e));
+        }
+        pc["servers"] = std::move(list);
+        o["parent_ds"] = std::move(pc);
+    } else {
+        o["parent_ds"] = nullptr;
+    }
     o["last_transfer_kind"] = z.last_transfer_kind.empty() ? json::value(nullptr) : json::value(z.last_transfer_kind);
     // A running (or the last) transfer: records and bytes so far, rates;
     // a signing pass: signatures done of the total, rate, seconds left.

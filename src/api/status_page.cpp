@@ -558,6 +558,40 @@ std::string timeline_svg(const Timeline& t) {
     return s;
 }
 
+namespace {
+
+// Whether each parent server serves our DS, as the DS check (zone
+// `parent_ds_check`) last asked; it asks while a DS is awaited or its removal.
+std::string parent_servers(const ZoneInfo& z, std::int64_t now) {
+    std::string b = "<h2>The parent's servers</h2>";
+    if (!z.has_parent_check) {
+        return b + "<p class=\"none\" id=\"parent-ds\">Not asked: set <code>parent_ds_check</code> on the zone for "
+                   "Satellite to look at the parent's DS itself.</p>\n";
+    }
+    if (z.parent_checked_at == 0) {
+        return b + "<p class=\"none\" id=\"parent-ds\">Not asked yet: the DS check runs while a DS is awaited "
+                   "(or its removal).</p>\n";
+    }
+    b += "<p>As asked " + when(z.parent_checked_at, now) + ".</p>";
+    b += "<table id=\"parent-ds\"><tr><th>Server</th><th>Serves our DS</th></tr>";
+    for (const auto& p : z.parent_servers) {
+        std::string cell;
+        if (!p.answered) {
+            cell = "<span class=\"err\" data-parent-ds=\"unknown\">no answer: " + html_escape(p.error) + "</span>";
+        } else if (p.our_ds.empty()) {
+            cell = "<span class=\"err\" data-parent-ds=\"no\">no</span>";
+        } else {
+            std::string tags;
+            for (auto t : p.our_ds) tags += (tags.empty() ? "" : ", ") + std::to_string(t);
+            cell = "<span class=\"ok\" data-parent-ds=\"yes\">yes</span> (key tag " + tags + ")";
+        }
+        b += "<tr><td><code>" + html_escape(p.server) + "</code></td><td>" + cell + "</td></tr>";
+    }
+    return b + "</table>\n";
+}
+
+}  // namespace
+
 std::string zone_page(const ZoneInfo& z, const std::optional<DnssecReply>& d, std::int64_t now) {
     std::string b;
     b += "<h2>State</h2><dl class=\"fields\" id=\"state\">";
@@ -622,6 +656,7 @@ std::string zone_page(const ZoneInfo& z, const std::optional<DnssecReply>& d, st
         }
         b += "</table>\n";
     }
+    b += parent_servers(z, now);
 
     b += "<h2>Keys</h2>";
     std::vector<KeyInfo> keys = d->ksk;

@@ -3,6 +3,44 @@
 
 namespace satellite::daemon {
 
+namespace {
+
+// A DS RDATA at the parent that points at one of our KSKs.
+bool ds_of(const dns::Name& origin, const std::vector<std::uint8_t>& ds, const modes::ManagedKey& k) {
+    if (ds.size() < 5 || k.key.role != modes::KeyRole::Ksk) return false;
+    return dns::ds_rdata(origin, k.key.dnskey, ds[3]) == ds;
+}
+
+}  // namespace
+
+// What each parent server answered, for the status page: the key tags of
+// our KSKs whose DS it serves, or the problem (named "server: why").
+void ZoneManager::record_parent_servers(Zone& z, const std::vector<xfr::PrimaryAddress>& servers,
+                                        const xfr::Answers& round) {
+    std::vector<Zone::Signing::ParentServer> out;
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+        Zone::Signing::ParentServer p;
+        p.server = servers[i].to_string();
+        p.answered = i < round.answered.size() && round.answered[i];
+        if (p.answered && z.lifecycle && i < round.rdatas.size()) {
+            for (const auto& k : z.lifecycle->keys()) {
+                const bool served = std::any_of(round.rdatas[i].begin(), round.rdatas[i].end(),
+                                                [&](const auto& ds) { return ds_of(z.origin, ds, k); });
+                if (served) p.our_ds.push_back(k.key.tag);
+            }
+        }
+        if (!p.answered) {
+            for (const auto& why : round.problems) {
+                if (why.starts_with(p.server + ":")) p.error = why.substr(p.server.size() + 1);
+            }
+            while (!p.error.empty() && p.error.front() == ' ') p.error.erase(0, 1);
+            if (p.error.empty()) p.error = "no usable answer";
+        }
+        out.push_back(std::move(p));
+    }
+    z.sig_mut().parent_servers = std::move(out);
+}
+
 // Signature upkeep: re-sign what is due, keep the rest, publish.
 void ZoneManager::arm_resign(Zone& z) {
     events_.cancel(z.id, ZoneEvent::Resign);
@@ -179,12 +217,13 @@ void ZoneManager::check_parent(Zone& z) {
     const std::string key = z.origin.lowered().to_string();
     const auto servers = addresses(z.cfg.parent_ds_check);
     constexpr auto kTimeout = std::chrono::seconds(5);
-    auto finish = [this, key](xfr::Answers round) {
+    auto finish = [this, key, servers](xfr::Answers round) {
         auto it = zones_.find(key);
         if (stopping_ || it == zones_.end() || it->second->removed) return;
         Zone& zone = *it->second;
         zone.sig_mut().parent_check_running = false;
         zone.sig_mut().parent_checked_at = now_unix();
+        record_parent_servers(zone, servers, round);
         parent_answered(zone, round.rdatas, round.problems);
         if (zone.snapshot) arm_resign(zone);
     };
@@ -220,6 +259,7 @@ void ZoneManager::check_parent(Zone& z) {
             const std::int64_t now = now_unix();
             xfr::Answers checked;
             checked.rdatas.resize(servers.size());
+            checked.answered.assign(servers.size(), false);  // true once its answer validates
             checked.problems = *problems;
             for (const auto& p : round.problems) checked.problems.push_back(p);
             for (std::size_t i = 0; i < servers.size(); ++i) {
@@ -231,6 +271,7 @@ void ZoneManager::check_parent(Zone& z) {
                     continue;
                 }
                 checked.rdatas[i] = std::move(proof->ds);
+                checked.answered[i] = true;
             }
             finish(std::move(checked));
         });
@@ -252,10 +293,7 @@ void ZoneManager::parent_answered(Zone& z, const std::vector<std::vector<std::ve
     }
     z.sig_mut().parent_problem.clear();
     // Which of our KSKs each server's DS RRset points at.
-    auto ours = [&](const std::vector<std::uint8_t>& ds, const modes::ManagedKey& k) {
-        if (ds.size() < 5 || k.key.role != modes::KeyRole::Ksk) return false;
-        return dns::ds_rdata(z.origin, k.key.dnskey, ds[3]) == ds;
-    };
+    auto ours = [&](const std::vector<std::uint8_t>& ds, const modes::ManagedKey& k) { return ds_of(z.origin, ds, k); };
     const std::int64_t now = now_unix();
     modes::Outcome out;
     if (lc.awaiting_ds()) {

@@ -37,7 +37,8 @@ std::string endpoints(const std::vector<satellite::config::Endpoint>& list) {
 }
 
 // SIGHUP: applies the settings that can change while running (the log
-// level and format here; zones by ZoneManager::configure) and names, one
+// level and format here; listen addresses by rebind_listeners; zones by
+// ZoneManager::configure) and names, one
 // line each, those that keep their running value until a restart.
 void reload_settings(const satellite::config::Config& was, const satellite::config::Config& now) {
     if (now.log.level != was.log.level || now.log.format != was.log.format) {
@@ -48,7 +49,6 @@ void reload_settings(const satellite::config::Config& was, const satellite::conf
     auto restart = [](const char* what, const std::string& from, const std::string& to) {
         if (from != to) spdlog::warn("reload: {} changes only on restart (running: {}; config: {})", what, from, to);
     };
-    restart("[server] listen", endpoints(was.server.listen), endpoints(now.server.listen));
     restart("[server] threads", std::to_string(was.server.threads), std::to_string(now.server.threads));
     restart("[server] state_dir", was.server.state_dir, now.server.state_dir);
     restart("[server] tcp_max_connections", std::to_string(was.server.tcp_max_connections),
@@ -63,6 +63,29 @@ void reload_settings(const satellite::config::Config& was, const satellite::conf
     restart("[api] tls_key", was.api.tls_key, now.api.tls_key);
     restart("[api] listen", was.api.listen ? was.api.listen->to_string() : "none",
             now.api.listen ? now.api.listen->to_string() : "none");
+}
+
+// SIGHUP with a changed [server] listen: new addresses bound, removed ones
+// closed, unchanged sockets kept (their queries are never dropped). When an
+// address cannot be bound nothing changes, and `now` keeps the running
+// list, so the next reload tries again.
+void rebind_listeners(satellite::serve::Server& server, const satellite::config::Config& was,
+                      satellite::config::Config& now) {
+    if (endpoints(was.server.listen) == endpoints(now.server.listen)) return;
+    std::vector<satellite::serve::ListenAddress> next;
+    for (const auto& e : now.server.listen) next.push_back({e.host, e.port});
+    if (auto s = server.rebind(next); !s) {
+        spdlog::error("reload: [server] listen not changed, still listening on {}: {}", endpoints(was.server.listen),
+                      s.error().message);
+        now.server.listen = was.server.listen;
+        return;
+    }
+    const auto ports = server.bound_ports();
+    std::string list;
+    for (std::size_t i = 0; i < next.size(); ++i) {
+        list += (list.empty() ? "" : ", ") + next[i].host + " port " + std::to_string(ports[i]);
+    }
+    spdlog::info("reload: listening on {} (udp, tcp)", list);
 }
 
 // [server] cookies, cookie_secret, cookie_secret_previous → what the
@@ -238,6 +261,7 @@ int main(int argc, char** argv) {
                                   next.error().message);
                 } else {
                     reload_settings(*cfg, *next);
+                    rebind_listeners(server, *cfg, *next);
                     // Cookie secrets change without a restart (a fleet's rollover).
                     const auto& was = cfg->server;
                     const auto& now = next->server;

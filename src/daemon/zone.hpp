@@ -95,6 +95,15 @@ struct ZoneManager::Zone : std::enable_shared_from_this<ZoneManager::Zone> {
         bool parent_check_running = false;
         std::int64_t parent_checked_at = 0;
         std::string parent_problem;  // the last failure, said once
+        // Each parent server as last asked: the key tags of our KSKs whose DS
+        // it serves, or why it gave no usable answer (the status page shows it).
+        struct ParentServer {
+            std::string server;
+            bool answered = false;
+            std::vector<std::uint16_t> our_ds;  // key tags
+            std::string error;
+        };
+        std::vector<ParentServer> parent_servers;
         std::int64_t next_resign = 0;
         std::uint32_t dnskey_ttl = 3600, max_ttl = 86400;  // of the data last signed
         std::shared_ptr<zone::Progress> signing_progress;  // the running (or last) signing pass

@@ -121,6 +121,11 @@ std::vector<api::ZoneInfo> ZoneManager::api_zones() const {
                 i.providers.push_back({p.server, p.answered, p.consistent(), p.error, p.problems});
             }
         }
+        if (!z->cfg.parent_ds_check.empty()) {
+            i.has_parent_check = true;
+            i.parent_checked_at = z->sig().parent_checked_at;
+            for (const auto& p : z->sig().parent_servers) i.parent_servers.push_back({p.server, p.answered, p.our_ds, p.error});
+        }
         fill_state(*z, i);
         out.push_back(std::move(i));
     }

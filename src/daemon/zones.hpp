@@ -166,6 +166,9 @@ private:
     void say_algorithm_change(const Zone& z, const config::Zone& zc);
     void arm_parent_check(Zone& z);
     void check_parent(Zone& z);
+    // What each parent server answered (for the status page).
+    static void record_parent_servers(Zone& z, const std::vector<xfr::PrimaryAddress>& servers,
+                                      const xfr::Answers& round);
     void parent_answered(Zone& z, const std::vector<std::vector<std::vector<std::uint8_t>>>& answers,
                          const std::vector<std::string>& problems);
     modes::LifecycleTiming timing(const Zone& z) const;

@@ -83,6 +83,11 @@ Status ensure_unused(const ListenAddress& la) {
 }  // namespace
 
 class Worker {
+    struct UdpSocket {
+        explicit UdpSocket(asio::io_context& io) : sock(io) {}
+        udp::socket sock;
+    };
+
 public:
     Worker(const ServerOptions& o, Published<zone::Catalog>& c, std::atomic<unsigned>& conns,
            ClientConnectionLimits& limits, QueryCounters::Worker& counts,
@@ -102,8 +107,16 @@ public:
         send_buf_.resize(std::size_t(kBatch) * answer_options_.udp_max_payload);
     }
 
-    // Binds UDP then TCP on addr:port; returns the port bound.
-    Result<std::uint16_t> bind(const ListenAddress& la, std::uint16_t port) {
+    // One listen address's sockets on this worker: UDP and TCP.
+    struct Listener {
+        ListenAddress address;  // as configured (port 0 stays 0)
+        std::unique_ptr<UdpSocket> datagram;
+        std::shared_ptr<tcp::acceptor> acceptor;  // held weakly by its accept handlers
+    };
+
+    // Opens UDP then TCP on addr:port, for this worker's io_context but not
+    // yet waited on (any thread may call it); port() says the port bound.
+    Result<Listener> open(const ListenAddress& la, std::uint16_t port) {
         boost::system::error_code ec;
         auto addr = asio::ip::make_address(la.host, ec);
         if (ec) return make_error("listen address '" + la.host + "': " + ec.message());
@@ -135,34 +148,70 @@ public:
         if (ec) return fail("tcp");
         a->listen(asio::socket_base::max_listen_connections, ec);
         if (ec) return fail("tcp listen");
-        udp_.push_back(std::move(u));
-        acceptors_.push_back(std::move(a));
-        return port;
+        return Listener{la, std::move(u), std::move(a)};
     }
+
+    static std::uint16_t port(const Listener& l) { return l.datagram->sock.local_endpoint().port(); }
+
+    // Before run(): the listeners it starts with.
+    void add(Listener l) { listeners_.push_back(std::move(l)); }
 
     void run() {
         reader_ = catalog_.add_reader();
         catalog_.offline(reader_);  // online only while a batch of work runs
-        for (auto& u : udp_) udp_wait(*u);
-        for (auto& a : acceptors_) accept(*a);
+        for (auto& l : listeners_) listen(l);
         io_.run();
+    }
+
+    // SIGHUP with a changed `listen` (from any thread): on this worker's
+    // thread, the listeners for `gone` close (their open TCP connections
+    // finish as they would) and `added` start; every other socket is left
+    // as it is, so no query to an unchanged address is lost.
+    void rebind(std::vector<Listener> added, std::vector<ListenAddress> gone) {
+        auto moved = std::make_shared<std::vector<Listener>>(std::move(added));
+        asio::post(io_, [this, moved, gone = std::move(gone)] {
+            boost::system::error_code ec;
+            std::vector<Listener> kept;
+            auto closed = std::make_shared<std::vector<Listener>>();
+            for (auto& l : listeners_) {
+                const bool closing = std::any_of(gone.begin(), gone.end(), [&](const ListenAddress& g) {
+                    return g.host == l.address.host && g.port == l.address.port;
+                });
+                (closing ? *closed : kept).push_back(std::move(l));
+            }
+            listeners_ = std::move(kept);
+            for (auto& l : *closed) {
+                l.acceptor->close(ec);
+                l.datagram->sock.close(ec);
+            }
+            // A wait that completed before the close may still be queued: it
+            // runs first (one thread, handlers in order) and finds the socket
+            // closed; the sockets are freed after it.
+            asio::post(io_, [closed] {});
+            for (auto& l : *moved) {
+                listeners_.push_back(std::move(l));
+                listen(listeners_.back());
+            }
+        });
     }
 
     void stop() {
         asio::post(io_, [this] {
             boost::system::error_code ec;
-            for (auto& a : acceptors_) a->close(ec);
-            for (auto& u : udp_) u->sock.close(ec);
+            for (auto& l : listeners_) {
+                l.acceptor->close(ec);
+                l.datagram->sock.close(ec);
+            }
             notify_report_timer_.cancel();
             io_.stop();
         });
     }
 
 private:
-    struct UdpSocket {
-        explicit UdpSocket(asio::io_context& io) : sock(io) {}
-        udp::socket sock;
-    };
+    void listen(Listener& l) {
+        udp_wait(*l.datagram);
+        accept(l.acceptor);
+    }
 
     // One batch of work that reads the catalog: the worker is online for its
     // duration and offline between batches, so an idle worker never wakes
@@ -388,9 +437,13 @@ private:
         return true;
     }
 
-    void accept(tcp::acceptor& a) {
-        a.async_accept([this, &a](boost::system::error_code ec, tcp::socket s) {
+    // A reload may close and drop an acceptor between an accept completing
+    // and its handler running: the handler holds it weakly.
+    void accept(const std::shared_ptr<tcp::acceptor>& ap) {
+        ap->async_accept([this, weak = std::weak_ptr<tcp::acceptor>(ap)](boost::system::error_code ec, tcp::socket s) {
             if (ec == asio::error::operation_aborted) return;
+            auto held = weak.lock();  // gone: its address was removed by a reload
+            if (!held || !held->is_open()) return;
             if (ec) {
                 // EMFILE, ENFILE, ENOBUFS...: the pending connection stays in
                 // the backlog, so accepting again at once would spin.
@@ -401,14 +454,14 @@ private:
                                  kAcceptBackoff.count());
                 }
                 auto timer = std::make_shared<asio::steady_timer>(io_, kAcceptBackoff);
-                timer->async_wait([this, &a, timer](boost::system::error_code wec) {
-                    if (wec || !a.is_open()) return;
-                    accept(a);
+                timer->async_wait([this, held, timer](boost::system::error_code wec) {
+                    if (wec || !held->is_open()) return;
+                    accept(held);
                 });
                 return;
             }
             admit(std::move(s));
-            accept(a);
+            accept(held);
         });
     }
 
@@ -597,8 +650,7 @@ private:
     asio::steady_timer notify_report_timer_;
     bool notify_report_armed_ = false;
     unsigned reader_ = 0;
-    std::vector<std::unique_ptr<UdpSocket>> udp_;
-    std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+    std::vector<Listener> listeners_;  // touched only on this worker's thread once it runs
     std::vector<std::uint8_t> tcp_reply_;  // one TCP answer is built here, then framed into the session's output
     std::chrono::steady_clock::time_point last_accept_warning_{};
     std::array<std::array<std::uint8_t, kRecvSize>, kBatch> recv_buf_{};
@@ -609,6 +661,41 @@ private:
     std::array<iovec, kBatch> send_iov_{};
     std::array<mmsghdr, kBatch> send_hdr_{};
 };
+
+namespace {
+
+// One listener per worker on `la` (SO_REUSEPORT: the kernel spreads the
+// queries over them), each on the port the first one got; errors name the address.
+Result<std::vector<Worker::Listener>> open_everywhere(std::vector<std::unique_ptr<Worker>>& workers,
+                                                      const ListenAddress& la) {
+    if (auto s = ensure_unused(la); !s) return s.error();
+    std::vector<Worker::Listener> out;
+    std::uint16_t port = la.port;
+    for (auto& w : workers) {
+        auto opened = w->open(la, port);
+        // Port 0: the UDP port the kernel picked may be taken for TCP.
+        for (int again = 0; !opened && port == 0 && again < 20; ++again) opened = w->open(la, 0);
+        if (!opened) return opened.error();
+        port = Worker::port(*opened);  // port 0: later workers join the port the first got
+        out.push_back(std::move(*opened));
+    }
+    return out;
+}
+
+// "::1" and "0::1" are one address.
+bool same_address(const ListenAddress& a, const ListenAddress& b) {
+    if (a.port != b.port) return false;
+    boost::system::error_code ea, eb;
+    const auto x = asio::ip::make_address(a.host, ea);
+    const auto y = asio::ip::make_address(b.host, eb);
+    return ea || eb ? a.host == b.host : x == y;
+}
+
+bool contains(const std::vector<ListenAddress>& list, const ListenAddress& la) {
+    return std::any_of(list.begin(), list.end(), [&](const ListenAddress& x) { return same_address(x, la); });
+}
+
+}  // namespace
 
 Server::Server(ServerOptions options, Published<zone::Catalog>& catalog)
     : options_(std::move(options)), catalog_(catalog),
@@ -642,24 +729,43 @@ Status Server::start() {
                                      counters_->add_worker(), cookies_));
     }
     for (const auto& la : options_.listen) {
-        if (auto s = ensure_unused(la); !s) {
+        auto opened = open_everywhere(workers_, la);
+        if (!opened) {
             workers_.clear();
-            return s.error();
+            return opened.error();
         }
-        std::uint16_t port = la.port;
-        for (auto& w : workers_) {
-            auto bound = w->bind(la, port);
-            // Port 0: the UDP port the kernel picked may be taken for TCP.
-            for (int again = 0; !bound && port == 0 && again < 20; ++again) bound = w->bind(la, 0);
-            if (!bound) {
-                workers_.clear();
-                return bound.error();
-            }
-            port = *bound;  // port 0: later workers join the port the first got
-        }
-        bound_ports_.push_back(port);
+        bound_ports_.push_back(Worker::port(opened->front()));
+        for (std::size_t i = 0; i < workers_.size(); ++i) workers_[i]->add(std::move((*opened)[i]));
     }
     for (auto& w : workers_) threads_.emplace_back([&w] { w->run(); });
+    return {};
+}
+
+Status Server::rebind(const std::vector<ListenAddress>& next) {
+    if (workers_.empty()) return make_error("the listeners are not running");
+    std::vector<ListenAddress> gone;
+    for (const auto& la : options_.listen) {
+        if (!contains(next, la)) gone.push_back(la);
+    }
+    // Every new address is opened on every worker before anything changes:
+    // one that cannot be bound leaves all sockets as they were.
+    std::vector<std::vector<Worker::Listener>> added(workers_.size());
+    std::vector<std::uint16_t> ports;
+    for (const auto& la : next) {
+        const auto was = std::find_if(options_.listen.begin(), options_.listen.end(),
+                                      [&](const ListenAddress& x) { return same_address(x, la); });
+        if (was != options_.listen.end()) {
+            ports.push_back(bound_ports_[static_cast<std::size_t>(was - options_.listen.begin())]);
+            continue;
+        }
+        auto opened = open_everywhere(workers_, la);
+        if (!opened) return opened.error();  // the ones opened so far close, never waited on
+        ports.push_back(Worker::port(opened->front()));
+        for (std::size_t i = 0; i < workers_.size(); ++i) added[i].push_back(std::move((*opened)[i]));
+    }
+    for (std::size_t i = 0; i < workers_.size(); ++i) workers_[i]->rebind(std::move(added[i]), gone);
+    options_.listen = next;
+    bound_ports_ = std::move(ports);
     return {};
 }
 

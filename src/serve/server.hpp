@@ -79,6 +79,12 @@ public:
     // catalog's reclamation once no worker can hold them.
     void set_cookies(std::optional<CookieSecrets> secrets);
 
+    // SIGHUP with a changed `listen`: binds the new addresses on every
+    // worker, closes the removed ones and leaves the others' sockets open.
+    // An address that cannot be bound is an error naming it, and then
+    // nothing has changed. Called from the thread that called start().
+    Status rebind(const std::vector<ListenAddress>& next);
+
     // Ports actually bound, in `listen` order (useful with port 0).
     std::vector<std::uint16_t> bound_ports() const { return bound_ports_; }
     const QueryCounters& counters() const { return *counters_; }

@@ -2,6 +2,10 @@
 // table (or the raw JSON with --json), exit 0/1/2/3 (ctl.hpp).
 #include "ctl.hpp"
 
+#include "dns/name.hpp"
+#include "dns/types.hpp"
+#include "xfr/driver.hpp"
+
 #include <cstdio>
 #include <algorithm>
 #include <cctype>
@@ -487,12 +491,67 @@ int Program::dnssec(const std::string& action, const std::string& name) {
 
 // confirm-ds NAME --ds ...: the DS records the parent publishes, as the
 // operator read them there; the server checks they match our KSKs.
+//
+// confirm-ds NAME --from-parent --parent ADDR ...: the DS records every
+// given parent server serves that are also ours (the DS of a KSK the GET
+// lists); nothing is confirmed unless each server answered and at least
+// one of our DS is at all of them (RFC 7344 §4.1: all servers agree).
 int Program::confirm_ds(const std::string& name) {
     const std::string id = domain_id(name);
     const std::string base = "/api/v1/domains/" + path_segment(id) + "/dnssec";
-    json::array ds;  // parse_args made sure there is at least one --ds
+    json::array ds;  // parse_args made sure there is at least one --ds, or --from-parent
     for (const auto& text : o_.ds) {
         if (auto d = parse_ds_arg(text)) ds.push_back(std::move(*d));  // parse_args checked them
+    }
+    if (o_.from_parent) {
+        json::value state;
+        if (auto code = call({"GET", base, ""}, state, false)) return *code;
+        auto ours = [](const json::value& d) {
+            std::string digest = field(d, "digest");
+            for (auto& ch : digest) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+            return field(d, "key_tag") + " " + field(d, "algorithm") + " " + field(d, "digest_type") + " " + digest;
+        };
+        std::vector<std::string> wanted;
+        for (const auto& d : array_field(state, "ds_records")) wanted.push_back(ours(d));
+        std::vector<ParentServer> servers;
+        for (const auto& p : o_.parents) servers.push_back(*parse_parent(p));  // parse_args checked them
+        const auto answers = ask_parents(id == "." ? id : id + ".", servers);
+        bool all_answered = true;
+        for (const auto& a : answers) {
+            if (!a.answered) {
+                err_ << "satellitectl: " << a.server << ": " << a.error << "\n";
+                all_answered = false;
+                continue;
+            }
+            if (!o_.json) {
+                out_ << a.server << ": " << (a.ds.empty() ? "no DS" : std::to_string(a.ds.size()) + " DS") << "\n";
+                for (const auto& d : a.ds) {
+                    const bool mine = std::find(wanted.begin(), wanted.end(), d) != wanted.end();
+                    out_ << "  " << id << ". DS " << d << (mine ? "  (ours)" : "  (not one of our KSKs)") << "\n";
+                }
+            }
+        }
+        if (!all_answered) {
+            err_ << "satellitectl: not confirmed: every parent server must answer\n";
+            return kExitApiError;
+        }
+        for (const auto& d : array_field(state, "ds_records")) {
+            const std::string text = ours(d);
+            const bool everywhere = std::all_of(answers.begin(), answers.end(), [&](const ParentDs& a) {
+                return std::find(a.ds.begin(), a.ds.end(), text) != a.ds.end();
+            });
+            if (everywhere) ds.push_back(d);
+        }
+        if (ds.empty()) {
+            err_ << "satellitectl: not confirmed: no DS of our KSKs is published by every parent server given (ours: "
+                 << (wanted.empty() ? std::string("none") : [&] {
+                        std::string s;
+                        for (const auto& w : wanted) s += (s.empty() ? "" : "; ") + w;
+                        return s;
+                    }())
+                 << ")\n";
+            return kExitApiError;
+        }
     }
     json::object body;
     body["ds_records"] = ds;
@@ -570,6 +629,75 @@ int Program::run() {
 
 }  // namespace
 
+Result<ParentServer> parse_parent(const std::string& text) {
+    ParentServer out;
+    std::string port;
+    if (text.starts_with("[")) {  // [2001:db8::1]:53
+        const auto close = text.find(']');
+        if (close == std::string::npos) return make_error("--parent " + text + ": missing ']'");
+        out.host = text.substr(1, close - 1);
+        const std::string after = text.substr(close + 1);
+        if (!after.empty()) {
+            if (after[0] != ':') return make_error("--parent " + text + ": expected ':PORT' after ']'");
+            port = after.substr(1);
+        }
+    } else if (std::count(text.begin(), text.end(), ':') == 1) {  // 192.0.2.1:5300
+        out.host = text.substr(0, text.find(':'));
+        port = text.substr(text.find(':') + 1);
+    } else {
+        out.host = text;  // an address alone (IPv4, or IPv6 without a port)
+    }
+    boost::system::error_code ec;
+    asio::ip::make_address(out.host, ec);
+    if (ec) return make_error("--parent " + text + ": '" + out.host + "' is not an IP address");
+    if (!port.empty()) {
+        auto p = to_int(port);
+        if (!p || *p < 1 || *p > 65535) return make_error("--parent " + text + ": bad port '" + port + "'");
+        out.port = static_cast<std::uint16_t>(*p);
+    }
+    return out;
+}
+
+std::vector<ParentDs> ask_parents(const std::string& zone, const std::vector<ParentServer>& servers) {
+    std::vector<ParentDs> out(servers.size());
+    std::vector<xfr::PrimaryAddress> addresses;
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+        addresses.push_back({servers[i].host, servers[i].port});
+        out[i].server = addresses.back().to_string();
+    }
+    auto name = dns::Name::from_text(zone);
+    if (!name) {
+        for (auto& o : out) o.error = "zone name " + zone + ": " + name.error().message;
+        return out;
+    }
+    asio::io_context io;
+    xfr::ask_all(io, addresses, *name, dns::type::DS, std::chrono::seconds(5), [&](xfr::Answers round) {
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            out[i].answered = i < round.answered.size() && round.answered[i];
+            if (!out[i].answered) {
+                for (const auto& why : round.problems) {
+                    if (why.starts_with(out[i].server + ": ")) out[i].error = why.substr(out[i].server.size() + 2);
+                }
+                if (out[i].error.empty()) out[i].error = "no usable answer";
+                continue;
+            }
+            for (const auto& rd : round.rdatas[i]) {
+                if (rd.size() < 5) continue;
+                static const char* hex = "0123456789ABCDEF";
+                std::string digest;
+                for (std::size_t k = 4; k < rd.size(); ++k) {
+                    digest += hex[rd[k] >> 4];
+                    digest += hex[rd[k] & 15];
+                }
+                out[i].ds.push_back(std::to_string((rd[0] << 8) | rd[1]) + " " + std::to_string(rd[2]) + " " +
+                                    std::to_string(rd[3]) + " " + digest);
+            }
+        }
+    });
+    io.run();
+    return out;
+}
+
 Result<ServerUrl> parse_server_url(const std::string& url) {
     std::string rest = url;
     ServerUrl out;
@@ -634,8 +762,10 @@ Result<Options> parse_args(const std::vector<std::string>& args, const Env& env)
             o.help = true;
         } else if (a == "--json") {
             o.json = true;
+        } else if (a == "--from-parent") {
+            o.from_parent = true;
         } else if (is("--server") || is("--token") || is("--token-file") || is("--algorithm") || is("--ds") ||
-                   is("--ca-file")) {
+                   is("--ca-file") || is("--parent")) {
             const std::string name = a.substr(0, a.find('='));
             auto v = value(name);
             if (!v) return make_error(name + " needs a value");
@@ -653,6 +783,7 @@ Result<Options> parse_args(const std::vector<std::string>& args, const Env& env)
                 o.token = t;
             }
             if (name == "--ds") o.ds.push_back(*v);
+            if (name == "--parent") o.parents.push_back(*v);
             if (name == "--algorithm") {
                 o.algorithm = to_int(*v);
                 if (!o.algorithm) return make_error("--algorithm needs a number, e.g. 13");
@@ -709,9 +840,17 @@ Result<Options> parse_args(const std::vector<std::string>& args, const Env& env)
         if (w.size() != 3) return make_error("dnssec " + w[1] + " needs exactly one zone NAME");
         // Confirming our own DS list back would confirm nothing: the DS
         // must come from what the parent publishes.
-        if (w[1] == "confirm-ds" && o.ds.empty()) {
+        if (w[1] == "confirm-ds" && o.ds.empty() && !o.from_parent) {
             return make_error("dnssec confirm-ds needs the DS records the parent now publishes: --ds \"KEYTAG ALG "
-                              "DIGESTTYPE HEX\" (one --ds each; e.g. from `dig +short DS " + w[2] + "`)");
+                              "DIGESTTYPE HEX\" (one --ds each; e.g. from `dig +short DS " + w[2] +
+                              "`), or --from-parent --parent ADDR[:PORT] to ask the parent's servers");
+        }
+        if (w[1] == "confirm-ds" && o.from_parent && !o.ds.empty()) {
+            return make_error("dnssec confirm-ds takes either --ds or --from-parent, not both");
+        }
+        if (w[1] == "confirm-ds" && o.from_parent && o.parents.empty()) {
+            return make_error("dnssec confirm-ds --from-parent needs the parent zone's servers: --parent ADDR[:PORT] "
+                              "(one --parent each, e.g. from `dig +short NS` of the parent zone)");
         }
     } else {
         return make_error("unknown command '" + w[0] + "'");
@@ -719,6 +858,13 @@ Result<Options> parse_args(const std::vector<std::string>& args, const Env& env)
     const std::string command = w[0] + " " + w[1];
     if (algorithm_given && command != "dnssec enable") return make_error("--algorithm goes with dnssec enable");
     if (!o.ds.empty() && command != "dnssec confirm-ds") return make_error("--ds goes with dnssec confirm-ds");
+    if (o.from_parent && command != "dnssec confirm-ds") {
+        return make_error("--from-parent goes with dnssec confirm-ds");
+    }
+    if (!o.parents.empty() && !o.from_parent) return make_error("--parent goes with dnssec confirm-ds --from-parent");
+    for (const auto& p : o.parents) {
+        if (auto s = parse_parent(p); !s) return s.error();
+    }
     for (const auto& d : o.ds) {
         if (!parse_ds_arg(d)) return make_error("--ds \"" + d + "\": write \"KEYTAG ALGORITHM DIGESTTYPE HEXDIGEST\"");
     }
@@ -832,6 +978,9 @@ Commands:
   dnssec confirm-ds NAME --ds "KEYTAG ALG DIGESTTYPE HEX" [--ds ...]
                                  say these DS records (as `dig DS NAME` shows them at the
                                  parent) are published; they must match a key of ours
+  dnssec confirm-ds NAME --from-parent --parent ADDR[:PORT] [--parent ...]
+                                 ask each of the parent zone's servers for NAME's DS and
+                                 confirm ours only when every server serves it
   dnssec confirm-ds-removed NAME say the parent no longer has our DS (ends disabling)
   dnssec sync NAME               re-read the DNSSEC state and show it
   dnssec peer-keys list NAME     multi-signer: our DNSKEYs and the other providers' keys we publish

@@ -2,6 +2,7 @@
 // parsing, the HTTP exchange with the REST API, and human-readable output.
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -43,9 +44,30 @@ struct Options {
     bool help = false;
     std::optional<int> algorithm;      // dnssec enable --algorithm N
     std::vector<std::string> ds;       // dnssec confirm-ds --ds "TAG ALG DIGESTTYPE HEX"
+    bool from_parent = false;          // dnssec confirm-ds --from-parent: ask the parent's servers
+    std::vector<std::string> parents;  // --parent ADDR[:PORT] (one each), with --from-parent
     std::vector<std::string> words;    // the command and its NAME
 };
 Result<Options> parse_args(const std::vector<std::string>& args, const Env& env);
+
+// A parent server given as --parent: an IP address, optionally with a
+// port ("192.0.2.1", "192.0.2.1:5300", "[2001:db8::1]:53", "2001:db8::1").
+struct ParentServer {
+    std::string host;
+    std::uint16_t port = 53;
+};
+Result<ParentServer> parse_parent(const std::string& text);
+
+// What one parent server says the DS RRset of a zone is ("TAG ALG TYPE HEX",
+// the digest in upper case), or why it gave no usable answer.
+struct ParentDs {
+    std::string server;  // "host:port" as given
+    bool answered = false;
+    std::vector<std::string> ds;
+    std::string error;
+};
+// Asks every server for `zone`'s DS RRset over TCP (in parallel, 5 s each).
+std::vector<ParentDs> ask_parents(const std::string& zone, const std::vector<ParentServer>& servers);
 
 struct HttpReply {
     unsigned status = 0;

@@ -23,6 +23,14 @@
 #      (QDCOUNT 0) is NOERROR, or BADCOOKIE with a forged server cookie;
 #      SIGHUP rolls the secret over (the previous one still validates, then
 #      not once it is dropped).
+#   7. Listen addresses on SIGHUP (issue 18), on a second satellited with
+#      two workers (each owns its sockets): an added address is bound
+#      (UDP and TCP answer there), a removed one is closed, the unchanged
+#      one keeps its very socket (same inode in /proc/net/udp, and a TCP
+#      connection opened before the reload is answered after it); an
+#      address that cannot be bound (held by another socket, or not on this
+#      host) is a clear error that changes nothing, and the next reload
+#      once it is free binds it.
 #
 # Run through run.sh (--satellited PATH). Exit 0 when no check failed.
 import os
@@ -74,9 +82,11 @@ www A 192.0.2.1
 
 
 class Satellited:
-    def __init__(self, binary, workdir):
+    def __init__(self, binary, workdir, name="satellited", threads=1):
         self.binary = binary
-        self.dir = os.path.join(workdir, "satellited")
+        self.threads = threads
+        self.idle_ms = IDLE_MS
+        self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
         self.config = os.path.join(self.dir, "satellite.toml")
         self.log = LogFile(os.path.join(self.dir, "satellited.log"))
@@ -87,14 +97,16 @@ class Satellited:
         self.zones = []
         self.cookie_secret = COOKIE_SECRET_A
         self.cookie_secret_previous = None
+        self.extra_listen = []  # "addr:port" besides LOOP:port (scenario 7)
         with open(os.path.join(self.dir, "hard.zone"), "w") as f:
             f.write(ZONE_TEXT)
 
     def write_config(self):
-        out = ["[server]", f'listen = ["{LOOP}:{self.port}"]', "threads = 1",
+        listen = ", ".join(f'"{a}"' for a in [f"{LOOP}:{self.port}"] + self.extra_listen)
+        out = ["[server]", f"listen = [{listen}]", f"threads = {self.threads}",
                f'state_dir = "{os.path.join(self.dir, "state")}"',
                "tcp_max_connections = 40", "tcp_max_connections_per_client = 16",
-               f"tcp_idle_timeout_ms = {IDLE_MS}", f'cookie_secret = "{self.cookie_secret}"']
+               f"tcp_idle_timeout_ms = {self.idle_ms}", f'cookie_secret = "{self.cookie_secret}"']
         if self.cookie_secret_previous:
             out += [f'cookie_secret_previous = "{self.cookie_secret_previous}"']
         out += ["",
@@ -627,6 +639,128 @@ def scenario_6_cookies(ctx):
           f"valid {valid}, malformed {malformed}")
 
 
+# ------------------------------------------------------------- scenario 7 ----
+def dig_answers(addr, port, tcp=False):
+    """`dig` at addr:port: True when it gets www.hard.test.'s address."""
+    argv = ["dig", f"@{addr}", "-p", str(port), "www.hard.test.", "A", "+short", "+time=1", "+tries=1"]
+    if tcp:
+        argv.append("+tcp")
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout
+    except subprocess.TimeoutExpired:
+        return False
+    return "192.0.2.1" in out
+
+
+def udp_inodes(addr, port):
+    """The inodes of the UDP sockets bound to addr:port (/proc/net/udp)."""
+    want = "%08X:%04X" % (struct.unpack("<I", socket.inet_aton(addr))[0], port)
+    with open("/proc/net/udp") as f:
+        return {line.split()[9] for line in f.readlines()[1:] if line.split()[1] == want}
+
+
+def scenario_7_listen_reload(ctx):
+    # A daemon of its own with two workers: each binds and closes its own
+    # SO_REUSEPORT sockets, and the kernel spreads dig's queries over both.
+    sat = Satellited(ctx["sat"].binary, ctx["workdir"], name="satellited-listen", threads=2)
+    sat.idle_ms = 120_000  # the TCP connection held across the reloads is not closed as idle meanwhile
+    sat.start()
+    try:
+        listen_reload_checks(sat)
+    finally:
+        rc = stop_proc(sat.proc)
+        check("7.20 the two-worker daemon stops with exit status 0", rc == 0, f"exit status {rc}")
+
+
+def listen_reload_checks(sat):
+    added, later = "127.0.0.5", "127.0.0.6"
+    p_added, p_later = free_port(added), free_port(later)
+    kept_before = udp_inodes(LOOP, sat.port)
+    held = socket.create_connection((LOOP, sat.port), timeout=2)  # open across the reloads
+    try:
+        sat.extra_listen = [f"{added}:{p_added}"]
+        mark = sat.log.mark()
+        check("7.1 SIGHUP adding a listen address reloads", bool(sat.hup()), sat.log.tail(5, mark))
+        check("7.2 the reload logs the new listen list",
+              bool(sat.log.find(rf"reload: listening on .*{re.escape(added)} port {p_added}", since=mark)),
+              sat.log.tail(5, mark))
+        check("7.3 dig over UDP at the added address is answered (8 queries, both workers)",
+              all(dig_answers(added, p_added) for _ in range(8)))
+        check("7.4 dig over TCP at the added address is answered", dig_answers(added, p_added, tcp=True))
+        check("7.5 the unchanged address keeps its UDP socket (same inode)",
+              bool(kept_before) and udp_inodes(LOOP, sat.port) == kept_before,
+              f"before {kept_before}, after {udp_inodes(LOOP, sat.port)}")
+        check("7.6 dig at the unchanged address is answered", dig_answers(LOOP, sat.port))
+
+        # Replace the added address by another: one bound, one closed.
+        sat.extra_listen = [f"{later}:{p_later}"]
+        mark = sat.log.mark()
+        check("7.7 SIGHUP replacing the added address reloads", bool(sat.hup()), sat.log.tail(5, mark))
+        check("7.8 dig at the newly added address is answered", dig_answers(later, p_later))
+        check("7.9 the removed address no longer answers (UDP socket gone)",
+              not udp_inodes(added, p_added) and not dig_answers(added, p_added),
+              f"sockets {udp_inodes(added, p_added)}")
+        refused = False
+        try:
+            socket.create_connection((added, p_added), timeout=2).close()
+        except OSError:
+            refused = True
+        check("7.10 the removed address refuses TCP connections", refused)
+
+        # A TCP connection opened before both reloads still gets answers.
+        wire = query_wire()
+        held.sendall(struct.pack("!H", len(wire)) + wire)
+        held.settimeout(3)
+        try:
+            n = struct.unpack("!H", held.recv(2))[0]
+            reply = dns.message.from_wire(held.recv(n, socket.MSG_WAITALL))
+            ok = reply.rcode() == dns.rcode.NOERROR and len(reply.answer) > 0
+        except (OSError, struct.error, dns.exception.DNSException) as e:
+            ok, reply = False, e
+        check("7.11 a TCP connection to the unchanged address opened before the reloads is answered", ok,
+              str(reply)[:300])
+    finally:
+        held.close()
+
+    # An address held by another socket: a clear error, nothing changes.
+    blocked = "127.0.0.7"
+    p_blocked = free_port(blocked)
+    blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    blocker.bind((blocked, p_blocked))
+    try:
+        sat.extra_listen = [f"{later}:{p_later}", f"{blocked}:{p_blocked}"]
+        mark = sat.log.mark()
+        sat.hup()
+        line = sat.log.find(r"reload: \[server\] listen not changed.*", since=mark)
+        check("7.12 a listen address in use is a clear reload error naming it",
+              bool(line) and f"{blocked}:{p_blocked}" in line[0] and "in use" in line[0],
+              sat.log.tail(5, mark))
+        check("7.13 after the failed rebind the running addresses still answer",
+              dig_answers(later, p_later) and dig_answers(LOOP, sat.port))
+        check("7.14 satellited alive after the failed rebind", sat.alive())
+    finally:
+        blocker.close()
+    mark = sat.log.mark()
+    sat.hup()  # the same config, now that the address is free: tried again
+    check("7.15 the next reload binds the address once it is free", dig_answers(blocked, p_blocked),
+          sat.log.tail(5, mark))
+
+    # An address not on this host (TEST-NET-1): EADDRNOTAVAIL, named.
+    sat.extra_listen = [f"{later}:{p_later}", f"{blocked}:{p_blocked}", "192.0.2.1:53"]
+    mark = sat.log.mark()
+    sat.hup()
+    line = sat.log.find(r"reload: \[server\] listen not changed.*", since=mark)
+    check("7.16 an address not on this host is a clear reload error naming it",
+          bool(line) and "192.0.2.1:53" in line[0], sat.log.tail(5, mark))
+    check("7.17 every running address still answers after it",
+          dig_answers(later, p_later) and dig_answers(blocked, p_blocked) and dig_answers(LOOP, sat.port))
+    sat.extra_listen = []
+    sat.hup()
+    check("7.18 a reload back to one address closes the others",
+          not udp_inodes(later, p_later) and not udp_inodes(blocked, p_blocked) and dig_answers(LOOP, sat.port))
+    check("7.19 satellited alive after the listen reloads", sat.alive())
+
+
 # --------------------------------------------------------------------- main ----
 def main():
     ap = arg_parser("satellited public-facing hardening", HERE)
@@ -644,7 +778,7 @@ def main():
     fakes = []
     try:
         sat = Satellited(binary, workdir)
-        ctx = dict(sat=sat, fakes=fakes)
+        ctx = dict(sat=sat, fakes=fakes, workdir=workdir)
         setup_extra(ctx)
         sat.start()
         wait_until(lambda: udp_answered(sat.port), 10)
@@ -682,7 +816,7 @@ def setup_extra(ctx):
 
 SCENARIOS = [(1, lambda ctx: scenario_1_tcp(ctx["sat"])), (2, scenario_2_hostile_primary),
              (3, scenario_3_token_reload), (4, scenario_4_notify_refusals), (5, scenario_5_rrl),
-             (6, scenario_6_cookies)]
+             (6, scenario_6_cookies), (7, scenario_7_listen_reload)]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,4 +15,4 @@ if [[ ! -x $py ]] || ! $py -c 'import dns.message' 2>/dev/null; then
   echo "error: $py with dnspython is needed (apt-get install python3-dnspython)" >&2
   exit 2
 fi
-exec timeout --signal=TERM --kill-after=15 150 "$py" "$here/hardening_test.py" "$@"
+exec timeout --signal=TERM --kill-after=15 200 "$py" "$here/hardening_test.py" "$@"

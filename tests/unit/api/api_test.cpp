@@ -222,9 +222,10 @@ TEST_F(ApiTest, ZoneListHasEveryFieldWithTimesAsRfc3339OrNull) {
                                                     "failures", "transfers_ok", "transfers_failed", "primaries",
                                                     "records", "ready", "not_ready", "signature_expiry",
                                                     "signature_expiry_rrset", "effective_expiry",
-                                                    "multi_signer", "last_transfer_kind", "transfer_progress",
-                                                    "signing_progress"}));
+                                                    "multi_signer", "parent_ds", "last_transfer_kind",
+                                                    "transfer_progress", "signing_progress"}));
     EXPECT_TRUE(a.at("multi_signer").is_null());  // not a multi-signer zone with peers
+    EXPECT_TRUE(a.at("parent_ds").is_null());     // no parent_ds_check
     EXPECT_EQ(a.at("name"), "example.com.");
     EXPECT_EQ(a.at("kind"), "secondary");
     EXPECT_EQ(a.at("mode"), "live");
@@ -275,6 +276,21 @@ TEST_F(ApiTest, ZoneBodyShowsTheMultiSignerProviders) {
     EXPECT_TRUE(m.at("providers").as_array()[0].at("error").is_null());
     z.providers.resize(1);
     EXPECT_EQ(parse(get("/api/v1/zones/example.com").body()).at("multi_signer").at("consistent"), true);
+}
+
+// Issue 18: the DS check's answer per parent server (parent_ds_check).
+TEST_F(ApiTest, ZoneBodyShowsEachParentServersDs) {
+    auto& z = control_.zone_list[0];
+    z.has_parent_check = true;
+    z.parent_checked_at = 1776938400;  // 2026-04-23T10:00:00Z
+    z.parent_servers = {{"192.0.2.1:53", true, {1111}, ""}, {"192.0.2.2:53", false, {}, "connect: Connection refused"}};
+    json::value v = parse(get("/api/v1/zones/example.com").body());
+    const json::value& p = v.at("parent_ds");
+    EXPECT_EQ(p.at("checked_at"), "2026-04-23T10:00:00Z");
+    ASSERT_EQ(p.at("servers").as_array().size(), 2u);
+    EXPECT_EQ(json::serialize(p.at("servers").as_array()[0]),
+              R"({"server":"192.0.2.1:53","answered":true,"our_ds_key_tags":[1111],"error":null})");
+    EXPECT_EQ(p.at("servers").as_array()[1].at("error"), "connect: Connection refused");
 }
 
 TEST_F(ApiTest, ZoneShowWithOrWithoutFinalDot) {

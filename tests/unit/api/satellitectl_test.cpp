@@ -3,6 +3,7 @@
 #include "ctl.hpp"
 
 #include <gtest/gtest.h>
+#include <boost/asio.hpp>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -347,6 +348,12 @@ TEST_F(CtlTest, UsageErrorsExit2AndTouchNothing) {
              {"dnssec", "confirm-ds", "example.com", "--ds", "1 2"},
              {"dnssec", "confirm-ds", "example.com", "--ds", "a b c d"},
              {"dnssec", "status", "example.com", "--ds", "1 2 3 AA"},
+             {"dnssec", "confirm-ds", "example.com", "--from-parent"},
+             {"dnssec", "confirm-ds", "example.com", "--from-parent", "--parent", "ns1.example:53"},
+             {"dnssec", "confirm-ds", "example.com", "--from-parent", "--parent", "127.0.0.1:0"},
+             {"dnssec", "confirm-ds", "example.com", "--from-parent", "--parent", "127.0.0.1", "--ds", "1 13 2 AA"},
+             {"dnssec", "confirm-ds", "example.com", "--parent", "127.0.0.1"},
+             {"dnssec", "status", "example.com", "--from-parent"},
              {"--frobnicate", "zone", "list"},
              {"--server", "ftp://127.0.0.1:8053", "zone", "list"},
              {"--server", "http://127.0.0.1:99999", "zone", "list"},
@@ -593,6 +600,41 @@ TEST(CtlUrl, ServerUrls) {
     EXPECT_FALSE(parse_server_url("ftp://x").ok());
     EXPECT_FALSE(parse_server_url("http://x:0").ok());
     EXPECT_FALSE(parse_server_url("http://[::1").ok());
+}
+
+TEST(CtlParent, ParentServers) {
+    auto p = parse_parent("192.0.2.1");
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->host, "192.0.2.1");
+    EXPECT_EQ(p->port, 53);
+    p = parse_parent("127.0.0.1:5300");
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->port, 5300);
+    p = parse_parent("[2001:db8::1]:5353");
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->host, "2001:db8::1");
+    EXPECT_EQ(p->port, 5353);
+    p = parse_parent("2001:db8::1");
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->host, "2001:db8::1");
+    EXPECT_EQ(p->port, 53);
+    EXPECT_FALSE(parse_parent("ns1.example").ok());
+    EXPECT_FALSE(parse_parent("127.0.0.1:x").ok());
+    EXPECT_FALSE(parse_parent("[::1").ok());
+    EXPECT_FALSE(parse_parent("").ok());
+}
+
+TEST(CtlParent, AServerThatDoesNotAnswerIsNamed) {
+    // A port where nothing listens (picked by the kernel, then closed): refused at once.
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor holder(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = holder.local_endpoint().port();
+    holder.close();
+    auto answers = ask_parents("example.com.", {ParentServer{"127.0.0.1", port}});
+    ASSERT_EQ(answers.size(), 1u);
+    EXPECT_FALSE(answers[0].answered);
+    EXPECT_EQ(answers[0].server, "127.0.0.1:" + std::to_string(port));
+    EXPECT_FALSE(answers[0].error.empty());
 }
 
 // The built binary, with its defaults taken from the environment.

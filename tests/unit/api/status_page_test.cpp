@@ -140,6 +140,26 @@ TEST(StatusPage, ZonePageShowsDnssecStateDsAndOneLanePerKey) {
     EXPECT_NE(plain.find("Not signed here"), std::string::npos);
 }
 
+// Issue 18: the DS check's answer per parent server, escaped, or why none.
+TEST(StatusPage, ZonePageShowsWhetherEachParentServerServesOurDs) {
+    ZoneInfo z = zone("example.test.", "live", "ok");
+    DnssecReply d;
+    d.status = "pending_ds";
+    const std::string unconfigured = zone_page(z, d, kNow);
+    EXPECT_NE(unconfigured.find("set <code>parent_ds_check</code>"), std::string::npos);
+    z.has_parent_check = true;
+    EXPECT_NE(zone_page(z, d, kNow).find("Not asked yet"), std::string::npos);
+    z.parent_checked_at = kNow - 5;
+    z.parent_servers = {{"192.0.2.1:53", true, {1111}, ""},
+                        {"192.0.2.2:53", true, {}, ""},
+                        {"192.0.2.3:53", false, {}, "connect: <refused>"}};
+    const std::string html = zone_page(z, d, kNow);
+    EXPECT_EQ(count(html, "data-parent-ds="), 3u);
+    EXPECT_NE(html.find("data-parent-ds=\"yes\">yes</span> (key tag 1111)"), std::string::npos);
+    EXPECT_NE(html.find("data-parent-ds=\"no\">no</span>"), std::string::npos);
+    EXPECT_NE(html.find("no answer: connect: &lt;refused&gt;"), std::string::npos);
+}
+
 TEST(KeyTimeline, ZskRollPastNowAndPlannedMoves) {
     KeyInfo old_zsk = key(2222, "ZSK", "retire");
     old_zsk.active_at = kNow - 7200;
