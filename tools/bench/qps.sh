@@ -400,6 +400,17 @@ for kind in "${wanted[@]}"; do
   wait_soa "$port" "$server_pid" "$kind"
   t1=$(date +%s.%N)
   printf '   answering after %.2f s\n' "$(echo "$t1 - $t0" | bc -l)"
+  # Every thread back on the server's CPUs: Knot pins its UDP workers
+  # itself (worker i to CPU i), which would put it beside dnsperf.
+  moved=0
+  for p in $(tree_pids "$server_pid"); do
+    for t in /proc/"$p"/task/*; do
+      tid=${t##*/}
+      [[ $(taskset -pc "$tid" 2>/dev/null | awk '{print $NF}') == "$server_cpus" ]] && continue
+      taskset -pc "$server_cpus" "$tid" >/dev/null 2>&1 && moved=$((moved + 1))
+    done
+  done
+  (( moved == 0 )) || echo "   $moved thread(s) had left CPU $server_cpus; pinned back"
   if (( signed || compact )) && [[ $(soa_dnssec_query "$port") != *"SOA 13 "* ]]; then
     echo "   WARNING: $kind gave no RRSIG for bench.test. SOA with DO=1; its figures are not comparable" >&2
   fi
