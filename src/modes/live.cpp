@@ -19,12 +19,6 @@ using namespace signing;
 
 namespace {
 
-// Records a signer owns: whatever the primary sent of these is replaced.
-bool replaced_type(std::uint16_t type) {
-    return type == t::RRSIG || type == t::NSEC || type == t::NSEC3 || type == t::NSEC3PARAM ||
-           type == t::DNSKEY || type == t::CDS || type == t::CDNSKEY;
-}
-
 // Generated records (DNSKEY, CDS, CDNSKEY, denial), grouped per RRset.
 struct Generated {
     struct Set {
@@ -44,7 +38,7 @@ Result<std::shared_ptr<const zone::Snapshot>> strip_signer_records(const dns::Na
     dns::RecordList data;
     data.reserve(records.size(), records.size() * 48);
     for (const auto& r : records.refs()) {
-        if (replaced_type(r.type)) continue;
+        if (signer_type(r.type)) continue;
         data.add({records.owner(r), r.owner_len}, r.type, r.rclass, r.ttl, records.rdata(r));
     }
     return zone::build_snapshot(origin, data);
@@ -63,7 +57,7 @@ Result<SignedZone> sign_zone(const dns::Name& origin, const dns::RecordList& rec
     for (const auto& r : records.refs()) {
         const std::uint8_t* owner = records.owner(r);
         const bool at_apex = r.owner_len == olc.size() && wn::equal_ci(owner, olc.data());
-        if (replaced_type(r.type) || (r.type == t::DS && at_apex)) {
+        if (signer_type(r.type) || (r.type == t::DS && at_apex)) {
             ++result.dropped;
             continue;
         }

@@ -41,11 +41,6 @@ using zone::Snapshot;
 
 namespace {
 
-bool replaced_type(std::uint16_t type) {
-    return type == t::RRSIG || type == t::NSEC || type == t::NSEC3 || type == t::NSEC3PARAM ||
-           type == t::DNSKEY || type == t::CDS || type == t::CDNSKEY;
-}
-
 // Types of the zone's data (the denial records and signatures are ours).
 bool data_type(std::uint16_t type) { return type != t::RRSIG && type != t::NSEC && type != t::NSEC3; }
 
@@ -115,7 +110,7 @@ public:
                 for (const auto& r : from->refs()) {
                     const std::uint8_t* owner = from->owner(r);
                     const bool at_apex = r.owner_len == olc_.size() && wn::equal_ci(owner, olc_.data());
-                    if (replaced_type(r.type) || (r.type == t::DS && at_apex)) {
+                    if (signer_type(r.type) || (r.type == t::DS && at_apex)) {
                         ++dropped;
                         continue;
                     }

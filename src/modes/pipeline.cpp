@@ -4,19 +4,15 @@
 #include <chrono>
 
 #include "dns/types.hpp"
+#include "modes/sign_jobs.hpp"
 
 namespace satellite::modes {
+
+using signing::signer_type;
 
 namespace {
 
 Status finish(const BuildInput& in, BuiltVersion& out);
-
-// Records a signer owns (as strip_signer_records drops them).
-bool signer_type(std::uint16_t type) {
-    namespace t = dns::type;
-    return type == t::RRSIG || type == t::NSEC || type == t::NSEC3 || type == t::NSEC3PARAM || type == t::DNSKEY ||
-           type == t::CDS || type == t::CDNSKEY;
-}
 
 }  // namespace
 

@@ -16,6 +16,11 @@ namespace satellite::modes::signing {
 namespace t = dns::type;
 namespace wn = dns::wire_name;
 
+bool signer_type(std::uint16_t type) {
+    return type == t::RRSIG || type == t::NSEC || type == t::NSEC3 || type == t::NSEC3PARAM || type == t::DNSKEY ||
+           type == t::CDS || type == t::CDNSKEY;
+}
+
 Result<SigningKeys> SigningKeys::of(const ZoneKeys& keys) {
     SigningKeys out;
     for (std::uint32_t i = 0; i < keys.keys.size(); ++i) {

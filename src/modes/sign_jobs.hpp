@@ -33,6 +33,10 @@ struct Job {
     bool made = false;
 };
 
+// Records a signer owns (RRSIG, NSEC, NSEC3, NSEC3PARAM, DNSKEY, CDS,
+// CDNSKEY): whatever a primary sent of these is replaced by ours.
+bool signer_type(std::uint16_t type);
+
 // The signing keys of each role (indexes into ZoneKeys::keys).
 struct SigningKeys {
     std::vector<std::uint32_t> ksks, zsks;
