@@ -222,6 +222,7 @@ template:
     storage: {self.work}
     zonefile-sync: -1
     journal-content: changes
+    journal-max-depth: 100000
     serial-policy: increment
 zone:
   - domain: bench.test
@@ -297,6 +298,7 @@ template:
     storage: {d}
     zonefile-sync: -1
     journal-content: changes
+    journal-max-depth: 100000
 zone:
   - domain: bench.test
     master: primary
