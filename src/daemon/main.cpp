@@ -1,5 +1,6 @@
 // satellited: reads the config, loads zones, serves them, and reacts to
 // signals (SIGHUP reload, SIGTERM/SIGINT stop) — DESIGN.md §1.
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <cstdio>
 #include <malloc.h>
@@ -147,8 +148,15 @@ int main(int argc, char** argv) {
     // its zones' slots in them, and /metrics shows them (through the catalog).
     auto counters = std::make_shared<serve::QueryCounters>();
     boost::asio::io_context control;
+    // Readers: each query worker's TCP thread and one UDP thread per worker
+    // and listen address (serve/server.hpp), with room for a reload to add
+    // as many addresses again; at least 1024 (256 workers on 3 addresses).
+    // A reload that needs more is refused, and a restart sizes it anew.
+    const unsigned reader_slots =
+        std::max(1024u, serve::Server::reader_slots_for(serve::Server::workers_for(cfg->server.threads),
+                                                        cfg->server.listen.size()));
     Published<zone::Catalog> catalog(
-        std::make_unique<zone::Catalog>(std::vector<zone::ServedZone>{}));
+        std::make_unique<zone::Catalog>(std::vector<zone::ServedZone>{}), reader_slots);
     daemon::ZoneManager zones(control, catalog, counters);
     zones.configure(*cfg);
     // The zone manager keeps each zone's settings: no second copy here.

@@ -43,12 +43,25 @@ void QueryCounters::add_chunk(Worker& w) {
 }
 
 QueryCounters::Worker& QueryCounters::add_worker() {
+    {
+        std::lock_guard lock(mu_);
+        if (!idle_workers_.empty()) {
+            Worker* w = idle_workers_.back();
+            idle_workers_.pop_back();
+            return *w;
+        }
+    }
     auto w = std::make_unique<Worker>();
     for (auto& c : w->chunks_) c.store(nullptr, std::memory_order_relaxed);
     std::lock_guard lock(mu_);
     for (std::uint32_t i = 0; i < chunks_; ++i) add_chunk(*w);
     workers_.push_back(std::move(w));
     return *workers_.back();
+}
+
+void QueryCounters::release_worker(Worker& w) {
+    std::lock_guard lock(mu_);
+    idle_workers_.push_back(&w);
 }
 
 std::uint32_t QueryCounters::acquire(const dns::Name& origin) {

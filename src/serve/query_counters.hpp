@@ -106,8 +106,13 @@ public:
     QueryCounters& operator=(const QueryCounters&) = delete;
 
     // Control side: counters for one more worker thread; they live (and
-    // keep counting in the sums) as long as this object.
+    // keep counting in the sums) as long as this object. Ones given back by
+    // release_worker() are handed out again first, so threads that come
+    // and go with reloads (a listen address's UDP threads) add no memory.
     Worker& add_worker();
+    // Control side: the thread counting into `w` has ended (joined). Its
+    // counts stay in the sums; the next add_worker() continues them.
+    void release_worker(Worker& w);
 
     // zone::ZoneStats (acquire and release on the control side).
     std::uint32_t acquire(const dns::Name& origin) override;
@@ -156,6 +161,7 @@ private:
     std::vector<std::uint32_t> free_;  // slots no catalog holds
     std::uint32_t chunks_ = 1;         // chunks every worker has
     std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<Worker*> idle_workers_;  // released, not counting; under mu_
 };
 
 }  // namespace satellite::serve

@@ -1,18 +1,22 @@
-// Listeners over Boost.Asio. UDP drains each readable socket with
-// recvmmsg/sendmmsg batches (one system call per batch, no allocation);
-// TCP sessions read length-framed, possibly pipelined queries and answer
+// Listeners. Each UDP socket has a thread of its own that blocks in
+// recvmmsg (MSG_WAITFORONE) and answers what it got with one sendmmsg: two
+// system calls per wake-up, no reactor, no allocation. TCP sessions run on
+// the worker's Boost.Asio reactor: they read length-framed, possibly pipelined queries and answer
 // them in order, under RFC 7766 §6.2.3 limits: a deadline per connection,
 // a cap per client address and a global cap (idle clients evicted first).
 #include "serve/server.hpp"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <ctime>
 #include <list>
+#include <stdexcept>
+#include <thread>
 #include <boost/asio.hpp>
 #include <cstring>
 #include <spdlog/spdlog.h>
@@ -80,42 +84,161 @@ Status ensure_unused(const ListenAddress& la) {
     return {};
 }
 
+// "::1" and "0::1" are one address.
+bool same_address(const ListenAddress& a, const ListenAddress& b) {
+    if (a.port != b.port) return false;
+    boost::system::error_code ea, eb;
+    const auto x = asio::ip::make_address(a.host, ea);
+    const auto y = asio::ip::make_address(b.host, eb);
+    return ea || eb ? a.host == b.host : x == y;
+}
+
+bool contains(const std::vector<ListenAddress>& list, const ListenAddress& la) {
+    return std::any_of(list.begin(), list.end(), [&](const ListenAddress& x) { return same_address(x, la); });
+}
+
 }  // namespace
 
-class Worker {
-    struct UdpSocket {
-        explicit UdpSocket(asio::io_context& io) : sock(io) {}
-        udp::socket sock;
-    };
-
+// What one thread needs to answer queries, its own so that threads share
+// nothing on the query path: a reader slot in the published catalog,
+// counters, answer options, the online signer and its budget, the cookie
+// check and a rate limiter.
+class Responder {
 public:
-    Worker(const ServerOptions& o, Published<zone::Catalog>& c, std::atomic<unsigned>& conns,
-           ClientConnectionLimits& limits, QueryCounters::Worker& counts,
-           const std::atomic<const CookieSecrets*>& cookies)
-        : options_(o), catalog_(c), tcp_connections_(conns), client_limits_(limits), counts_(counts),
-          cookie_secrets_(cookies), rrl_(o.rrl), io_(1), notify_report_timer_(io_) {
-        tcp_reply_.resize(65535);
+    Responder(const ServerOptions& o, Published<zone::Catalog>& c, QueryCounters& counters,
+              const std::atomic<const CookieSecrets*>& cookies)
+        : catalog_(c), counters_(counters), counts_(counters.add_worker()), cookie_secrets_(cookies), rrl_(o.rrl) {
         answer_options_.udp_max_payload = o.udp_max_payload < 512 ? 512 : o.udp_max_payload;
         answer_options_.nsid = o.nsid;  // views of the Server's options, which outlive the workers
         answer_options_.identity = o.identity;
         answer_options_.version = o.version;
-        // RFC 9824 online signatures: this worker's signer and cache, and
+        // RFC 9824 online signatures: this thread's signer and cache, and
         // the time they are made at (set as each batch of work starts).
         answer_options_.online = &online_;
         online_.set_budget(o.online_signing_budget);
         answer_options_.now = static_cast<std::uint32_t>(std::time(nullptr));
-        send_buf_.resize(std::size_t(kBatch) * answer_options_.udp_max_payload);
+    }
+    // After its thread has ended (joined): the reader slot and the
+    // counters go back for a thread a reload starts.
+    ~Responder() {
+        if (attached_) catalog_.remove_reader(reader_);
+        counters_.release_worker(counts_);
+    }
+    Responder(const Responder&) = delete;
+    Responder& operator=(const Responder&) = delete;
+
+    // Before the first batch (on any thread): a reader slot in the
+    // catalog, offline until a batch of work starts. False when every slot
+    // the catalog tracks is taken.
+    bool attach() {
+        if (attached_) return true;
+        const auto id = catalog_.try_add_reader();
+        if (!id) return false;
+        reader_ = *id;
+        attached_ = true;
+        catalog_.offline(reader_);
+        return true;
     }
 
-    // One listen address's sockets on this worker: UDP and TCP.
+    // One batch of work that reads the catalog: the thread is online for
+    // its duration and offline between batches, so an idle thread never
+    // wakes up to report quiescence (no timer) and never holds up reclamation.
+    class Reading {
+    public:
+        explicit Reading(Responder& r) : r_(r) {
+            r_.catalog_.online(r_.reader_);
+            r_.answer_options_.now = static_cast<std::uint32_t>(std::time(nullptr));
+        }
+        ~Reading() { r_.catalog_.offline(r_.reader_); }
+        Reading(const Reading&) = delete;
+        Reading& operator=(const Reading&) = delete;
+
+    private:
+        Responder& r_;
+    };
+
+    // Valid while a Reading lasts.
+    const zone::Catalog* catalog() const { return catalog_.get(); }
+    const CookieSecrets* cookie_secrets() const { return cookie_secrets_.load(std::memory_order_acquire); }
+    QueryCounters::Worker& counts() { return counts_; }
+    RateLimiter& rrl() { return rrl_; }
+    std::uint16_t udp_max_payload() const { return answer_options_.udp_max_payload; }
+
+    // An ordinary query (not NOTIFY, not a signed probe) answered, with DNS
+    // cookies when they are on (`secrets`): a malformed COOKIE option is
+    // FORMERR (RFC 7873 §5.2.2), a query for a cookie alone (§5.4) gets
+    // NOERROR or, with a server cookie that is not valid, BADCOOKIE; every
+    // other answer carries our cookie. `cookie` says what the query's was.
+    std::size_t answer_query(const zone::Catalog& cat, std::span<const std::uint8_t> query, const sockaddr* peer,
+                             Transport transport, std::span<std::uint8_t> out, const CookieSecrets* secrets,
+                             CookieCheck& cookie) {
+        if (secrets) {
+            cookie = cookie_engine_.check(query, peer, answer_options_.now, *secrets);
+            static_assert(static_cast<unsigned>(CookieStatus::Valid) + 1 == QueryCounters::Worker::kCookieCells);
+            counts_.cookie(static_cast<unsigned>(cookie.status));
+        }
+        if (cookie.status == CookieStatus::Malformed || (cookie.empty_question && cookie.status != CookieStatus::None)) {
+            const std::uint16_t rcode = cookie.status == CookieStatus::Malformed ? dns::rcode::FORMERR
+                                        : cookie.status == CookieStatus::Invalid ? kRcodeBadCookie
+                                                                                 : dns::rcode::NOERROR;
+            const std::size_t rl = cookie_response(query, cookie, rcode, answer_options_.udp_max_payload, out);
+            if (rl != 0) count(AnswerInfo{nullptr, rcode}, transport);
+            return rl;
+        }
+        answer_options_.edns_option = cookie.response_option();
+        online_.apply_budget(false);  // declined() below is this query's alone
+        AnswerInfo info;
+        const std::size_t rl = answer(cat, query, transport, answer_options_, out, &info);
+        answer_options_.edns_option = {};
+        if (rl != 0) count(info, transport);
+        if (online_.declined()) counts_.signing_truncated();
+        return rl;
+    }
+
+private:
+    // A query answered: by its zone's stats slot (valid while the catalog
+    // the zone came from is, i.e. until the current batch of work ends).
+    void count(const AnswerInfo& info, Transport transport) {
+        counts_.answered(info.zone ? info.zone->stats_slot : 0, info.rcode, transport);
+    }
+
+    Published<zone::Catalog>& catalog_;
+    QueryCounters& counters_;
+    QueryCounters::Worker& counts_;  // this thread's alone
+    const std::atomic<const CookieSecrets*>& cookie_secrets_;  // read once per batch of work
+    CookieEngine cookie_engine_;
+    AnswerOptions answer_options_;
+    OnlineSigner online_;
+    RateLimiter rrl_;  // this thread's own: no lock on the query path
+    unsigned reader_ = 0;
+    bool attached_ = false;
+};
+
+class Worker {
+    class UdpLoop;
+
+public:
+    Worker(const ServerOptions& o, Published<zone::Catalog>& c, std::atomic<unsigned>& conns,
+           ClientConnectionLimits& limits, QueryCounters& counters,
+           const std::atomic<const CookieSecrets*>& cookies)
+        : options_(o), catalog_(c), tcp_connections_(conns), client_limits_(limits), counters_(counters),
+          cookie_secrets_(cookies), tcp_(o, c, counters, cookies), counts_(tcp_.counts()), io_(1),
+          notify_report_timer_(io_) {
+        tcp_reply_.resize(65535);
+    }
+    // After stop(), or before run() was ever called.
+    ~Worker() { stop_udp(udp_); }
+
+    // One listen address's sockets on this worker: UDP (with the loop that
+    // will serve it) and TCP.
     struct Listener {
         ListenAddress address;  // as configured (port 0 stays 0)
-        std::unique_ptr<UdpSocket> datagram;
+        std::unique_ptr<UdpLoop> datagram;
         std::shared_ptr<tcp::acceptor> acceptor;  // held weakly by its accept handlers
     };
 
-    // Opens UDP then TCP on addr:port, for this worker's io_context but not
-    // yet waited on (any thread may call it); port() says the port bound.
+    // Opens UDP then TCP on addr:port, for this worker but not yet served
+    // (any thread may call it); port() says the port bound.
     Result<Listener> open(const ListenAddress& la, std::uint16_t port) {
         boost::system::error_code ec;
         auto addr = asio::ip::make_address(la.host, ec);
@@ -125,20 +248,20 @@ public:
             return make_error(std::string("cannot listen on ") + where + std::to_string(port) +
                               " (" + what + "): " + ec.message());
         };
-        auto u = std::make_unique<UdpSocket>(io_);
-        u->sock.open(addr.is_v6() ? udp::v6() : udp::v4(), ec);
+        // Blocking: its UdpLoop waits in recvmmsg, not in the reactor.
+        udp::socket u(io_);
+        u.open(addr.is_v6() ? udp::v6() : udp::v4(), ec);
         if (ec) return fail("udp");
-        if (addr.is_v6()) u->sock.set_option(asio::ip::v6_only(true), ec);
-        u->sock.set_option(asio::socket_base::reuse_address(true), ec);
-        if (auto s = reuse_port(u->sock); !s) return s.error();
-        u->sock.bind(udp::endpoint(addr, port), ec);
+        if (addr.is_v6()) u.set_option(asio::ip::v6_only(true), ec);
+        u.set_option(asio::socket_base::reuse_address(true), ec);
+        if (auto s = reuse_port(u); !s) return s.error();
+        u.bind(udp::endpoint(addr, port), ec);
         if (ec) return fail("udp");
-        port = u->sock.local_endpoint().port();
-        u->sock.non_blocking(true, ec);
+        port = u.local_endpoint().port();
         int rcvbuf = 4 << 20;
-        ::setsockopt(u->sock.native_handle(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+        ::setsockopt(u.native_handle(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 
-        auto a = std::make_unique<tcp::acceptor>(io_);
+        auto a = std::make_shared<tcp::acceptor>(io_);
         a->open(addr.is_v6() ? tcp::v6() : tcp::v4(), ec);
         if (ec) return fail("tcp");
         if (addr.is_v6()) a->set_option(asio::ip::v6_only(true), ec);
@@ -148,87 +271,263 @@ public:
         if (ec) return fail("tcp");
         a->listen(asio::socket_base::max_listen_connections, ec);
         if (ec) return fail("tcp listen");
-        return Listener{la, std::move(u), std::move(a)};
+        // Out of the reactor (which watches every socket it opens): the
+        // UdpLoop's thread alone waits on it.
+        const int fd = u.release(ec);
+        if (ec) return fail("udp");
+        return Listener{la, std::make_unique<UdpLoop>(*this, fd, la), std::move(a)};
     }
 
-    static std::uint16_t port(const Listener& l) { return l.datagram->sock.local_endpoint().port(); }
+    static std::uint16_t port(const Listener& l) {
+        boost::system::error_code ec;
+        return l.acceptor->local_endpoint(ec).port();
+    }
 
-    // Before run(): the listeners it starts with.
-    void add(Listener l) { listeners_.push_back(std::move(l)); }
+    // A reader slot for a listener's UDP thread; false when the catalog
+    // has none left (then nothing was taken).
+    static bool attach(Listener& l) { return l.datagram->attach(); }
 
+    // Before run() (Server::start): the listeners it starts with, and a
+    // reader slot for its TCP thread; false when the catalog has none left.
+    void add(Listener l) {
+        udp_.push_back(std::move(l.datagram));
+        acceptors_.push_back({std::move(l.address), std::move(l.acceptor)});
+    }
+    bool attach() { return tcp_.attach(); }
+
+    // The worker's thread runs TCP (and the NOTIFY report timer) in its
+    // reactor; each UDP socket has a thread of its own (UdpLoop), started
+    // here and stopped by stop() or a rebind(), not by the reactor.
     void run() {
-        reader_ = catalog_.add_reader();
-        catalog_.offline(reader_);  // online only while a batch of work runs
-        for (auto& l : listeners_) listen(l);
+        for (auto& a : acceptors_) accept(a.acceptor);
         io_.run();
     }
 
-    // SIGHUP with a changed `listen` (from any thread): on this worker's
-    // thread, the listeners for `gone` close (their open TCP connections
-    // finish as they would) and `added` start; every other socket is left
-    // as it is, so no query to an unchanged address is lost.
-    void rebind(std::vector<Listener> added, std::vector<ListenAddress> gone) {
-        auto moved = std::make_shared<std::vector<Listener>>(std::move(added));
-        asio::post(io_, [this, moved, gone = std::move(gone)] {
+    // Server::start, on its thread, once every slot is taken.
+    void start_udp() {
+        for (auto& u : udp_) u->start();
+    }
+
+    // SIGHUP with a changed `listen`, on the thread that called start()
+    // (which alone touches udp_): `added` (attached) start serving, then
+    // the UDP threads of `gone` are stopped and joined and, on this
+    // worker's reactor thread, its acceptors closed (open TCP connections
+    // finish as they would). Every other socket is left as it is, so no
+    // query to an unchanged address is lost.
+    void rebind(std::vector<Listener> added, const std::vector<ListenAddress>& gone) {
+        auto acceptors = std::make_shared<std::vector<TcpListener>>();
+        for (auto& l : added) {
+            l.datagram->start();
+            udp_.push_back(std::move(l.datagram));
+            acceptors->push_back({std::move(l.address), std::move(l.acceptor)});
+        }
+        auto is_gone = [gone](const ListenAddress& la) { return contains(gone, la); };
+        std::vector<std::unique_ptr<UdpLoop>> kept, stopping;
+        for (auto& u : udp_) (is_gone(u->address()) ? stopping : kept).push_back(std::move(u));
+        udp_ = std::move(kept);
+        stop_udp(stopping);  // their sockets close, their slots and counters go back
+        asio::post(io_, [this, acceptors, is_gone] {
             boost::system::error_code ec;
-            std::vector<Listener> kept;
-            auto closed = std::make_shared<std::vector<Listener>>();
-            for (auto& l : listeners_) {
-                const bool closing = std::any_of(gone.begin(), gone.end(), [&](const ListenAddress& g) {
-                    return g.host == l.address.host && g.port == l.address.port;
-                });
-                (closing ? *closed : kept).push_back(std::move(l));
+            std::vector<TcpListener> kept_tcp;
+            for (auto& a : acceptors_) {
+                if (is_gone(a.address)) {
+                    // An accept that completed before the close may still be
+                    // queued: its handler holds the acceptor weakly and finds it gone.
+                    a.acceptor->close(ec);
+                } else {
+                    kept_tcp.push_back(std::move(a));
+                }
             }
-            listeners_ = std::move(kept);
-            for (auto& l : *closed) {
-                l.acceptor->close(ec);
-                l.datagram->sock.close(ec);
-            }
-            // A wait that completed before the close may still be queued: it
-            // runs first (one thread, handlers in order) and finds the socket
-            // closed; the sockets are freed after it.
-            asio::post(io_, [closed] {});
-            for (auto& l : *moved) {
-                listeners_.push_back(std::move(l));
-                listen(listeners_.back());
+            acceptors_ = std::move(kept_tcp);
+            for (auto& a : *acceptors) {
+                acceptors_.push_back(std::move(a));
+                accept(acceptors_.back().acceptor);
             }
         });
     }
 
+    // From the thread that called start(): the UDP threads are stopped and
+    // joined here, the reactor (TCP) stops on its own thread.
     void stop() {
+        stop_udp(udp_);
         asio::post(io_, [this] {
             boost::system::error_code ec;
-            for (auto& l : listeners_) {
-                l.acceptor->close(ec);
-                l.datagram->sock.close(ec);
-            }
+            for (auto& a : acceptors_) a.acceptor->close(ec);
             notify_report_timer_.cancel();
             io_.stop();
         });
     }
 
 private:
-    void listen(Listener& l) {
-        udp_wait(*l.datagram);
-        accept(l.acceptor);
-    }
+    using Reading = Responder::Reading;
 
-    // One batch of work that reads the catalog: the worker is online for its
-    // duration and offline between batches, so an idle worker never wakes
-    // up to report quiescence (no timer) and never holds up reclamation.
-    class Reading {
+    // One UDP socket's receive loop, on a thread of its own: a blocking
+    // recvmmsg (MSG_WAITFORONE) wakes with the first datagram and takes
+    // whatever else is queued, then one sendmmsg sends the answers. No
+    // reactor, no timer: two system calls per wake-up, none while idle
+    // (the thread is offline while it waits).
+    class UdpLoop {
     public:
-        explicit Reading(Worker& w) : w_(w) {
-            w_.catalog_.online(w_.reader_);
-            w_.answer_options_.now = static_cast<std::uint32_t>(std::time(nullptr));
+        UdpLoop(Worker& w, int fd, ListenAddress address)
+            : w_(w), fd_(fd), address_(std::move(address)),
+              q_(w.options_, w.catalog_, w.counters_, w.cookie_secrets_) {
+            out_size_ = q_.udp_max_payload();
+            send_buf_.resize(std::size_t(kBatch) * out_size_);
+            for (unsigned i = 0; i < kBatch; ++i) {
+                recv_iov_[i] = {recv_buf_[i].data(), kRecvSize};
+                recv_hdr_[i].msg_hdr = {};
+                recv_hdr_[i].msg_hdr.msg_name = &addrs_[i];
+                recv_hdr_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+                recv_hdr_[i].msg_hdr.msg_iov = &recv_iov_[i];
+                recv_hdr_[i].msg_hdr.msg_iovlen = 1;
+            }
         }
-        ~Reading() { w_.catalog_.offline(w_.reader_); }
-        Reading(const Reading&) = delete;
-        Reading& operator=(const Reading&) = delete;
+        // After join() (or with no thread started).
+        ~UdpLoop() {
+            if (thread_.joinable()) {
+                stop();
+                thread_.join();
+            }
+            ::close(fd_);
+        }
+        UdpLoop(const UdpLoop&) = delete;
+        UdpLoop& operator=(const UdpLoop&) = delete;
+
+        bool attach() { return q_.attach(); }
+        const ListenAddress& address() const { return address_; }
+
+        // Once attached; from the thread that called Server::start().
+        void start() {
+            thread_ = std::thread([this] { run(); });
+        }
+        void join() {
+            if (thread_.joinable()) thread_.join();
+        }
+
+        void run() {
+            while (!stopping_.load(std::memory_order_acquire)) {
+                int n = ::recvmmsg(fd_, recv_hdr_.data(), kBatch, MSG_WAITFORONE, nullptr);
+                if (n <= 0) continue;  // EINTR; or woken by stop()
+                if (stopping_.load(std::memory_order_acquire)) return;
+                answer_batch(static_cast<unsigned>(n));
+            }
+        }
+
+        // Wakes run() out of recvmmsg: a shut-down socket returns at once
+        // (Linux wakes UDP receivers on shutdown, ENOTCONN notwithstanding).
+        void stop() {
+            stopping_.store(true, std::memory_order_release);
+            ::shutdown(fd_, SHUT_RDWR);
+        }
 
     private:
+        void answer_batch(unsigned n) {
+            RateLimiter& rrl = q_.rrl();
+            QueryCounters::Worker& counts = q_.counts();
+            unsigned out = 0;
+            {
+                Reading reading(q_);
+                const zone::Catalog* cat = q_.catalog();
+                const CookieSecrets* secrets = q_.cookie_secrets();
+                const std::uint64_t now_ms =
+                    rrl.enabled() ? static_cast<std::uint64_t>(
+                                        std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::steady_clock::now().time_since_epoch())
+                                            .count())
+                                  : 0;
+                for (unsigned i = 0; i < n; ++i) {
+                    std::uint8_t* sb = send_buf_.data() + std::size_t(i) * out_size_;
+                    std::span<const std::uint8_t> query{recv_buf_[i].data(), recv_hdr_[i].msg_len};
+                    std::size_t rl;
+                    const auto* peer = reinterpret_cast<const sockaddr*>(&addrs_[i]);
+                    CookieCheck cookie;
+                    if (is_notify(query)) {
+                        rl = answer_notify(*cat, query, peer, std::time(nullptr), w_.options_.notify_sink,
+                                           {sb, out_size_});
+                        w_.report_notify_refusals_soon();
+                    } else if ((rl = answer_signed_probe(*cat, query, peer, {sb, out_size_})) != 0) {
+                        // A secondary's TSIG-signed SOA/IXFR probe (serve/xfr_send.hpp).
+                    } else {
+                        rl = q_.answer_query(*cat, query, peer, Transport::Udp, {sb, out_size_}, secrets, cookie);
+                    }
+                    if (rl == 0) {
+                        counts.dropped();
+                        continue;
+                    }
+                    // NOTIFY answers are not limited: small (no amplification),
+                    // and a primary's NOTIFY must get its answer. Nor is a client
+                    // with a valid server cookie: its address is not spoofed.
+                    if (rrl.enabled() && !is_notify(query) && cookie.status != CookieStatus::Valid) {
+                        const auto action = rrl.check(peer, RateLimiter::kind_of({sb, rl}), now_ms);
+                        if (action == RrlAction::Drop) {
+                            counts.rrl_dropped();
+                            continue;
+                        }
+                        if (action == RrlAction::Slip) {
+                            counts.rrl_slipped();
+                            // RFC 7873 §5.2.3 (2): a client that sent a cookie
+                            // learns ours from a BADCOOKIE, as small as TC, and
+                            // retries over UDP unlimited; others get TC.
+                            rl = cookie.has_client_cookie()
+                                     ? cookie_response(query, cookie, kRcodeBadCookie, q_.udp_max_payload(),
+                                                       {sb, out_size_})
+                                     : RateLimiter::truncate({sb, out_size_}, rl);
+                            if (rl == 0) continue;
+                        }
+                    }
+                    send_iov_[out] = {sb, rl};
+                    send_hdr_[out].msg_hdr = {};
+                    send_hdr_[out].msg_hdr.msg_name = &addrs_[i];
+                    send_hdr_[out].msg_hdr.msg_namelen = recv_hdr_[i].msg_hdr.msg_namelen;
+                    send_hdr_[out].msg_hdr.msg_iov = &send_iov_[out];
+                    send_hdr_[out].msg_hdr.msg_iovlen = 1;
+                    ++out;
+                }
+            }
+            unsigned sent = 0;
+            while (sent < out) {
+                // Never waits: a full socket buffer drops the rest, as UDP does.
+                int m = ::sendmmsg(fd_, send_hdr_.data() + sent, out - sent, MSG_DONTWAIT);
+                if (m <= 0) {
+                    if (m < 0 && errno == EINTR) continue;
+                    break;
+                }
+                sent += static_cast<unsigned>(m);
+            }
+            // recvmmsg wrote the peers' address lengths: the next batch may
+            // receive a longer one (IPv4-mapped, IPv6) into the same slot.
+            for (unsigned i = 0; i < n; ++i) recv_hdr_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+        }
+
         Worker& w_;
+        const int fd_;  // blocking, for recvmmsg; sendmmsg passes MSG_DONTWAIT
+        const ListenAddress address_;  // as configured: what a reload removes
+        Responder q_;
+        std::atomic<bool> stopping_{false};
+        std::size_t out_size_ = 0;
+        std::array<std::array<std::uint8_t, kRecvSize>, kBatch> recv_buf_{};
+        std::array<iovec, kBatch> recv_iov_{};
+        std::array<mmsghdr, kBatch> recv_hdr_{};
+        std::array<sockaddr_storage, kBatch> addrs_{};
+        std::vector<std::uint8_t> send_buf_;
+        std::array<iovec, kBatch> send_iov_{};
+        std::array<mmsghdr, kBatch> send_hdr_{};
+        std::thread thread_;  // last: started once everything else is set
     };
+
+    // One listen address's TCP acceptor, on the reactor.
+    struct TcpListener {
+        ListenAddress address;
+        std::shared_ptr<tcp::acceptor> acceptor;  // held weakly by its accept handlers
+    };
+
+    // Stops every loop first (shutdown wakes each at once), then joins and
+    // frees them: their sockets close, reader slots and counters go back.
+    static void stop_udp(std::vector<std::unique_ptr<UdpLoop>>& loops) {
+        for (auto& u : loops) u->stop();
+        for (auto& u : loops) u->join();
+        loops.clear();
+    }
 
     // One TCP client (RFC 7766 §6.2.3). A single deadline closes it: armed
     // `tcp_idle_timeout_ms` ahead at accept and after each complete message
@@ -308,9 +607,9 @@ private:
             std::size_t pos = 0;
             unsigned frames = 0;
             bool stopped_early = false;
-            Reading reading(w_);
-            const zone::Catalog* cat = w_.catalog_.get();
-            const CookieSecrets* secrets = w_.cookie_secrets_.load(std::memory_order_acquire);
+            Reading reading(w_.tcp_);
+            const zone::Catalog* cat = w_.tcp_.catalog();
+            const CookieSecrets* secrets = w_.tcp_.cookie_secrets();
             while (in_len_ - pos >= 2) {
                 std::size_t len = (std::size_t(in_[pos]) << 8) | in_[pos + 1];
                 if (len < kDnsHeader) {  // zero-length or runt frame: not DNS
@@ -342,7 +641,7 @@ private:
                     // RFC 7873 §5.2.3: over TCP a query without a valid
                     // server cookie is answered as it is (with our cookie).
                     CookieCheck cookie;
-                    rl = w_.answer_query(*cat, query, peer_.data(), Transport::Tcp, reply, secrets, cookie);
+                    rl = w_.tcp_.answer_query(*cat, query, peer_.data(), Transport::Tcp, reply, secrets, cookie);
                 }
                 if (rl == 0) {
                     w_.counts_.dropped();
@@ -488,102 +787,18 @@ private:
         std::make_shared<TcpSession>(*this, std::move(s), client, peer)->start();
     }
 
-    void udp_wait(UdpSocket& u) {
-        u.sock.async_wait(udp::socket::wait_read, [this, &u](boost::system::error_code ec) {
-            if (ec) return;
-            udp_drain(u);
-            udp_wait(u);
-        });
-    }
-
-    void udp_drain(UdpSocket& u) {
-        int fd = u.sock.native_handle();
-        const std::size_t out_size = answer_options_.udp_max_payload;
-        for (int round = 0; round < 16; ++round) {
-            for (unsigned i = 0; i < kBatch; ++i) {
-                recv_iov_[i] = {recv_buf_[i].data(), kRecvSize};
-                recv_hdr_[i].msg_hdr = {};
-                recv_hdr_[i].msg_hdr.msg_name = &addrs_[i];
-                recv_hdr_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-                recv_hdr_[i].msg_hdr.msg_iov = &recv_iov_[i];
-                recv_hdr_[i].msg_hdr.msg_iovlen = 1;
-            }
-            int n = ::recvmmsg(fd, recv_hdr_.data(), kBatch, MSG_DONTWAIT, nullptr);
-            if (n <= 0) return;
-            Reading reading(*this);
-            const zone::Catalog* cat = catalog_.get();
-            const CookieSecrets* secrets = cookie_secrets_.load(std::memory_order_acquire);
-            unsigned out = 0;
-            const std::uint64_t now_ms = rrl_.enabled()
-                                             ? static_cast<std::uint64_t>(
-                                                   std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                       std::chrono::steady_clock::now().time_since_epoch())
-                                                       .count())
-                                             : 0;
-            for (int i = 0; i < n; ++i) {
-                std::uint8_t* sb = send_buf_.data() + std::size_t(i) * out_size;
-                std::span<const std::uint8_t> query{recv_buf_[i].data(), recv_hdr_[i].msg_len};
-                std::size_t rl;
-                const auto* peer = reinterpret_cast<const sockaddr*>(&addrs_[i]);
-                CookieCheck cookie;
-                if (is_notify(query)) {
-                    rl = answer_notify(*cat, query, peer,
-                                       std::time(nullptr), options_.notify_sink, {sb, out_size});
-                    report_notify_refusals_later();
-                } else if ((rl = answer_signed_probe(*cat, query, peer, {sb, out_size})) != 0) {
-                    // A secondary's TSIG-signed SOA/IXFR probe (serve/xfr_send.hpp).
-                } else {
-                    rl = answer_query(*cat, query, peer, Transport::Udp, {sb, out_size}, secrets, cookie);
-                }
-                if (rl == 0) {
-                    counts_.dropped();
-                    continue;
-                }
-                // NOTIFY answers are not limited: small (no amplification),
-                // and a primary's NOTIFY must get its answer. Nor is a client
-                // with a valid server cookie: its address is not spoofed.
-                if (rrl_.enabled() && !is_notify(query) && cookie.status != CookieStatus::Valid) {
-                    const auto action = rrl_.check(peer, RateLimiter::kind_of({sb, rl}), now_ms);
-                    if (action == RrlAction::Drop) {
-                        counts_.rrl_dropped();
-                        continue;
-                    }
-                    if (action == RrlAction::Slip) {
-                        counts_.rrl_slipped();
-                        // RFC 7873 §5.2.3 (2): a client that sent a cookie
-                        // learns ours from a BADCOOKIE, as small as TC, and
-                        // retries over UDP unlimited; others get TC.
-                        rl = cookie.has_client_cookie()
-                                 ? cookie_response(query, cookie, kRcodeBadCookie,
-                                                   answer_options_.udp_max_payload, {sb, out_size})
-                                 : RateLimiter::truncate({sb, out_size}, rl);
-                        if (rl == 0) continue;
-                    }
-                }
-                send_iov_[out] = {sb, rl};
-                send_hdr_[out].msg_hdr = {};
-                send_hdr_[out].msg_hdr.msg_name = &addrs_[i];
-                send_hdr_[out].msg_hdr.msg_namelen = recv_hdr_[i].msg_hdr.msg_namelen;
-                send_hdr_[out].msg_hdr.msg_iov = &send_iov_[out];
-                send_hdr_[out].msg_hdr.msg_iovlen = 1;
-                ++out;
-            }
-            unsigned sent = 0;
-            while (sent < out) {
-                int m = ::sendmmsg(fd, send_hdr_.data() + sent, out - sent, 0);
-                if (m <= 0) {
-                    if (errno == EINTR) continue;
-                    break;  // a full socket buffer drops the rest, as UDP does
-                }
-                sent += static_cast<unsigned>(m);
-            }
-            if (static_cast<unsigned>(n) < kBatch) return;
-        }
-    }
-
     // Refused NOTIFYs: one summary line a second at most, from a timer that
     // runs only while refusals wait to be reported (never per packet, and
     // no wake-ups when none come).
+    // From a UdpLoop's thread: the timer is the reactor's, so arm it there.
+    void report_notify_refusals_soon() {
+        if (!NotifyRefusals::instance().pending() || notify_report_posted_.exchange(true)) return;
+        asio::post(io_, [this] {
+            notify_report_posted_.store(false);
+            report_notify_refusals_later();
+        });
+    }
+
     void report_notify_refusals_later() {
         if (notify_report_armed_ || !NotifyRefusals::instance().pending()) return;
         notify_report_armed_ = true;
@@ -596,70 +811,26 @@ private:
         });
     }
 
-    // An ordinary query (not NOTIFY, not a signed probe) answered, with DNS
-    // cookies when they are on (`secrets`): a malformed COOKIE option is
-    // FORMERR (RFC 7873 §5.2.2), a query for a cookie alone (§5.4) gets
-    // NOERROR or, with a server cookie that is not valid, BADCOOKIE; every
-    // other answer carries our cookie. `cookie` says what the query's was.
-    std::size_t answer_query(const zone::Catalog& cat, std::span<const std::uint8_t> query, const sockaddr* peer,
-                             Transport transport, std::span<std::uint8_t> out, const CookieSecrets* secrets,
-                             CookieCheck& cookie) {
-        if (secrets) {
-            cookie = cookie_engine_.check(query, peer, answer_options_.now, *secrets);
-            static_assert(static_cast<unsigned>(CookieStatus::Valid) + 1 == QueryCounters::Worker::kCookieCells);
-            counts_.cookie(static_cast<unsigned>(cookie.status));
-        }
-        if (cookie.status == CookieStatus::Malformed || (cookie.empty_question && cookie.status != CookieStatus::None)) {
-            const std::uint16_t rcode = cookie.status == CookieStatus::Malformed ? dns::rcode::FORMERR
-                                        : cookie.status == CookieStatus::Invalid ? kRcodeBadCookie
-                                                                                 : dns::rcode::NOERROR;
-            const std::size_t rl = cookie_response(query, cookie, rcode, answer_options_.udp_max_payload, out);
-            if (rl != 0) count(AnswerInfo{nullptr, rcode}, transport);
-            return rl;
-        }
-        answer_options_.edns_option = cookie.response_option();
-        online_.apply_budget(false);  // declined() below is this query's alone
-        AnswerInfo info;
-        const std::size_t rl = answer(cat, query, transport, answer_options_, out, &info);
-        answer_options_.edns_option = {};
-        if (rl != 0) count(info, transport);
-        if (online_.declined()) counts_.signing_truncated();
-        return rl;
-    }
-
-    // A query answered: by its zone's stats slot (valid while the catalog
-    // the zone came from is, i.e. until the current batch of work ends).
-    void count(const AnswerInfo& info, Transport transport) {
-        counts_.answered(info.zone ? info.zone->stats_slot : 0, info.rcode, transport);
-    }
-
     const ServerOptions& options_;
     Published<zone::Catalog>& catalog_;
     std::atomic<unsigned>& tcp_connections_;
     ClientConnectionLimits& client_limits_;
-    QueryCounters::Worker& counts_;
-    const std::atomic<const CookieSecrets*>& cookie_secrets_;  // read once per batch of work
-    CookieEngine cookie_engine_;
-    AnswerOptions answer_options_;
-    OnlineSigner online_;
-    RateLimiter rrl_;  // this worker's own: no lock on the query path
+    QueryCounters& counters_;
+    const std::atomic<const CookieSecrets*>& cookie_secrets_;
+    Responder tcp_;  // answers TCP queries on this worker's thread
+    QueryCounters::Worker& counts_;  // tcp_'s; each UdpLoop has its own
     // This worker's open TCP connections. Declared before io_: sessions
     // still held by handlers leave this list when io_ is destroyed.
     std::list<TcpSession*> sessions_;
     asio::io_context io_;
     asio::steady_timer notify_report_timer_;
     bool notify_report_armed_ = false;
-    unsigned reader_ = 0;
-    std::vector<Listener> listeners_;  // touched only on this worker's thread once it runs
+    std::atomic<bool> notify_report_posted_{false};
+    // Touched only by the thread that called Server::start (start, rebind, stop).
+    std::vector<std::unique_ptr<UdpLoop>> udp_;  // after io_: their sockets close first
+    std::vector<TcpListener> acceptors_;  // touched only on this worker's thread once it runs
     std::vector<std::uint8_t> tcp_reply_;  // one TCP answer is built here, then framed into the session's output
     std::chrono::steady_clock::time_point last_accept_warning_{};
-    std::array<std::array<std::uint8_t, kRecvSize>, kBatch> recv_buf_{};
-    std::array<iovec, kBatch> recv_iov_{};
-    std::array<mmsghdr, kBatch> recv_hdr_{};
-    std::array<sockaddr_storage, kBatch> addrs_{};
-    std::vector<std::uint8_t> send_buf_;
-    std::array<iovec, kBatch> send_iov_{};
-    std::array<mmsghdr, kBatch> send_hdr_{};
 };
 
 namespace {
@@ -682,17 +853,14 @@ Result<std::vector<Worker::Listener>> open_everywhere(std::vector<std::unique_pt
     return out;
 }
 
-// "::1" and "0::1" are one address.
-bool same_address(const ListenAddress& a, const ListenAddress& b) {
-    if (a.port != b.port) return false;
-    boost::system::error_code ea, eb;
-    const auto x = asio::ip::make_address(a.host, ea);
-    const auto y = asio::ip::make_address(b.host, eb);
-    return ea || eb ? a.host == b.host : x == y;
-}
-
-bool contains(const std::vector<ListenAddress>& list, const ListenAddress& la) {
-    return std::any_of(list.begin(), list.end(), [&](const ListenAddress& x) { return same_address(x, la); });
+// Reader slots in the published catalog: one per query thread (each
+// worker's TCP thread, one UDP thread per worker and address).
+Status enough_readers(unsigned free, std::size_t workers, std::size_t threads_each, const std::string& what) {
+    const std::size_t need = workers * threads_each;
+    if (need <= free) return {};
+    return make_error(what + " needs " + std::to_string(need) + " more query threads (" + std::to_string(workers) +
+                      " workers x " + std::to_string(threads_each) + "), but the catalog tracks only " +
+                      std::to_string(free) + " more readers");
 }
 
 }  // namespace
@@ -718,25 +886,58 @@ void Server::set_cookies(std::optional<CookieSecrets> secrets) {
     }));
 }
 
+unsigned Server::workers_for(unsigned threads) {
+    return threads == 0 ? std::clamp(std::thread::hardware_concurrency(), 1u, 256u) : threads;
+}
+
+unsigned Server::reader_slots_for(unsigned workers, std::size_t addresses) {
+    return static_cast<unsigned>(std::size_t(workers) * (1 + 2 * addresses));
+}
+
 Status Server::start() {
-    // 256: the readers a published catalog tracks (config refuses more).
-    unsigned n = options_.threads == 0 ? std::clamp(std::thread::hardware_concurrency(), 1u, 256u)
-                                       : options_.threads;
+    // 256: config refuses more. Each worker reads the published catalog
+    // from its own thread (TCP) and one thread per listen address (UDP).
+    // Their reader slots are taken here, and refused when too few are left.
+    const unsigned n = workers_for(options_.threads);
     if (n > 256) return make_error("threads = " + std::to_string(n) + ": at most 256 workers");
+    if (auto s = enough_readers(catalog_.free_readers(), n, 1 + options_.listen.size(),
+                                "threads = " + std::to_string(n) + " with " + std::to_string(options_.listen.size()) +
+                                    " listen addresses");
+        !s) {
+        return s.error();
+    }
     for (unsigned i = 0; i < n; ++i) {
         workers_.push_back(
-            std::make_unique<Worker>(options_, catalog_, tcp_connections_, *client_limits_,
-                                     counters_->add_worker(), cookies_));
+            std::make_unique<Worker>(options_, catalog_, tcp_connections_, *client_limits_, *counters_, cookies_));
+    }
+    // Checked above; the catalog could still have given slots to other readers since.
+    const std::string no_readers = "threads = " + std::to_string(n) + " with " +
+                                   std::to_string(options_.listen.size()) +
+                                   " listen addresses: more query threads than the catalog tracks readers";
+    for (auto& w : workers_) {
+        if (!w->attach()) {
+            workers_.clear();
+            return make_error(no_readers);
+        }
     }
     for (const auto& la : options_.listen) {
         auto opened = open_everywhere(workers_, la);
         if (!opened) {
             workers_.clear();
+            bound_ports_.clear();
             return opened.error();
         }
         bound_ports_.push_back(Worker::port(opened->front()));
-        for (std::size_t i = 0; i < workers_.size(); ++i) workers_[i]->add(std::move((*opened)[i]));
+        for (std::size_t i = 0; i < workers_.size(); ++i) {
+            if (!Worker::attach((*opened)[i])) {
+                workers_.clear();  // gives back the slots taken so far
+                bound_ports_.clear();
+                return make_error(no_readers);
+            }
+            workers_[i]->add(std::move((*opened)[i]));
+        }
     }
+    for (auto& w : workers_) w->start_udp();
     for (auto& w : workers_) threads_.emplace_back([&w] { w->run(); });
     return {};
 }
@@ -747,8 +948,19 @@ Status Server::rebind(const std::vector<ListenAddress>& next) {
     for (const auto& la : options_.listen) {
         if (!contains(next, la)) gone.push_back(la);
     }
-    // Every new address is opened on every worker before anything changes:
-    // one that cannot be bound leaves all sockets as they were.
+    std::size_t new_addresses = 0;
+    for (const auto& la : next) new_addresses += contains(options_.listen, la) ? 0 : 1;
+    // The new UDP threads start before the removed ones stop: their reader
+    // slots must be free now.
+    if (auto s = enough_readers(catalog_.free_readers(), workers_.size(), new_addresses,
+                                std::to_string(new_addresses) + " new listen address(es) on " +
+                                    std::to_string(workers_.size()) + " workers");
+        !s) {
+        return make_error(s.error().message + " (a restart applies it)");
+    }
+    // Every new address is opened on every worker (its UDP threads with a
+    // reader slot each) before anything changes: one that cannot be bound
+    // leaves all sockets as they were.
     std::vector<std::vector<Worker::Listener>> added(workers_.size());
     std::vector<std::uint16_t> ports;
     for (const auto& la : next) {
@@ -759,7 +971,13 @@ Status Server::rebind(const std::vector<ListenAddress>& next) {
             continue;
         }
         auto opened = open_everywhere(workers_, la);
-        if (!opened) return opened.error();  // the ones opened so far close, never waited on
+        if (!opened) return opened.error();  // the ones opened so far close, never served
+        for (auto& l : *opened) {
+            if (!Worker::attach(l)) {
+                return make_error("listen address " + la.host + " port " + std::to_string(la.port) +
+                                  ": the catalog tracks no more readers for its UDP threads (a restart applies it)");
+            }
+        }
         ports.push_back(Worker::port(opened->front()));
         for (std::size_t i = 0; i < workers_.size(); ++i) added[i].push_back(std::move((*opened)[i]));
     }

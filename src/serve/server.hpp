@@ -1,8 +1,11 @@
-// UDP and TCP listeners. One worker thread per `threads`, each with its own
-// io_context, its own SO_REUSEPORT sockets on every listen address and its
-// own query counters, so workers share nothing on the query path. Workers
-// read the published catalog and report quiescence to it from a timer
-// (util/published.hpp).
+// UDP and TCP listeners. One worker per `threads`, each with its own
+// SO_REUSEPORT sockets on every listen address: its thread runs an
+// io_context for TCP, and each of its UDP sockets has a receive thread of
+// its own; every such thread has its own query counters and reader slot, so
+// threads share nothing on the query path. Readers are online in the
+// published catalog only while a batch of work runs (util/published.hpp).
+// A reload may add and remove listen addresses (rebind); the threads of an
+// added address take reader slots, those of a removed one give theirs back.
 #pragma once
 
 #include <atomic>
@@ -70,7 +73,9 @@ public:
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
-    // Binds every socket (errors name the address) and starts the workers.
+    // Binds every socket (errors name the address), takes a reader slot in
+    // the catalog for every query thread (an error when too few are free)
+    // and starts the workers.
     Status start();
     // Stops accepting, closes sockets, joins the workers.
     void stop();
@@ -80,10 +85,20 @@ public:
     void set_cookies(std::optional<CookieSecrets> secrets);
 
     // SIGHUP with a changed `listen`: binds the new addresses on every
-    // worker, closes the removed ones and leaves the others' sockets open.
-    // An address that cannot be bound is an error naming it, and then
-    // nothing has changed. Called from the thread that called start().
+    // worker and starts their UDP threads, then stops and joins the removed
+    // ones' and closes their sockets; the others' sockets are left open.
+    // An address that cannot be bound, or too few free reader slots in the
+    // catalog for the new threads, is an error naming it, and then nothing
+    // has changed. Called from the thread that called start().
     Status rebind(const std::vector<ListenAddress>& next);
+
+    // Workers for `threads` (0: one per CPU, at most 256).
+    static unsigned workers_for(unsigned threads);
+    // Reader slots a published catalog should track for `workers` on
+    // `addresses` listen addresses: a TCP thread per worker, a UDP thread
+    // per worker and address, and room for a reload to bring in as many
+    // addresses again before the removed ones' threads give theirs back.
+    static unsigned reader_slots_for(unsigned workers, std::size_t addresses);
 
     // Ports actually bound, in `listen` order (useful with port 0).
     std::vector<std::uint16_t> bound_ports() const { return bound_ports_; }

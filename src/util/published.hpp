@@ -14,6 +14,8 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <stdexcept>
 #include <vector>
 
 namespace satellite {
@@ -38,12 +40,39 @@ public:
     // Readers: valid until the calling reader's next quiescent()/offline().
     const T* get() const { return current_.load(std::memory_order_acquire); }
 
-    // Registers a reader thread; it starts online.
+    // Registers a reader thread; it starts online. Throws std::out_of_range
+    // when every slot is taken.
     unsigned add_reader() {
-        unsigned id = next_reader_.fetch_add(1);
-        readers_.at(id).seen.store(epoch_.load(std::memory_order_seq_cst),
-                                   std::memory_order_seq_cst);
-        return id;
+        if (auto id = try_add_reader()) return *id;
+        throw std::out_of_range("Published: every reader slot is taken");
+    }
+    // Registers a reader thread in a free slot (one remove_reader() gave
+    // back, or a new one); it starts online. nullopt when every slot is taken.
+    std::optional<unsigned> try_add_reader() {
+        std::lock_guard lock(slots_mu_);
+        for (unsigned id = 0; id < readers_.size(); ++id) {
+            if (readers_[id].taken) continue;
+            readers_[id].taken = true;
+            readers_[id].seen.store(epoch_.load(std::memory_order_seq_cst), std::memory_order_seq_cst);
+            // reclaim() looks at slots below next_reader_ only.
+            if (id >= next_reader_.load()) next_reader_.store(id + 1, std::memory_order_seq_cst);
+            return id;
+        }
+        return std::nullopt;
+    }
+    // The reader's thread has ended: its slot holds nothing and is free for
+    // the next try_add_reader() (a listener added by a reload).
+    void remove_reader(unsigned reader) {
+        offline(reader);
+        std::lock_guard lock(slots_mu_);
+        readers_[reader].taken = false;
+    }
+    // Slots try_add_reader() can still give.
+    unsigned free_readers() const {
+        std::lock_guard lock(slots_mu_);
+        unsigned n = 0;
+        for (const auto& r : readers_) n += r.taken ? 0 : 1;
+        return n;
     }
     // The reader holds no pointer obtained from get() before this call.
     void quiescent(unsigned reader) {
@@ -103,6 +132,7 @@ public:
 private:
     struct alignas(64) Reader {
         std::atomic<std::uint64_t> seen;
+        bool taken = false;  // under slots_mu_
     };
     struct Retired {
         std::uint64_t epoch;
@@ -110,8 +140,9 @@ private:
     };
     std::atomic<const T*> current_;
     std::atomic<std::uint64_t> epoch_{0};
-    std::atomic<unsigned> next_reader_{0};
+    std::atomic<unsigned> next_reader_{0};  // above every slot ever taken
     std::vector<Reader> readers_;
+    mutable std::mutex slots_mu_;  // taking and giving back slots (never the query path)
     std::mutex mu_;
     std::deque<Retired> retired_;
     std::function<void()> on_retire_;

@@ -131,6 +131,21 @@ TEST(QueryCounters, CountsByZoneAndRcode) {
     EXPECT_EQ(totals.dropped, 1u);
 }
 
+// A thread's counters given back (its listen address removed) keep their
+// counts in the sums and are handed to the next thread, not grown anew.
+TEST(QueryCounters, ReleasedWorkerCountersAreReused) {
+    QueryCounters qc;
+    QueryCounters::Worker& a = qc.add_worker();
+    a.answered(0, rc::NOERROR, Transport::Udp);
+    qc.release_worker(a);
+    EXPECT_EQ(qc.totals().udp, 1u);
+    QueryCounters::Worker& b = qc.add_worker();
+    EXPECT_EQ(&b, &a);
+    b.answered(0, rc::NOERROR, Transport::Udp);
+    EXPECT_EQ(qc.totals().udp, 2u);
+    EXPECT_NE(&qc.add_worker(), &b);
+}
+
 TEST(QueryCounters, RcodeCells) {
     EXPECT_EQ(QueryCounters::rcode_label(QueryCounters::cell_of(rc::NOERROR)), "NOERROR");
     EXPECT_EQ(QueryCounters::rcode_label(QueryCounters::cell_of(rc::FORMERR)), "FORMERR");
@@ -453,6 +468,89 @@ TEST_F(ServerCounting, CountsStayRightWhileCatalogsChange) {
     EXPECT_GE(serial, 11u);  // 9 catalogs replaced while queries ran
     wait_for([&] { return counters_->totals().udp == kQueries; });
     EXPECT_EQ(counts(*counters_)["example.com."]["NOERROR"], std::uint64_t(kQueries));
+}
+
+// One UDP query to host:port; the response's rcode, or -1 for none within `ms`.
+int udp_to(const char* host, std::uint16_t port, const Buf& q, int ms = 2000) {
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    timeval tv{ms / 1000, (ms % 1000) * 1000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    ::inet_pton(AF_INET, host, &a.sin_addr);
+    ::sendto(fd, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    std::uint8_t buf[1232];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    ::close(fd);
+    return n >= 12 ? buf[3] & 0xf : -1;
+}
+
+// SIGHUP's rebind: an added address gets UDP threads (a reader slot each)
+// and answers; a removed one's threads stop, give their slots back and
+// their counts stay in the sums; the unchanged address answers throughout.
+TEST_F(ServerCounting, RebindStartsAndStopsUdpThreadsAndTheirReaderSlots) {
+    const unsigned free_at_start = catalog_->free_readers();
+    EXPECT_EQ(free_at_start, 256u - 2 * (1 + 1));  // two workers: TCP thread + one UDP thread each
+    auto q = make_query({.name = "www.example.com."});
+    // As configured: port 0 stays 0 (the port bound stays the same).
+    auto s = server_->rebind({{"127.0.0.1", 0}, {"127.0.0.2", 0}});
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    ASSERT_EQ(server_->bound_ports().size(), 2u);
+    EXPECT_EQ(server_->bound_ports()[0], port_);
+    const std::uint16_t second = server_->bound_ports()[1];
+    EXPECT_EQ(catalog_->free_readers(), free_at_start - 2);
+    EXPECT_EQ(udp_to("127.0.0.2", second, q), rc::NOERROR);
+    EXPECT_EQ(udp(q), rc::NOERROR);
+    EXPECT_EQ(tcp(q), rc::NOERROR);
+
+    s = server_->rebind({{"127.0.0.2", 0}});  // the first address goes
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    EXPECT_EQ(catalog_->free_readers(), free_at_start);  // joined, slots back
+    EXPECT_EQ(server_->bound_ports(), std::vector<std::uint16_t>{second});
+    EXPECT_EQ(udp(q, 300), -1);
+    EXPECT_EQ(tcp(q), -1);
+    EXPECT_EQ(udp_to("127.0.0.2", second, q), rc::NOERROR);
+    wait_for([&] { return counters_->totals().udp == 3; });
+    EXPECT_EQ(counters_->totals().udp, 3u);  // the stopped threads' counts included
+
+    // Back again: the slots and counters given back are taken again.
+    s = server_->rebind({{"127.0.0.2", 0}, {"127.0.0.1", 0}});
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    EXPECT_EQ(catalog_->free_readers(), free_at_start - 2);
+    EXPECT_EQ(udp_to("127.0.0.1", server_->bound_ports()[1], q), rc::NOERROR);
+    wait_for([&] { return counters_->totals().udp == 4; });
+    EXPECT_EQ(counters_->totals().udp, 4u);
+}
+
+// Too few reader slots: start() and rebind() refuse with an error, take
+// no slot and (rebind) leave the running sockets serving.
+TEST_F(ServerCounting, TooFewReaderSlotsIsAnErrorNotACrash) {
+    Published<zone::Catalog> small(catalog({served("example.com.")}, counters_), 4);
+    ServerOptions so;
+    so.listen.push_back({"127.0.0.1", 0});
+    so.threads = 2;
+    so.counters = counters_;
+    {
+        Server tight(so, small);  // 2 x (TCP + 1 UDP) = 4: fits exactly
+        auto started = tight.start();
+        ASSERT_TRUE(started.ok()) << started.error().message;
+        EXPECT_EQ(small.free_readers(), 0u);
+        const std::uint16_t port = tight.bound_ports()[0];
+        auto s = tight.rebind({{"127.0.0.1", 0}, {"127.0.0.2", 0}});
+        ASSERT_FALSE(s.ok());
+        EXPECT_NE(s.error().message.find("readers"), std::string::npos) << s.error().message;
+        EXPECT_EQ(tight.bound_ports(), std::vector<std::uint16_t>{port});
+        EXPECT_EQ(udp_to("127.0.0.1", port, make_query({.name = "www.example.com."})), rc::NOERROR);
+        tight.stop();
+        EXPECT_EQ(small.free_readers(), 4u);
+    }
+    so.listen.push_back({"127.0.0.2", 0});  // 2 x (TCP + 2 UDP) = 6
+    Server too_many(so, small);
+    auto started = too_many.start();
+    ASSERT_FALSE(started.ok());
+    EXPECT_NE(started.error().message.find("readers"), std::string::npos) << started.error().message;
+    EXPECT_EQ(small.free_readers(), 4u);
 }
 
 }  // namespace

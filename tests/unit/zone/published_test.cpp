@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <stdexcept>
 
 namespace satellite {
 namespace {
@@ -66,6 +67,33 @@ TEST(Published, OnRetireIsCalledForEachPublishAndRetire) {
     p.publish(std::make_unique<Counted>(&live));
     EXPECT_EQ(calls, 2);
     EXPECT_EQ(p.reclaim(), 0u);  // no readers at all
+}
+
+// Reader slots come and go with a reload's listener threads: a full table
+// refuses (no throw from try_add_reader), a slot given back is taken again,
+// and a removed reader holds up no reclamation.
+TEST(Published, ReaderSlotsAreGivenBackAndTakenAgain) {
+    int live = 0;
+    Published<Counted> p(std::make_unique<Counted>(&live), 2);
+    auto a = p.try_add_reader();
+    auto b = p.try_add_reader();
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(p.free_readers(), 0u);
+    EXPECT_FALSE(p.try_add_reader());
+    EXPECT_THROW(p.add_reader(), std::out_of_range);
+    EXPECT_FALSE(p.try_add_reader());  // a refusal takes nothing
+    p.offline(*b);
+    p.publish(std::make_unique<Counted>(&live));  // *a is online: may hold the old one
+    EXPECT_EQ(p.reclaim(), 1u);
+    p.remove_reader(*a);
+    EXPECT_EQ(p.free_readers(), 1u);
+    EXPECT_EQ(p.reclaim(), 0u);
+    EXPECT_EQ(live, 1);
+    auto c = p.try_add_reader();
+    ASSERT_TRUE(c);
+    EXPECT_EQ(*c, *a);
+    p.offline(*c);
+    p.offline(*b);
 }
 
 }  // namespace
